@@ -1,0 +1,146 @@
+# ShadowStream build. GNU make; `make help` lists the targets.
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CXX      ?= g++
+CXXFLAGS ?= -O2 -g
+PKGS     := libpq rdkafka hiredis grpc++ protobuf simdjson
+
+# Evaluated lazily so that `make deps` works before pkg-config knows the libraries.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CXXFLAGS = -std=c++20 -Wall -Wextra -Werror -pthread -MMD -MP -I$(BUILD)/gen -Ilib $(PKG_CFLAGS) $(CXXFLAGS)
+LDFLAGS  ?=
+LDLIBS    = $(PKG_LIBS) -pthread
+
+PROTO     := proto/shadowstream.proto
+GEN_SRCS  := $(BUILD)/gen/shadowstream.pb.cc $(BUILD)/gen/shadowstream.grpc.pb.cc
+GEN_HDRS  := $(GEN_SRCS:.cc=.h)
+LIB_SRCS  := $(wildcard lib/*.cc)
+LIB_OBJS  := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o) $(GEN_SRCS:$(BUILD)/gen/%.cc=$(BUILD)/obj/gen/%.o)
+LIB_A     := $(BUILD)/libshadowstream.a
+TOOLS     := $(notdir $(patsubst %/main.cc,%,$(wildcard tools/*/main.cc)))
+SCRIPTS   := $(wildcard tools/*.sh)
+TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%) $(patsubst tools/%.sh,$(BUILD)/bin/%,$(SCRIPTS))
+UNIT_SRCS := $(wildcard tests/unit/*.cc)
+UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/obj/%.o)
+UNIT_BIN  := $(BUILD)/test-bin/unit-tests
+HELPERS   := $(patsubst tests/helpers/%.cc,$(BUILD)/test-bin/%,$(wildcard tests/helpers/*.cc))
+
+.PHONY: all test unit bats bench demo deps install uninstall clean format check-format help
+.DELETE_ON_ERROR:
+# Keep object files that pattern chains would otherwise delete, so rebuilds stay incremental.
+.SECONDARY:
+
+# `make V=1` shows full command lines.
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
+all: $(TOOL_BINS) $(HELPERS) $(UNIT_BIN)
+
+help:
+	@echo 'make            build every tool, test helper and the unit tests into $(BUILD)/'
+	@echo 'make deps       apt-get install every build, test and demo dependency (idempotent)'
+	@echo 'make test       unit tests and end-to-end bats tests against real servers'
+	@echo 'make bench      benchmarks against peer tools, printed as a table'
+	@echo 'make demo       the whole pipeline on local throwaway servers'
+	@echo 'make install    install binaries, man pages and completions under PREFIX=$(PREFIX)'
+	@echo 'make format     clang-format every C++ source in place'
+
+$(BUILD)/gen/shadowstream.pb.cc $(BUILD)/gen/shadowstream.pb.h &: $(PROTO)
+	@mkdir -p $(@D)
+	@echo "PROTOC   $<"
+	$(Q)protoc -Iproto --cpp_out=$(BUILD)/gen $<
+
+$(BUILD)/gen/shadowstream.grpc.pb.cc $(BUILD)/gen/shadowstream.grpc.pb.h &: $(PROTO)
+	@mkdir -p $(@D)
+	@echo "PROTOC   $< (grpc)"
+	$(Q)protoc -Iproto --grpc_out=$(BUILD)/gen --plugin=protoc-gen-grpc=$$(command -v grpc_cpp_plugin) $<
+
+# Generated headers must exist before anything that may include them is compiled.
+$(BUILD)/obj/%.o: %.cc | $(GEN_HDRS)
+	@mkdir -p $(@D)
+	@echo "CXX      $<"
+	$(Q)$(CXX) $(ALL_CXXFLAGS) -c $< -o $@
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.cc $(GEN_HDRS)
+	@mkdir -p $(@D)
+	@echo "CXX      $<"
+	$(Q)$(CXX) $(ALL_CXXFLAGS) -Wno-unused-parameter -c $< -o $@
+
+$(LIB_A): $(LIB_OBJS)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/obj/tools/%/main.o $(LIB_A)
+	@mkdir -p $(@D)
+	@echo "LINK     $@"
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+
+$(BUILD)/bin/%: tools/%.sh
+	@mkdir -p $(@D)
+	install -m 755 $< $@
+
+$(BUILD)/test-bin/%: $(BUILD)/obj/tests/helpers/%.o $(LIB_A)
+	@mkdir -p $(@D)
+	@echo "LINK     $@"
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+
+$(UNIT_BIN): $(UNIT_OBJS) $(LIB_A)
+	@mkdir -p $(@D)
+	@echo "LINK     $@"
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(LIB_A) $$(pkg-config --libs gmock_main) $(LDLIBS)
+
+test: all
+	tests/run-all
+
+unit: $(UNIT_BIN)
+	$(UNIT_BIN)
+
+bats: all
+	tests/run-all --bats-only
+
+bench: all
+	bench/run
+
+demo: all
+	examples/demo.sh
+
+# Every package the project builds, tests or demos with; installs only what is missing.
+DEB_PKGS := g++ make pkg-config clang-format \
+	libpq-dev librdkafka-dev libhiredis-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
+	libcli11-dev libsimdjson-dev libgtest-dev libgmock-dev \
+	bats postgresql-15 postgresql-client-15 redis-server redis-tools kcat jq procps python3 python3-grpcio python3-protobuf
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+install: $(TOOL_BINS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 $(wildcard completions/bash/*) $(DESTDIR)$(PREFIX)/share/bash-completion/completions/
+	install -m 644 $(wildcard completions/zsh/_*) $(DESTDIR)$(PREFIX)/share/zsh/site-functions/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(TOOL_BINS)))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(notdir $(wildcard man/*.1)))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/bash-completion/completions/,$(notdir $(wildcard completions/bash/*)))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/zsh/site-functions/,$(notdir $(wildcard completions/zsh/_*)))
+
+FORMAT_SRCS = $(wildcard lib/*.cc lib/*.h tools/*/*.cc tests/unit/*.cc tests/helpers/*.cc)
+format:
+	clang-format -i $(FORMAT_SRCS)
+
+check-format:
+	clang-format --dry-run -Werror $(FORMAT_SRCS)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,54 @@
+#include "cli.h"
+
+#include <cstdlib>
+#include <new>
+
+#include "error.h"
+#include "log.h"
+#include "signals.h"
+
+namespace ss {
+
+int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
+  log::set_tool(app.get_name());
+  install_stop_handlers();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    log::warn(std::string(e.what()) + " (see --help)");
+    return kExitUsage;
+  }
+  try {
+    return body();
+  } catch (const BrokenPipe&) {
+    return kExitOk;
+  } catch (const Error& e) {
+    log::warn(e.what());
+    return e.code();
+  } catch (const std::bad_alloc&) {
+    log::warn("out of memory");
+    return kExitSoftware;
+  } catch (const std::exception& e) {
+    log::warn(std::string("internal error: ") + e.what());
+    return kExitSoftware;
+  }
+}
+
+void add_verbose_flag(CLI::App& app) {
+  app.add_flag_function(
+      "-v,--verbose", [](std::int64_t count) { log::set_verbosity(static_cast<int>(count)); },
+      "More diagnostics on stderr (repeat for debug)");
+}
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return (v && *v) ? std::string(v) : fallback;
+}
+
+}  // namespace ss

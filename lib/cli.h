@@ -1,0 +1,22 @@
+// What every tool's main() shares: CLI11 parsing mapped to sysexits, and the single place where ss::Error
+// becomes a one-line message and an exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+namespace ss {
+
+// Parses argv with `app` (help/version print and return 0; a usage error prints one line and returns 64), then runs
+// `body` and maps what it throws: ss::Error -> "tool: message" + its code, BrokenPipe -> quiet 0, anything else ->
+// "tool: internal error: ..." + 70. Installs the stop handlers first.
+int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
+
+// Adds -v/--verbose (repeatable) wired to ss::log.
+void add_verbose_flag(CLI::App& app);
+
+// Value of an environment variable, or `fallback` when unset or empty.
+std::string env_or(const char* name, const std::string& fallback);
+
+}  // namespace ss

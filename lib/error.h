@@ -1,0 +1,40 @@
+// The one error convention of lib/: functions throw ss::Error carrying a sysexits code and a one-line message;
+// tools catch it once, in ss::run_main (cli.h), print "tool: message" and exit with the code.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace ss {
+
+// sysexits.h values, named here so lib/ code does not depend on that header's macros.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitUsage = 64,        // bad flags or arguments
+  kExitDataErr = 65,      // bad input data (truncated/garbage frames, unparseable JSON)
+  kExitUnavailable = 69,  // a server could not be reached
+  kExitSoftware = 70,     // internal error: a bug
+  kExitIoErr = 74,        // read/write failure on a file or pipe
+  kExitTempFail = 75,     // try again later (slot in use, fenced producer)
+  kExitConfig = 78,       // bad configuration
+};
+
+class Error : public std::runtime_error {
+ public:
+  Error(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  int code() const { return code_; }
+
+ private:
+  int code_;
+};
+
+// Raised when the reader of our stdout went away. Not a failure: a pipeline like `ss-cat | head` ends quietly.
+class BrokenPipe : public Error {
+ public:
+  BrokenPipe() : Error(kExitOk, "broken pipe") {}
+};
+
+// strerror(errno) as a std::string, thread-safe.
+std::string errno_text(int err);
+
+}  // namespace ss

@@ -1,0 +1,86 @@
+// Length-delimited protobuf frames (varint32 length + message) on file descriptors: the wire format between tools.
+//
+// Both directions buffer large blocks so a stream of small frames costs a handful of syscalls, not one per frame.
+// A reader never hands out part of a frame: truncated, oversized or garbage input is an ss::Error (65) naming the
+// byte offset where the bad frame starts, and everything before it has already been returned intact.
+#pragma once
+
+#include <google/protobuf/message_lite.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ss {
+
+inline constexpr size_t kDefaultMaxFrame = 64u << 20;  // 64 MiB: far above any sane row, below a runaway length
+
+class FrameReader {
+ public:
+  // `name` appears in error messages ("stdin", a file name). The fd is not closed by the reader.
+  explicit FrameReader(int fd, std::string name = "stdin", size_t max_frame = kDefaultMaxFrame);
+
+  // Next frame's payload (valid until the next call). Returns false at a clean end of input, i.e. EOF on a frame
+  // boundary, or when a stop was requested (signals.h) while waiting for input. Throws Error(65) for bad frames,
+  // Error(74) for read errors.
+  bool next(std::string_view& payload);
+
+  // Next frame parsed into `msg`. Throws Error(65) naming the offset when the payload does not parse.
+  bool next(google::protobuf::MessageLite& msg);
+
+  // Byte offset of the start of the frame last returned (or of the bad frame after an error).
+  uint64_t frame_offset() const { return frame_offset_; }
+  // Frames returned so far.
+  uint64_t frames() const { return frames_; }
+  // Bytes already read from the fd but not yet returned as frames: when 0, the next call may block, so a
+  // pass-through tool should flush its output first.
+  size_t buffered() const { return end_ - pos_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  // Reads more bytes; returns false at EOF or stop. Keeps unconsumed bytes.
+  bool fill();
+  [[noreturn]] void fail(const std::string& what) const;
+
+  int fd_;
+  std::string name_;
+  size_t max_frame_;
+  std::vector<char> buf_;
+  size_t pos_ = 0, end_ = 0;
+  uint64_t consumed_ = 0;  // stream offset of buf_[0]
+  uint64_t frame_offset_ = 0;
+  uint64_t frames_ = 0;
+  bool eof_ = false;
+};
+
+class FrameWriter {
+ public:
+  // Output is flushed when `buffer_size` bytes are pending, on flush(), and (best effort) on destruction.
+  explicit FrameWriter(int fd, size_t buffer_size = 1u << 20);
+  ~FrameWriter();
+  FrameWriter(const FrameWriter&) = delete;
+  FrameWriter& operator=(const FrameWriter&) = delete;
+
+  void write(const google::protobuf::MessageLite& msg);
+  // Writes an already-serialized message as one frame.
+  void write_payload(std::string_view payload);
+  // Writes all pending bytes. Throws BrokenPipe when the reader is gone, Error(74) on other write errors.
+  void flush();
+  // Calls fsync(2) after flushing (for regular files; a no-op error on pipes is ignored).
+  void sync();
+  size_t pending() const { return buf_.size(); }
+  uint64_t frames() const { return frames_; }
+
+ private:
+  int fd_;
+  size_t limit_;
+  std::string buf_;
+  uint64_t frames_ = 0;
+};
+
+// Appends a varint32-delimited frame holding `payload` to `out` (for building streams in memory).
+void append_frame(std::string& out, std::string_view payload);
+
+}  // namespace ss

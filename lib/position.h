@@ -1,0 +1,42 @@
+// Positions, LSNs and timestamps: the text forms every tool prints and parses.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ss {
+
+// Position of a record in its source's stream (DESIGN.md): commit LSN, then ordinal within the transaction.
+struct Position {
+  uint64_t lsn = 0;
+  uint64_t ordinal = 0;
+  auto operator<=>(const Position&) const = default;
+  bool is_zero() const { return lsn == 0 && ordinal == 0; }
+};
+
+// "X/Y" as pg_lsn prints it (upper-case hex, no leading zeros).
+std::string format_lsn(uint64_t lsn);
+// Parses "X/Y"; nullopt on anything else.
+std::optional<uint64_t> parse_lsn(std::string_view text);
+
+// "X/Y:ordinal", e.g. "0/16B3748:3". The form --ack files and --from-position flags use.
+std::string format_position(const Position& p);
+// Parses "X/Y:N" or "X/Y" (ordinal 0).
+std::optional<Position> parse_position(std::string_view text);
+
+// µs since the Unix epoch -> "2026-11-20T10:00:00.000000Z".
+std::string format_time_us(int64_t us);
+// RFC 3339 / ISO 8601 -> µs since the epoch. Accepts "Z" or "+hh:mm"/"-hh:mm" offsets, 0-9 fractional digits,
+// minutes-only times ("2026-11-20T10:00Z") and a space instead of "T". nullopt when not a valid instant.
+std::optional<int64_t> parse_time_us(std::string_view text);
+
+// Current wall-clock time, µs since the epoch.
+int64_t now_us();
+
+// "10s", "500ms", "2m", "24h", "1d", or a bare number of seconds -> µs. nullopt when malformed.
+std::optional<int64_t> parse_duration_us(std::string_view text);
+
+}  // namespace ss

@@ -1,0 +1,64 @@
+#include "position.h"
+
+#include <gtest/gtest.h>
+
+namespace ss {
+namespace {
+
+TEST(Lsn, FormatsLikePgLsn) {
+  EXPECT_EQ(format_lsn(0), "0/0");
+  EXPECT_EQ(format_lsn(0x16B3748), "0/16B3748");
+  EXPECT_EQ(format_lsn((uint64_t{0xA} << 32) | 0xFF), "A/FF");
+}
+
+TEST(Lsn, ParsesAndRejects) {
+  EXPECT_EQ(parse_lsn("0/16B3748"), 0x16B3748u);
+  EXPECT_EQ(parse_lsn("a/ff"), (uint64_t{0xA} << 32) | 0xFF);
+  EXPECT_FALSE(parse_lsn("16B3748"));
+  EXPECT_FALSE(parse_lsn("0/"));
+  EXPECT_FALSE(parse_lsn("0/123456789"));
+  EXPECT_FALSE(parse_lsn("x/1"));
+}
+
+TEST(Position, OrdersByLsnThenOrdinal) {
+  EXPECT_LT((Position{1, 5}), (Position{2, 0}));
+  EXPECT_LT((Position{2, 0}), (Position{2, 1}));
+  auto p = parse_position("0/10:7");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->lsn, 0x10u);
+  EXPECT_EQ(p->ordinal, 7u);
+  EXPECT_EQ(format_position(*p), "0/10:7");
+  EXPECT_FALSE(parse_position("0/10:"));
+  EXPECT_FALSE(parse_position("0/10:x"));
+}
+
+TEST(Time, RoundTripsMicroseconds) {
+  for (int64_t us : {int64_t{0}, int64_t{1}, int64_t{1795600000123456}, int64_t{-1}, int64_t{951782400000000}}) {
+    auto text = format_time_us(us);
+    auto back = parse_time_us(text);
+    ASSERT_TRUE(back) << text;
+    EXPECT_EQ(*back, us) << text;
+  }
+  EXPECT_EQ(format_time_us(0), "1970-01-01T00:00:00.000000Z");
+}
+
+TEST(Time, AcceptsCommonForms) {
+  EXPECT_EQ(parse_time_us("2026-11-20T10:00Z"), parse_time_us("2026-11-20T10:00:00.000000Z"));
+  EXPECT_EQ(parse_time_us("2026-11-20 11:00:00+01:00"), parse_time_us("2026-11-20T10:00:00Z"));
+  EXPECT_EQ(parse_time_us("2026-11-20"), parse_time_us("2026-11-20T00:00:00Z"));
+  EXPECT_FALSE(parse_time_us("2026-02-30T00:00Z"));
+  EXPECT_FALSE(parse_time_us("2026-11-20T25:00Z"));
+  EXPECT_FALSE(parse_time_us("yesterday"));
+}
+
+TEST(Duration, ParsesUnits) {
+  EXPECT_EQ(parse_duration_us("10s"), 10'000'000);
+  EXPECT_EQ(parse_duration_us("500ms"), 500'000);
+  EXPECT_EQ(parse_duration_us("24h"), int64_t{86400} * 1'000'000);
+  EXPECT_EQ(parse_duration_us("3"), 3'000'000);
+  EXPECT_FALSE(parse_duration_us("10 parsecs"));
+  EXPECT_FALSE(parse_duration_us(""));
+}
+
+}  // namespace
+}  // namespace ss
