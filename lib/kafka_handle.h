@@ -1,0 +1,54 @@
+// RAII for librdkafka handles, and the kcat-style configuration every Kafka-facing tool accepts:
+// KAFKA_BROKERS, -X key=value, -F file.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ss::kafka {
+
+struct HandleDeleter {
+  void operator()(rd_kafka_t* k) const { rd_kafka_destroy(k); }
+};
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
+};
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
+};
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+struct ErrorDeleter {
+  void operator()(rd_kafka_error_t* e) const { rd_kafka_error_destroy(e); }
+};
+struct HeadersDeleter {
+  void operator()(rd_kafka_headers_t* h) const { rd_kafka_headers_destroy(h); }
+};
+using Handle = std::unique_ptr<rd_kafka_t, HandleDeleter>;
+using Conf = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+using Message = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+using ErrorPtr = std::unique_ptr<rd_kafka_error_t, ErrorDeleter>;
+using Headers = std::unique_ptr<rd_kafka_headers_t, HeadersDeleter>;
+
+// Properties in the order they apply: bootstrap.servers from KAFKA_BROKERS (or `brokers` when non-empty), then each
+// -F file's "key=value" lines (# comments allowed), then each -X. Later wins, as in kcat.
+struct Settings {
+  std::string brokers;
+  std::vector<std::string> property_files;
+  std::vector<std::string> properties;  // "key=value"
+};
+
+// Builds a conf from `settings` plus `defaults` (applied first, so the user can override them). Throws Error(78)
+// naming the bad key (never the value: it may be a secret).
+Conf make_conf(const Settings& settings, const std::vector<std::pair<std::string, std::string>>& defaults = {});
+
+// Throws Error(code) with librdkafka's text when err is not NO_ERROR.
+void check(rd_kafka_resp_err_t err, const std::string& what, int code);
+
+}  // namespace ss::kafka
