@@ -123,9 +123,9 @@ install: $(TOOL_BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 	install -m 755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 644 $(wildcard completions/bash/*) $(DESTDIR)$(PREFIX)/share/bash-completion/completions/
-	install -m 644 $(wildcard completions/zsh/_*) $(DESTDIR)$(PREFIX)/share/zsh/site-functions/
+	$(if $(wildcard man/*.1),install -m 644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/)
+	$(if $(wildcard completions/bash/*),install -m 644 $(wildcard completions/bash/*) $(DESTDIR)$(PREFIX)/share/bash-completion/completions/)
+	$(if $(wildcard completions/zsh/_*),install -m 644 $(wildcard completions/zsh/_*) $(DESTDIR)$(PREFIX)/share/zsh/site-functions/)
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(TOOL_BINS)))
