@@ -12,6 +12,7 @@ enum ExitCode : int {
   kExitOk = 0,
   kExitUsage = 64,        // bad flags or arguments
   kExitDataErr = 65,      // bad input data (truncated/garbage frames, unparseable JSON)
+  kExitNoInput = 66,      // an input file does not exist or cannot be read
   kExitUnavailable = 69,  // a server could not be reached
   kExitSoftware = 70,     // internal error: a bug
   kExitIoErr = 74,        // read/write failure on a file or pipe

@@ -99,55 +99,21 @@ bool FrameReader::next(google::protobuf::MessageLite& msg) {
   return true;
 }
 
-FrameWriter::FrameWriter(int fd, size_t buffer_size) : fd_(fd), limit_(buffer_size) {
-  buf_.reserve(buffer_size + 64);
-}
-
-FrameWriter::~FrameWriter() {
-  try {
-    flush();
-  } catch (...) {
-    // Destruction during error handling: the caller already reports the real failure.
-  }
-}
-
 void FrameWriter::write(const google::protobuf::MessageLite& msg) {
+  std::string& buf = out_.buffer();
   size_t size = msg.ByteSizeLong();
-  put_varint32(buf_, static_cast<uint32_t>(size));
-  size_t at = buf_.size();
-  buf_.resize(at + size);
-  msg.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(buf_.data() + at));
+  put_varint32(buf, static_cast<uint32_t>(size));
+  size_t at = buf.size();
+  buf.resize(at + size);
+  msg.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(buf.data() + at));
   ++frames_;
-  if (buf_.size() >= limit_) flush();
+  out_.maybe_flush();
 }
 
 void FrameWriter::write_payload(std::string_view payload) {
-  append_frame(buf_, payload);
+  append_frame(out_.buffer(), payload);
   ++frames_;
-  if (buf_.size() >= limit_) flush();
-}
-
-void FrameWriter::flush() {
-  size_t off = 0;
-  while (off < buf_.size()) {
-    ssize_t n = ::write(fd_, buf_.data() + off, buf_.size() - off);
-    if (n >= 0) {
-      off += static_cast<size_t>(n);
-      continue;
-    }
-    if (errno == EINTR) continue;  // finish the batch in hand even when a stop was requested
-    int err = errno;
-    buf_.clear();
-    if (err == EPIPE) throw BrokenPipe();
-    throw Error(kExitIoErr, "write failed: " + errno_text(err));
-  }
-  buf_.clear();
-}
-
-void FrameWriter::sync() {
-  flush();
-  if (::fsync(fd_) != 0 && errno != EINVAL && errno != EROFS)
-    throw Error(kExitIoErr, "fsync failed: " + errno_text(errno));
+  out_.maybe_flush();
 }
 
 void append_frame(std::string& out, std::string_view payload) {

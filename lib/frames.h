@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "fd_io.h"
+
 namespace ss {
 
 inline constexpr size_t kDefaultMaxFrame = 64u << 20;  // 64 MiB: far above any sane row, below a runaway length
@@ -58,25 +60,20 @@ class FrameReader {
 class FrameWriter {
  public:
   // Output is flushed when `buffer_size` bytes are pending, on flush(), and (best effort) on destruction.
-  explicit FrameWriter(int fd, size_t buffer_size = 1u << 20);
-  ~FrameWriter();
-  FrameWriter(const FrameWriter&) = delete;
-  FrameWriter& operator=(const FrameWriter&) = delete;
+  explicit FrameWriter(int fd, size_t buffer_size = 1u << 20) : out_(fd, buffer_size) {}
 
   void write(const google::protobuf::MessageLite& msg);
   // Writes an already-serialized message as one frame.
   void write_payload(std::string_view payload);
   // Writes all pending bytes. Throws BrokenPipe when the reader is gone, Error(74) on other write errors.
-  void flush();
-  // Calls fsync(2) after flushing (for regular files; a no-op error on pipes is ignored).
-  void sync();
-  size_t pending() const { return buf_.size(); }
+  void flush() { out_.flush(); }
+  // flush() then fsync(2), for regular files (pipes and terminals are not errors).
+  void sync() { out_.sync(); }
+  size_t pending() const { return out_.pending(); }
   uint64_t frames() const { return frames_; }
 
  private:
-  int fd_;
-  size_t limit_;
-  std::string buf_;
+  BufferedWriter out_;
   uint64_t frames_ = 0;
 };
 

@@ -43,13 +43,15 @@ Conn connect(const std::string& url_or_conninfo, const std::string& replication)
   if (PQstatus(c.get()) != CONNECTION_OK) {
     std::string msg = trim(PQerrorMessage(c.get()));
     int code = msg.find("invalid") != std::string::npos || msg.find("missing") != std::string::npos ? kExitConfig
-                                                                                                     : kExitUnavailable;
+                                                                                                    : kExitUnavailable;
     throw Error(code, "cannot connect to PostgreSQL: " + msg);
   }
   return c;
 }
 
-std::string error_text(PGconn* c) { return trim(PQerrorMessage(c)); }
+std::string error_text(PGconn* c) {
+  return trim(PQerrorMessage(c));
+}
 
 Result exec(PGconn* c, const std::string& sql, ExecStatusType ok_status) {
   Result r(PQexec(c, sql.c_str()));
@@ -59,7 +61,9 @@ Result exec(PGconn* c, const std::string& sql, ExecStatusType ok_status) {
   throw Error(kExitSoftware, "PostgreSQL: " + msg);
 }
 
-Result exec_command(PGconn* c, const std::string& sql) { return exec(c, sql, PGRES_COMMAND_OK); }
+Result exec_command(PGconn* c, const std::string& sql) {
+  return exec(c, sql, PGRES_COMMAND_OK);
+}
 
 std::string quote_ident(PGconn* c, const std::string& ident) {
   std::unique_ptr<char, decltype(&PQfreemem)> q(PQescapeIdentifier(c, ident.data(), ident.size()), PQfreemem);

@@ -8,7 +8,9 @@
 
 namespace ss::redis {
 
-std::string Endpoint::display() const { return unix_path.empty() ? host + ":" + std::to_string(port) : unix_path; }
+std::string Endpoint::display() const {
+  return unix_path.empty() ? host + ":" + std::to_string(port) : unix_path;
+}
 
 Endpoint parse_url(const std::string& url_in) {
   std::string url = url_in;
@@ -105,6 +107,8 @@ Reply command(redisContext* c, std::initializer_list<std::string> argv) {
   return r;
 }
 
-bool is_error(const redisReply* r) { return r && r->type == REDIS_REPLY_ERROR; }
+bool is_error(const redisReply* r) {
+  return r && r->type == REDIS_REPLY_ERROR;
+}
 
 }  // namespace ss::redis

@@ -3,6 +3,9 @@
 # loopback port in its own temp dir, polled for readiness, and stopped by ss_stop_all. Usable from bats
 # (`load ../helpers/servers`) and from plain bash (`source tests/helpers/servers.bash`). API: HACKING.md.
 
+# Every test file may use run flags (--separate-stderr, ! ).
+command -v bats_require_minimum_version >/dev/null && bats_require_minimum_version 1.5.0
+
 SS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 case ":$PATH:" in
 *":$SS_ROOT/build/bin:"*) ;;

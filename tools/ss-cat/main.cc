@@ -1,3 +1,25 @@
-int main() {
-  return 0;
+// ss-cat: frames -> JSON lines (default) or JSON lines -> frames (-j).
+#include <unistd.h>
+
+#include "cat.h"
+#include "cli.h"
+#include "error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Show a ShadowStream frames stream as JSON lines, or turn JSON lines back into frames.", "ss-cat"};
+  ss::cat::Config cfg;
+  bool force = false;
+  app.add_option("FILE", cfg.inputs, "Inputs, read in order; - or none = stdin");
+  app.add_flag("-j,--from-json", cfg.from_json, "Read JSON lines, write frames");
+  app.add_option("--max-frame", cfg.max_frame, "Largest frame accepted, in bytes")
+      ->default_val(ss::kDefaultMaxFrame)
+      ->check(CLI::Range(size_t{1}, size_t{0xffffffff}));
+  app.add_flag("-f,--force", force, "Write frames even when stdout is a terminal");
+  app.set_version_flag("-V,--version", "ss-cat 0.1.0");
+  ss::add_verbose_flag(app);
+  return ss::run_main(app, argc, argv, [&] {
+    if (cfg.from_json && !force && isatty(STDOUT_FILENO))
+      throw ss::Error(ss::kExitUsage, "refusing to write binary frames to a terminal (redirect stdout, or --force)");
+    return ss::cat::run(cfg, STDOUT_FILENO);
+  });
 }

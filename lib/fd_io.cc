@@ -1,0 +1,107 @@
+#include "fd_io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "error.h"
+#include "signals.h"
+
+namespace ss {
+
+BufferedWriter::BufferedWriter(int fd, size_t buffer_size) : fd_(fd), limit_(buffer_size) {
+  buf_.reserve(buffer_size + 4096);
+}
+
+BufferedWriter::~BufferedWriter() {
+  try {
+    flush();
+  } catch (...) {
+    // Destruction during error handling: the caller already reports the real failure.
+  }
+}
+
+void BufferedWriter::flush() {
+  size_t off = 0;
+  while (off < buf_.size()) {
+    ssize_t n = ::write(fd_, buf_.data() + off, buf_.size() - off);
+    if (n >= 0) {
+      off += static_cast<size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;  // finish the batch in hand even when a stop was requested
+    int err = errno;
+    buf_.clear();
+    if (err == EPIPE) throw BrokenPipe();
+    throw Error(kExitIoErr, "write failed: " + errno_text(err));
+  }
+  buf_.clear();
+}
+
+void BufferedWriter::sync() {
+  flush();
+  if (::fsync(fd_) != 0 && errno != EINVAL && errno != EROFS)
+    throw Error(kExitIoErr, "fsync failed: " + errno_text(errno));
+}
+
+LineReader::LineReader(int fd, std::string name) : fd_(fd), name_(std::move(name)), buf_(1u << 20) {}
+
+bool LineReader::fill() {
+  if (eof_) return false;
+  if (pos_ > 0) {
+    std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
+    end_ -= pos_;
+    pos_ = 0;
+  }
+  if (buf_.size() - end_ < buf_.size() / 4) buf_.resize(buf_.size() * 2);
+  for (;;) {
+    ssize_t n = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
+    if (n > 0) {
+      end_ += static_cast<size_t>(n);
+      return true;
+    }
+    if (n == 0) {
+      eof_ = true;
+      return false;
+    }
+    if (errno == EINTR) {
+      if (stop_requested()) return false;
+      continue;
+    }
+    throw Error(kExitIoErr, name_ + ": read failed: " + errno_text(errno));
+  }
+}
+
+bool LineReader::next(std::string_view& line) {
+  size_t scanned = 0;
+  for (;;) {
+    const char* start = buf_.data() + pos_;
+    const void* nl = std::memchr(start + scanned, '\n', end_ - pos_ - scanned);
+    if (nl) {
+      size_t len = static_cast<const char*>(nl) - start;
+      line = std::string_view(start, len);
+      pos_ += len + 1;
+      ++line_no_;
+      return true;
+    }
+    scanned = end_ - pos_;
+    if (!fill()) {
+      if (!eof_ || pos_ == end_) return false;
+      line = std::string_view(buf_.data() + pos_, end_ - pos_);
+      pos_ = end_;
+      ++line_no_;
+      return true;
+    }
+  }
+}
+
+int open_input(const std::string& path) {
+  if (path == "-") return STDIN_FILENO;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(kExitNoInput, "cannot open " + path + ": " + errno_text(errno));
+  return fd;
+}
+
+}  // namespace ss

@@ -1,0 +1,65 @@
+// Buffered I/O on raw file descriptors: large blocks, EINTR-safe, EPIPE as ss::BrokenPipe. Shared by the frame
+// writer and the text (JSON lines) paths so that both keep the same write-error semantics.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ss {
+
+class BufferedWriter {
+ public:
+  explicit BufferedWriter(int fd, size_t buffer_size = 1u << 20);
+  ~BufferedWriter();  // best-effort flush
+  BufferedWriter(const BufferedWriter&) = delete;
+  BufferedWriter& operator=(const BufferedWriter&) = delete;
+
+  // Appends bytes; flushes when the buffer is full.
+  void write(std::string_view bytes) {
+    buf_.append(bytes);
+    if (buf_.size() >= limit_) flush();
+  }
+  // Direct access for callers that serialize in place; call maybe_flush() afterwards.
+  std::string& buffer() { return buf_; }
+  void maybe_flush() {
+    if (buf_.size() >= limit_) flush();
+  }
+  // Writes everything pending. Throws BrokenPipe when the reader went away, Error(74) otherwise.
+  void flush();
+  // flush() then fsync(2); EINVAL/EROFS (pipes, terminals) are not errors.
+  void sync();
+  size_t pending() const { return buf_.size(); }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+  size_t limit_;
+  std::string buf_;
+};
+
+// Reads newline-terminated lines from a descriptor in large blocks.
+class LineReader {
+ public:
+  explicit LineReader(int fd, std::string name = "stdin");
+  // Next line without its '\n' (valid until the next call); a last line without '\n' is returned too.
+  // False at end of input or when a stop was requested while waiting. Throws Error(74) on read errors.
+  bool next(std::string_view& line);
+  uint64_t line_number() const { return line_no_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  bool fill();
+  int fd_;
+  std::string name_;
+  std::vector<char> buf_;
+  size_t pos_ = 0, end_ = 0;
+  uint64_t line_no_ = 0;
+  bool eof_ = false;
+};
+
+// Opens `path` for reading ("-" = stdin, returned as fd 0 and not to be closed). Throws Error(66) when it cannot.
+int open_input(const std::string& path);
+
+}  // namespace ss
