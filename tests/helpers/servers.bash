@@ -185,7 +185,7 @@ ss_start_kafka() {
 # waits for the broker's answer and fails unless it is OK.
 ss_kafka_ctl() {
   local before
-  before=$(grep -cE '^(OK|ERR)' "$SS_KAFKA_DIR/out")
+  before=$(grep -cE '^(OK|ERR)' "$SS_KAFKA_DIR/out" || true)
   echo "$*" >"$SS_KAFKA_DIR/ctl"
   ss_wait_for test "$(grep -cE '^(OK|ERR)' "$SS_KAFKA_DIR/out")" -gt "$before" || return 1
   grep -E '^(OK|ERR)' "$SS_KAFKA_DIR/out" | tail -1 | grep -q '^OK'
