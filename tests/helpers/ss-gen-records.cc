@@ -1,0 +1,71 @@
+// ss-gen-records: synthetic ChangeRecords for tests and benchmarks: increasing positions, transactions of
+// --tx-size records, commit times --interval apart, rows of about --size bytes.
+#include <unistd.h>
+
+#include "cli.h"
+#include "error.h"
+#include "frames.h"
+#include "json_codec.h"
+#include "position.h"
+#include "shadowstream.pb.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Write synthetic ChangeRecord frames (or JSON lines) to stdout.", "ss-gen-records"};
+  uint64_t count = 1000, tx_size = 1, start_lsn = 0x1000000;
+  size_t size = 200;
+  std::string start_time = "2026-11-20T10:00:00Z", interval = "1ms", source = "bench", table = "items";
+  bool json = false;
+  app.add_option("-n,--count", count, "Records to write");
+  app.add_option("--tx-size", tx_size, "Records per transaction")->check(CLI::PositiveNumber);
+  app.add_option("--size", size, "Approximate serialized size of a record, bytes");
+  app.add_option("--start-time", start_time, "Commit time of the first transaction");
+  app.add_option("--interval", interval, "Commit-time gap between transactions");
+  app.add_option("--start-lsn", start_lsn, "Commit LSN of the first transaction");
+  app.add_option("--source", source, "Source name");
+  app.add_option("--table", table, "Table name");
+  app.add_flag("--json", json, "JSON lines instead of frames");
+  return ss::run_main(app, argc, argv, [&] {
+    auto t0 = ss::parse_time_us(start_time);
+    auto gap = ss::parse_duration_us(interval);
+    if (!t0 || !gap) throw ss::Error(ss::kExitUsage, "bad --start-time or --interval");
+    shadowstream::v1::ChangeRecord rec;
+    rec.mutable_source()->set_name(source);
+    rec.mutable_source()->set_database(source);
+    rec.set_schema("public");
+    rec.set_table(table);
+    rec.set_op(shadowstream::v1::OPERATION_INSERT);
+    auto* id = rec.add_columns();
+    id->set_name("id");
+    id->set_type_oid(20);
+    id->set_type_name("int8");
+    id->set_is_key(true);
+    auto* payload = rec.add_columns();
+    payload->set_name("payload");
+    payload->set_type_oid(25);
+    payload->set_type_name("text");
+    const size_t base = rec.ByteSizeLong() + 40;
+    const std::string filler(size > base ? size - base : 1, 'x');
+    ss::FrameWriter frames(STDOUT_FILENO);
+    ss::BufferedWriter text(STDOUT_FILENO);
+    for (uint64_t i = 0; i < count; ++i) {
+      uint64_t tx = i / tx_size;
+      rec.set_commit_lsn(start_lsn + tx * 0x100);
+      rec.set_ordinal(i % tx_size);
+      rec.set_tx_last(i % tx_size == tx_size - 1 || i == count - 1);
+      rec.set_xid(static_cast<uint32_t>(1000 + tx));
+      rec.set_commit_time(*t0 + static_cast<int64_t>(tx) * *gap);
+      id->set_text(std::to_string(i + 1));
+      payload->set_text(filler);
+      if (json) {
+        ss::json::append(rec, text.buffer());
+        text.buffer().push_back('\n');
+        text.maybe_flush();
+      } else {
+        frames.write(rec);
+      }
+    }
+    frames.flush();
+    text.flush();
+    return ss::kExitOk;
+  });
+}
