@@ -12,8 +12,17 @@ void adopt_seed_env(const char* seed, const char* libpq) {
   if (v && *v && !(cur && *cur)) setenv(libpq, v, 0);
 }
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+// libpq messages span lines ("...failed: Connection refused\n\tIs the server running..."); ours are one line.
+std::string trim(const std::string& in) {
+  std::string s;
+  for (char c : in) {
+    if (c == '\n' || c == '\t') {
+      if (!s.empty() && s.back() != ' ') s.push_back(' ');
+    } else {
+      s.push_back(c);
+    }
+  }
+  while (!s.empty() && s.back() == ' ') s.pop_back();
   return s;
 }
 }  // namespace

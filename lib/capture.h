@@ -1,0 +1,43 @@
+// ss-capture: PostgreSQL logical replication (pgoutput) -> ChangeRecord frames, with an initial consistent snapshot
+// and flush confirmation driven by downstream acknowledgements.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ss::capture {
+
+enum class SnapshotMode { kInitial, kNever, kOnly };
+
+struct Config {
+  std::string conninfo;  // libpq URI or key=value; empty = PG* environment
+  std::string slot = "shadowstream";
+  std::string publication = "shadowstream";
+  std::vector<std::string> tables;          // schema.table: publication FOR TABLE list when it is created
+  std::vector<std::string> exclude_tables;  // schema.table: never emitted, never snapshotted
+  bool via_partition_root = false;          // publish_via_partition_root when the publication is created
+  bool create_slot_only = false;            // --create-slot: create slot (+ publication) and exit
+  bool drop_slot_only = false;              // --drop-slot: drop the slot and exit
+  SnapshotMode snapshot = SnapshotMode::kInitial;
+  std::string ack_from;               // --ack-from FILE
+  std::optional<uint64_t> start_lsn;  // --start-lsn
+  std::optional<uint64_t> endpos;     // --endpos
+  int64_t status_interval_us = 10'000'000;
+  int64_t heartbeat_us = 0;        // --heartbeat: confirm idle progress this often (0 = off)
+  bool heartbeat_message = false;  // --heartbeat-message: also write a logical message so idle WAL moves
+  std::string source_name;         // default: the database name
+  int64_t max_backoff_us = 30'000'000;
+};
+
+// Runs until --endpos, a stop signal or a fatal error (thrown as ss::Error). Writes frames to `out_fd`.
+int run(const Config& cfg, int out_fd);
+
+// Splits "schema.table" (quotes allowed: "My Schema"."T") into its parts; schema defaults to public.
+std::pair<std::string, std::string> split_table_name(const std::string& name);
+
+// One row of COPY text format -> fields (nullopt = NULL), undoing COPY's backslash escapes.
+std::vector<std::optional<std::string>> parse_copy_text_row(std::string_view row);
+
+}  // namespace ss::capture

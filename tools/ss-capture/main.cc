@@ -1,0 +1,64 @@
+// ss-capture: PostgreSQL logical replication (pgoutput) -> ChangeRecord frames on stdout.
+#include <unistd.h>
+
+#include "capture.h"
+#include "cli.h"
+#include "error.h"
+#include "position.h"
+
+namespace {
+uint64_t lsn_arg(const std::string& flag, const std::string& text) {
+  auto v = ss::parse_lsn(text);
+  if (!v) throw ss::Error(ss::kExitUsage, flag + " takes an LSN like 0/16B3748, got \"" + text + "\"");
+  return *v;
+}
+int64_t duration_arg(const std::string& flag, const std::string& text) {
+  auto v = ss::parse_duration_us(text);
+  if (!v) throw ss::Error(ss::kExitUsage, flag + " takes a duration like 10s or 500ms, got \"" + text + "\"");
+  return *v;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Stream every change of a PostgreSQL database as ChangeRecord frames on stdout.", "ss-capture"};
+  ss::capture::Config cfg;
+  std::string snapshot = "initial", start_lsn, endpos, status_interval = "10s", heartbeat;
+  app.add_option("-d,--dbname", cfg.conninfo,
+                 "Source database: a postgres:// URI or key=value conninfo (default: PG* environment)");
+  app.add_option("--slot", cfg.slot, "Logical replication slot (pgoutput), created if missing")
+      ->default_val("shadowstream");
+  app.add_option("--publication", cfg.publication, "Publication, created if missing")->default_val("shadowstream");
+  app.add_option("--table", cfg.tables, "Create the publication FOR these tables (schema.table; repeatable)");
+  app.add_option("--exclude-table", cfg.exclude_tables, "Never emit this table (schema.table; repeatable)");
+  app.add_flag("--via-partition-root", cfg.via_partition_root,
+               "Create the publication with publish_via_partition_root = true");
+  app.add_flag("--create-slot", cfg.create_slot_only, "Create the slot (and publication), then exit");
+  app.add_flag("--drop-slot", cfg.drop_slot_only, "Drop the slot, then exit");
+  app.add_option("--snapshot", snapshot, "Initial snapshot when the slot is created: initial, never or only")
+      ->check(CLI::IsMember({"initial", "never", "only"}))
+      ->default_val("initial");
+  app.add_option("--ack-from", cfg.ack_from, "Confirm to PostgreSQL only positions acknowledged in FILE (a FIFO)");
+  app.add_option("--start-lsn", start_lsn, "Start streaming at this LSN instead of the slot's confirmed position");
+  app.add_option("--endpos", endpos, "Stop cleanly once this LSN is reached");
+  app.add_option("--status-interval", status_interval, "Standby status update interval")->default_val("10s");
+  app.add_option("--heartbeat", heartbeat, "When idle, confirm progress this often (e.g. 10s)");
+  app.add_flag("--heartbeat-message", cfg.heartbeat_message,
+               "With --heartbeat, also write a logical message so an idle database's WAL moves");
+  app.add_option("--source-name", cfg.source_name, "Source name in records (default: the database name)");
+  app.set_version_flag("-V,--version", "ss-capture 0.1.0");
+  ss::add_verbose_flag(app);
+  return ss::run_main(app, argc, argv, [&] {
+    cfg.snapshot = snapshot == "never"  ? ss::capture::SnapshotMode::kNever
+                   : snapshot == "only" ? ss::capture::SnapshotMode::kOnly
+                                        : ss::capture::SnapshotMode::kInitial;
+    if (!start_lsn.empty()) cfg.start_lsn = lsn_arg("--start-lsn", start_lsn);
+    if (!endpos.empty()) cfg.endpos = lsn_arg("--endpos", endpos);
+    cfg.status_interval_us = duration_arg("--status-interval", status_interval);
+    if (!heartbeat.empty()) cfg.heartbeat_us = duration_arg("--heartbeat", heartbeat);
+    if (cfg.create_slot_only && cfg.drop_slot_only)
+      throw ss::Error(ss::kExitUsage, "--create-slot and --drop-slot exclude each other");
+    if (!cfg.create_slot_only && !cfg.drop_slot_only && isatty(STDOUT_FILENO))
+      throw ss::Error(ss::kExitUsage, "refusing to write binary frames to a terminal (pipe into ss-cat or a file)");
+    return ss::capture::run(cfg, STDOUT_FILENO);
+  });
+}
