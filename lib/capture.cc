@@ -263,8 +263,7 @@ class Capture {
                       (export_snapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT");
     pg::Result r(PQexec(repl_.get(), sql.c_str()));
     if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
-      std::string msg = PQresultErrorMessage(r.get());
-      while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+      std::string msg = pg::error_text(r.get());
       throw Error(sqlstate(r.get()) == "42710" ? kExitTempFail : kExitUnavailable,
                   "cannot create replication slot " + cfg_.slot + ": " + msg);
     }
@@ -278,7 +277,7 @@ class Capture {
     pg::Result r(PQexec(repl_.get(), ("DROP_REPLICATION_SLOT " + pg::quote_ident(repl_.get(), cfg_.slot)).c_str()));
     if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
       throw Error(sqlstate(r.get()) == "55006" ? kExitTempFail : kExitUnavailable,
-                  "cannot drop replication slot " + cfg_.slot + ": " + pg::error_text(repl_.get()));
+                  "cannot drop replication slot " + cfg_.slot + ": " + pg::error_text(r.get()));
     log::info("dropped replication slot " + cfg_.slot);
     return kExitOk;
   }
@@ -458,7 +457,7 @@ class Capture {
                       ", messages 'true')";
     pg::Result r(PQexec(repl_.get(), cmd.c_str()));
     if (PQresultStatus(r.get()) != PGRES_COPY_BOTH) {
-      std::string msg = pg::error_text(repl_.get());
+      std::string msg = pg::error_text(r.get());
       if (sqlstate(r.get()) == "55006")
         throw Error(kExitTempFail, "replication slot " + cfg_.slot + " is in use by another process (" + msg +
                                        "); is another ss-capture running?");

@@ -61,12 +61,15 @@ Conn connect(const std::string& url_or_conninfo, const std::string& replication)
 std::string error_text(PGconn* c) {
   return trim(PQerrorMessage(c));
 }
+std::string error_text(const PGresult* r) {
+  return trim(PQresultErrorMessage(r));
+}
 
 Result exec(PGconn* c, const std::string& sql, ExecStatusType ok_status) {
   Result r(PQexec(c, sql.c_str()));
   if (r && PQresultStatus(r.get()) == ok_status) return r;
   if (PQstatus(c) != CONNECTION_OK) throw Error(kExitUnavailable, "lost connection to PostgreSQL: " + error_text(c));
-  std::string msg = r ? trim(PQresultErrorMessage(r.get())) : error_text(c);
+  std::string msg = r ? error_text(r.get()) : error_text(c);
   throw Error(kExitSoftware, "PostgreSQL: " + msg);
 }
 

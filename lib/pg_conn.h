@@ -32,8 +32,9 @@ Conn connect(const std::string& url_or_conninfo, const std::string& replication 
 Result exec(PGconn* c, const std::string& sql, ExecStatusType ok_status = PGRES_TUPLES_OK);
 Result exec_command(PGconn* c, const std::string& sql);  // PGRES_COMMAND_OK
 
-// PQerrorMessage without the trailing newline.
+// PQerrorMessage / PQresultErrorMessage folded onto one line (libpq's messages span several: ERROR, DETAIL, HINT).
 std::string error_text(PGconn* c);
+std::string error_text(const PGresult* r);
 
 // Quotes an identifier / literal with libpq's escaping.
 std::string quote_ident(PGconn* c, const std::string& ident);

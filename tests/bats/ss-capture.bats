@@ -302,3 +302,47 @@ assert len(set(snap))==len(snap) and max(snap) < min(stream)
   [ "$(wc -l <<<"$stderr")" -eq 1 ]
   [[ "$stderr" == "ss-capture: cannot connect to PostgreSQL"* ]]
 }
+
+@test "a lost connection is retried with backoff and resumes without loss or duplicate" {
+  q "create table rc (id int primary key)"
+  new_slot s_rc public.rc
+  for i in $(seq 1 10); do q "insert into rc values ($i)"; done
+  ss-capture --slot s_rc --publication s_rc --status-interval 1s >"$T/rc.ss" 2>"$T/rc.err" &
+  cap=$!
+  ss_wait_for bash -c "[ \$(ss-cat '$T/rc.ss' 2>/dev/null | wc -l) -eq 10 ]"
+  # The server drops the walsender, as a failover or network cut would.
+  q "select pg_terminate_backend(active_pid) from pg_replication_slots where slot_name = 's_rc'" >/dev/null
+  for i in $(seq 11 20); do q "insert into rc values ($i)"; done
+  ss_wait_for bash -c "[ \$(ss-cat '$T/rc.ss' 2>/dev/null | wc -l) -ge 20 ]"
+  kill -TERM "$cap"
+  wait "$cap"
+  grep -q "reconnecting in" "$T/rc.err"
+  [ "$(ss-cat "$T/rc.ss" | jq -r '.columns[0].text' | tr '\n' ' ')" = "$(seq 1 20 | tr '\n' ' ')" ]
+}
+
+@test "a REPLICATION user without superuser rights streams once the publication exists" {
+  q "create table ru (id int primary key)"
+  q "create publication s_ru for table ru"
+  q "create role repl_only login replication"
+  q "grant select on ru to repl_only"
+  ss-capture --dbname "user=repl_only" --slot s_ru --publication s_ru --create-slot
+  q "insert into ru values (1)"
+  ss-capture --dbname "user=repl_only" --slot s_ru --publication s_ru --endpos "$(lsn_now)" >"$T/ru.ss"
+  [ "$(ss-cat "$T/ru.ss" | jq -r '"\(.op) \(.columns[0].text)"')" = "insert 1" ]
+  # Creating a publication FOR ALL TABLES is what it cannot do: a clear configuration error.
+  run --separate-stderr ss-capture --dbname "user=repl_only" --slot s_ru2 --publication s_ru2 --create-slot
+  [ "$status" -eq 78 ]
+  [[ "$stderr" == "ss-capture: cannot create publication s_ru2"* ]]
+}
+
+@test "with a regular file as stdout and no acks, records are fsynced then confirmed" {
+  q "create table rf (id int primary key)"
+  new_slot s_rf public.rf
+  q "insert into rf values (1)"
+  end=$(lsn_now)
+  ss-capture --slot s_rf --publication s_rf --endpos "$end" >"$T/rf.ss"
+  [ "$(q "select confirmed_flush_lsn >= '$end' from pg_replication_slots where slot_name = 's_rf'")" = t ]
+  # Nothing is sent twice: a second run from the slot has nothing before the end.
+  ss-capture --slot s_rf --publication s_rf --endpos "$(lsn_now)" >"$T/rf2.ss"
+  [ ! -s "$T/rf2.ss" ]
+}
