@@ -346,3 +346,18 @@ assert len(set(snap))==len(snap) and max(snap) < min(stream)
   ss-capture --slot s_rf --publication s_rf --endpos "$(lsn_now)" >"$T/rf2.ss"
   [ ! -s "$T/rf2.ss" ]
 }
+
+@test "a transaction replayed under a replication origin carries the origin's name and LSN" {
+  q "create table org (id int primary key)"
+  new_slot s_org public.org
+  q "select pg_replication_origin_create('upstream_a')" >/dev/null
+  psql -Xq -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+select pg_replication_origin_session_setup('upstream_a');
+begin;
+select pg_replication_origin_xact_setup('0/ABCDEF', now());
+insert into org values (1);
+commit;
+SQL
+  drain s_org >"$T/org.ss"
+  [ "$(ss-cat "$T/org.ss" | jq -r '"\(.origin) \(.origin_lsn)"')" = "upstream_a 0/ABCDEF" ]
+}
