@@ -123,6 +123,7 @@ _ss_launch_redis() {
   redis-server --port "$SS_REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$SS_REDIS_DIR" \
     --daemonize no "${args[@]}" >>"$SS_REDIS_DIR/server.log" 2>&1 3>&- &
   echo $! >"$SS_REDIS_DIR/pid"
+  disown $! # stopped by pid; no job-control "Killed" noise when a test kills it
   _ss_register redis "$SS_REDIS_DIR"
   ss_wait_for _ss_redis_ready
 }

@@ -1,0 +1,481 @@
+#include "buffer.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <deque>
+#include <memory>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "ack.h"
+#include "error.h"
+#include "log.h"
+#include "redis_conn.h"
+#include "redis_stream.h"
+#include "shadowstream.pb.h"
+#include "signals.h"
+
+namespace ss::buffer {
+namespace {
+
+using shadowstream::v1::ChangeRecord;
+
+// Sleeps for `us`, returning early (false) when a stop is requested.
+bool backoff_sleep(int64_t us) {
+  for (int64_t waited = 0; waited < us; waited += 50'000) {
+    if (stop_requested()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return !stop_requested();
+}
+
+// A Redis connection that reconnects on demand.
+class Connection {
+ public:
+  explicit Connection(const std::string& url) : ep_(redis::parse_url(url)) {}
+  redisContext* get() {
+    if (!ctx_) ctx_ = redis::connect(ep_);
+    return ctx_.get();
+  }
+  void drop() { ctx_.reset(); }
+  const redis::Endpoint& endpoint() const { return ep_; }
+
+  // Runs `fn` until it succeeds; a lost connection or a retryable server error (OOM, MISCONF, LOADING, BUSY) is
+  // logged and retried with capped exponential backoff. A stop request while waiting is Error(75).
+  template <typename Fn>
+  auto with_retry(int64_t max_backoff_us, Fn fn) -> decltype(fn(static_cast<redisContext*>(nullptr))) {
+    int64_t backoff = 100'000;
+    for (;;) {
+      try {
+        return fn(get());
+      } catch (const Error& e) {
+        if (e.code() != kExitUnavailable && e.code() != kExitTempFail) throw;
+        drop();
+        log::warn(std::string(e.what()) + "; retrying in " + std::to_string(backoff / 1000) + "ms");
+      }
+      if (!backoff_sleep(backoff))
+        throw Error(kExitTempFail,
+                    "stopped while Redis at " + ep_.display() + " was unavailable; nothing unstored was acknowledged");
+      backoff = std::min(backoff * 2, max_backoff_us);
+    }
+  }
+
+ private:
+  redis::Endpoint ep_;
+  redis::Context ctx_;
+};
+
+// A Redis error reply that may clear by itself: retry rather than fail.
+[[noreturn]] void throw_reply_error(const std::string& what, const std::string& msg) {
+  bool transient = msg.rfind("OOM", 0) == 0 || msg.rfind("MISCONF", 0) == 0 || msg.rfind("LOADING", 0) == 0 ||
+                   msg.rfind("BUSY", 0) == 0 || msg.rfind("TRYAGAIN", 0) == 0 || msg.rfind("READONLY", 0) == 0;
+  throw Error(transient ? kExitTempFail : kExitSoftware, what + ": Redis answered: " + msg);
+}
+
+redis::Reply get_reply(redisContext* c) {
+  void* raw = nullptr;
+  if (redisGetReply(c, &raw) != REDIS_OK || !raw)
+    throw Error(kExitUnavailable, std::string("lost connection to Redis: ") + (c->err ? c->errstr : "no reply"));
+  return redis::Reply(static_cast<redisReply*>(raw));
+}
+
+void append_command(redisContext* c, const std::vector<std::string>& argv) {
+  std::vector<const char*> a;
+  std::vector<size_t> l;
+  a.reserve(argv.size());
+  l.reserve(argv.size());
+  for (const auto& s : argv) {
+    a.push_back(s.data());
+    l.push_back(s.size());
+  }
+  if (redisAppendCommandArgv(c, static_cast<int>(a.size()), a.data(), l.data()) != REDIS_OK)
+    throw Error(kExitUnavailable, std::string("lost connection to Redis: ") + c->errstr);
+}
+
+// ---- write ---------------------------------------------------------------------------------------------------------
+
+struct Item {
+  std::string payload;
+  std::string key;
+  Position pos;
+  std::vector<std::string> argv;
+};
+
+class Writer {
+ public:
+  Writer(const WriteConfig& cfg, int out_fd) : cfg_(cfg), conn_(cfg.redis_url) {
+    if (cfg.passthrough) out_ = std::make_unique<FrameWriter>(out_fd);
+    if (!cfg.ack.empty()) ack_ = std::make_unique<AckWriter>(cfg.ack);
+  }
+
+  Item make_item(std::string_view payload) {
+    if (!rec_.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
+      throw Error(kExitDataErr, "frame is not a valid ChangeRecord");
+    Item it;
+    it.payload.assign(payload);
+    it.pos = Position{rec_.commit_lsn(), rec_.ordinal()};
+    const std::string& source = rec_.source().name().empty() ? std::string("default") : rec_.source().name();
+    it.key = !cfg_.stream.empty() ? cfg_.stream
+             : cfg_.per_table     ? redis::default_stream_key(source, rec_.schema(), rec_.table())
+                                  : redis::default_stream_key(source);
+    it.argv = {"XADD", it.key};
+    if (cfg_.maxlen > 0) {
+      it.argv.insert(it.argv.end(), {"MAXLEN", "~", std::to_string(cfg_.maxlen)});
+    }
+    it.argv.push_back(redis::entry_id(it.pos));
+    for (auto& f : redis::entry_fields(rec_, it.payload)) it.argv.push_back(std::move(f));
+    if (cfg_.retain_us > 0) keys_.insert(it.key);
+    return it;
+  }
+
+  // Stores the batch (pipelined), retrying the whole batch on failures: entries already stored are refused by ID.
+  void store(const std::vector<Item>& batch) {
+    if (batch.empty()) return;
+    uint64_t dups = conn_.with_retry(cfg_.max_backoff_us, [&](redisContext* c) {
+      for (const Item& it : batch) append_command(c, it.argv);
+      uint64_t d = 0;
+      std::string first_error;
+      for (size_t i = 0; i < batch.size(); ++i) {
+        redis::Reply r = get_reply(c);
+        if (r->type == REDIS_REPLY_ERROR) {
+          std::string msg(r->str, r->len);
+          if (redis::is_duplicate_id_error(msg))
+            ++d;
+          else if (first_error.empty())
+            first_error = msg;
+        }
+      }
+      if (!first_error.empty()) throw_reply_error("XADD to " + batch.front().key, first_error);
+      return d;
+    });
+    stored_ += batch.size() - dups;
+    duplicates_ += dups;
+    if (out_) {
+      for (const Item& it : batch) out_->write_payload(it.payload);
+      out_->flush();
+    }
+    if (ack_) ack_->ack(batch.back().pos);
+    maybe_retain();
+  }
+
+  void finish() {
+    if (out_) out_->flush();
+    log::info("stored " + std::to_string(stored_) + " records, dropped " + std::to_string(duplicates_) +
+              " already stored");
+  }
+
+ private:
+  // --retain: entries are in position order, which is commit order, so the expired ones are a prefix: walk it and
+  // trim with MINID just past the last expired entry.
+  void maybe_retain() {
+    if (cfg_.retain_us <= 0 || now_us() - last_retain_ < 1'000'000) return;
+    last_retain_ = now_us();
+    const int64_t cutoff = last_retain_ - cfg_.retain_us;
+    for (const std::string& key : keys_) {
+      conn_.with_retry(cfg_.max_backoff_us, [&](redisContext* c) {
+        std::string start = "-";
+        for (;;) {
+          redis::Reply r = redis::command(c, {"XRANGE", key, start, "+", "COUNT", "256"});
+          if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) return 0;
+          for (size_t i = 0; i < r->elements; ++i) {
+            redisReply* e = r->element[i];
+            std::string id(e->element[0]->str, e->element[0]->len);
+            redisReply* fields = e->element[1];
+            int64_t t = INT64_MAX;
+            for (size_t f = 0; f + 1 < fields->elements; f += 2) {
+              if (std::string_view(fields->element[f]->str, fields->element[f]->len) == "time")
+                t = parse_time_us(std::string_view(fields->element[f + 1]->str, fields->element[f + 1]->len))
+                        .value_or(INT64_MAX);
+            }
+            if (t >= cutoff) {
+              redis::command(c, {"XTRIM", key, "MINID", id});
+              return 0;
+            }
+            start = "(" + id;
+          }
+        }
+      });
+    }
+  }
+
+  const WriteConfig& cfg_;
+  Connection conn_;
+  std::unique_ptr<FrameWriter> out_;
+  std::unique_ptr<AckWriter> ack_;
+  ChangeRecord rec_;
+  std::set<std::string> keys_;
+  int64_t last_retain_ = 0;
+  uint64_t stored_ = 0, duplicates_ = 0;
+};
+
+}  // namespace
+
+int run_write(const WriteConfig& cfg, int in_fd, int out_fd) {
+  Writer w(cfg, out_fd);
+  FrameReader in(in_fd, "stdin", cfg.max_frame);
+  std::vector<Item> batch;
+  batch.reserve(cfg.batch);
+  std::string_view payload;
+  for (;;) {
+    batch.clear();
+    try {
+      // Fill a batch, but never wait for more input while records are in hand: latency over batch size.
+      while (batch.size() < cfg.batch && (batch.empty() || in.buffered() > 0) && in.next(payload))
+        batch.push_back(w.make_item(payload));
+    } catch (const Error& e) {
+      // Store what came before the bad frame, then report it: nothing after the last good frame is stored.
+      w.store(batch);
+      w.finish();
+      if (e.code() == kExitDataErr && std::string(e.what()).find("byte offset") == std::string::npos)
+        throw Error(kExitDataErr,
+                    "stdin: " + std::string(e.what()) + " at byte offset " + std::to_string(in.frame_offset()));
+      throw;
+    }
+    if (batch.empty()) break;
+    w.store(batch);
+    if (stop_requested()) break;
+  }
+  w.finish();
+  return kExitOk;
+}
+
+// ---- read ----------------------------------------------------------------------------------------------------------
+namespace {
+
+struct Delivered {
+  std::string id;
+  Position pos;
+};
+
+class Reader {
+ public:
+  Reader(const ReadConfig& cfg, int out_fd) : cfg_(cfg), conn_(cfg.redis_url), out_fd_(out_fd), out_(out_fd) {
+    if (!cfg.ack_from.empty()) acks_ = std::make_unique<AckReader>(cfg.ack_from);
+  }
+
+  int run() {
+    key_ = resolve_key();
+    return cfg_.group.empty() ? range_read() : group_read();
+  }
+
+ private:
+  std::string resolve_key() {
+    if (!cfg_.stream.empty()) return cfg_.stream;
+    if (!cfg_.source.empty()) return redis::default_stream_key(cfg_.source);
+    return conn_.with_retry(cfg_.max_backoff_us, [&](redisContext* c) {
+      std::vector<std::string> keys;
+      std::string cursor = "0";
+      do {
+        redis::Reply r = redis::command(c, {"SCAN", cursor, "MATCH", "shadowstream:*:changes", "TYPE", "stream"});
+        cursor.assign(r->element[0]->str, r->element[0]->len);
+        for (size_t i = 0; i < r->element[1]->elements; ++i)
+          keys.emplace_back(r->element[1]->element[i]->str, r->element[1]->element[i]->len);
+      } while (cursor != "0");
+      if (keys.size() != 1)
+        throw Error(kExitUsage, keys.empty() ? "no shadowstream:*:changes stream in Redis; name one with --stream"
+                                             : "several streams in Redis (" + keys.front() +
+                                                   ", ...); name one with "
+                                                   "--stream or --source");
+      return keys.front();
+    });
+  }
+
+  bool in_window(const std::string& payload) {
+    if (!cfg_.since_us && !cfg_.until_us) return true;
+    if (!rec_.ParseFromString(payload)) throw Error(kExitDataErr, key_ + ": an entry holds an invalid record");
+    if (cfg_.since_us && rec_.commit_time() < *cfg_.since_us) return false;
+    if (cfg_.until_us && rec_.commit_time() >= *cfg_.until_us) {
+      past_until_ = true;
+      return false;
+    }
+    return true;
+  }
+
+  // Writes the entries of an XRANGE/XREADGROUP/XAUTOCLAIM entry array; returns the last ID seen.
+  std::string deliver(redisReply* entries, bool track) {
+    std::string last;
+    std::vector<std::string> skip_ack;
+    for (size_t i = 0; i < entries->elements; ++i) {
+      redisReply* e = entries->element[i];
+      if (e->type != REDIS_REPLY_ARRAY || e->elements < 2) continue;
+      last.assign(e->element[0]->str, e->element[0]->len);
+      redisReply* fields = e->element[1];
+      if (fields->type != REDIS_REPLY_ARRAY) {  // deleted meanwhile (XAUTOCLAIM of a trimmed entry)
+        if (track) skip_ack.push_back(last);
+        continue;
+      }
+      std::string payload;
+      for (size_t f = 0; f + 1 < fields->elements; f += 2)
+        if (std::string_view(fields->element[f]->str, fields->element[f]->len) == "r")
+          payload.assign(fields->element[f + 1]->str, fields->element[f + 1]->len);
+      if (!in_window(payload)) {
+        if (track) skip_ack.push_back(last);
+        continue;
+      }
+      out_.write_payload(payload);
+      ++delivered_count_;
+      if (track) {
+        auto pos = redis::parse_entry_id(last);
+        delivered_.push_back({last, pos.value_or(Position{})});
+      }
+    }
+    out_.flush();
+    if (!skip_ack.empty()) xack(skip_ack);
+    return last;
+  }
+
+  void xack(const std::vector<std::string>& ids) {
+    if (ids.empty()) return;
+    conn_.with_retry(cfg_.max_backoff_us, [&](redisContext* c) {
+      std::vector<std::string> argv = {"XACK", key_, cfg_.group};
+      argv.insert(argv.end(), ids.begin(), ids.end());
+      append_command(c, argv);
+      redis::Reply r = get_reply(c);
+      if (r->type == REDIS_REPLY_ERROR) throw_reply_error("XACK", std::string(r->str, r->len));
+      return 0;
+    });
+  }
+
+  // Acknowledges to Redis what the downstream acknowledged (or, without --ack-from, what was written).
+  void settle() {
+    std::optional<Position> upto;
+    if (acks_) upto = acks_->poll_acks();
+    std::vector<std::string> ids;
+    while (!delivered_.empty()) {
+      if (acks_ && !(upto && delivered_.front().pos <= *upto)) break;
+      ids.push_back(delivered_.front().id);
+      delivered_.pop_front();
+    }
+    xack(ids);
+  }
+
+  redis::Reply read_group(const std::string& start, bool block) {
+    return conn_.with_retry(cfg_.max_backoff_us, [&](redisContext* c) {
+      std::vector<std::string> argv = {"XREADGROUP",  "GROUP", cfg_.group,
+                                       cfg_.consumer, "COUNT", std::to_string(cfg_.count)};
+      if (block) argv.insert(argv.end(), {"BLOCK", std::to_string(cfg_.block_us / 1000)});
+      argv.insert(argv.end(), {"STREAMS", key_, start});
+      append_command(c, argv);
+      redis::Reply r = get_reply(c);
+      if (r->type == REDIS_REPLY_ERROR) throw_reply_error("XREADGROUP", std::string(r->str, r->len));
+      return r;
+    });
+  }
+
+  static redisReply* entries_of(redisReply* r) {
+    // [[key, [entries...]]] or nil
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0) return nullptr;
+    return r->element[0]->element[1];
+  }
+
+  int group_read() {
+    conn_.with_retry(cfg_.max_backoff_us, [&](redisContext* c) {
+      std::string from = cfg_.from == "beginning" ? "0" : cfg_.from == "now" ? "$" : cfg_.from;
+      redis::Reply r = redis::command(c, {"XGROUP", "CREATE", key_, cfg_.group, from, "MKSTREAM"});
+      if (redis::is_error(r.get()) && std::string(r->str).rfind("BUSYGROUP", 0) != 0)
+        throw_reply_error("XGROUP CREATE", r->str);
+      return 0;
+    });
+    // First what this consumer was given before and never acknowledged (a restart after a crash) ...
+    for (std::string start = "0";;) {
+      redis::Reply r = read_group(start, false);
+      redisReply* entries = entries_of(r.get());
+      if (!entries || entries->elements == 0) break;
+      start = deliver(entries, true);
+    }
+    // ... then what dead consumers of the group left pending for longer than --claim-idle ...
+    claim();
+    // ... then new entries.
+    int64_t last_claim = now_us();
+    while (!stop_requested()) {
+      settle();
+      redis::Reply r = read_group(">", true);
+      redisReply* entries = entries_of(r.get());
+      if (entries && entries->elements > 0) {
+        deliver(entries, true);
+      } else if (cfg_.until_idle) {
+        break;
+      }
+      if (now_us() - last_claim > cfg_.claim_idle_us) {
+        claim();
+        last_claim = now_us();
+      }
+    }
+    return finish();
+  }
+
+  void claim() {
+    std::string cursor = "0-0";
+    do {
+      redis::Reply r = conn_.with_retry(cfg_.max_backoff_us, [&](redisContext* c) {
+        return redis::command(
+            c, {"XAUTOCLAIM", key_, cfg_.group, cfg_.consumer, std::to_string(cfg_.claim_idle_us / 1000), cursor,
+                "COUNT", std::to_string(cfg_.count)});
+      });
+      if (redis::is_error(r.get())) throw_reply_error("XAUTOCLAIM", r->str);
+      cursor.assign(r->element[0]->str, r->element[0]->len);
+      if (r->element[1]->elements > 0) {
+        log::info("claimed " + std::to_string(r->element[1]->elements) + " pending entries of dead consumers");
+        deliver(r->element[1], true);
+      }
+    } while (cursor != "0-0");
+  }
+
+  // End of input for the downstream: close stdout so it commits, then wait for its acknowledgements.
+  int finish() {
+    out_.flush();
+    if (!acks_) {
+      settle();
+      return kExitOk;
+    }
+    ::close(out_fd_);
+    int64_t deadline = now_us() + cfg_.ack_timeout_us;
+    while (!delivered_.empty() && now_us() < deadline) {
+      settle();
+      if (delivered_.empty()) break;
+      pollfd p{acks_->poll_fd(), POLLIN, 0};
+      ::poll(&p, acks_->poll_fd() >= 0 ? 1 : 0, 100);
+    }
+    if (!delivered_.empty())
+      throw Error(kExitTempFail, std::to_string(delivered_.size()) +
+                                     " delivered entries were not acknowledged in time; they stay pending and are "
+                                     "delivered again on the next run");
+    return kExitOk;
+  }
+
+  int range_read() {
+    std::string start = "-";
+    while (!stop_requested() && !past_until_) {
+      redis::Reply r = conn_.with_retry(cfg_.max_backoff_us, [&](redisContext* c) {
+        return redis::command(c, {"XRANGE", key_, start, "+", "COUNT", std::to_string(cfg_.count)});
+      });
+      if (redis::is_error(r.get())) throw_reply_error("XRANGE", r->str);
+      if (r->elements == 0) break;
+      start = "(" + deliver(r.get(), false);
+    }
+    out_.flush();
+    return kExitOk;
+  }
+
+  const ReadConfig& cfg_;
+  Connection conn_;
+  int out_fd_;
+  FrameWriter out_;
+  std::unique_ptr<AckReader> acks_;
+  std::string key_;
+  ChangeRecord rec_;
+  std::deque<Delivered> delivered_;
+  uint64_t delivered_count_ = 0;
+  bool past_until_ = false;
+};
+
+}  // namespace
+
+int run_read(const ReadConfig& cfg, int out_fd) {
+  Reader r(cfg, out_fd);
+  return r.run();
+}
+
+}  // namespace ss::buffer

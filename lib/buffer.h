@@ -1,0 +1,45 @@
+// ss-buffer: frames -> a Redis Stream (write), and a Redis Stream -> frames (read), idempotent by position.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "frames.h"
+
+namespace ss::buffer {
+
+struct WriteConfig {
+  std::string redis_url;    // empty = REDIS_URL
+  std::string stream;       // fixed key; empty = shadowstream:<source>:changes
+  bool per_table = false;   // shadowstream:<source>:<schema>.<table>
+  bool passthrough = true;  // frames on to stdout once stored
+  int64_t maxlen = 0;       // approximate MAXLEN trimming (0 = none)
+  int64_t retain_us = 0;    // drop entries whose commit time is older than this (0 = keep)
+  std::string ack;          // --ack FILE
+  size_t batch = 512;
+  size_t max_frame = kDefaultMaxFrame;
+  int64_t max_backoff_us = 30'000'000;
+};
+
+struct ReadConfig {
+  std::string redis_url;
+  std::string stream;  // or derived from source
+  std::string source;
+  std::string group;  // empty = plain range read (--since/--until), no consumer group
+  std::string consumer;
+  std::string from = "beginning";  // where a new group starts: beginning, now or an entry ID
+  std::string ack_from;
+  int64_t claim_idle_us = 60'000'000;
+  bool until_idle = false;
+  std::optional<int64_t> since_us, until_us;
+  size_t count = 512;
+  int64_t block_us = 1'000'000;
+  int64_t ack_timeout_us = 60'000'000;
+  int64_t max_backoff_us = 30'000'000;
+};
+
+int run_write(const WriteConfig& cfg, int in_fd, int out_fd);
+int run_read(const ReadConfig& cfg, int out_fd);
+
+}  // namespace ss::buffer

@@ -1,0 +1,143 @@
+#!/usr/bin/env bats
+# ss-buffer against a real redis-server: idempotent writes, consumer-group reads, crash recovery.
+
+load ../helpers/servers
+
+setup_file() { ss_start_redis --appendonly yes --appendfsync always; }
+teardown_file() { ss_stop_all; }
+
+setup() {
+  T="$BATS_TEST_TMPDIR"
+  KEY="shadowstream:t${BATS_TEST_NUMBER}:changes"
+}
+rc() { redis-cli -p "$SS_REDIS_PORT" "$@"; }
+gen() { ss-gen-records --source "t${BATS_TEST_NUMBER}" "$@"; }
+
+@test "write then read through a group gives back the input byte for byte; passthrough is the input" {
+  gen -n 5000 --tx-size 7 >"$T/in.ss"
+  ss-buffer <"$T/in.ss" >"$T/pass.ss"
+  cmp "$T/in.ss" "$T/pass.ss"
+  [ "$(rc xlen "$KEY")" -eq 5000 ]
+  ss-buffer read --stream "$KEY" --group g --until-idle >"$T/out.ss"
+  cmp "$T/in.ss" "$T/out.ss"
+  # Entry IDs are positions, fields readable from redis-cli.
+  run rc xrange "$KEY" - + COUNT 1
+  [ "${lines[0]}" = "16777216-0" ]
+  [[ "$output" == *"public.items"*"insert"*"2026-11-20T10:00:00.000000Z"* ]]
+}
+
+@test "resending the same stream stores nothing new" {
+  # Whole transactions (the generator marks the last record of its output tx_last, as a capture cut would not).
+  gen -n 2001 --tx-size 3 >"$T/in.ss"
+  ss-buffer --no-passthrough <"$T/in.ss"
+  ss-buffer --no-passthrough <"$T/in.ss"
+  # A resend that overlaps and extends: only the new tail is stored.
+  gen -n 2502 --tx-size 3 >"$T/more.ss"
+  run --separate-stderr ss-buffer --no-passthrough -v <"$T/more.ss"
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"stored 501 records, dropped 2001 already stored"* ]]
+  [ "$(rc xlen "$KEY")" -eq 2502 ]
+  ss-buffer read --stream "$KEY" --group g --until-idle | cmp - "$T/more.ss"
+}
+
+@test "two consumers of one group split the stream with no overlap and no gap" {
+  gen -n 20000 >"$T/in.ss"
+  ss-buffer --no-passthrough <"$T/in.ss"
+  ss-buffer read --stream "$KEY" --group split --consumer c1 --count 100 --until-idle >"$T/c1.ss" &
+  p1=$!
+  ss-buffer read --stream "$KEY" --group split --consumer c2 --count 100 --until-idle >"$T/c2.ss" &
+  p2=$!
+  wait "$p1"
+  wait "$p2"
+  n1=$(ss-cat "$T/c1.ss" | wc -l)
+  n2=$(ss-cat "$T/c2.ss" | wc -l)
+  [ $((n1 + n2)) -eq 20000 ]
+  [ "$(cat <(ss-cat "$T/c1.ss") <(ss-cat "$T/c2.ss") | jq -r '.columns[0].text' | sort -n | uniq | wc -l)" -eq 20000 ]
+  [ "$(rc xpending "$KEY" split | head -1)" -eq 0 ]
+}
+
+@test "kill -9 of a reader mid-stream: the restarted reader delivers exactly the unacknowledged rest" {
+  gen -n 300 >"$T/in.ss"
+  ss-buffer --no-passthrough <"$T/in.ss"
+  : >"$T/acks"
+  ss-buffer read --stream "$KEY" --group g --consumer r1 --ack-from "$T/acks" >"$T/out1.ss" &
+  reader=$!
+  ss_wait_for bash -c "[ \$(ss-cat '$T/out1.ss' 2>/dev/null | wc -l) -eq 300 ]"
+  # The downstream acknowledges the first 120; the reader XACKs them, and then dies without warning.
+  ss-cat "$T/out1.ss" | sed -n 120p | jq -r '"\(.commit_lsn):\(.ordinal // 0)"' >>"$T/acks"
+  ss_wait_for bash -c "[ \"\$(redis-cli -p $SS_REDIS_PORT xpending '$KEY' g | head -1)\" = 180 ]"
+  kill -9 "$reader"
+  wait "$reader" || true
+  ss-buffer read --stream "$KEY" --group g --consumer r1 --until-idle >"$T/out2.ss"
+  [ "$(ss-cat "$T/out2.ss" | jq -r '.columns[0].text' | tr '\n' ' ')" = "$(seq 121 300 | tr '\n' ' ')" ]
+  [ "$(rc xpending "$KEY" g | head -1)" -eq 0 ]
+}
+
+@test "a dead consumer's pending entries are claimed after --claim-idle" {
+  gen -n 50 >"$T/in.ss"
+  ss-buffer --no-passthrough <"$T/in.ss"
+  : >"$T/never"
+  ss-buffer read --stream "$KEY" --group g --consumer dead --ack-from "$T/never" >/dev/null &
+  dead=$!
+  ss_wait_for bash -c "[ \"\$(redis-cli -p $SS_REDIS_PORT xpending '$KEY' g | head -1)\" = 50 ]"
+  kill -9 "$dead"
+  wait "$dead" || true
+  ss-buffer read --stream "$KEY" --group g --consumer heir --claim-idle 1ms --until-idle >"$T/heir.ss"
+  cmp "$T/in.ss" "$T/heir.ss"
+}
+
+@test "Redis killed and restarted mid-write (AOF always): nothing lost, nothing doubled" {
+  for i in $(seq 0 39); do
+    gen -n 500 --start-lsn $((0x1000000 + i * 0x100000)) >"$T/part$i.ss"
+  done
+  cat "$T"/part{0..39}.ss >"$T/all.ss"
+  (for i in $(seq 0 39); do cat "$T/part$i.ss"; sleep 0.05; done) |
+    ss-buffer --no-passthrough --batch 50 2>"$T/err" &
+  writer=$!
+  ss_wait_for bash -c "[ \"\$(redis-cli -p $SS_REDIS_PORT xlen '$KEY')\" -gt 2000 ]"
+  ss_restart_redis --kill
+  wait "$writer"
+  [ "$(rc xlen "$KEY")" -eq 20000 ]
+  ss-buffer read --stream "$KEY" --group g --until-idle | cmp - "$T/all.ss"
+}
+
+@test "bad frames: exit 65 naming the offset, and nothing after the last good frame is stored" {
+  gen -n 10 >"$T/in.ss"
+  { cat "$T/in.ss"; printf '\x05garbage'; gen -n 20 --start-lsn 99999999; } >"$T/bad.ss"
+  run --separate-stderr ss-buffer --no-passthrough <"$T/bad.ss"
+  [ "$status" -eq 65 ]
+  [[ "$stderr" == "ss-buffer: stdin: "*"byte offset $(stat -c %s "$T/in.ss")" ]]
+  [ "$(rc xlen "$KEY")" -eq 10 ]
+}
+
+@test "--ack writes the highest stored position after each batch" {
+  gen -n 1000 --tx-size 4 >"$T/in.ss"
+  ss-buffer --no-passthrough --batch 100 --ack "$T/acks" <"$T/in.ss"
+  [ "$(wc -l <"$T/acks")" -eq 10 ]
+  [ "$(tail -1 "$T/acks")" = "$(ss-cat "$T/in.ss" | tail -1 | jq -r '"\(.commit_lsn):\(.ordinal)"')" ]
+}
+
+@test "range reads by commit time, and retention by age and length" {
+  gen -n 100 --interval 1s --start-time 2026-11-20T10:00:00Z >"$T/in.ss"
+  ss-buffer --no-passthrough <"$T/in.ss"
+  ss-buffer read --stream "$KEY" --since 2026-11-20T10:00:10Z --until 2026-11-20T10:00:20Z >"$T/win.ss"
+  [ "$(ss-cat "$T/win.ss" | jq -r '.columns[0].text' | tr '\n' ' ')" = "$(seq 11 20 | tr '\n' ' ')" ]
+  # --retain 1h: the 2026-11-20 entries are older than an hour and go; fresh ones stay.
+  gen -n 10 --start-time "$(date -u +%FT%TZ)" --start-lsn 999999999 >"$T/fresh.ss"
+  ss-buffer --no-passthrough --retain 1h <"$T/fresh.ss"
+  [ "$(rc xlen "$KEY")" -eq 10 ]
+  ss-gen-records -n 5000 --source maxlen-test >"$T/long.ss"
+  ss-buffer --no-passthrough --maxlen 1000 <"$T/long.ss"
+  [ "$(rc xlen shadowstream:maxlen-test:changes)" -lt 1500 ]
+}
+
+@test "Redis unreachable at start: retried with a log line; SIGTERM then gives up with exit 75" {
+  gen -n 5 >"$T/in.ss"
+  REDIS_URL=redis://127.0.0.1:1 ss-buffer --no-passthrough <"$T/in.ss" 2>"$T/err" &
+  w=$!
+  ss_wait_for grep -q "cannot connect to Redis at 127.0.0.1:1" "$T/err"
+  kill -TERM "$w"
+  st=0
+  wait "$w" || st=$?
+  [ "$st" -eq 75 ]
+}

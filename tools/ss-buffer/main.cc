@@ -1,0 +1,82 @@
+// ss-buffer: frames -> a Redis Stream, idempotent by position (default), or a Redis Stream -> frames (`read`).
+#include <unistd.h>
+
+#include "buffer.h"
+#include "cli.h"
+#include "error.h"
+#include "position.h"
+
+namespace {
+int64_t duration_arg(const std::string& flag, const std::string& text) {
+  auto v = ss::parse_duration_us(text);
+  if (!v) throw ss::Error(ss::kExitUsage, flag + " takes a duration like 24h or 500ms, got \"" + text + "\"");
+  return *v;
+}
+int64_t time_arg(const std::string& flag, const std::string& text) {
+  auto v = ss::parse_time_us(text);
+  if (!v)
+    throw ss::Error(ss::kExitUsage, flag + " takes an RFC 3339 time like 2026-11-20T10:00Z, got \"" + text + "\"");
+  return *v;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Buffer ShadowStream frames in a Redis Stream, or read them back through a consumer group.",
+               "ss-buffer"};
+  ss::buffer::WriteConfig w;
+  std::string retain;
+  bool no_passthrough = false;
+  app.add_option("--redis", w.redis_url, "Redis URL, redis://[:password@]host[:port][/db] (default: $REDIS_URL)");
+  app.add_option("--stream", w.stream, "Stream key (default: shadowstream:<source>:changes)");
+  app.add_flag("--stream-per-table", w.per_table, "One stream per table: shadowstream:<source>:<schema>.<table>");
+  app.add_flag("--no-passthrough", no_passthrough, "Do not copy stored frames to stdout");
+  app.add_option("--maxlen", w.maxlen, "Trim each stream to about N entries")->check(CLI::NonNegativeNumber);
+  app.add_option("--retain", retain, "Trim entries whose commit time is older than this (e.g. 24h)");
+  app.add_option("--ack", w.ack, "After each stored batch, write the highest stored position to FILE (a FIFO)");
+  app.add_option("--batch", w.batch, "Records per pipelined batch")->default_val(512)->check(CLI::Range(1, 100000));
+  app.add_option("--max-frame", w.max_frame, "Largest frame accepted, in bytes")->default_val(ss::kDefaultMaxFrame);
+  app.set_version_flag("-V,--version", "ss-buffer 0.1.0");
+  ss::add_verbose_flag(app);
+
+  ss::buffer::ReadConfig r;
+  std::string claim_idle = "60s", since, until, ack_timeout = "60s";
+  CLI::App* read = app.add_subcommand("read", "Read a stream to stdout through a consumer group (or a time range)");
+  read->add_option("--redis", r.redis_url, "Redis URL (default: $REDIS_URL)");
+  read->add_option("--stream", r.stream, "Stream key");
+  read->add_option("--source", r.source, "Read shadowstream:<source>:changes");
+  read->add_option("--group", r.group, "Consumer group, created if missing (without it: a plain range read)");
+  read->add_option("--consumer", r.consumer, "Consumer name within the group (default: the host name)");
+  read->add_option("--from", r.from, "Where a new group starts: beginning, now, or an entry ID")
+      ->default_val("beginning");
+  read->add_option("--ack-from", r.ack_from, "XACK only what the downstream acknowledged in FILE (a FIFO)");
+  read->add_option("--claim-idle", claim_idle, "Claim entries pending this long at dead consumers")->default_val("60s");
+  read->add_flag("--until-idle", r.until_idle, "Exit 0 once the stream is drained (for cron)");
+  read->add_option("--ack-timeout", ack_timeout, "With --until-idle and --ack-from, how long to wait for acks")
+      ->default_val("60s");
+  read->add_option("--since", since, "Only records committed at or after TIME");
+  read->add_option("--until", until, "Only records committed before TIME");
+  read->add_option("--count", r.count, "Entries per read")->default_val(512)->check(CLI::Range(1, 100000));
+
+  return ss::run_main(app, argc, argv, [&] {
+    if (*read) {
+      r.claim_idle_us = duration_arg("--claim-idle", claim_idle);
+      r.ack_timeout_us = duration_arg("--ack-timeout", ack_timeout);
+      if (!since.empty()) r.since_us = time_arg("--since", since);
+      if (!until.empty()) r.until_us = time_arg("--until", until);
+      if (r.consumer.empty()) {
+        char host[256] = "consumer";
+        gethostname(host, sizeof host - 1);
+        r.consumer = host;
+      }
+      if (r.group.empty() && (r.until_idle || !r.ack_from.empty()))
+        throw ss::Error(ss::kExitUsage, "--until-idle and --ack-from need --group");
+      if (isatty(STDOUT_FILENO))
+        throw ss::Error(ss::kExitUsage, "refusing to write binary frames to a terminal (pipe into ss-cat or a file)");
+      return ss::buffer::run_read(r, STDOUT_FILENO);
+    }
+    if (!retain.empty()) w.retain_us = duration_arg("--retain", retain);
+    // At a terminal the copy would be binary noise: store only.
+    w.passthrough = !no_passthrough && !isatty(STDOUT_FILENO);
+    return ss::buffer::run_write(w, STDIN_FILENO, STDOUT_FILENO);
+  });
+}
