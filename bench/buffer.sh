@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# ss-buffer into Redis against redis-benchmark's own pipelined XADD (-P 64) of same-sized entries, on the same
+# server in the same run; then ss-buffer read (consumer group) of the same stream.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tests/helpers/servers.bash
+trap ss_stop_all EXIT
+N=${BENCH_RECORDS:-1000000}
+ss_start_redis >&2
+d=$(mktemp -d /tmp/ss-bench-buffer.XXXXXX)
+trap 'rm -rf "$d"; ss_stop_all' EXIT
+ss-gen-records -n "$N" --tx-size 10 --size 200 --source bench >"$d/in.ss"
+rate() { awk -v n="$N" -v s="$1" 'BEGIN{printf "%.0f", n/s}'; }
+secs() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$@"
+  t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}'
+}
+w=$(secs bash -c "ss-buffer --no-passthrough <'$d/in.ss'")
+r=$(secs bash -c "ss-buffer read --source bench --group bench --until-idle >/dev/null")
+# The peer: one field of the same size as our serialized record, entry IDs chosen by Redis.
+payload=$(head -c 200 /dev/zero | tr '\0' x)
+peer=$(redis-benchmark -p "$SS_REDIS_PORT" -n "$N" -P 64 -c 1 --csv XADD peerstream '*' r "$payload" |
+  awk -F'"' 'NR==2{print $4}')
+ours_w=$(rate "$w")
+ours_r=$(rate "$r")
+echo "BENCH|ss-buffer write (records/s)|$ours_w|${peer%.*}|$(awk -v a="$ours_w" -v b="$peer" 'BEGIN{printf "%.2f", a/b}')|ours/redis-benchmark XADD -P 64 -c 1, target >= 0.6"
+echo "BENCH|ss-buffer read --group (records/s)|$ours_r|$ours_w|$(awk -v a="$ours_r" -v b="$ours_w" 'BEGIN{printf "%.2f", a/b}')|read/write, target >= 1"
