@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
@@ -177,6 +178,10 @@ class Writer {
     maybe_retain();
   }
 
+  uint64_t stored() const { return stored_; }
+  uint64_t duplicates() const { return duplicates_; }
+  Connection& connection() { return conn_; }
+
   void finish() {
     if (out_) out_->flush();
     log::info("stored " + std::to_string(stored_) + " records, dropped " + std::to_string(duplicates_) +
@@ -258,6 +263,61 @@ int run_write(const WriteConfig& cfg, int in_fd, int out_fd) {
   }
   w.finish();
   return kExitOk;
+}
+
+// ---- pushed records ------------------------------------------------------------------------------------------------
+
+namespace {
+WriteConfig store_only(WriteConfig c) {
+  c.passthrough = false;
+  return c;
+}
+}  // namespace
+
+struct RecordStore::Impl {
+  explicit Impl(const WriteConfig& c) : cfg(store_only(c)), writer(cfg, -1) {}
+  WriteConfig cfg;
+  Writer writer;
+  std::mutex mu;
+};
+
+RecordStore::RecordStore(const WriteConfig& cfg) : impl_(std::make_unique<Impl>(cfg)) {}
+RecordStore::~RecordStore() = default;
+
+PushResult RecordStore::push(std::vector<ChangeRecord>& records) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  PushResult res;
+  if (records.empty()) return res;
+  const bool assign = records.front().commit_lsn() == 0;
+  for (int attempt = 0;; ++attempt) {
+    if (assign) {
+      // The next transaction after the stream's top. Two servers racing for it: the loser's XADDs are refused as
+      // duplicates, and it takes the next one.
+      const auto& src = records.front().source().name();
+      std::string key = !impl_->cfg.stream.empty() ? impl_->cfg.stream : redis::default_stream_key(src);
+      Position top = impl_->writer.connection().with_retry(impl_->cfg.max_backoff_us, [&](redisContext* c) {
+        redis::Reply r = redis::command(c, {"XREVRANGE", key, "+", "-", "COUNT", "1"});
+        if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) return Position{};
+        return redis::parse_entry_id(std::string(r->element[0]->element[0]->str, r->element[0]->element[0]->len))
+            .value_or(Position{});
+      });
+      for (size_t i = 0; i < records.size(); ++i) {
+        records[i].set_commit_lsn(top.lsn + 1);
+        records[i].set_ordinal(i);
+        records[i].set_tx_last(i + 1 == records.size());
+      }
+    }
+    std::vector<Item> batch;
+    batch.reserve(records.size());
+    for (const auto& r : records) batch.push_back(impl_->writer.make_item(r.SerializeAsString()));
+    uint64_t before = impl_->writer.stored(), dups_before = impl_->writer.duplicates();
+    impl_->writer.store(batch);
+    res.stored = impl_->writer.stored() - before;
+    res.duplicates = impl_->writer.duplicates() - dups_before;
+    res.last = batch.back().pos;
+    res.entry_id = redis::entry_id(res.last);
+    if (!assign || res.duplicates == 0 || attempt >= 5) return res;
+  }
 }
 
 // ---- read ----------------------------------------------------------------------------------------------------------

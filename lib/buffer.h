@@ -5,7 +5,12 @@
 #include <optional>
 #include <string>
 
+#include <memory>
+#include <vector>
+
 #include "frames.h"
+#include "position.h"
+#include "shadowstream.pb.h"
 
 namespace ss::buffer {
 
@@ -40,6 +45,26 @@ struct ReadConfig {
 };
 
 int run_write(const WriteConfig& cfg, int in_fd, int out_fd);
+
+// Stores records pushed by producers that are not PostgreSQL (ss-buffer serve), with the same guarantees as the
+// write mode. Thread-safe.
+struct PushResult {
+  uint64_t stored = 0, duplicates = 0;
+  Position last;
+  std::string entry_id;
+};
+class RecordStore {
+ public:
+  explicit RecordStore(const WriteConfig& cfg);
+  ~RecordStore();
+  // Records whose commit_lsn is 0 get positions here: one new transaction after the stream's top entry, ordinals
+  // 0..n-1, tx_last on the last. Records that carry a position are stored as given (a resend is a duplicate).
+  PushResult push(std::vector<shadowstream::v1::ChangeRecord>& records);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 int run_read(const ReadConfig& cfg, int out_fd);
 
 }  // namespace ss::buffer

@@ -10,6 +10,12 @@ setup() {
   T="$BATS_TEST_TMPDIR"
   KEY="shadowstream:t${BATS_TEST_NUMBER}:changes"
 }
+# A failed assertion must not leave a tool running (a capture would retry its vanished server forever).
+teardown() {
+  local j
+  for j in $(jobs -p); do kill -9 "$j" 2>/dev/null || true; done
+}
+
 rc() { redis-cli -p "$SS_REDIS_PORT" "$@"; }
 gen() { ss-gen-records --source "t${BATS_TEST_NUMBER}" "$@"; }
 
@@ -43,9 +49,9 @@ gen() { ss-gen-records --source "t${BATS_TEST_NUMBER}" "$@"; }
 @test "two consumers of one group split the stream with no overlap and no gap" {
   gen -n 20000 >"$T/in.ss"
   ss-buffer --no-passthrough <"$T/in.ss"
-  ss-buffer read --stream "$KEY" --group split --consumer c1 --count 100 --until-idle >"$T/c1.ss" &
+  ss-buffer read --stream "$KEY" --group split --consumer c1 --count 100 --until-idle >"$T/c1.ss" 3>&- &
   p1=$!
-  ss-buffer read --stream "$KEY" --group split --consumer c2 --count 100 --until-idle >"$T/c2.ss" &
+  ss-buffer read --stream "$KEY" --group split --consumer c2 --count 100 --until-idle >"$T/c2.ss" 3>&- &
   p2=$!
   wait "$p1"
   wait "$p2"
@@ -60,7 +66,7 @@ gen() { ss-gen-records --source "t${BATS_TEST_NUMBER}" "$@"; }
   gen -n 300 >"$T/in.ss"
   ss-buffer --no-passthrough <"$T/in.ss"
   : >"$T/acks"
-  ss-buffer read --stream "$KEY" --group g --consumer r1 --ack-from "$T/acks" >"$T/out1.ss" &
+  ss-buffer read --stream "$KEY" --group g --consumer r1 --ack-from "$T/acks" >"$T/out1.ss" 3>&- &
   reader=$!
   ss_wait_for bash -c "[ \$(ss-cat '$T/out1.ss' 2>/dev/null | wc -l) -eq 300 ]"
   # The downstream acknowledges the first 120; the reader XACKs them, and then dies without warning.
@@ -77,7 +83,7 @@ gen() { ss-gen-records --source "t${BATS_TEST_NUMBER}" "$@"; }
   gen -n 50 >"$T/in.ss"
   ss-buffer --no-passthrough <"$T/in.ss"
   : >"$T/never"
-  ss-buffer read --stream "$KEY" --group g --consumer dead --ack-from "$T/never" >/dev/null &
+  ss-buffer read --stream "$KEY" --group g --consumer dead --ack-from "$T/never" >/dev/null 3>&- &
   dead=$!
   ss_wait_for bash -c "[ \"\$(redis-cli -p $SS_REDIS_PORT xpending '$KEY' g | head -1)\" = 50 ]"
   kill -9 "$dead"
@@ -92,7 +98,7 @@ gen() { ss-gen-records --source "t${BATS_TEST_NUMBER}" "$@"; }
   done
   cat "$T"/part{0..39}.ss >"$T/all.ss"
   (for i in $(seq 0 39); do cat "$T/part$i.ss"; sleep 0.05; done) |
-    ss-buffer --no-passthrough --batch 50 2>"$T/err" &
+    ss-buffer --no-passthrough --batch 50 2>"$T/err" 3>&- &
   writer=$!
   ss_wait_for bash -c "[ \"\$(redis-cli -p $SS_REDIS_PORT xlen '$KEY')\" -gt 2000 ]"
   ss_restart_redis --kill
@@ -133,11 +139,73 @@ gen() { ss-gen-records --source "t${BATS_TEST_NUMBER}" "$@"; }
 
 @test "Redis unreachable at start: retried with a log line; SIGTERM then gives up with exit 75" {
   gen -n 5 >"$T/in.ss"
-  REDIS_URL=redis://127.0.0.1:1 ss-buffer --no-passthrough <"$T/in.ss" 2>"$T/err" &
+  REDIS_URL=redis://127.0.0.1:1 ss-buffer --no-passthrough <"$T/in.ss" 2>"$T/err" 3>&- &
   w=$!
   ss_wait_for grep -q "cannot connect to Redis at 127.0.0.1:1" "$T/err"
   kill -TERM "$w"
   st=0
   wait "$w" || st=$?
   [ "$st" -eq 75 ]
+}
+
+@test "gRPC Ingestor from another language (Python): positions assigned, duplicates dropped, bad input refused" {
+  echo tok3n >"$T/token"
+  ss-buffer serve --listen 127.0.0.1:0 --token-file "$T/token" 2>"$T/serve.err" 3>&- &
+  srv=$!
+  ss_wait_for grep -q "listening on" "$T/serve.err"
+  addr=$(sed -n 's/.*listening on //p' "$T/serve.err")
+  protoc --python_out="$T" -I"$SS_ROOT/proto" "$SS_ROOT/proto/shadowstream.proto"
+  cat >"$T/client.py" <<'PY'
+import sys, grpc
+sys.path.insert(0, sys.argv[2])
+import shadowstream_pb2 as pb
+ch = grpc.insecure_channel(sys.argv[1])
+auth = [("authorization", "Bearer tok3n")]
+one = ch.unary_unary("/shadowstream.v1.Ingestor/PushChange",
+                     request_serializer=pb.ChangeRecord.SerializeToString,
+                     response_deserializer=pb.PushResponse.FromString)
+many = ch.stream_unary("/shadowstream.v1.Ingestor/PushChanges",
+                       request_serializer=pb.ChangeRecord.SerializeToString,
+                       response_deserializer=pb.PushResponse.FromString)
+def rec(i):
+    return pb.ChangeRecord(source=pb.Source(name="py"), op=pb.OPERATION_INSERT, schema="public", table="orders",
+                           columns=[pb.Column(name="id", type_name="int4", text=str(i), is_key=True)])
+for i in range(3):
+    r = one(rec(i), metadata=auth)
+    assert r.accepted and r.stored == 1, r
+print("single", r.entry_id)
+r = many(iter([rec(10 + i) for i in range(5)]), metadata=auth)
+assert r.stored == 5 and r.ordinal == 4, r
+# A resend of a record that carries its position is a duplicate, not a second copy.
+again = rec(99); again.commit_lsn = r.commit_lsn; again.ordinal = 4; again.tx_last = True
+r2 = one(again, metadata=auth)
+assert r2.accepted and r2.stored == 0 and r2.duplicates == 1, r2
+try:
+    one(pb.ChangeRecord(source=pb.Source(name="py"), table="orders"), metadata=auth)
+    raise SystemExit("invalid record accepted")
+except grpc.RpcError as e:
+    assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e
+    print("invalid:", e.details())
+try:
+    one(rec(1), metadata=[("authorization", "Bearer wrong")])
+    raise SystemExit("wrong token accepted")
+except grpc.RpcError as e:
+    assert e.code() == grpc.StatusCode.UNAUTHENTICATED, e
+print("ok")
+PY
+  # Debian's interpreter: python3-grpcio is installed for it, whatever python3 comes first on PATH.
+  run /usr/bin/python3 "$T/client.py" "$addr" "$T"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = ok ]
+  [[ "$output" == *"invalid: record 0: op is required"* ]]
+  kill -TERM "$srv"
+  wait "$srv"
+  [ "$(rc xlen shadowstream:py:changes)" -eq 8 ]
+  # Pushed records read back like captured ones: three one-record transactions, then one of five.
+  ss-buffer read --source py >"$T/py.ss"
+  run bash -c "ss-cat '$T/py.ss' | jq -r '\"\(.ordinal // 0) \(.tx_last // false) \(.columns[0].text)\"'"
+  [ "${lines[0]}" = "0 true 0" ]
+  [ "${lines[3]}" = "0 false 10" ]
+  [ "${lines[7]}" = "4 true 14" ]
 }

@@ -10,6 +10,12 @@ setup_file() {
 
 teardown_file() { ss_stop_all; }
 
+# A failed assertion must not leave a tool running (a capture would retry its vanished server forever).
+teardown() {
+  local j
+  for j in $(jobs -p); do kill -9 "$j" 2>/dev/null || true; done
+}
+
 setup() { T="$BATS_TEST_TMPDIR"; }
 
 q() { psql -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
@@ -198,9 +204,9 @@ print(len(keys), hashlib.md5(";".join(rows[k] for k in keys).encode()).hexdigest
   # Writes run while the slot is created and the snapshot is copied.
   (for i in $(seq 1 150); do
     psql -Xq -c "begin; update acct set balance = balance + 1 where id = $i * 7; delete from acct where id = $i * 13; insert into acct values (100000 + $i, $i); commit;" 2>/dev/null
-  done) &
+  done) 3>&- &
   writer=$!
-  ss-capture --slot s_snap --publication s_snap --table public.acct >"$T/snap.ss" 2>"$T/snap.err" &
+  ss-capture --slot s_snap --publication s_snap --table public.acct >"$T/snap.ss" 2>"$T/snap.err" 3>&- &
   cap=$!
   wait "$writer"
   q "select pg_logical_emit_message(true, 'test', 'done')"
@@ -227,7 +233,7 @@ assert len(set(snap))==len(snap) and max(snap) < min(stream)
   new_slot s_ack public.ack
   for i in $(seq 1 40); do q "insert into ack values ($i)"; done
   : >"$T/acks"
-  ss-capture --slot s_ack --publication s_ack --ack-from "$T/acks" --status-interval 1s >"$T/run1.ss" &
+  ss-capture --slot s_ack --publication s_ack --ack-from "$T/acks" --status-interval 1s >"$T/run1.ss" 3>&- &
   cap=$!
   ss_wait_for bash -c "[ \$(ss-cat '$T/run1.ss' 2>/dev/null | wc -l) -eq 40 ]"
   # The downstream acknowledges the first 15 records, then the capture is killed without warning.
@@ -248,7 +254,7 @@ assert len(set(snap))==len(snap) and max(snap) < min(stream)
   new_slot s_idle public.quiet
   createdb busy
   start=$(q "select confirmed_flush_lsn from pg_replication_slots where slot_name = 's_idle'")
-  ss-capture --slot s_idle --publication s_idle --heartbeat 1s --status-interval 1s >"$T/idle.ss" &
+  ss-capture --slot s_idle --publication s_idle --heartbeat 1s --status-interval 1s >"$T/idle.ss" 3>&- &
   cap=$!
   psql -Xq -d busy -c "create table noise as select g from generate_series(1, 50000) g"
   target=$(lsn_now)
@@ -262,7 +268,7 @@ assert len(set(snap))==len(snap) and max(snap) < min(stream)
 @test "--heartbeat-message writes heartbeat records on an idle database" {
   q "create table hb (id int primary key)"
   new_slot s_hb public.hb
-  ss-capture --slot s_hb --publication s_hb --heartbeat 1s --heartbeat-message >"$T/hb.ss" &
+  ss-capture --slot s_hb --publication s_hb --heartbeat 1s --heartbeat-message >"$T/hb.ss" 3>&- &
   cap=$!
   ss_wait_for bash -c "ss-cat '$T/hb.ss' 2>/dev/null | grep -q '\"op\":\"heartbeat\"'"
   kill -TERM "$cap"
@@ -272,7 +278,7 @@ assert len(set(snap))==len(snap) and max(snap) < min(stream)
 @test "a slot in use by another capture is exit 75 with a clear message; SIGTERM is a clean exit 0" {
   q "create table busy1 (id int primary key)"
   new_slot s_busy public.busy1
-  ss-capture --slot s_busy --publication s_busy >"$T/busy.ss" &
+  ss-capture --slot s_busy --publication s_busy >"$T/busy.ss" 3>&- &
   cap=$!
   ss_wait_for bash -c "[ \"\$(psql -XAtc \"select active from pg_replication_slots where slot_name = 's_busy'\")\" = t ]"
   run --separate-stderr ss-capture --slot s_busy --publication s_busy
@@ -307,7 +313,7 @@ assert len(set(snap))==len(snap) and max(snap) < min(stream)
   q "create table rc (id int primary key)"
   new_slot s_rc public.rc
   for i in $(seq 1 10); do q "insert into rc values ($i)"; done
-  ss-capture --slot s_rc --publication s_rc --status-interval 1s >"$T/rc.ss" 2>"$T/rc.err" &
+  ss-capture --slot s_rc --publication s_rc --status-interval 1s >"$T/rc.ss" 2>"$T/rc.err" 3>&- &
   cap=$!
   ss_wait_for bash -c "[ \$(ss-cat '$T/rc.ss' 2>/dev/null | wc -l) -eq 10 ]"
   # The server drops the walsender, as a failover or network cut would.

@@ -4,6 +4,7 @@
 #include "buffer.h"
 #include "cli.h"
 #include "error.h"
+#include "ingestor.h"
 #include "position.h"
 
 namespace {
@@ -57,7 +58,17 @@ int main(int argc, char** argv) {
   read->add_option("--until", until, "Only records committed before TIME");
   read->add_option("--count", r.count, "Entries per read")->default_val(512)->check(CLI::Range(1, 100000));
 
+  ss::ingestor::ServeConfig sv;
+  CLI::App* serve = app.add_subcommand("serve", "Serve gRPC Ingestor.PushChange into the same Redis stream");
+  serve->add_option("--redis", sv.store.redis_url, "Redis URL (default: $REDIS_URL)");
+  serve->add_option("--stream", sv.store.stream, "Stream key (default: shadowstream:<source>:changes)");
+  serve->add_option("--listen", sv.listen, "Address to listen on (port 0 picks a free one)")
+      ->default_val("127.0.0.1:50051");
+  serve->add_option("--token-file", sv.token_file, "Require \"authorization: Bearer <token>\" with the token in FILE");
+  serve->add_option("--source", sv.default_source, "Source name for records that carry none")->default_val("grpc");
+
   return ss::run_main(app, argc, argv, [&] {
+    if (*serve) return ss::ingestor::run_serve(sv);
     if (*read) {
       r.claim_idle_us = duration_arg("--claim-idle", claim_idle);
       r.ack_timeout_us = duration_arg("--ack-timeout", ack_timeout);

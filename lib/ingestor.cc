@@ -1,0 +1,136 @@
+#include "ingestor.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <fstream>
+#include <thread>
+
+#include "error.h"
+#include "log.h"
+#include "shadowstream.grpc.pb.h"
+#include "signals.h"
+
+namespace ss::ingestor {
+
+using shadowstream::v1::ChangeRecord;
+using shadowstream::v1::PushResponse;
+
+std::string validate(const ChangeRecord& rec) {
+  using shadowstream::v1::Operation;
+  switch (rec.op()) {
+    case shadowstream::v1::OPERATION_UNSPECIFIED:
+      return "op is required (insert, update, delete, truncate, snapshot, message or heartbeat)";
+    case shadowstream::v1::OPERATION_INSERT:
+    case shadowstream::v1::OPERATION_UPDATE:
+    case shadowstream::v1::OPERATION_SNAPSHOT:
+      if (rec.table().empty()) return "table is required for row changes";
+      if (rec.columns_size() == 0)
+        return "columns are required for " + std::string(rec.op() == 2 ? "update" : "insert");
+      break;
+    case shadowstream::v1::OPERATION_DELETE:
+      if (rec.table().empty()) return "table is required for row changes";
+      if (rec.old_columns_size() == 0) return "old_columns (at least the key) are required for delete";
+      break;
+    case shadowstream::v1::OPERATION_TRUNCATE:
+      if (rec.table().empty()) return "table is required for truncate";
+      break;
+    default:
+      break;
+  }
+  for (const auto& c : rec.columns())
+    if (c.name().empty()) return "every column needs a name";
+  for (const auto& c : rec.old_columns())
+    if (c.name().empty()) return "every old column needs a name";
+  if (rec.commit_lsn() == 0 && rec.ordinal() != 0) return "ordinal without commit_lsn";
+  return "";
+}
+
+namespace {
+
+class Service final : public shadowstream::v1::Ingestor::Service {
+ public:
+  Service(const ServeConfig& cfg, std::string token) : cfg_(cfg), token_(std::move(token)), store_(cfg.store) {}
+
+  grpc::Status PushChange(grpc::ServerContext* ctx, const ChangeRecord* req, PushResponse* resp) override {
+    std::vector<ChangeRecord> recs{*req};
+    return push(ctx, recs, resp);
+  }
+
+  grpc::Status PushChanges(grpc::ServerContext* ctx, grpc::ServerReader<ChangeRecord>* reader,
+                           PushResponse* resp) override {
+    std::vector<ChangeRecord> recs;
+    ChangeRecord r;
+    while (reader->Read(&r)) recs.push_back(r);
+    return push(ctx, recs, resp);
+  }
+
+ private:
+  grpc::Status push(grpc::ServerContext* ctx, std::vector<ChangeRecord>& recs, PushResponse* resp) {
+    if (!token_.empty()) {
+      auto it = ctx->client_metadata().find("authorization");
+      if (it == ctx->client_metadata().end() || std::string(it->second.data(), it->second.size()) != "Bearer " + token_)
+        return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing or wrong bearer token");
+    }
+    if (recs.empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no records");
+    const bool assign = recs.front().commit_lsn() == 0;
+    for (size_t i = 0; i < recs.size(); ++i) {
+      auto& r = recs[i];
+      if (std::string why = validate(r); !why.empty())
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "record " + std::to_string(i) + ": " + why);
+      if ((r.commit_lsn() == 0) != assign)
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "either every record of a call carries a position or none does");
+      if (r.source().name().empty()) r.mutable_source()->set_name(cfg_.default_source);
+      if (r.source().name() != recs.front().source().name())
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "all records of a call must have one source");
+      if (r.commit_time() == 0) r.set_commit_time(now_us());
+    }
+    try {
+      buffer::PushResult res = store_.push(recs);
+      resp->set_accepted(true);
+      resp->set_stored(res.stored);
+      resp->set_duplicates(res.duplicates);
+      resp->set_commit_lsn(res.last.lsn);
+      resp->set_ordinal(res.last.ordinal);
+      resp->set_entry_id(res.entry_id);
+      return grpc::Status::OK;
+    } catch (const Error& e) {
+      log::warn(e.what());
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, e.what());
+    }
+  }
+
+  const ServeConfig& cfg_;
+  std::string token_;
+  buffer::RecordStore store_;
+};
+
+std::string read_token(const std::string& path) {
+  if (path.empty()) return "";
+  std::ifstream in(path);
+  if (!in) throw Error(kExitConfig, "cannot read token file " + path);
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) throw Error(kExitConfig, "token file " + path + " is empty");
+  return token;
+}
+
+}  // namespace
+
+int run_serve(const ServeConfig& cfg) {
+  Service service(cfg, read_token(cfg.token_file));
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(cfg.listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) throw Error(kExitUnavailable, "cannot listen on " + cfg.listen);
+  std::string host = cfg.listen.substr(0, cfg.listen.rfind(':'));
+  log::warn("listening on " + host + ":" + std::to_string(port));
+  while (!stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  return kExitOk;
+}
+
+}  // namespace ss::ingestor
