@@ -209,3 +209,18 @@ PY
   [ "${lines[3]}" = "0 false 10" ]
   [ "${lines[7]}" = "4 true 14" ]
 }
+
+@test "an OOM answer is logged clearly and retried (back-pressure) until Redis has room again" {
+  gen -n 3000 --size 1000 >"$T/in.ss"
+  used=$(rc info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p' | tr -d '\r')
+  rc config set maxmemory-policy noeviction >/dev/null
+  rc config set maxmemory $((used + 1000000)) >/dev/null
+  ss-buffer --no-passthrough <"$T/in.ss" 2>"$T/err" 3>&- &
+  w=$!
+  ss_wait_for grep -q "Redis answered: OOM" "$T/err"
+  [[ "$(grep -m1 OOM "$T/err")" == "ss-buffer: XADD to $KEY: Redis answered: OOM"*"retrying in"* ]]
+  rc config set maxmemory 0 >/dev/null
+  wait "$w"
+  [ "$(rc xlen "$KEY")" -eq 3000 ]
+  ss-buffer read --stream "$KEY" --group g --until-idle | cmp - "$T/in.ss"
+}
