@@ -1,0 +1,549 @@
+#include "kafka_archive.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <queue>
+#include <thread>
+#include <vector>
+
+#include "ack.h"
+#include "error.h"
+#include "log.h"
+#include "signals.h"
+
+namespace ss::archive {
+
+using shadowstream::v1::ChangeRecord;
+
+std::string message_key(const ChangeRecord& rec) {
+  std::string key = rec.source().name() + "/" + rec.schema() + "." + rec.table();
+  const auto& cols = rec.old_columns_size() > 0 ? rec.old_columns() : rec.columns();
+  for (const auto& c : cols) {
+    if (!c.is_key()) continue;
+    key.push_back('/');
+    key.append(c.is_null() ? "\\N" : c.text().empty() ? c.binary() : c.text());
+  }
+  return key;
+}
+
+namespace {
+
+constexpr int kTimeoutMs = 30'000;
+
+std::string header(const rd_kafka_message_t* m, const char* name) {
+  rd_kafka_headers_t* h = nullptr;
+  if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR) return "";
+  const void* v = nullptr;
+  size_t n = 0;
+  if (rd_kafka_header_get_last(h, name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR || !v) return "";
+  return std::string(static_cast<const char*>(v), n);
+}
+
+std::optional<Position> message_position(const rd_kafka_message_t* m) {
+  return parse_position(header(m, "position"));
+}
+
+kafka::Handle make_consumer(const kafka::Settings& s, const std::string& group) {
+  std::vector<std::pair<std::string, std::string>> defaults = {{"isolation.level", "read_committed"},
+                                                               {"enable.partition.eof", "true"},
+                                                               {"enable.auto.commit", "false"},
+                                                               {"auto.offset.reset", "earliest"},
+                                                               {"log_level", "3"}};
+  // librdkafka 2.0 refuses rd_kafka_assign() without a group.id; window reads never commit, so any id serves.
+  defaults.push_back({"group.id", group.empty() ? "shadowstream-window-reader" : group});
+  kafka::Conf conf = kafka::make_conf(s, defaults);
+  char err[512];
+  kafka::Handle h(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err));
+  if (!h) throw Error(kExitConfig, std::string("cannot create a Kafka consumer: ") + err);
+  conf.release();  // owned by the handle now
+  rd_kafka_poll_set_consumer(h.get());
+  return h;
+}
+
+// Partition ids of `topic` (waits for metadata; the topic must exist).
+std::vector<int32_t> partitions_of(rd_kafka_t* rk, const std::string& topic) {
+  std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> t(rd_kafka_topic_new(rk, topic.c_str(), nullptr),
+                                                                         rd_kafka_topic_destroy);
+  const rd_kafka_metadata_t* md = nullptr;
+  kafka::check(rd_kafka_metadata(rk, 0, t.get(), &md, kTimeoutMs), "cannot read metadata of topic " + topic,
+               kExitUnavailable);
+  std::unique_ptr<const rd_kafka_metadata_t, decltype(&rd_kafka_metadata_destroy)> guard(md, rd_kafka_metadata_destroy);
+  std::vector<int32_t> ids;
+  if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+    for (int i = 0; i < md->topics[0].partition_cnt; ++i) ids.push_back(md->topics[0].partitions[i].id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+struct Watermarks {
+  int64_t low = 0, high = 0;
+};
+
+Watermarks watermarks(rd_kafka_t* rk, const std::string& topic, int32_t p) {
+  Watermarks w;
+  kafka::check(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &w.low, &w.high, kTimeoutMs),
+               "cannot read offsets of " + topic + "[" + std::to_string(p) + "]", kExitUnavailable);
+  return w;
+}
+
+void assign(rd_kafka_t* rk, const std::string& topic, const std::map<int32_t, int64_t>& offsets) {
+  kafka::PartitionList l(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (auto [p, off] : offsets) rd_kafka_topic_partition_list_add(l.get(), topic.c_str(), p)->offset = off;
+  kafka::check(rd_kafka_assign(rk, l.get()), "cannot assign partitions", kExitUnavailable);
+}
+
+// The highest position of `source` committed in `topic`: what a restarted archiver must not write again. Reads the
+// tail of each partition (widening while a partition's tail holds nothing of this source).
+Position committed_high_water(const kafka::Settings& s, const std::string& topic, const std::string& source) {
+  kafka::Handle c = make_consumer(s, "");
+  std::vector<int32_t> parts = partitions_of(c.get(), topic);
+  Position best;
+  std::map<int32_t, Watermarks> wm;
+  for (int32_t p : parts) wm[p] = watermarks(c.get(), topic, p);
+  std::map<int32_t, int64_t> window;
+  for (int32_t p : parts) window[p] = 64;
+  while (!window.empty()) {
+    std::map<int32_t, int64_t> offsets;
+    for (auto [p, w] : window) {
+      if (wm[p].high <= wm[p].low) continue;
+      offsets[p] = std::max(wm[p].low, wm[p].high - w);
+    }
+    if (offsets.empty()) break;
+    assign(c.get(), topic, offsets);
+    std::map<int32_t, bool> found, eof;
+    size_t done = 0;
+    int64_t deadline = now_us() + kTimeoutMs * 1000LL;
+    while (done < offsets.size()) {
+      if (now_us() > deadline) throw Error(kExitUnavailable, "timed out reading the tail of " + topic);
+      kafka::Message m(rd_kafka_consumer_poll(c.get(), 200));
+      if (!m) continue;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        if (!eof[m->partition]) ++done;
+        eof[m->partition] = true;
+        continue;
+      }
+      if (m->err)
+        throw Error(kExitUnavailable, std::string("reading ") + topic + ": " + rd_kafka_message_errstr(m.get()));
+      if (header(m.get(), "source") != source) continue;
+      if (auto pos = message_position(m.get())) {
+        best = std::max(best, *pos);
+        found[m->partition] = true;
+      }
+    }
+    std::map<int32_t, int64_t> wider;
+    for (auto [p, off] : offsets)
+      if (!found[p] && off > wm[p].low) wider[p] = window[p] * 8;
+    window = std::move(wider);
+  }
+  rd_kafka_consumer_close(c.get());
+  return best;
+}
+
+struct Pending {
+  std::string payload, key, position, xid, table, op;
+  int64_t timestamp_ms;
+  Position pos;
+};
+
+class Producer {
+ public:
+  Producer(const WriteConfig& cfg, const std::string& txid) : cfg_(cfg), txid_(txid) {
+    kafka::Conf conf = kafka::make_conf(
+        cfg.kafka,
+        {{"transactional.id", txid}, {"linger.ms", "5"}, {"log_level", "3"}, {"transaction.timeout.ms", "60000"}});
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), &Producer::on_delivery);
+    rd_kafka_conf_set_opaque(conf.get(), this);
+    char err[512];
+    rk_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
+    if (!rk_) throw Error(kExitConfig, std::string("cannot create a Kafka producer: ") + err);
+    conf.release();
+    for (int64_t backoff = 500'000;; backoff = std::min(backoff * 2, cfg.max_backoff_us)) {
+      kafka::ErrorPtr e(rd_kafka_init_transactions(rk_.get(), kTimeoutMs));
+      if (!e) break;
+      if (rd_kafka_error_is_fatal(e.get()) || !rd_kafka_error_is_retriable(e.get()))
+        throw Error(kExitTempFail,
+                    std::string("cannot initialise transactions as ") + txid + ": " + rd_kafka_error_string(e.get()));
+      log::warn(std::string("initialising transactions: ") + rd_kafka_error_string(e.get()) + "; retrying");
+      std::this_thread::sleep_for(std::chrono::microseconds(backoff));
+      if (stop_requested()) throw Error(kExitTempFail, "stopped before Kafka was reachable");
+    }
+  }
+  ~Producer() {
+    if (rk_) rd_kafka_flush(rk_.get(), 5000);
+  }
+
+  // Writes the batch in one transaction; on an abortable error aborts and writes it again, so it lands exactly once.
+  void commit_batch(const std::vector<Pending>& batch) {
+    for (int64_t backoff = 200'000;; backoff = std::min(backoff * 2, cfg_.max_backoff_us)) {
+      std::string why = try_batch(batch);
+      if (why.empty()) return;
+      log::warn("transaction of " + std::to_string(batch.size()) + " records failed (" + why + "); retrying in " +
+                std::to_string(backoff / 1000) + "ms");
+      std::this_thread::sleep_for(std::chrono::microseconds(backoff));
+    }
+  }
+
+ private:
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    auto* self = static_cast<Producer*>(opaque);
+    if (m->err && self->delivery_error_.empty()) self->delivery_error_ = rd_kafka_err2str(m->err);
+  }
+
+  [[noreturn]] void fatal(rd_kafka_error_t* e) {
+    throw Error(kExitTempFail, std::string("Kafka producer ") + txid_ + " failed fatally: " + rd_kafka_error_string(e) +
+                                   (rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__FENCED
+                                        ? " (another archiver took over this transactional id)"
+                                        : ""));
+  }
+
+  // "" on success, else why it must be retried (the transaction was aborted).
+  std::string try_batch(const std::vector<Pending>& batch) {
+    delivery_error_.clear();
+    if (kafka::ErrorPtr e{rd_kafka_begin_transaction(rk_.get())}) {
+      if (rd_kafka_error_is_fatal(e.get())) fatal(e.get());
+      return rd_kafka_error_string(e.get());
+    }
+    for (const Pending& p : batch) {
+      for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            rk_.get(), RD_KAFKA_V_TOPIC(cfg_.topic.c_str()), RD_KAFKA_V_KEY(p.key.data(), p.key.size()),
+            RD_KAFKA_V_VALUE(const_cast<char*>(p.payload.data()), p.payload.size()),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(p.timestamp_ms),
+            RD_KAFKA_V_HEADER("position", p.position.data(), static_cast<ssize_t>(p.position.size())),
+            RD_KAFKA_V_HEADER("source", source_.data(), static_cast<ssize_t>(source_.size())),
+            RD_KAFKA_V_HEADER("xid", p.xid.data(), static_cast<ssize_t>(p.xid.size())),
+            RD_KAFKA_V_HEADER("table", p.table.data(), static_cast<ssize_t>(p.table.size())),
+            RD_KAFKA_V_HEADER("op", p.op.data(), static_cast<ssize_t>(p.op.size())), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+          rd_kafka_poll(rk_.get(), 50);
+          continue;
+        }
+        if (err) return abort(std::string("produce: ") + rd_kafka_err2str(err));
+        break;
+      }
+      rd_kafka_poll(rk_.get(), 0);
+    }
+    kafka::ErrorPtr e(rd_kafka_commit_transaction(rk_.get(), kTimeoutMs));
+    if (!e) return delivery_error_.empty() ? "" : abort(delivery_error_);
+    if (rd_kafka_error_is_fatal(e.get())) fatal(e.get());
+    std::string why = rd_kafka_error_string(e.get());
+    if (rd_kafka_error_txn_requires_abort(e.get())) return abort(why);
+    // Retriable commit: the outcome is unknown until a commit succeeds; retrying the commit is safe.
+    for (int i = 0; i < 10 && e && rd_kafka_error_is_retriable(e.get()); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      e.reset(rd_kafka_commit_transaction(rk_.get(), kTimeoutMs));
+    }
+    if (!e) return "";
+    if (rd_kafka_error_is_fatal(e.get())) fatal(e.get());
+    return abort(rd_kafka_error_string(e.get()));
+  }
+
+  std::string abort(const std::string& why) {
+    kafka::ErrorPtr e(rd_kafka_abort_transaction(rk_.get(), kTimeoutMs));
+    if (e && rd_kafka_error_is_fatal(e.get())) fatal(e.get());
+    return why;
+  }
+
+ public:
+  std::string source_;
+
+ private:
+  const WriteConfig& cfg_;
+  std::string txid_;
+  kafka::Handle rk_;
+  std::string delivery_error_;
+};
+
+Pending make_pending(const ChangeRecord& rec, std::string_view payload) {
+  Pending p;
+  p.payload.assign(payload);
+  p.key = message_key(rec);
+  p.pos = Position{rec.commit_lsn(), rec.ordinal()};
+  p.position = format_position(p.pos);
+  p.xid = std::to_string(rec.xid());
+  p.table = rec.table().empty() ? "" : rec.schema() + "." + rec.table();
+  p.op = std::to_string(rec.op());
+  p.timestamp_ms = rec.commit_time() / 1000;
+  return p;
+}
+
+}  // namespace
+
+int run_write(const WriteConfig& cfg, int in_fd) {
+  FrameReader in(in_fd, "stdin", cfg.max_frame);
+  ChangeRecord rec;
+  if (!in.next(rec)) return kExitOk;  // nothing to archive: no need to reach Kafka
+  std::string source = rec.source().name().empty() ? "default" : rec.source().name();
+  std::string txid = cfg.transactional_id.empty() ? "shadowstream-archive-" + source : cfg.transactional_id;
+  Producer producer(cfg, txid);
+  producer.source_ = source;
+  Position hw = committed_high_water(cfg.kafka, cfg.topic, source);
+  log::info("archive high-water for " + source + ": " + format_position(hw));
+  std::unique_ptr<AckWriter> ack;
+  if (!cfg.ack.empty()) ack = std::make_unique<AckWriter>(cfg.ack);
+  std::vector<Pending> batch;
+  uint64_t written = 0, dropped = 0;
+  bool have = true, bad = false;
+  std::optional<Error> pending_error;
+  std::string_view payload;
+  while (have) {
+    batch.clear();
+    int64_t started = now_us();
+    try {
+      for (;;) {
+        Position pos{rec.commit_lsn(), rec.ordinal()};
+        if (pos > hw) {
+          std::string bytes = rec.SerializeAsString();
+          batch.push_back(make_pending(rec, bytes));
+        } else {
+          ++dropped;
+        }
+        if (batch.size() >= cfg.batch || stop_requested()) {
+          have = in.next(rec);
+          break;
+        }
+        if (in.buffered() == 0 && (batch.empty() ? false : now_us() - started >= cfg.linger_us)) {
+          have = in.next(rec);
+          break;
+        }
+        if (!in.next(rec)) {
+          have = false;
+          break;
+        }
+      }
+    } catch (const Error& e) {
+      // Commit what came before the bad frame; report it afterwards.
+      pending_error = e;
+      have = false;
+      bad = true;
+    }
+    if (!batch.empty()) {
+      producer.commit_batch(batch);
+      written += batch.size();
+      hw = batch.back().pos;
+      if (ack) ack->ack(hw);
+    } else if (ack && !bad && hw.lsn) {
+      ack->ack(hw);  // everything was already archived: acknowledge it so the upstream moves on
+    }
+    if (stop_requested()) break;
+  }
+  log::info("archived " + std::to_string(written) + " records, dropped " + std::to_string(dropped) +
+            " already archived");
+  if (pending_error) throw *pending_error;
+  return kExitOk;
+}
+
+// ---- read --------------------------------------------------------------------------------------------------------
+
+namespace {
+
+// The first offset of partition p whose message timestamp is >= ts_ms, found by binary search over offsets (the
+// test broker answers offsetsForTimes with nothing; a real cluster's answer is tried first).
+std::map<int32_t, int64_t> offsets_for_time(rd_kafka_t* c, const std::string& topic, const std::vector<int32_t>& parts,
+                                            std::map<int32_t, Watermarks>& wm, int64_t ts_ms) {
+  std::map<int32_t, int64_t> result;
+  {
+    kafka::PartitionList l(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
+    for (int32_t p : parts) rd_kafka_topic_partition_list_add(l.get(), topic.c_str(), p)->offset = ts_ms;
+    if (rd_kafka_offsets_for_times(c, l.get(), kTimeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      bool all = true;
+      for (int i = 0; i < l->cnt; ++i) {
+        if (l->elems[i].err || l->elems[i].offset < 0)
+          all = false;
+        else
+          result[l->elems[i].partition] = l->elems[i].offset;
+      }
+      if (all) return result;
+      result.clear();
+    }
+  }
+  // Binary search on all partitions at once: one fetch round per halving, whatever the partition count.
+  std::map<int32_t, std::pair<int64_t, int64_t>> range;  // [lo, hi): the answer is in it
+  for (int32_t p : parts) range[p] = {wm[p].low, wm[p].high};
+  for (;;) {
+    std::map<int32_t, int64_t> probe;
+    for (auto& [p, r] : range)
+      if (r.first < r.second) probe[p] = r.first + (r.second - r.first) / 2;
+    if (probe.empty()) break;
+    assign(c, topic, probe);
+    std::map<int32_t, bool> answered;
+    int64_t deadline = now_us() + kTimeoutMs * 1000LL;
+    while (answered.size() < probe.size()) {
+      if (now_us() > deadline) throw Error(kExitUnavailable, "timed out seeking in " + topic);
+      kafka::Message m(rd_kafka_consumer_poll(c, 200));
+      if (!m || answered.count(m->partition) || !probe.count(m->partition)) continue;
+      auto& r = range[m->partition];
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        // Nothing readable at or after the probe (aborted records, markers): the answer is at or before it.
+        r.second = probe[m->partition];
+      } else if (m->err) {
+        throw Error(kExitUnavailable, std::string("seeking in ") + topic + ": " + rd_kafka_message_errstr(m.get()));
+      } else {
+        int64_t ts = rd_kafka_message_timestamp(m.get(), nullptr);
+        // The message read may lie past the probe (skipped markers); its offset bounds the answer either way.
+        // Nothing readable lies between the probe and this message, so it decides for the probe itself.
+        if (ts >= ts_ms)
+          r.second = probe[m->partition];
+        else
+          r.first = m->offset + 1;
+      }
+      answered[m->partition] = true;
+    }
+  }
+  for (auto& [p, r] : range) result[p] = r.first;
+  return result;
+}
+
+struct Buffered {
+  Position pos;
+  kafka::Message msg;
+};
+
+int window_read(const ReadConfig& cfg, int out_fd) {
+  kafka::Handle c = make_consumer(cfg.kafka, "");
+  std::vector<int32_t> parts = partitions_of(c.get(), cfg.topic);
+  if (parts.empty()) throw Error(kExitUnavailable, "topic " + cfg.topic + " does not exist");
+  std::map<int32_t, Watermarks> wm;
+  for (int32_t p : parts) wm[p] = watermarks(c.get(), cfg.topic, p);
+  std::map<int32_t, int64_t> start;
+  if (cfg.since_us) {
+    start = offsets_for_time(c.get(), cfg.topic, parts, wm, *cfg.since_us / 1000);
+  } else {
+    for (int32_t p : parts) start[p] = wm[p].low;
+  }
+  std::map<int32_t, int64_t> active;
+  for (int32_t p : parts)
+    if (start[p] < wm[p].high || cfg.follow) active[p] = start[p];
+  FrameWriter out(out_fd);
+  if (active.empty()) return kExitOk;
+  assign(c.get(), cfg.topic, active);
+  // k-way merge: every partition is in position order, so the smallest head among them is the next record overall.
+  std::map<int32_t, std::deque<Buffered>> heads;
+  std::map<int32_t, bool> done;
+  ChangeRecord rec;
+  auto emit_ready = [&](bool final) {
+    for (;;) {
+      int32_t best = -1;
+      for (auto& [p, q] : heads) {
+        if (q.empty()) {
+          if (!done[p] && !final) return;  // cannot know the next record until this partition answers
+          continue;
+        }
+        if (best < 0 || q.front().pos < heads[best].front().pos) best = p;
+      }
+      if (best < 0) return;
+      Buffered b = std::move(heads[best].front());
+      heads[best].pop_front();
+      out.write_payload(std::string_view(static_cast<const char*>(b.msg->payload), b.msg->len));
+    }
+  };
+  for (int32_t p : parts)
+    if (active.count(p)) heads[p];
+  size_t finished = 0;
+  while (finished < active.size() && !stop_requested()) {
+    kafka::Message m(rd_kafka_consumer_poll(c.get(), 500));
+    if (!m) {
+      out.flush();
+      continue;
+    }
+    int32_t p = m->partition;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (!cfg.follow && !done[p]) {
+        done[p] = true;
+        ++finished;
+      }
+      emit_ready(false);
+      continue;
+    }
+    if (m->err)
+      throw Error(kExitUnavailable, std::string("reading ") + cfg.topic + ": " + rd_kafka_message_errstr(m.get()));
+    if (done[p]) continue;
+    if (!rec.ParseFromArray(m->payload, static_cast<int>(m->len)))
+      throw Error(kExitDataErr, cfg.topic + "[" + std::to_string(p) + "] offset " + std::to_string(m->offset) +
+                                    ": not a ChangeRecord");
+    Position pos{rec.commit_lsn(), rec.ordinal()};
+    bool past = (cfg.until_us && rec.commit_time() >= *cfg.until_us) || (cfg.to && pos > *cfg.to);
+    bool before = (cfg.since_us && rec.commit_time() < *cfg.since_us) || (cfg.from && pos < *cfg.from);
+    if (past) {
+      done[p] = true;  // partitions are in position (and so commit) order: nothing later qualifies
+      ++finished;
+    } else if (!before) {
+      heads[p].push_back({pos, std::move(m)});
+    }
+    emit_ready(false);
+  }
+  emit_ready(true);
+  out.flush();
+  rd_kafka_consumer_close(c.get());
+  return kExitOk;
+}
+
+int group_read(const ReadConfig& cfg, int out_fd) {
+  kafka::Handle c = make_consumer(cfg.kafka, cfg.group);
+  kafka::PartitionList topics(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(topics.get(), cfg.topic.c_str(), RD_KAFKA_PARTITION_UA);
+  kafka::check(rd_kafka_subscribe(c.get(), topics.get()), "cannot subscribe to " + cfg.topic, kExitUnavailable);
+  std::unique_ptr<AckReader> acks;
+  if (!cfg.ack_from.empty()) acks = std::make_unique<AckReader>(cfg.ack_from);
+  FrameWriter out(out_fd);
+  ChangeRecord rec;
+  // Offsets to commit once the records before them are acknowledged: (position, partition, next offset).
+  std::deque<std::tuple<Position, int32_t, int64_t>> unacked;
+  auto commit = [&](bool all) {
+    std::optional<Position> upto = acks ? acks->poll_acks() : std::nullopt;
+    std::map<int32_t, int64_t> offs;
+    while (!unacked.empty()) {
+      auto& [pos, p, next] = unacked.front();
+      if (!all && acks && !(upto && pos <= *upto)) break;
+      offs[p] = std::max(offs[p], next);
+      unacked.pop_front();
+    }
+    if (offs.empty()) return;
+    kafka::PartitionList l(rd_kafka_topic_partition_list_new(static_cast<int>(offs.size())));
+    for (auto [p, o] : offs) rd_kafka_topic_partition_list_add(l.get(), cfg.topic.c_str(), p)->offset = o;
+    rd_kafka_commit(c.get(), l.get(), 0);
+  };
+  int64_t idle_since = now_us();
+  while (!stop_requested()) {
+    kafka::Message m(rd_kafka_consumer_poll(c.get(), 200));
+    if (!m || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      out.flush();
+      commit(false);
+      // Without --follow, a member stops once it has been idle for a while after reaching the end of its partitions.
+      if (!cfg.follow && m && now_us() - idle_since > 2'000'000) break;
+      if (!m && !cfg.follow && now_us() - idle_since > 5'000'000) break;
+      continue;
+    }
+    if (m->err) {
+      log::warn(std::string("consumer: ") + rd_kafka_message_errstr(m.get()));
+      continue;
+    }
+    idle_since = now_us();
+    if (!rec.ParseFromArray(m->payload, static_cast<int>(m->len))) continue;
+    out.write_payload(std::string_view(static_cast<const char*>(m->payload), m->len));
+    unacked.emplace_back(Position{rec.commit_lsn(), rec.ordinal()}, m->partition, m->offset + 1);
+  }
+  out.flush();
+  if (acks) {
+    int64_t deadline = now_us() + 10'000'000;
+    while (!unacked.empty() && now_us() < deadline) {
+      commit(false);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  } else {
+    commit(true);
+  }
+  rd_kafka_consumer_close(c.get());
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_read(const ReadConfig& cfg, int out_fd) {
+  return cfg.group.empty() ? window_read(cfg, out_fd) : group_read(cfg, out_fd);
+}
+
+}  // namespace ss::archive

@@ -1,0 +1,53 @@
+#include "kafka_archive.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "error.h"
+#include "kafka_handle.h"
+
+namespace ss {
+namespace {
+
+TEST(KafkaArchive, KeyKeepsOneRowsHistoryTogether) {
+  shadowstream::v1::ChangeRecord ins;
+  ins.mutable_source()->set_name("app");
+  ins.set_schema("public");
+  ins.set_table("orders");
+  auto* id = ins.add_columns();
+  id->set_name("id");
+  id->set_text("42");
+  id->set_is_key(true);
+  ins.add_columns()->set_text("not part of the key");
+  shadowstream::v1::ChangeRecord del = ins;
+  del.clear_columns();
+  *del.add_old_columns() = *id;  // a delete carries the key in its old row
+  EXPECT_EQ(archive::message_key(ins), "app/public.orders/42");
+  EXPECT_EQ(archive::message_key(del), archive::message_key(ins));
+}
+
+TEST(KafkaSettings, PropertiesApplyInKcatOrderAndErrorsNameTheKeyOnly) {
+  unsetenv("KAFKA_BROKERS");
+  kafka::Settings s;
+  s.brokers = "127.0.0.1:9092";
+  s.properties = {"client.id=one", "client.id=two"};
+  kafka::Conf conf = kafka::make_conf(s);
+  char buf[64];
+  size_t n = sizeof buf;
+  ASSERT_EQ(rd_kafka_conf_get(conf.get(), "client.id", buf, &n), RD_KAFKA_CONF_OK);
+  EXPECT_STREQ(buf, "two");
+  s.properties = {"sasl.password"};
+  EXPECT_THROW(kafka::make_conf(s), Error);
+  s.properties = {"no.such.property=s3cret"};
+  try {
+    kafka::make_conf(s);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), kExitConfig);
+    EXPECT_EQ(std::string(e.what()).find("s3cret"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ss

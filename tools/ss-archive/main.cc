@@ -1,0 +1,75 @@
+// ss-archive: frames -> a Kafka topic in transactions (default), or the topic -> frames (`read`).
+#include <unistd.h>
+
+#include "cli.h"
+#include "error.h"
+#include "kafka_archive.h"
+#include "position.h"
+
+namespace {
+void add_kafka_flags(CLI::App* app, ss::kafka::Settings& k) {
+  app->add_option("-b,--brokers", k.brokers, "Bootstrap brokers host:port,... (default: $KAFKA_BROKERS)");
+  app->add_option("-X", k.properties, "librdkafka property key=value (repeatable), as kcat -X");
+  app->add_option("-F", k.property_files, "File of librdkafka key=value properties, as kcat -F");
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Archive ShadowStream frames to Kafka exactly once, or read them back by time, position or group.",
+               "ss-archive"};
+  ss::archive::WriteConfig w;
+  std::string linger = "100ms";
+  add_kafka_flags(&app, w.kafka);
+  app.add_option("-t,--topic", w.topic, "Topic")->default_val(ss::archive::kDefaultTopic);
+  app.add_option("--transactional-id", w.transactional_id, "Transactional id (default: shadowstream-archive-<source>)");
+  app.add_option("--batch", w.batch, "Records per transaction at most")
+      ->default_val(1000)
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--linger", linger, "How long a transaction waits for more input")->default_val("100ms");
+  app.add_option("--ack", w.ack, "After each committed transaction, write its highest position to FILE");
+  app.add_option("--max-frame", w.max_frame, "Largest frame accepted, in bytes")->default_val(ss::kDefaultMaxFrame);
+  app.set_version_flag("-V,--version", "ss-archive 0.1.0");
+  ss::add_verbose_flag(app);
+
+  ss::archive::ReadConfig r;
+  std::string since, until, from, to;
+  CLI::App* read =
+      app.add_subcommand("read", "Read the archive to stdout: a window in position order, or as a group member");
+  add_kafka_flags(read, r.kafka);
+  read->add_option("-t,--topic", r.topic, "Topic")->default_val(ss::archive::kDefaultTopic);
+  read->add_option("--since", since, "Records committed at or after TIME (RFC 3339)");
+  read->add_option("--until", until, "Records committed before TIME");
+  read->add_option("--from-position", from, "Records at or after POSITION (X/Y or X/Y:N)");
+  read->add_option("--to-position", to, "Records at or before POSITION");
+  read->add_option("--group", r.group, "Consumer-group member (e.g. analytics-group, backup-group)");
+  read->add_option("--ack-from", r.ack_from, "With --group, commit offsets only for positions acknowledged in FILE");
+  read->add_flag("--follow", r.follow, "Keep reading new records");
+
+  return ss::run_main(app, argc, argv, [&] {
+    if (*read) {
+      auto t = [](const std::string& flag, const std::string& v) {
+        auto x = ss::parse_time_us(v);
+        if (!x)
+          throw ss::Error(ss::kExitUsage, flag + " takes an RFC 3339 time like 2026-11-20T10:00Z, got \"" + v + "\"");
+        return *x;
+      };
+      auto p = [](const std::string& flag, const std::string& v) {
+        auto x = ss::parse_position(v);
+        if (!x) throw ss::Error(ss::kExitUsage, flag + " takes a position like 0/16B3748:3, got \"" + v + "\"");
+        return *x;
+      };
+      if (!since.empty()) r.since_us = t("--since", since);
+      if (!until.empty()) r.until_us = t("--until", until);
+      if (!from.empty()) r.from = p("--from-position", from);
+      if (!to.empty()) r.to = p("--to-position", to);
+      if (!r.ack_from.empty() && r.group.empty()) throw ss::Error(ss::kExitUsage, "--ack-from needs --group");
+      if (isatty(STDOUT_FILENO))
+        throw ss::Error(ss::kExitUsage, "refusing to write binary frames to a terminal (pipe into ss-cat or a file)");
+      return ss::archive::run_read(r, STDOUT_FILENO);
+    }
+    auto l = ss::parse_duration_us(linger);
+    if (!l) throw ss::Error(ss::kExitUsage, "--linger takes a duration like 100ms");
+    w.linger_us = *l;
+    return ss::archive::run_write(w, STDIN_FILENO);
+  });
+}
