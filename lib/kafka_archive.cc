@@ -51,7 +51,10 @@ kafka::Handle make_consumer(const kafka::Settings& s, const std::string& group) 
                                                                {"enable.partition.eof", "true"},
                                                                {"enable.auto.commit", "false"},
                                                                {"auto.offset.reset", "earliest"},
-                                                               {"log_level", "3"}};
+                                                               {"log_level", "3"},
+                                                               // A probe or a partition's end must not wait out
+                                                               // the default 500 ms for more data.
+                                                               {"fetch.wait.max.ms", "10"}};
   // librdkafka 2.0 refuses rd_kafka_assign() without a group.id; window reads never commit, so any id serves.
   defaults.push_back({"group.id", group.empty() ? "shadowstream-window-reader" : group});
   kafka::Conf conf = kafka::make_conf(s, defaults);
@@ -481,63 +484,120 @@ int window_read(const ReadConfig& cfg, int out_fd) {
   return kExitOk;
 }
 
-int group_read(const ReadConfig& cfg, int out_fd) {
-  kafka::Handle c = make_consumer(cfg.kafka, cfg.group);
-  kafka::PartitionList topics(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(topics.get(), cfg.topic.c_str(), RD_KAFKA_PARTITION_UA);
-  kafka::check(rd_kafka_subscribe(c.get(), topics.get()), "cannot subscribe to " + cfg.topic, kExitUnavailable);
-  std::unique_ptr<AckReader> acks;
-  if (!cfg.ack_from.empty()) acks = std::make_unique<AckReader>(cfg.ack_from);
-  FrameWriter out(out_fd);
-  ChangeRecord rec;
-  // Offsets to commit once the records before them are acknowledged: (position, partition, next offset).
-  std::deque<std::tuple<Position, int32_t, int64_t>> unacked;
-  auto commit = [&](bool all) {
-    std::optional<Position> upto = acks ? acks->poll_acks() : std::nullopt;
+// A consumer-group member. Offsets are committed only for records already written (or, with --ack-from,
+// acknowledged downstream), and before a rebalance takes partitions away, so that the member that gets them next
+// starts right after what this one delivered.
+class GroupMember {
+ public:
+  GroupMember(const ReadConfig& cfg, int out_fd) : cfg_(cfg), out_(out_fd) {
+    kafka::Settings s = cfg.kafka;
+    c_ = make_group_consumer(s);
+    if (!cfg.ack_from.empty()) acks_ = std::make_unique<AckReader>(cfg.ack_from);
+  }
+
+  int run() {
+    kafka::PartitionList topics(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(topics.get(), cfg_.topic.c_str(), RD_KAFKA_PARTITION_UA);
+    kafka::check(rd_kafka_subscribe(c_.get(), topics.get()), "cannot subscribe to " + cfg_.topic, kExitUnavailable);
+    int64_t idle_since = now_us();
+    while (!stop_requested()) {
+      kafka::Message m(rd_kafka_consumer_poll(c_.get(), 200));
+      if (!m || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        out_.flush();
+        commit(false);
+        // Without --follow, a member stops once its partitions have been quiet for a while after it got them
+        // (joining a group takes seconds; that is not idleness).
+        if (!assigned_at_) idle_since = now_us();
+        if (!cfg_.follow && assigned_at_ && now_us() - std::max(idle_since, assigned_at_) > 3'000'000) break;
+        continue;
+      }
+      if (m->err) {
+        log::warn(std::string("consumer: ") + rd_kafka_message_errstr(m.get()));
+        continue;
+      }
+      idle_since = now_us();
+      if (!rec_.ParseFromArray(m->payload, static_cast<int>(m->len))) continue;
+      out_.write_payload(std::string_view(static_cast<const char*>(m->payload), m->len));
+      unacked_.emplace_back(Position{rec_.commit_lsn(), rec_.ordinal()}, m->partition, m->offset + 1);
+    }
+    out_.flush();
+    if (acks_) {
+      int64_t deadline = now_us() + 10'000'000;
+      while (!unacked_.empty() && now_us() < deadline) {
+        commit(false);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    } else {
+      commit(true);
+    }
+    rd_kafka_consumer_close(c_.get());
+    return kExitOk;
+  }
+
+ private:
+  kafka::Handle make_group_consumer(const kafka::Settings& s) {
+    std::vector<std::pair<std::string, std::string>> defaults = {{"isolation.level", "read_committed"},
+                                                                 {"enable.partition.eof", "true"},
+                                                                 {"enable.auto.commit", "false"},
+                                                                 {"auto.offset.reset", "earliest"},
+                                                                 {"log_level", "3"},
+                                                                 {"group.id", cfg_.group}};
+    kafka::Conf conf = kafka::make_conf(s, defaults);
+    rd_kafka_conf_set_rebalance_cb(conf.get(), &GroupMember::on_rebalance);
+    rd_kafka_conf_set_opaque(conf.get(), this);
+    char err[512];
+    kafka::Handle h(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err));
+    if (!h) throw Error(kExitConfig, std::string("cannot create a Kafka consumer: ") + err);
+    conf.release();
+    rd_kafka_poll_set_consumer(h.get());
+    return h;
+  }
+
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                           void* opaque) {
+    auto* self = static_cast<GroupMember*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      rd_kafka_assign(rk, parts);
+      self->assigned_at_ = now_us();
+      return;
+    }
+    // Revoked: hand over exactly where this member stopped.
+    try {
+      self->out_.flush();
+      self->commit(!self->acks_);
+    } catch (const std::exception& e) {
+      log::warn(std::string("committing before a rebalance: ") + e.what());
+    }
+    rd_kafka_assign(rk, nullptr);
+  }
+
+  void commit(bool all) {
+    std::optional<Position> upto = acks_ ? acks_->poll_acks() : std::nullopt;
     std::map<int32_t, int64_t> offs;
-    while (!unacked.empty()) {
-      auto& [pos, p, next] = unacked.front();
-      if (!all && acks && !(upto && pos <= *upto)) break;
+    while (!unacked_.empty()) {
+      auto& [pos, p, next] = unacked_.front();
+      if (!all && acks_ && !(upto && pos <= *upto)) break;
       offs[p] = std::max(offs[p], next);
-      unacked.pop_front();
+      unacked_.pop_front();
     }
     if (offs.empty()) return;
     kafka::PartitionList l(rd_kafka_topic_partition_list_new(static_cast<int>(offs.size())));
-    for (auto [p, o] : offs) rd_kafka_topic_partition_list_add(l.get(), cfg.topic.c_str(), p)->offset = o;
-    rd_kafka_commit(c.get(), l.get(), 0);
-  };
-  int64_t idle_since = now_us();
-  while (!stop_requested()) {
-    kafka::Message m(rd_kafka_consumer_poll(c.get(), 200));
-    if (!m || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      out.flush();
-      commit(false);
-      // Without --follow, a member stops once it has been idle for a while after reaching the end of its partitions.
-      if (!cfg.follow && m && now_us() - idle_since > 2'000'000) break;
-      if (!m && !cfg.follow && now_us() - idle_since > 5'000'000) break;
-      continue;
-    }
-    if (m->err) {
-      log::warn(std::string("consumer: ") + rd_kafka_message_errstr(m.get()));
-      continue;
-    }
-    idle_since = now_us();
-    if (!rec.ParseFromArray(m->payload, static_cast<int>(m->len))) continue;
-    out.write_payload(std::string_view(static_cast<const char*>(m->payload), m->len));
-    unacked.emplace_back(Position{rec.commit_lsn(), rec.ordinal()}, m->partition, m->offset + 1);
+    for (auto [p, o] : offs) rd_kafka_topic_partition_list_add(l.get(), cfg_.topic.c_str(), p)->offset = o;
+    rd_kafka_commit(c_.get(), l.get(), 0);
   }
-  out.flush();
-  if (acks) {
-    int64_t deadline = now_us() + 10'000'000;
-    while (!unacked.empty() && now_us() < deadline) {
-      commit(false);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  } else {
-    commit(true);
-  }
-  rd_kafka_consumer_close(c.get());
-  return kExitOk;
+
+  const ReadConfig& cfg_;
+  FrameWriter out_;
+  kafka::Handle c_;
+  std::unique_ptr<AckReader> acks_;
+  ChangeRecord rec_;
+  std::deque<std::tuple<Position, int32_t, int64_t>> unacked_;
+  int64_t assigned_at_ = 0;
+};
+
+int group_read(const ReadConfig& cfg, int out_fd) {
+  GroupMember m(cfg, out_fd);
+  return m.run();
 }
 
 }  // namespace

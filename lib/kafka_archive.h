@@ -19,7 +19,7 @@ struct WriteConfig {
   kafka::Settings kafka;
   std::string topic = kDefaultTopic;
   std::string transactional_id;  // default: shadowstream-archive-<source>
-  size_t batch = 1000;           // records per transaction at most
+  size_t batch = 10000;          // records per transaction at most
   int64_t linger_us = 100'000;   // a transaction waits at most this long for more input
   std::string ack;
   size_t max_frame = kDefaultMaxFrame;

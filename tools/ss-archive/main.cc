@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   app.add_option("-t,--topic", w.topic, "Topic")->default_val(ss::archive::kDefaultTopic);
   app.add_option("--transactional-id", w.transactional_id, "Transactional id (default: shadowstream-archive-<source>)");
   app.add_option("--batch", w.batch, "Records per transaction at most")
-      ->default_val(1000)
+      ->default_val(10000)
       ->check(CLI::Range(1, 1000000));
   app.add_option("--linger", linger, "How long a transaction waits for more input")->default_val("100ms");
   app.add_option("--ack", w.ack, "After each committed transaction, write its highest position to FILE");
