@@ -292,10 +292,15 @@ int run_write(const WriteConfig& cfg, int in_fd) {
   bool have = true, bad = false;
   std::optional<Error> pending_error;
   std::string_view payload;
+  bool ready = true;  // `rec` holds the next record to place
   while (have) {
     batch.clear();
     int64_t started = now_us();
     try {
+      if (!ready) {
+        ready = true;
+        if (!in.next(rec)) break;
+      }
       for (;;) {
         Position pos{rec.commit_lsn(), rec.ordinal()};
         if (pos > hw) {
@@ -308,9 +313,15 @@ int run_write(const WriteConfig& cfg, int in_fd) {
           have = in.next(rec);
           break;
         }
-        if (in.buffered() == 0 && (batch.empty() ? false : now_us() - started >= cfg.linger_us)) {
-          have = in.next(rec);
-          break;
+        if (in.buffered() == 0 && !batch.empty()) {
+          // Input is idle: wait for more at most until the linger time is up, then commit what is in hand rather
+          // than hold the transaction open until the next record arrives.
+          int64_t left_ms = std::max<int64_t>(0, (started + cfg.linger_us - now_us()) / 1000);
+          pollfd pfd{in_fd, POLLIN, 0};
+          if (::poll(&pfd, 1, static_cast<int>(left_ms)) == 0) {
+            ready = false;
+            break;
+          }
         }
         if (!in.next(rec)) {
           have = false;

@@ -108,3 +108,16 @@ committed_count() { # messages kcat sees with read_committed
   [ "$(wc -l <"$T/acks")" -eq 3 ]
   [ "$(tail -1 "$T/acks")" = "$(ss-cat "$T/in.ss" | tail -1 | jq -r '"\(.commit_lsn):\(.ordinal // 0)"')" ]
 }
+
+@test "a trickle is committed within --linger while the input stays open" {
+  mkfifo "$T/in"
+  ss-archive --topic "$TOPIC" --linger 50ms <"$T/in" 3>&- &
+  w=$!
+  exec {fd}>"$T/in"
+  gen -n 7 >&"$fd"
+  # Committed and visible while ss-archive still waits for more input.
+  ss_wait_for bash -c "[ \$(kcat -b $KAFKA_BROKERS -C -t $TOPIC -e -q -X isolation.level=read_committed -f '%o\n' | wc -l) -eq 7 ]"
+  kill -0 "$w"
+  exec {fd}>&-
+  wait "$w"
+}
