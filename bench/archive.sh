@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/helpers/servers.bash
+source bench/lib.bash
 d=$(mktemp -d /tmp/ss-bench-archive.XXXXXX)
 trap 'rm -rf "$d"; ss_stop_all' EXIT
 N=${BENCH_RECORDS:-1000000}
@@ -12,18 +13,11 @@ N=${BENCH_RECORDS:-1000000}
 ss_start_kafka --partitions 64 --topic ours --topic peer --topic tail >&2
 ss-gen-records -n "$N" --tx-size 10 --size 200 --interval 1ms >"$d/in.ss"
 ss-cat "$d/in.ss" | jq -r '.columns[1].text' >"$d/lines.txt"
-secs() {
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$@"
-  t1=$(date +%s.%N)
-  awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}'
-}
 ours=$(secs bash -c "ss-archive --topic ours <'$d/in.ss'")
 peer=$(secs bash -c "kcat -b '$KAFKA_BROKERS' -P -t peer -l '$d/lines.txt'")
 r_ours=$(awk -v n="$N" -v s="$ours" 'BEGIN{printf "%.0f", n/s}')
 r_peer=$(awk -v n="$N" -v s="$peer" 'BEGIN{printf "%.0f", n/s}')
-echo "BENCH|ss-archive write (records/s)|$r_ours|$r_peer|$(awk -v a="$r_ours" -v b="$r_peer" 'BEGIN{printf "%.2f", a/b}')|ours (transactions of 10000)/kcat -P, target >= 0.7"
+echo "BENCH|ss-archive write (records/s)|$r_ours|$r_peer|$(ratio "$r_ours" "$r_peer")|ours (transactions of 10000)/kcat -P, target >= 0.7"
 # The last 1% by commit time.
 since=$(ss-cat "$d/in.ss" | sed -n "$((N - N / 100 + 1))p" | jq -r .commit_time)
 tail_n=$(ss-cat "$d/in.ss" | jq -r "select(.commit_time >= \"$since\") | 1" | wc -l)
@@ -32,4 +26,4 @@ ss-archive --topic tail <"$d/tail.ss"
 win=$(secs bash -c "ss-archive read --topic ours --since '$since' >'$d/win.ss'")
 alone=$(secs bash -c "ss-archive read --topic tail >'$d/alone.ss'")
 cmp "$d/win.ss" "$d/alone.ss" >&2 && echo "window read = the tail alone ($tail_n records)" >&2
-echo "BENCH|ss-archive read last 1% by time (s)|$win|$alone|$(awk -v a="$win" -v b="$alone" 'BEGIN{printf "%.2f", a/b}')|window on 1M topic / same records alone, target < 2"
+echo "BENCH|ss-archive read last 1% by time (s)|$win|$alone|$(ratio "$win" "$alone")|window on 1M topic / same records alone, target < 2"

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/helpers/servers.bash
+source bench/lib.bash
 trap ss_stop_all EXIT
 N=${BENCH_RECORDS:-1000000}
 ss_start_redis >&2
@@ -11,13 +12,6 @@ d=$(mktemp -d /tmp/ss-bench-buffer.XXXXXX)
 trap 'rm -rf "$d"; ss_stop_all' EXIT
 ss-gen-records -n "$N" --tx-size 10 --size 200 --source bench >"$d/in.ss"
 rate() { awk -v n="$N" -v s="$1" 'BEGIN{printf "%.0f", n/s}'; }
-secs() {
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$@"
-  t1=$(date +%s.%N)
-  awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}'
-}
 w=$(secs bash -c "ss-buffer --no-passthrough <'$d/in.ss'")
 r=$(secs bash -c "ss-buffer read --source bench --group bench --until-idle >/dev/null")
 # The peer: one field of the same size as our serialized record, entry IDs chosen by Redis.
@@ -26,5 +20,5 @@ peer=$(redis-benchmark -p "$SS_REDIS_PORT" -n "$N" -P 64 -c 1 --csv XADD peerstr
   awk -F'"' 'NR==2{print $4}')
 ours_w=$(rate "$w")
 ours_r=$(rate "$r")
-echo "BENCH|ss-buffer write (records/s)|$ours_w|${peer%.*}|$(awk -v a="$ours_w" -v b="$peer" 'BEGIN{printf "%.2f", a/b}')|ours/redis-benchmark XADD -P 64 -c 1, target >= 0.6"
-echo "BENCH|ss-buffer read --group (records/s)|$ours_r|$ours_w|$(awk -v a="$ours_r" -v b="$ours_w" 'BEGIN{printf "%.2f", a/b}')|read/write, target >= 1"
+echo "BENCH|ss-buffer write (records/s)|$ours_w|${peer%.*}|$(ratio "$ours_w" "$peer")|ours/redis-benchmark XADD -P 64 -c 1, target >= 0.6"
+echo "BENCH|ss-buffer read --group (records/s)|$ours_r|$ours_w|$(ratio "$ours_r" "$ours_w")|read/write, target >= 1"

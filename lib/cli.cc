@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "position.h"
 #include "signals.h"
 
 namespace ss {
@@ -44,6 +45,30 @@ void add_verbose_flag(CLI::App& app) {
   app.add_flag_function(
       "-v,--verbose", [](std::int64_t count) { log::set_verbosity(static_cast<int>(count)); },
       "More diagnostics on stderr (repeat for debug)");
+}
+
+int64_t duration_flag(const std::string& flag, const std::string& text) {
+  auto v = parse_duration_us(text);
+  if (!v) throw Error(kExitUsage, flag + " takes a duration like 10s, 500ms or 24h, got \"" + text + "\"");
+  return *v;
+}
+
+int64_t time_flag(const std::string& flag, const std::string& text) {
+  auto v = parse_time_us(text);
+  if (!v) throw Error(kExitUsage, flag + " takes an RFC 3339 time like 2026-11-20T10:00Z, got \"" + text + "\"");
+  return *v;
+}
+
+uint64_t lsn_flag(const std::string& flag, const std::string& text) {
+  auto v = parse_lsn(text);
+  if (!v) throw Error(kExitUsage, flag + " takes an LSN like 0/16B3748, got \"" + text + "\"");
+  return *v;
+}
+
+Position position_flag(const std::string& flag, const std::string& text) {
+  auto v = parse_position(text);
+  if (!v) throw Error(kExitUsage, flag + " takes a position like 0/16B3748:3, got \"" + text + "\"");
+  return *v;
 }
 
 std::string env_or(const char* name, const std::string& fallback) {

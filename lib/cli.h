@@ -3,8 +3,11 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <functional>
+
 #include <string>
+#include "position.h"
 
 namespace ss {
 
@@ -15,6 +18,13 @@ int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& b
 
 // Adds -v/--verbose (repeatable) wired to ss::log.
 void add_verbose_flag(CLI::App& app);
+
+// Flag values in the forms every tool accepts; a malformed one is a usage error (64) naming the flag.
+int64_t duration_flag(const std::string& flag, const std::string& text);  // 10s, 500ms, 24h -> µs
+int64_t time_flag(const std::string& flag, const std::string& text);      // RFC 3339 -> µs since the epoch
+uint64_t lsn_flag(const std::string& flag, const std::string& text);      // X/Y
+
+Position position_flag(const std::string& flag, const std::string& text);  // X/Y or X/Y:N
 
 // Value of an environment variable, or `fallback` when unset or empty.
 std::string env_or(const char* name, const std::string& fallback);

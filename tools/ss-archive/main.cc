@@ -47,29 +47,16 @@ int main(int argc, char** argv) {
 
   return ss::run_main(app, argc, argv, [&] {
     if (*read) {
-      auto t = [](const std::string& flag, const std::string& v) {
-        auto x = ss::parse_time_us(v);
-        if (!x)
-          throw ss::Error(ss::kExitUsage, flag + " takes an RFC 3339 time like 2026-11-20T10:00Z, got \"" + v + "\"");
-        return *x;
-      };
-      auto p = [](const std::string& flag, const std::string& v) {
-        auto x = ss::parse_position(v);
-        if (!x) throw ss::Error(ss::kExitUsage, flag + " takes a position like 0/16B3748:3, got \"" + v + "\"");
-        return *x;
-      };
-      if (!since.empty()) r.since_us = t("--since", since);
-      if (!until.empty()) r.until_us = t("--until", until);
-      if (!from.empty()) r.from = p("--from-position", from);
-      if (!to.empty()) r.to = p("--to-position", to);
+      if (!since.empty()) r.since_us = ss::time_flag("--since", since);
+      if (!until.empty()) r.until_us = ss::time_flag("--until", until);
+      if (!from.empty()) r.from = ss::position_flag("--from-position", from);
+      if (!to.empty()) r.to = ss::position_flag("--to-position", to);
       if (!r.ack_from.empty() && r.group.empty()) throw ss::Error(ss::kExitUsage, "--ack-from needs --group");
       if (isatty(STDOUT_FILENO))
         throw ss::Error(ss::kExitUsage, "refusing to write binary frames to a terminal (pipe into ss-cat or a file)");
       return ss::archive::run_read(r, STDOUT_FILENO);
     }
-    auto l = ss::parse_duration_us(linger);
-    if (!l) throw ss::Error(ss::kExitUsage, "--linger takes a duration like 100ms");
-    w.linger_us = *l;
+    w.linger_us = ss::duration_flag("--linger", linger);
     return ss::archive::run_write(w, STDIN_FILENO);
   });
 }

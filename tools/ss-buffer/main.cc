@@ -7,20 +7,6 @@
 #include "ingestor.h"
 #include "position.h"
 
-namespace {
-int64_t duration_arg(const std::string& flag, const std::string& text) {
-  auto v = ss::parse_duration_us(text);
-  if (!v) throw ss::Error(ss::kExitUsage, flag + " takes a duration like 24h or 500ms, got \"" + text + "\"");
-  return *v;
-}
-int64_t time_arg(const std::string& flag, const std::string& text) {
-  auto v = ss::parse_time_us(text);
-  if (!v)
-    throw ss::Error(ss::kExitUsage, flag + " takes an RFC 3339 time like 2026-11-20T10:00Z, got \"" + text + "\"");
-  return *v;
-}
-}  // namespace
-
 int main(int argc, char** argv) {
   CLI::App app{"Buffer ShadowStream frames in a Redis Stream, or read them back through a consumer group.",
                "ss-buffer"};
@@ -70,10 +56,10 @@ int main(int argc, char** argv) {
   return ss::run_main(app, argc, argv, [&] {
     if (*serve) return ss::ingestor::run_serve(sv);
     if (*read) {
-      r.claim_idle_us = duration_arg("--claim-idle", claim_idle);
-      r.ack_timeout_us = duration_arg("--ack-timeout", ack_timeout);
-      if (!since.empty()) r.since_us = time_arg("--since", since);
-      if (!until.empty()) r.until_us = time_arg("--until", until);
+      r.claim_idle_us = ss::duration_flag("--claim-idle", claim_idle);
+      r.ack_timeout_us = ss::duration_flag("--ack-timeout", ack_timeout);
+      if (!since.empty()) r.since_us = ss::time_flag("--since", since);
+      if (!until.empty()) r.until_us = ss::time_flag("--until", until);
       if (r.consumer.empty()) {
         char host[256] = "consumer";
         gethostname(host, sizeof host - 1);
@@ -85,7 +71,7 @@ int main(int argc, char** argv) {
         throw ss::Error(ss::kExitUsage, "refusing to write binary frames to a terminal (pipe into ss-cat or a file)");
       return ss::buffer::run_read(r, STDOUT_FILENO);
     }
-    if (!retain.empty()) w.retain_us = duration_arg("--retain", retain);
+    if (!retain.empty()) w.retain_us = ss::duration_flag("--retain", retain);
     // At a terminal the copy would be binary noise: store only.
     w.passthrough = !no_passthrough && !isatty(STDOUT_FILENO);
     return ss::buffer::run_write(w, STDIN_FILENO, STDOUT_FILENO);

@@ -6,19 +6,6 @@
 #include "error.h"
 #include "position.h"
 
-namespace {
-uint64_t lsn_arg(const std::string& flag, const std::string& text) {
-  auto v = ss::parse_lsn(text);
-  if (!v) throw ss::Error(ss::kExitUsage, flag + " takes an LSN like 0/16B3748, got \"" + text + "\"");
-  return *v;
-}
-int64_t duration_arg(const std::string& flag, const std::string& text) {
-  auto v = ss::parse_duration_us(text);
-  if (!v) throw ss::Error(ss::kExitUsage, flag + " takes a duration like 10s or 500ms, got \"" + text + "\"");
-  return *v;
-}
-}  // namespace
-
 int main(int argc, char** argv) {
   CLI::App app{"Stream every change of a PostgreSQL database as ChangeRecord frames on stdout.", "ss-capture"};
   ss::capture::Config cfg;
@@ -51,10 +38,10 @@ int main(int argc, char** argv) {
     cfg.snapshot = snapshot == "never"  ? ss::capture::SnapshotMode::kNever
                    : snapshot == "only" ? ss::capture::SnapshotMode::kOnly
                                         : ss::capture::SnapshotMode::kInitial;
-    if (!start_lsn.empty()) cfg.start_lsn = lsn_arg("--start-lsn", start_lsn);
-    if (!endpos.empty()) cfg.endpos = lsn_arg("--endpos", endpos);
-    cfg.status_interval_us = duration_arg("--status-interval", status_interval);
-    if (!heartbeat.empty()) cfg.heartbeat_us = duration_arg("--heartbeat", heartbeat);
+    if (!start_lsn.empty()) cfg.start_lsn = ss::lsn_flag("--start-lsn", start_lsn);
+    if (!endpos.empty()) cfg.endpos = ss::lsn_flag("--endpos", endpos);
+    cfg.status_interval_us = ss::duration_flag("--status-interval", status_interval);
+    if (!heartbeat.empty()) cfg.heartbeat_us = ss::duration_flag("--heartbeat", heartbeat);
     if (cfg.create_slot_only && cfg.drop_slot_only)
       throw ss::Error(ss::kExitUsage, "--create-slot and --drop-slot exclude each other");
     if (!cfg.create_slot_only && !cfg.drop_slot_only && isatty(STDOUT_FILENO))
