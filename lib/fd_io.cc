@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "error.h"
@@ -46,12 +47,24 @@ void BufferedWriter::sync() {
     throw Error(kExitIoErr, "fsync failed: " + errno_text(errno));
 }
 
-LineReader::LineReader(int fd, std::string name) : fd_(fd), name_(std::move(name)), buf_(1u << 20) {}
+ReadBuffer::ReadBuffer(int fd, std::string name, size_t initial) : fd_(fd), name_(std::move(name)), buf_(initial) {}
 
-bool LineReader::fill() {
+void ReadBuffer::reserve(size_t n) {
+  if (buf_.size() - pos_ >= n) return;
+  if (pos_ > 0) {
+    std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
+    consumed_ += pos_;
+    end_ -= pos_;
+    pos_ = 0;
+  }
+  buf_.resize(std::max(buf_.size() * 2, n + (1u << 20)));
+}
+
+bool ReadBuffer::fill() {
   if (eof_) return false;
   if (pos_ > 0) {
     std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
+    consumed_ += pos_;
     end_ -= pos_;
     pos_ = 0;
   }
@@ -77,20 +90,19 @@ bool LineReader::fill() {
 bool LineReader::next(std::string_view& line) {
   size_t scanned = 0;
   for (;;) {
-    const char* start = buf_.data() + pos_;
-    const void* nl = std::memchr(start + scanned, '\n', end_ - pos_ - scanned);
+    const void* nl = std::memchr(in_.data() + scanned, '\n', in_.size() - scanned);
     if (nl) {
-      size_t len = static_cast<const char*>(nl) - start;
-      line = std::string_view(start, len);
-      pos_ += len + 1;
+      size_t len = static_cast<const char*>(nl) - in_.data();
+      line = std::string_view(in_.data(), len);
+      in_.consume(len + 1);
       ++line_no_;
       return true;
     }
-    scanned = end_ - pos_;
-    if (!fill()) {
-      if (!eof_ || pos_ == end_) return false;
-      line = std::string_view(buf_.data() + pos_, end_ - pos_);
-      pos_ = end_;
+    scanned = in_.size();
+    if (!in_.fill()) {
+      if (!in_.eof() || in_.size() == 0) return false;
+      line = std::string_view(in_.data(), in_.size());
+      in_.consume(in_.size());
       ++line_no_;
       return true;
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,24 +40,46 @@ class BufferedWriter {
   std::string buf_;
 };
 
-// Reads newline-terminated lines from a descriptor in large blocks.
-class LineReader {
+// A read buffer over a descriptor, filled in large blocks, whose unconsumed bytes stay contiguous at the front: the
+// one piece of buffered-input logic that both the frame reader and the line reader stand on.
+class ReadBuffer {
  public:
-  explicit LineReader(int fd, std::string name = "stdin");
-  // Next line without its '\n' (valid until the next call); a last line without '\n' is returned too.
-  // False at end of input or when a stop was requested while waiting. Throws Error(74) on read errors.
-  bool next(std::string_view& line);
-  uint64_t line_number() const { return line_no_; }
+  explicit ReadBuffer(int fd, std::string name = "stdin", size_t initial = 1u << 20);
+  // Reads more bytes, keeping the unconsumed ones. False at end of input (then eof()) or when a stop was requested
+  // while waiting. Throws Error(74) on read errors.
+  bool fill();
+  // Makes room for `n` contiguous unconsumed bytes (for a frame larger than the buffer).
+  void reserve(size_t n);
+  const char* data() const { return buf_.data() + pos_; }
+  size_t size() const { return end_ - pos_; }
+  void consume(size_t n) { pos_ += n; }
+  bool eof() const { return eof_; }
+  // Stream offset of data().
+  uint64_t offset() const { return consumed_ + pos_; }
   const std::string& name() const { return name_; }
 
  private:
-  bool fill();
   int fd_;
   std::string name_;
   std::vector<char> buf_;
   size_t pos_ = 0, end_ = 0;
-  uint64_t line_no_ = 0;
+  uint64_t consumed_ = 0;  // stream offset of buf_[0]
   bool eof_ = false;
+};
+
+// Reads newline-terminated lines from a descriptor in large blocks.
+class LineReader {
+ public:
+  explicit LineReader(int fd, std::string name = "stdin") : in_(fd, std::move(name)) {}
+  // Next line without its '\n' (valid until the next call); a last line without '\n' is returned too.
+  // False at end of input or when a stop was requested while waiting. Throws Error(74) on read errors.
+  bool next(std::string_view& line);
+  uint64_t line_number() const { return line_no_; }
+  const std::string& name() const { return in_.name(); }
+
+ private:
+  ReadBuffer in_;
+  uint64_t line_no_ = 0;
 };
 
 // Opens `path` for reading ("-" = stdin, returned as fd 0 and not to be closed). Throws Error(66) when it cannot.

@@ -10,8 +10,6 @@
 
 namespace ss {
 namespace {
-constexpr size_t kReadChunk = 1u << 20;
-
 void put_varint32(std::string& out, uint32_t v) {
   while (v >= 0x80) {
     out.push_back(static_cast<char>(v | 0x80));
@@ -22,54 +20,26 @@ void put_varint32(std::string& out, uint32_t v) {
 }  // namespace
 
 FrameReader::FrameReader(int fd, std::string name, size_t max_frame)
-    : fd_(fd), name_(std::move(name)), max_frame_(max_frame), buf_(kReadChunk) {}
+    : in_(fd, std::move(name)), max_frame_(max_frame) {}
 
 void FrameReader::fail(const std::string& what) const {
-  throw Error(kExitDataErr, name_ + ": " + what + " at byte offset " + std::to_string(frame_offset_));
-}
-
-bool FrameReader::fill() {
-  if (eof_) return false;
-  // Keep the unconsumed tail at the front so a frame is always contiguous.
-  if (pos_ > 0) {
-    std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
-    consumed_ += pos_;
-    end_ -= pos_;
-    pos_ = 0;
-  }
-  if (buf_.size() - end_ < kReadChunk / 4) buf_.resize(buf_.size() * 2);
-  for (;;) {
-    ssize_t n = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
-    if (n > 0) {
-      end_ += static_cast<size_t>(n);
-      return true;
-    }
-    if (n == 0) {
-      eof_ = true;
-      return false;
-    }
-    if (errno == EINTR) {
-      if (stop_requested()) return false;
-      continue;
-    }
-    throw Error(kExitIoErr, name_ + ": read failed: " + errno_text(errno));
-  }
+  throw Error(kExitDataErr, in_.name() + ": " + what + " at byte offset " + std::to_string(frame_offset_));
 }
 
 bool FrameReader::next(std::string_view& payload) {
-  frame_offset_ = consumed_ + pos_;
+  frame_offset_ = in_.offset();
   // Decode the varint32 length, reading more as needed.
   uint64_t len = 0;
   size_t hdr = 0;
   for (;;) {
-    if (pos_ + hdr == end_) {
-      if (!fill()) {
-        if (!eof_ || hdr == 0) return false;  // stop requested while waiting, or EOF on a frame boundary
+    if (hdr == in_.size()) {
+      if (!in_.fill()) {
+        if (!in_.eof() || hdr == 0) return false;  // stop requested while waiting, or EOF on a frame boundary
         fail("truncated frame (input ends inside the length prefix)");
       }
       continue;
     }
-    uint8_t b = static_cast<uint8_t>(buf_[pos_ + hdr]);
+    uint8_t b = static_cast<uint8_t>(in_.data()[hdr]);
     len |= static_cast<uint64_t>(b & 0x7f) << (7 * hdr);
     ++hdr;
     if (!(b & 0x80)) break;
@@ -78,15 +48,15 @@ bool FrameReader::next(std::string_view& payload) {
   if (len > 0xffffffffull) fail("malformed frame length");
   if (len > max_frame_)
     fail("frame of " + std::to_string(len) + " bytes exceeds the limit of " + std::to_string(max_frame_) + " bytes");
-  while (end_ - pos_ < hdr + len) {
-    if (buf_.size() < hdr + len) buf_.resize(std::max(buf_.size() * 2, hdr + len + kReadChunk));
-    if (!fill()) {
-      if (!eof_) return false;
-      fail("truncated frame (" + std::to_string(end_ - pos_ - hdr) + " of " + std::to_string(len) + " bytes present)");
+  while (in_.size() < hdr + len) {
+    in_.reserve(hdr + len);
+    if (!in_.fill()) {
+      if (!in_.eof()) return false;
+      fail("truncated frame (" + std::to_string(in_.size() - hdr) + " of " + std::to_string(len) + " bytes present)");
     }
   }
-  payload = std::string_view(buf_.data() + pos_ + hdr, len);
-  pos_ += hdr + len;
+  payload = std::string_view(in_.data() + hdr, len);
+  in_.consume(hdr + len);
   ++frames_;
   return true;
 }

@@ -38,23 +38,16 @@ class FrameReader {
   uint64_t frames() const { return frames_; }
   // Bytes already read from the fd but not yet returned as frames: when 0, the next call may block, so a
   // pass-through tool should flush its output first.
-  size_t buffered() const { return end_ - pos_; }
-  const std::string& name() const { return name_; }
+  size_t buffered() const { return in_.size(); }
+  const std::string& name() const { return in_.name(); }
 
  private:
-  // Reads more bytes; returns false at EOF or stop. Keeps unconsumed bytes.
-  bool fill();
   [[noreturn]] void fail(const std::string& what) const;
 
-  int fd_;
-  std::string name_;
+  ReadBuffer in_;
   size_t max_frame_;
-  std::vector<char> buf_;
-  size_t pos_ = 0, end_ = 0;
-  uint64_t consumed_ = 0;  // stream offset of buf_[0]
   uint64_t frame_offset_ = 0;
   uint64_t frames_ = 0;
-  bool eof_ = false;
 };
 
 class FrameWriter {
