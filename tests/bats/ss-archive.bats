@@ -3,7 +3,12 @@
 
 load ../helpers/servers
 
-setup_file() { ss_start_kafka --partitions 16 --topic shadowstream.archive; }
+setup_file() {
+  # One topic per test, created with the broker rather than through its control channel.
+  local topics=() i
+  for i in $(seq 1 20); do topics+=(--topic "t$i"); done
+  ss_start_kafka --partitions 16 "${topics[@]}"
+}
 teardown_file() { ss_stop_all; }
 teardown() {
   local j
@@ -12,7 +17,6 @@ teardown() {
 setup() {
   T="$BATS_TEST_TMPDIR"
   TOPIC="t${BATS_TEST_NUMBER}"
-  ss_kafka_ctl topic "$TOPIC" 16
 }
 gen() { ss-gen-records --source "src${BATS_TEST_NUMBER}" "$@"; }
 committed_count() { # messages kcat sees with read_committed
