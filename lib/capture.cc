@@ -24,29 +24,6 @@ namespace ss::capture {
 
 using shadowstream::v1::ChangeRecord;
 
-std::pair<std::string, std::string> split_table_name(const std::string& name) {
-  // Split on the first dot outside double quotes; strip the quotes (doubled quotes stand for one).
-  std::vector<std::string> parts(1);
-  bool quoted = false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    if (c == '"') {
-      if (quoted && i + 1 < name.size() && name[i + 1] == '"') {
-        parts.back().push_back('"');
-        ++i;
-      } else {
-        quoted = !quoted;
-      }
-    } else if (c == '.' && !quoted && parts.size() == 1) {
-      parts.emplace_back();
-    } else {
-      parts.back().push_back(c);
-    }
-  }
-  if (parts.size() == 1) return {"public", parts[0]};
-  return {parts[0], parts[1]};
-}
-
 std::vector<std::optional<std::string>> parse_copy_text_row(std::string_view row) {
   std::vector<std::optional<std::string>> out;
   if (!row.empty() && row.back() == '\n') row.remove_suffix(1);
@@ -152,7 +129,7 @@ class Capture {
     struct stat st;
     out_is_file_ = fstat(out_fd, &st) == 0 && S_ISREG(st.st_mode);
     for (const auto& t : cfg.exclude_tables) {
-      auto [s, n] = split_table_name(t);
+      auto [s, n] = pg::split_table_name(t);
       excluded_.insert(s + "." + n);
     }
     if (!cfg.ack_from.empty()) acks_ = std::make_unique<AckReader>(cfg.ack_from);
@@ -233,7 +210,7 @@ class Capture {
     } else {
       sql += " FOR TABLE ";
       for (size_t i = 0; i < cfg_.tables.size(); ++i) {
-        auto [s, t] = split_table_name(cfg_.tables[i]);
+        auto [s, t] = pg::split_table_name(cfg_.tables[i]);
         sql += (i ? ", " : "") + pg::quote_ident(sql_.get(), s) + "." + pg::quote_ident(sql_.get(), t);
       }
     }

@@ -34,9 +34,6 @@ struct Config {
 // Runs until --endpos, a stop signal or a fatal error (thrown as ss::Error). Writes frames to `out_fd`.
 int run(const Config& cfg, int out_fd);
 
-// Splits "schema.table" (quotes allowed: "My Schema"."T") into its parts; schema defaults to public.
-std::pair<std::string, std::string> split_table_name(const std::string& name);
-
 // One row of COPY text format -> fields (nullopt = NULL), undoing COPY's backslash escapes.
 std::vector<std::optional<std::string>> parse_copy_text_row(std::string_view row);
 

@@ -1,6 +1,7 @@
 #include "pg_conn.h"
 
 #include <cstdlib>
+#include <vector>
 
 #include "error.h"
 
@@ -87,6 +88,29 @@ std::string quote_literal(PGconn* c, const std::string& value) {
   std::unique_ptr<char, decltype(&PQfreemem)> q(PQescapeLiteral(c, value.data(), value.size()), PQfreemem);
   if (!q) throw Error(kExitDataErr, "cannot quote literal: " + error_text(c));
   return q.get();
+}
+
+std::pair<std::string, std::string> split_table_name(const std::string& name) {
+  // Split on the first dot outside double quotes; strip the quotes (doubled quotes stand for one).
+  std::vector<std::string> parts(1);
+  bool quoted = false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (c == '"') {
+      if (quoted && i + 1 < name.size() && name[i + 1] == '"') {
+        parts.back().push_back('"');
+        ++i;
+      } else {
+        quoted = !quoted;
+      }
+    } else if (c == '.' && !quoted && parts.size() == 1) {
+      parts.emplace_back();
+    } else {
+      parts.back().push_back(c);
+    }
+  }
+  if (parts.size() == 1) return {"public", parts[0]};
+  return {parts[0], parts[1]};
 }
 
 }  // namespace ss::pg

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace ss::pg {
 
@@ -39,5 +40,8 @@ std::string error_text(const PGresult* r);
 // Quotes an identifier / literal with libpq's escaping.
 std::string quote_ident(PGconn* c, const std::string& ident);
 std::string quote_literal(PGconn* c, const std::string& value);
+
+// Splits "schema.table" (quotes allowed: "My Schema"."T") into its parts; schema defaults to public.
+std::pair<std::string, std::string> split_table_name(const std::string& name);
 
 }  // namespace ss::pg

@@ -4,6 +4,7 @@
 
 #include "capture.h"
 #include "error.h"
+#include "pg_conn.h"
 
 namespace ss::pgoutput {
 namespace {
@@ -227,9 +228,9 @@ TEST(CopyText, UndoesEscapesAndNulls) {
 }
 
 TEST(TableNames, SplitsQuotedAndDefaultsToPublic) {
-  EXPECT_EQ(split_table_name("orders"), (std::pair<std::string, std::string>{"public", "orders"}));
-  EXPECT_EQ(split_table_name("sales.orders"), (std::pair<std::string, std::string>{"sales", "orders"}));
-  EXPECT_EQ(split_table_name("\"My.Schema\".\"T \"\"x\"\"\""),
+  EXPECT_EQ(ss::pg::split_table_name("orders"), (std::pair<std::string, std::string>{"public", "orders"}));
+  EXPECT_EQ(ss::pg::split_table_name("sales.orders"), (std::pair<std::string, std::string>{"sales", "orders"}));
+  EXPECT_EQ(ss::pg::split_table_name("\"My.Schema\".\"T \"\"x\"\"\""),
             (std::pair<std::string, std::string>{"My.Schema", "T \"x\""}));
 }
 
