@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   uint64_t count = 1000, tx_size = 1, start_lsn = 0x1000000;
   size_t size = 200;
   std::string start_time = "2026-11-20T10:00:00Z", interval = "1ms", source = "bench", table = "items";
-  bool json = false;
+  bool json = false, mix = false, sql = false;
   app.add_option("-n,--count", count, "Records to write");
   app.add_option("--tx-size", tx_size, "Records per transaction")->check(CLI::PositiveNumber);
   app.add_option("--size", size, "Approximate serialized size of a record, bytes");
@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   app.add_option("--source", source, "Source name");
   app.add_option("--table", table, "Table name");
   app.add_flag("--json", json, "JSON lines instead of frames");
+  app.add_flag("--mix", mix, "Inserts, updates and deletes of live rows (6:3:1) instead of inserts only");
+  app.add_flag("--sql", sql, "The same changes as SQL statements in the same transactions (a psql baseline)");
   return ss::run_main(app, argc, argv, [&] {
     auto t0 = ss::parse_time_us(start_time);
     auto gap = ss::parse_duration_us(interval);
@@ -34,19 +36,24 @@ int main(int argc, char** argv) {
     rec.set_schema("public");
     rec.set_table(table);
     rec.set_op(shadowstream::v1::OPERATION_INSERT);
-    auto* id = rec.add_columns();
+    shadowstream::v1::Column id_col, payload_col;
+    auto* id = &id_col;
     id->set_name("id");
     id->set_type_oid(20);
     id->set_type_name("int8");
+    id->set_type_modifier(-1);
     id->set_is_key(true);
-    auto* payload = rec.add_columns();
+    auto* payload = &payload_col;
     payload->set_name("payload");
     payload->set_type_oid(25);
     payload->set_type_name("text");
-    const size_t base = rec.ByteSizeLong() + 40;
+    payload->set_type_modifier(-1);
+    const size_t base = rec.ByteSizeLong() + id_col.ByteSizeLong() + payload_col.ByteSizeLong() + 44;
     const std::string filler(size > base ? size - base : 1, 'x');
     ss::FrameWriter frames(STDOUT_FILENO);
     ss::BufferedWriter text(STDOUT_FILENO);
+    // --mix: rows live in a window [oldest, next_id); deletes take the oldest, updates one a little younger.
+    uint64_t next_id = 1, oldest = 1;
     for (uint64_t i = 0; i < count; ++i) {
       uint64_t tx = i / tx_size;
       rec.set_commit_lsn(start_lsn + tx * 0x100);
@@ -54,9 +61,42 @@ int main(int argc, char** argv) {
       rec.set_tx_last(i % tx_size == tx_size - 1 || i == count - 1);
       rec.set_xid(static_cast<uint32_t>(1000 + tx));
       rec.set_commit_time(*t0 + static_cast<int64_t>(tx) * *gap);
-      id->set_text(std::to_string(i + 1));
+      auto op = shadowstream::v1::OPERATION_INSERT;
+      uint64_t row = next_id;
+      if (mix && next_id - oldest > 10) {
+        if (i % 10 == 9) {
+          op = shadowstream::v1::OPERATION_DELETE;
+          row = oldest++;
+        } else if (i % 10 >= 6) {
+          op = shadowstream::v1::OPERATION_UPDATE;
+          row = oldest + 1 + (i % 7);
+        }
+      }
+      if (op == shadowstream::v1::OPERATION_INSERT) ++next_id;
+      rec.set_op(op);
+      rec.clear_old_columns();
+      rec.clear_columns();
+      id->set_text(std::to_string(row));
       payload->set_text(filler);
-      if (json) {
+      if (op == shadowstream::v1::OPERATION_DELETE) {
+        *rec.add_old_columns() = id_col;
+      } else {
+        *rec.add_columns() = id_col;
+        *rec.add_columns() = payload_col;
+      }
+      if (sql) {
+        std::string& b = text.buffer();
+        if (rec.ordinal() == 0) b += "BEGIN;\n";
+        if (op == shadowstream::v1::OPERATION_INSERT)
+          b += "INSERT INTO " + table + " (id, payload) VALUES (" + id->text() + ", '" + filler + "');\n";
+        else if (op == shadowstream::v1::OPERATION_UPDATE)
+          b += "UPDATE " + table + " SET id = " + id->text() + ", payload = '" + filler + "' WHERE id = " +
+               id->text() + ";\n";
+        else
+          b += "DELETE FROM " + table + " WHERE id = " + std::to_string(row) + ";\n";
+        if (rec.tx_last()) b += "COMMIT;\n";
+        text.maybe_flush();
+      } else if (json) {
         ss::json::append(rec, text.buffer());
         text.buffer().push_back('\n');
         text.maybe_flush();

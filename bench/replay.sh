@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# ss-replay: unthrottled replay of 1M records to /dev/null (target >= 1M records/s); the same records applied to
+# PostgreSQL against psql running the equivalent INSERT/UPDATE/DELETE statements in the same transactions, on the
+# same server in the same run; and pacing accuracy of a one-minute replay at 10x.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tests/helpers/servers.bash
+source bench/lib.bash
+N=${BENCH_RECORDS:-1000000}
+d=$(mktemp -d /tmp/ss-bench-replay.XXXXXX)
+trap 'rm -rf "$d"; ss_stop_all' EXIT
+ss_start_postgres "synchronous_commit = off" "shared_buffers = 512MB" "max_wal_size = 4GB" >&2
+rate() { awk -v n="$N" -v s="$1" 'BEGIN{printf "%.0f", n/s}'; }
+
+ss-gen-records -n "$N" --tx-size 10 --size 200 --mix --source bench >"$d/in.ss"
+ss-gen-records -n "$N" --tx-size 10 --size 200 --mix --source bench --sql >"$d/in.sql"
+
+t=$(secs bash -c "ss-replay --speed max <'$d/in.ss' >/dev/null")
+ours=$(rate "$t")
+echo "BENCH|ss-replay --speed max > /dev/null (rec/s)|$ours|1000000|$(ratio "$ours" 1000000)|peer = the 1M records/s target"
+
+for db in viapsql viareplay; do
+  psql -XAtq -c "create database $db"
+  psql -XAtq -d "$db" -c "create table items (id bigint primary key, payload text)"
+done
+p=$(secs bash -c "psql -XAtq -v ON_ERROR_STOP=1 -d viapsql -f '$d/in.sql' >/dev/null")
+r=$(secs bash -c "ss-replay --speed max --to dbname=viareplay <'$d/in.ss'")
+same=$([ "$(psql -XAtq -d viapsql -c "select md5(string_agg(id || payload, ',' order by id)) from items")" = \
+  "$(psql -XAtq -d viareplay -c "select md5(string_agg(id || payload, ',' order by id)) from items")" ] && echo same || echo DIFFERENT)
+echo "BENCH|ss-replay --to postgres (rec/s)|$(rate "$r")|$(rate "$p")|$(ratio "$p" "$r")|ours/psql -f same statements+txns, target >= 1; tables $same"
+
+if [ "${BENCH_PACING:-1}" = 1 ]; then
+  # Ten minutes of history with irregular gaps (2 to 40 ms), replayed at 10x: one minute.
+  for i in 0 1 2 3 4 5 6 7 8 9; do
+    ss-gen-records -n 3000 --interval "$((2 + i * 4))ms" --start-lsn $((16777216 * (i + 1))) \
+      --start-time "$(date -u -d "2026-11-20T10:00:00Z + $((i * 60)) seconds" +%Y-%m-%dT%H:%M:%SZ)"
+  done >"$d/pace.ss"
+  /usr/bin/time -f "%U %S" -o "$d/cpu" ss-replay --speed 10 <"$d/pace.ss" | ss-frame-clock >"$d/clock"
+  read -r max total ideal < <(awk '{ e = $1 - $2 / 10; if (e < 0) e = -e; if (e > m) m = e; last = $1; ideal = $2 / 10 }
+    END { d = last - ideal; if (d < 0) d = -d; printf "%d %d %d\n", m, d, ideal }' "$d/clock")
+  cpu=$(awk '{print $1 + $2}' "$d/cpu")
+  echo "BENCH|ss-replay --speed 10, 60 s: worst error (us)|$max|$((ideal / 100))|$(ratio "$max" $((ideal / 100)))|peer = 1% of the ${ideal}us schedule; end error ${total}us; CPU ${cpu}s"
+fi

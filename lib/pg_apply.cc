@@ -1,0 +1,482 @@
+#include "pg_apply.h"
+
+#include <libpq-fe.h>
+
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "error.h"
+#include "json_codec.h"
+#include "log.h"
+#include "pg_conn.h"
+
+namespace ss::apply {
+
+using shadowstream::v1::ChangeRecord;
+using shadowstream::v1::Column;
+using shadowstream::v1::Operation;
+
+namespace {
+
+constexpr uint32_t kFirstNormalObjectId = 16384;  // OIDs below are built-in and mean the same on every cluster
+
+std::string mapped_schema(const Config& cfg, const std::string& schema) {
+  for (const auto& [src, dst] : cfg.schema_map)
+    if (src == schema) return dst;
+  return schema;
+}
+
+std::string op_name(const ChangeRecord& rec) {
+  return json::enum_short_name(shadowstream::v1::Operation_descriptor()->FindValueByNumber(rec.op()));
+}
+
+std::string where_text(const ChangeRecord& rec) {
+  return op_name(rec) + " on " + rec.schema() + "." + rec.table() + " at position " +
+         format_position({rec.commit_lsn(), rec.ordinal()});
+}
+
+void add_param(Statement& st, std::string& sql, const Column& c) {
+  st.params.push_back(&c);
+  sql += '$';
+  sql += std::to_string(st.params.size());
+}
+
+void append_where(Statement& st, const ChangeRecord& rec, const std::string& table) {
+  const auto& old = rec.old_columns();
+  // REPLICA IDENTITY FULL: the whole old row identifies it, NULLs included, and there may be identical rows, of
+  // which exactly one must change.
+  bool full = rec.replica_identity() == "f" && !old.empty() && !rec.old_key_only();
+  std::vector<const Column*> keys;
+  for (const Column& c : old.empty() ? rec.columns() : old)
+    if ((full || c.is_key()) && !c.unchanged_toast()) keys.push_back(&c);
+  if (keys.empty())
+    throw Error(kExitDataErr, "the record carries no key columns to find the row by (REPLICA IDENTITY NOTHING?)");
+  std::string cond;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i) cond += " AND ";
+    cond += quote_ident(keys[i]->name());
+    if (keys[i]->is_null()) {
+      cond += " IS NULL";
+    } else {
+      cond += full ? " IS NOT DISTINCT FROM " : " = ";
+      add_param(st, cond, *keys[i]);
+    }
+  }
+  if (full)
+    st.sql += " WHERE ctid = (SELECT ctid FROM " + table + " WHERE " + cond + " LIMIT 1)";
+  else
+    st.sql += " WHERE " + cond;
+}
+
+}  // namespace
+
+std::string quote_ident(std::string_view ident) {
+  std::string s = "\"";
+  for (char c : ident) {
+    if (c == '"') s += '"';
+    s += c;
+  }
+  s += '"';
+  return s;
+}
+
+std::pair<std::string, std::string> map_table(const Config& cfg, const std::string& schema, const std::string& table) {
+  for (const auto& [src, dst] : cfg.table_map) {
+    size_t dot = src.find('.');
+    bool match = dot == std::string::npos ? src == table
+                                          : src.compare(0, dot, schema) == 0 && dot == schema.size() &&
+                                                src.compare(dot + 1, std::string::npos, table) == 0;
+    if (!match) continue;
+    size_t d = dst.find('.');
+    if (d == std::string::npos) return {mapped_schema(cfg, schema), dst};
+    return {dst.substr(0, d), dst.substr(d + 1)};
+  }
+  return {mapped_schema(cfg, schema), table};
+}
+
+Statement build_statement(const ChangeRecord& rec, const std::string& table) {
+  Statement st;
+  switch (rec.op()) {
+    case shadowstream::v1::OPERATION_INSERT:
+    case shadowstream::v1::OPERATION_SNAPSHOT: {
+      std::string values;
+      st.sql = "INSERT INTO " + table + " (";
+      for (const Column& c : rec.columns()) {
+        if (c.unchanged_toast()) continue;
+        if (!st.params.empty()) {
+          st.sql += ", ";
+          values += ", ";
+        }
+        st.sql += quote_ident(c.name());
+        add_param(st, values, c);
+      }
+      if (st.params.empty()) throw Error(kExitDataErr, "the record carries no column values to insert");
+      st.sql += ") VALUES (" + values + ")";
+      break;
+    }
+    case shadowstream::v1::OPERATION_UPDATE: {
+      st.sql = "UPDATE " + table + " SET ";
+      bool any = false;
+      for (const Column& c : rec.columns()) {
+        // An unchanged TOASTed value was not sent: the target keeps the one it has.
+        if (c.unchanged_toast()) continue;
+        if (any) st.sql += ", ";
+        any = true;
+        st.sql += quote_ident(c.name()) + " = ";
+        add_param(st, st.sql, c);
+      }
+      if (!any) throw Error(kExitDataErr, "the record carries no column values to update");
+      append_where(st, rec, table);
+      break;
+    }
+    case shadowstream::v1::OPERATION_DELETE:
+      st.sql = "DELETE FROM " + table;
+      append_where(st, rec, table);
+      break;
+    case shadowstream::v1::OPERATION_TRUNCATE:
+      st.sql = "TRUNCATE TABLE " + table;
+      if (rec.truncate_restart_identity()) st.sql += " RESTART IDENTITY";
+      if (rec.truncate_cascade()) st.sql += " CASCADE";
+      break;
+    default:
+      throw Error(kExitDataErr, "nothing to apply for operation " + op_name(rec));
+  }
+  return st;
+}
+
+struct Applier::Impl {
+  enum class Kind { kControl, kPrepare, kStatement, kQuery };
+  struct Pending {
+    Kind kind;
+    std::string payload;  // the record, for error messages; empty for control statements
+    std::string sql;      // kPrepare: the cached text, forgotten again if the prepare fails
+    bool counts_rows = false;
+  };
+  struct Failure {
+    Pending pending;
+    std::string error;
+  };
+
+  Config cfg;
+  pg::Conn conn;
+  std::string pos_table;
+  Stats stats;
+  std::unordered_map<std::string, std::string> prepared;  // SQL -> statement name
+  std::unordered_map<std::string, std::string> targets;   // schema '\0' table -> quoted target relation
+  std::unordered_set<std::string> checked;                // target relations known to exist
+  std::unordered_map<std::string, Position> hw;           // committed high-water per source
+  std::map<std::string, std::pair<Position, int64_t>> tx_hw;
+  std::deque<Pending> pending;
+  size_t unsynced = 0;
+  bool in_tx = false;
+  pg::Result query_result;
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+
+  explicit Impl(const Config& c) : cfg(c) {
+    conn = pg::connect(cfg.conninfo);
+    PQsetNoticeProcessor(
+        conn.get(),
+        [](void*, const char* msg) {
+          std::string m = msg;
+          while (!m.empty() && m.back() == '\n') m.pop_back();
+          log::debug("target: " + m);
+        },
+        nullptr);
+    auto [s, t] = pg::split_table_name(cfg.position_table);
+    pos_table = quote_ident(s) + "." + quote_ident(t);
+    pg::exec_command(conn.get(), "CREATE SCHEMA IF NOT EXISTS " + quote_ident(s));
+    pg::exec_command(conn.get(), "CREATE TABLE IF NOT EXISTS " + pos_table +
+                                     " (source text PRIMARY KEY, commit_lsn pg_lsn NOT NULL, ordinal bigint NOT "
+                                     "NULL, commit_time timestamptz, updated_at timestamptz NOT NULL DEFAULT now())");
+    // Pipelining sends a transaction's statements without waiting for each reply: one round trip per
+    // pipeline_depth statements instead of one per row.
+    if (PQenterPipelineMode(conn.get()) != 1)
+      throw Error(kExitUnavailable, "cannot use pipeline mode on the target: " + pg::error_text(conn.get()));
+  }
+
+  [[noreturn]] void lost() {
+    throw Error(kExitTempFail, "lost the connection to the target PostgreSQL (" + pg::error_text(conn.get()) +
+                                   "); the open transaction was not applied: rerun to resume");
+  }
+
+  void send(Kind kind, const std::string& sql, const std::vector<std::string>& params = {},
+            std::string_view payload = {}) {
+    values.clear();
+    for (const auto& p : params) values.push_back(p.c_str());
+    if (PQsendQueryParams(conn.get(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                          nullptr, 0) != 1)
+      lost();
+    pending.push_back({kind, std::string(payload), {}, false});
+  }
+
+  // Sends a sync and reads every pending result. Returns the first failure (later statements of the pipeline are
+  // then aborted by the server); the caller decides what it means.
+  std::optional<Failure> drain() {
+    if (pending.empty()) return std::nullopt;
+    if (PQpipelineSync(conn.get()) != 1) lost();
+    std::optional<Failure> fail;
+    while (!pending.empty()) {
+      Pending p = std::move(pending.front());
+      pending.pop_front();
+      while (PGresult* raw = PQgetResult(conn.get())) {
+        pg::Result r(raw);
+        ExecStatusType st = PQresultStatus(raw);
+        if (st == PGRES_FATAL_ERROR) {
+          if (PQstatus(conn.get()) == CONNECTION_BAD) lost();
+          if (p.kind == Kind::kPrepare) prepared.erase(p.sql);
+          if (!fail) fail = Failure{p, pg::error_text(raw)};
+        } else if (st == PGRES_PIPELINE_ABORTED) {
+          if (p.kind == Kind::kPrepare) prepared.erase(p.sql);
+        } else if (p.kind == Kind::kStatement) {
+          ++stats.applied;
+          if (p.counts_rows && std::strcmp(PQcmdTuples(raw), "0") == 0) ++stats.not_found;
+        } else if (p.kind == Kind::kQuery) {
+          query_result = std::move(r);
+        }
+      }
+      if (PQstatus(conn.get()) == CONNECTION_BAD) lost();
+    }
+    pg::Result sync(PQgetResult(conn.get()));
+    if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
+      if (PQstatus(conn.get()) == CONNECTION_BAD) lost();
+      throw Error(kExitSoftware, "PostgreSQL pipeline out of step: " + pg::error_text(conn.get()));
+    }
+    unsynced = 0;
+    return fail;
+  }
+
+  std::string describe(const Failure& f) {
+    if (f.pending.payload.empty()) return "target transaction failed: " + f.error;
+    ChangeRecord rec;
+    rec.ParseFromString(f.pending.payload);
+    std::string json;
+    json::append(rec, json);
+    return "cannot apply " + where_text(rec) + ": " + f.error + "; record: " + json;
+  }
+
+  void abandon() {
+    drain();  // results still in flight belong to the transaction being abandoned; their errors no longer matter
+    if (in_tx) {
+      send(Kind::kControl, "ROLLBACK");
+      drain();
+    }
+    in_tx = false;
+    tx_hw.clear();
+  }
+
+  [[noreturn]] void stop_on(const Failure& f) {
+    std::string msg = describe(f);
+    abandon();
+    throw Error(kExitDataErr, msg);
+  }
+
+  void check(std::optional<Failure> f) {
+    if (f) stop_on(*f);
+  }
+
+  pg::Result query(const std::string& sql, const std::vector<std::string>& params) {
+    send(Kind::kQuery, sql, params);
+    check(drain());
+    return std::move(query_result);
+  }
+
+  Position& high_water(const std::string& source) {
+    auto it = hw.find(source);
+    if (it != hw.end()) return it->second;
+    pg::Result r = query("SELECT commit_lsn::text, ordinal FROM " + pos_table + " WHERE source = $1", {source});
+    Position p;
+    if (r && PQntuples(r.get()) == 1) {
+      p.lsn = parse_lsn(PQgetvalue(r.get(), 0, 0)).value_or(0);
+      p.ordinal = std::strtoull(PQgetvalue(r.get(), 0, 1), nullptr, 10);
+    }
+    return hw[source] = p;
+  }
+
+  void begin() {
+    if (in_tx) return;
+    send(Kind::kControl, "BEGIN");
+    in_tx = true;
+  }
+
+  std::string sql_type(const Column& c) {
+    if (c.type_oid() == 0 || c.type_oid() >= kFirstNormalObjectId) return c.type_name();
+    pg::Result r = query("SELECT format_type($1::oid, $2::int)",
+                         {std::to_string(c.type_oid()), std::to_string(c.type_modifier())});
+    return PQgetvalue(r.get(), 0, 0);
+  }
+
+  // --create-tables: the target relation is made from the record's own column names and types, in the open
+  // transaction, so a failed replay leaves no empty tables behind.
+  void ensure_table(const ChangeRecord& rec, const std::string& schema, const std::string& qualified,
+                    std::string_view payload) {
+    if (checked.count(qualified)) return;
+    pg::Result r = query("SELECT to_regclass($1) IS NOT NULL", {qualified});
+    if (std::strcmp(PQgetvalue(r.get(), 0, 0), "t") != 0) {
+      const auto& cols = rec.columns().empty() ? rec.old_columns() : rec.columns();
+      if (cols.empty())
+        stop_on({{Kind::kControl, std::string(payload), {}, false},
+                 "target table " + qualified + " does not exist and the record has no columns to create it from"});
+      std::string ddl = "CREATE TABLE IF NOT EXISTS " + qualified + " (";
+      std::string key;
+      for (int i = 0; i < cols.size(); ++i) {
+        ddl += (i ? ", " : "") + quote_ident(cols[i].name()) + " " + sql_type(cols[i]);
+        if (cols[i].is_key()) key += (key.empty() ? "" : ", ") + quote_ident(cols[i].name());
+      }
+      if (!key.empty() && rec.replica_identity() != "f") ddl += ", PRIMARY KEY (" + key + ")";
+      ddl += ")";
+      send(Kind::kControl, "CREATE SCHEMA IF NOT EXISTS " + quote_ident(schema), {}, payload);
+      send(Kind::kControl, ddl, {}, payload);
+      check(drain());
+      log::info("created target table " + qualified);
+    }
+    checked.insert(qualified);
+  }
+
+  const std::string& target(const ChangeRecord& rec, std::string& schema) {
+    std::string key = rec.schema();
+    key += '\0';
+    key += rec.table();
+    auto [s, t] = map_table(cfg, rec.schema(), rec.table());
+    schema = s;
+    auto it = targets.find(key);
+    if (it != targets.end()) return it->second;
+    return targets[key] = quote_ident(s) + "." + quote_ident(t);
+  }
+
+  void send_statement(const Statement& st, std::string_view payload, bool counts_rows) {
+    auto it = prepared.find(st.sql);
+    if (it == prepared.end()) {
+      std::string name = "ss" + std::to_string(prepared.size() + 1);
+      while (std::any_of(prepared.begin(), prepared.end(), [&](const auto& kv) { return kv.second == name; }))
+        name += "_";
+      if (PQsendPrepare(conn.get(), name.c_str(), st.sql.c_str(), 0, nullptr) != 1) lost();
+      pending.push_back({Kind::kPrepare, std::string(payload), st.sql, false});
+      it = prepared.emplace(st.sql, name).first;
+    }
+    values.clear();
+    lengths.clear();
+    for (const Column* c : st.params) {
+      if (c->is_null()) {
+        values.push_back(nullptr);
+        lengths.push_back(0);
+      } else {
+        // Values that are not UTF-8 travel in `binary`, still in the server's text form.
+        const std::string& v = c->binary().empty() ? c->text() : c->binary();
+        values.push_back(v.c_str());
+        lengths.push_back(static_cast<int>(v.size()));
+      }
+    }
+    if (PQsendQueryPrepared(conn.get(), it->second.c_str(), static_cast<int>(values.size()), values.data(),
+                            lengths.data(), nullptr, 0) != 1)
+      lost();
+    pending.push_back({Kind::kStatement, std::string(payload), {}, counts_rows});
+  }
+
+  void skip(const std::string& msg) {
+    ++stats.failed;
+    if (cfg.on_error == OnError::kLog) log::warn("skipped: " + msg);
+  }
+
+  bool apply(const ChangeRecord& rec, std::string_view payload) {
+    Position pos{rec.commit_lsn(), rec.ordinal()};
+    const std::string& source = rec.source().name();
+    if (pos <= high_water(source)) {
+      ++stats.duplicates;
+      return false;
+    }
+    begin();
+    tx_hw[source] = {pos, rec.commit_time()};
+    auto op = rec.op();
+    if (op != shadowstream::v1::OPERATION_INSERT && op != shadowstream::v1::OPERATION_SNAPSHOT &&
+        op != shadowstream::v1::OPERATION_UPDATE && op != shadowstream::v1::OPERATION_DELETE &&
+        op != shadowstream::v1::OPERATION_TRUNCATE) {
+      ++stats.ignored;
+      return true;
+    }
+    std::string schema;
+    const std::string& table = target(rec, schema);
+    if (cfg.create_tables) ensure_table(rec, schema, table, payload);
+    std::optional<Statement> st;
+    try {
+      st = build_statement(rec, table);
+    } catch (const Error& e) {
+      if (cfg.on_error == OnError::kStop) stop_on({{Kind::kControl, std::string(payload), {}, false}, e.what()});
+      skip(where_text(rec) + ": " + e.what());
+      return true;
+    }
+    bool counts_rows = op == shadowstream::v1::OPERATION_UPDATE || op == shadowstream::v1::OPERATION_DELETE;
+    if (cfg.on_error == OnError::kStop) {
+      send_statement(*st, payload, counts_rows);
+      if (++unsynced >= cfg.pipeline_depth) check(drain());
+      return true;
+    }
+    // skip/log: each row in its own savepoint, so a failing one is undone alone and the transaction goes on.
+    send(Kind::kControl, "SAVEPOINT ss_apply");
+    send_statement(*st, payload, counts_rows);
+    send(Kind::kControl, "RELEASE SAVEPOINT ss_apply");
+    if (auto f = drain()) {
+      if (f->pending.kind == Kind::kControl && f->pending.payload.empty()) stop_on(*f);
+      send(Kind::kControl, "ROLLBACK TO SAVEPOINT ss_apply");
+      send(Kind::kControl, "RELEASE SAVEPOINT ss_apply");
+      check(drain());
+      skip(where_text(rec) + ": " + f->error);
+    }
+    return true;
+  }
+
+  void commit() {
+    if (!in_tx) return;
+    for (const auto& [source, ph] : tx_hw) {
+      send(Kind::kControl,
+           "INSERT INTO " + pos_table +
+               " (source, commit_lsn, ordinal, commit_time) VALUES ($1, $2::pg_lsn, $3::bigint, $4::timestamptz) "
+               "ON CONFLICT (source) DO UPDATE SET commit_lsn = EXCLUDED.commit_lsn, ordinal = EXCLUDED.ordinal, "
+               "commit_time = EXCLUDED.commit_time, updated_at = now()",
+           {source, format_lsn(ph.first.lsn), std::to_string(ph.first.ordinal), format_time_us(ph.second)});
+    }
+    send(Kind::kControl, "COMMIT");
+    check(drain());
+    for (const auto& [source, ph] : tx_hw) hw[source] = ph.first;
+    tx_hw.clear();
+    in_tx = false;
+    ++stats.transactions;
+  }
+};
+
+Applier::Applier(const Config& cfg) : impl_(std::make_unique<Impl>(cfg)) {}
+Applier::~Applier() {
+  if (impl_ && impl_->in_tx) {
+    try {
+      impl_->abandon();
+    } catch (const Error&) {
+      // The server rolls back an abandoned transaction when the connection closes.
+    }
+  }
+}
+bool Applier::apply(const ChangeRecord& rec, std::string_view payload) {
+  return impl_->apply(rec, payload);
+}
+void Applier::commit() {
+  impl_->commit();
+}
+void Applier::flush() {
+  impl_->check(impl_->drain());
+}
+void Applier::rollback() {
+  impl_->abandon();
+}
+bool Applier::in_transaction() const {
+  return impl_->in_tx;
+}
+const Stats& Applier::stats() const {
+  return impl_->stats;
+}
+Position Applier::high_water(const std::string& source) {
+  return impl_->high_water(source);
+}
+
+}  // namespace ss::apply

@@ -1,0 +1,109 @@
+// ss-replay: frames on stdin -> paced frames on stdout, or changes applied to a PostgreSQL target.
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "cli.h"
+#include "error.h"
+#include "log.h"
+#include "replay.h"
+
+namespace {
+
+std::pair<std::string, std::string> split_mapping(const std::string& flag, const std::string& text) {
+  size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
+    throw ss::Error(ss::kExitUsage, flag + ": expected SRC=DST, got '" + text + "'");
+  return {text.substr(0, eq), text.substr(eq + 1)};
+}
+
+double speed_value(const std::string& text) {
+  if (text == "max") return 0;
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(v > 0))
+    throw ss::Error(ss::kExitUsage, "--speed: expected a positive factor or 'max', got '" + text + "'");
+  return v;
+}
+
+double rate_value(std::string text) {
+  if (text.size() > 2 && text.compare(text.size() - 2, 2, "/s") == 0) text.resize(text.size() - 2);
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(v > 0))
+    throw ss::Error(ss::kExitUsage, "--rate: expected records per second such as 5000 or 5000/s, got '" + text + "'");
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Replay ShadowStream frames at a chosen speed, to stdout or into a PostgreSQL target.", "ss-replay"};
+  std::string speed = "1", rate, max_gap, since, until, from, to, on_error = "stop";
+  std::vector<std::string> tables, table_maps, schema_maps;
+  ss::apply::Config apply;
+  size_t max_frame = ss::kDefaultMaxFrame;
+  app.add_option("--speed", speed, "Speed factor over the original timing, or 'max' for no pacing")->default_val("1");
+  app.add_option("--rate", rate, "Pace at N records per second instead (e.g. 5000 or 5000/s)");
+  app.add_option("--max-gap", max_gap, "Shorten idle stretches longer than DURATION to DURATION (e.g. 5s)");
+  app.add_option("--since", since, "Replay records committed at or after TIME (RFC 3339)");
+  app.add_option("--until", until, "Replay records committed before TIME");
+  app.add_option("--from-position", from, "Replay records at or after POSITION (X/Y or X/Y:N)");
+  app.add_option("--to-position", to, "Replay records at or before POSITION");
+  app.add_option("-t,--table", tables, "Only this table (schema.table; repeatable)");
+  app.add_option("--to", apply.conninfo,
+                 "Apply to this PostgreSQL target (URI or conninfo; password from PGPASSWORD or ~/.pgpass)");
+  app.add_flag("--create-tables", apply.create_tables, "Create missing target tables from the records' columns");
+  app.add_option("--table-map", table_maps, "Apply table SRC to DST (schema.table or table; repeatable)");
+  app.add_option("--schema-map", schema_maps, "Apply schema SRC to schema DST (repeatable)");
+  app.add_option("--on-error", on_error, "A change that cannot be applied: stop, skip or log")
+      ->default_val("stop")
+      ->check(CLI::IsMember({"stop", "skip", "log"}));
+  app.add_option("--position-table", apply.position_table, "Target table holding the high-water positions")
+      ->default_val("shadowstream.replay_position");
+  app.add_option("--max-frame", max_frame, "Largest frame accepted, in bytes")->default_val(ss::kDefaultMaxFrame);
+  app.set_version_flag("-V,--version", "ss-replay 0.1.0");
+  ss::add_verbose_flag(app);
+
+  return ss::run_main(app, argc, argv, [&] {
+    ss::replay::Config cfg;
+    cfg.pacing.speed = speed_value(speed);
+    if (!rate.empty()) cfg.pacing.rate = rate_value(rate);
+    if (!max_gap.empty()) cfg.pacing.max_gap_us = ss::duration_flag("--max-gap", max_gap);
+    if (!since.empty()) cfg.window.since_us = ss::time_flag("--since", since);
+    if (!until.empty()) cfg.window.until_us = ss::time_flag("--until", until);
+    if (!from.empty()) cfg.window.from = ss::position_flag("--from-position", from);
+    if (!to.empty()) cfg.window.to = ss::position_flag("--to-position", to);
+    for (const auto& t : tables) cfg.window.add_table(t);
+    for (const auto& m : table_maps) apply.table_map.push_back(split_mapping("--table-map", m));
+    for (const auto& m : schema_maps) apply.schema_map.push_back(split_mapping("--schema-map", m));
+    apply.on_error = on_error == "skip"  ? ss::apply::OnError::kSkip
+                     : on_error == "log" ? ss::apply::OnError::kLog
+                                         : ss::apply::OnError::kStop;
+    bool to_pg = !apply.conninfo.empty();
+    if (!to_pg && (apply.create_tables || !table_maps.empty() || !schema_maps.empty()))
+      throw ss::Error(ss::kExitUsage, "--create-tables, --table-map and --schema-map need --to");
+    if (!to_pg && isatty(STDOUT_FILENO))
+      throw ss::Error(ss::kExitUsage, "refusing to write binary frames to a terminal (pipe into ss-cat, or use --to)");
+
+    ss::pacing::PauseGate gate;
+    ss::replay::install_pause_signals(&gate);
+    ss::FrameReader in(STDIN_FILENO, "stdin", max_frame);
+    ss::replay::Hooks hooks;
+    hooks.gate = &gate;
+    if (to_pg) {
+      ss::replay::PostgresSink sink(apply);
+      auto p = ss::replay::run(cfg, in, sink, hooks);
+      const auto& s = sink.stats();
+      ss::log::info("read " + std::to_string(p.read) + " records; applied " + std::to_string(p.done) + " in " +
+                    std::to_string(s.transactions) + " transactions; " + std::to_string(p.duplicates) +
+                    " already applied; " + std::to_string(s.not_found) + " updates/deletes found no row; " +
+                    std::to_string(s.failed) + " skipped on error");
+    } else {
+      ss::replay::FrameSink sink(STDOUT_FILENO);
+      auto p = ss::replay::run(cfg, in, sink, hooks);
+      ss::log::info("read " + std::to_string(p.read) + " records; replayed " + std::to_string(p.done));
+    }
+    return 0;
+  });
+}
