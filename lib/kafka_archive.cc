@@ -559,9 +559,13 @@ class GroupMember {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
     } else {
-      commit(true);
+      int64_t deadline = now_us() + 30'000'000;
+      while (!commit(true) && now_us() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
     rd_kafka_consumer_close(c_.get());
+    if (!unacked_.empty())
+      throw Error(kExitTempFail, "could not commit the group's offsets for " + std::to_string(unacked_.size()) +
+                                     " delivered records: the group will deliver them again");
     return kExitOk;
   }
 
@@ -599,22 +603,41 @@ class GroupMember {
     } catch (const std::exception& e) {
       log::warn(std::string("committing before a rebalance: ") + e.what());
     }
+    // What could not be committed for the revoked partitions is the next owner's to deliver again: say so, and do
+    // not keep retrying offsets this member no longer owns.
+    size_t before = self->unacked_.size();
+    std::erase_if(self->unacked_, [&](const auto& u) {
+      for (int i = 0; i < parts->cnt; ++i)
+        if (parts->elems[i].partition == std::get<1>(u)) return true;
+      return false;
+    });
+    if (self->unacked_.size() != before)
+      log::warn(std::to_string(before - self->unacked_.size()) +
+                " delivered records of revoked partitions were not committed; the group may deliver them again");
     rd_kafka_assign(rk, nullptr);
   }
 
-  void commit(bool all) {
-    std::optional<Position> upto = acks_ ? acks_->poll_acks() : std::nullopt;
+  // Returns false when the commit failed; the offsets stay pending and the next call tries again, so a failed
+  // commit never lets another member re-read what this one delivered... unless this one gives up (see run()).
+  bool commit(bool all) {
+    if (acks_) upto_ = std::max(upto_, acks_->poll_acks());
     std::map<int32_t, int64_t> offs;
-    while (!unacked_.empty()) {
-      auto& [pos, p, next] = unacked_.front();
-      if (!all && acks_ && !(upto && pos <= *upto)) break;
+    size_t n = 0;
+    for (const auto& [pos, p, next] : unacked_) {
+      if (!all && acks_ && !(upto_ && pos <= *upto_)) break;
       offs[p] = std::max(offs[p], next);
-      unacked_.pop_front();
+      ++n;
     }
-    if (offs.empty()) return;
+    if (offs.empty()) return true;
     kafka::PartitionList l(rd_kafka_topic_partition_list_new(static_cast<int>(offs.size())));
     for (auto [p, o] : offs) rd_kafka_topic_partition_list_add(l.get(), cfg_.topic.c_str(), p)->offset = o;
-    rd_kafka_commit(c_.get(), l.get(), 0);
+    rd_kafka_resp_err_t err = rd_kafka_commit(c_.get(), l.get(), 0);
+    if (err) {
+      log::warn(std::string("committing offsets: ") + rd_kafka_err2str(err) + "; will retry");
+      return false;
+    }
+    unacked_.erase(unacked_.begin(), unacked_.begin() + static_cast<std::ptrdiff_t>(n));
+    return true;
   }
 
   const ReadConfig& cfg_;
@@ -623,6 +646,7 @@ class GroupMember {
   std::unique_ptr<AckReader> acks_;
   ChangeRecord rec_;
   std::deque<std::tuple<Position, int32_t, int64_t>> unacked_;
+  std::optional<Position> upto_;  // highest position acknowledged downstream so far
   int64_t assigned_at_ = 0;
 };
 
