@@ -90,8 +90,8 @@ int main(int argc, char** argv) {
         if (op == shadowstream::v1::OPERATION_INSERT)
           b += "INSERT INTO " + table + " (id, payload) VALUES (" + id->text() + ", '" + filler + "');\n";
         else if (op == shadowstream::v1::OPERATION_UPDATE)
-          b += "UPDATE " + table + " SET id = " + id->text() + ", payload = '" + filler + "' WHERE id = " +
-               id->text() + ";\n";
+          b += "UPDATE " + table + " SET id = " + id->text() + ", payload = '" + filler + "' WHERE id = " + id->text() +
+               ";\n";
         else
           b += "DELETE FROM " + table + " WHERE id = " + std::to_string(row) + ";\n";
         if (rec.tx_last()) b += "COMMIT;\n";
