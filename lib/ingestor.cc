@@ -2,13 +2,10 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <fstream>
-#include <thread>
-
 #include "error.h"
+#include "grpc_server.h"
 #include "log.h"
 #include "shadowstream.grpc.pb.h"
-#include "signals.h"
 
 namespace ss::ingestor {
 
@@ -66,11 +63,7 @@ class Service final : public shadowstream::v1::Ingestor::Service {
 
  private:
   grpc::Status push(grpc::ServerContext* ctx, std::vector<ChangeRecord>& recs, PushResponse* resp) {
-    if (!token_.empty()) {
-      auto it = ctx->client_metadata().find("authorization");
-      if (it == ctx->client_metadata().end() || std::string(it->second.data(), it->second.size()) != "Bearer " + token_)
-        return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing or wrong bearer token");
-    }
+    if (grpc::Status auth = grpc_server::check(ctx, token_); !auth.ok()) return auth;
     if (recs.empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no records");
     const bool assign = recs.front().commit_lsn() == 0;
     for (size_t i = 0; i < recs.size(); ++i) {
@@ -105,32 +98,11 @@ class Service final : public shadowstream::v1::Ingestor::Service {
   buffer::RecordStore store_;
 };
 
-std::string read_token(const std::string& path) {
-  if (path.empty()) return "";
-  std::ifstream in(path);
-  if (!in) throw Error(kExitConfig, "cannot read token file " + path);
-  std::string token;
-  std::getline(in, token);
-  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
-  if (token.empty()) throw Error(kExitConfig, "token file " + path + " is empty");
-  return token;
-}
-
 }  // namespace
 
 int run_serve(const ServeConfig& cfg) {
-  Service service(cfg, read_token(cfg.token_file));
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(cfg.listen, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server || port == 0) throw Error(kExitUnavailable, "cannot listen on " + cfg.listen);
-  std::string host = cfg.listen.substr(0, cfg.listen.rfind(':'));
-  log::warn("listening on " + host + ":" + std::to_string(port));
-  while (!stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  return kExitOk;
+  Service service(cfg, grpc_server::read_token(cfg.token_file));
+  return grpc_server::serve(cfg.listen, {&service});
 }
 
 }  // namespace ss::ingestor

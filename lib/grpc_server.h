@@ -1,0 +1,22 @@
+// What every gRPC server (ss-buffer serve, ss-replay serve) shares: optional bearer-token authentication, the
+// token read from a file so it never appears on a command line, and the serve-until-stopped loop.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <string>
+#include <vector>
+
+namespace ss::grpc_server {
+
+// First line of `path`, trailing spaces and CR removed; "" when `path` is empty. Error(78) when unreadable/empty.
+std::string read_token(const std::string& path);
+
+// OK when `token` is empty or the call carries "authorization: Bearer <token>"; UNAUTHENTICATED otherwise.
+grpc::Status check(const grpc::ServerContext* ctx, const std::string& token);
+
+// Listens on `listen` (host:port; port 0 picks a free one) with `services`, prints "listening on HOST:PORT" on
+// stderr once bound, and serves until SIGTERM/SIGINT. Error(69) when it cannot listen.
+int serve(const std::string& listen, const std::vector<grpc::Service*>& services);
+
+}  // namespace ss::grpc_server
