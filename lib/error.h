@@ -17,6 +17,7 @@ enum ExitCode : int {
   kExitSoftware = 70,     // internal error: a bug
   kExitIoErr = 74,        // read/write failure on a file or pipe
   kExitTempFail = 75,     // try again later (slot in use, fenced producer)
+  kExitNoPerm = 77,       // a server refused our credentials
   kExitConfig = 78,       // bad configuration
 };
 

@@ -71,6 +71,12 @@ class FrameSink : public Sink {
   FrameWriter out_;
 };
 
+// A dry run: counts what would be replayed.
+class CountSink : public Sink {
+ public:
+  bool write(const shadowstream::v1::ChangeRecord&, std::string_view) override { return true; }
+};
+
 // Changes applied to PostgreSQL, exactly once by position.
 class PostgresSink : public Sink {
  public:

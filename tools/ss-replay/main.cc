@@ -7,6 +7,7 @@
 #include "error.h"
 #include "log.h"
 #include "replay.h"
+#include "replay_service.h"
 
 namespace {
 
@@ -65,7 +66,23 @@ int main(int argc, char** argv) {
   app.set_version_flag("-V,--version", "ss-replay 0.1.0");
   ss::add_verbose_flag(app);
 
+  ss::replay_service::ServeConfig serve_cfg;
+  CLI::App* serve = app.add_subcommand("serve", "Serve replay jobs over gRPC (Replayer, ProgressTracker)");
+  serve->add_option("--listen", serve_cfg.listen, "Address to listen on (port 0 picks a free one)")
+      ->default_val("127.0.0.1:50052");
+  serve->add_option("--token-file", serve_cfg.token_file, "Require this bearer token (first line of FILE)");
+  serve->add_option("--redis", serve_cfg.jobs.redis_url, "Redis URL of the job store (default: $REDIS_URL)");
+  serve->add_option("--store-key", serve_cfg.jobs.key, "Redis hash holding the jobs")
+      ->default_val("shadowstream:replay:jobs");
+  serve->add_option("--default-source", serve_cfg.jobs.default_source, "Source of jobs that name none")
+      ->default_val("kafka:shadowstream.archive");
+  serve->add_option("-b,--brokers", serve_cfg.jobs.kafka.brokers,
+                    "Kafka bootstrap brokers for kafka: sources (default: $KAFKA_BROKERS)");
+  serve->add_option("-X", serve_cfg.jobs.kafka.properties, "librdkafka property key=value (repeatable)");
+  serve->add_option("-F", serve_cfg.jobs.kafka.property_files, "File of librdkafka key=value properties");
+
   return ss::run_main(app, argc, argv, [&] {
+    if (*serve) return ss::replay_service::run_serve(serve_cfg);
     ss::replay::Config cfg;
     cfg.pacing.speed = speed_value(speed);
     if (!rate.empty()) cfg.pacing.rate = rate_value(rate);

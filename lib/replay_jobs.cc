@@ -1,0 +1,468 @@
+#include "replay_jobs.h"
+
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "json_codec.h"
+#include "kafka_archive.h"
+#include "log.h"
+#include "pacing.h"
+#include "position.h"
+#include "redis_conn.h"
+#include "replay.h"
+#include "signals.h"
+
+namespace ss::jobs {
+
+using shadowstream::v1::JobState;
+
+bool is_final(JobState s) {
+  return s == shadowstream::v1::JOB_STATE_DONE || s == shadowstream::v1::JOB_STATE_FAILED ||
+         s == shadowstream::v1::JOB_STATE_CANCELLED;
+}
+
+std::string state_name(JobState s) {
+  return json::enum_short_name(shadowstream::v1::JobState_descriptor()->FindValueByNumber(s));
+}
+
+namespace {
+
+struct ConninfoDeleter {
+  void operator()(PQconninfoOption* o) const { PQconninfoFree(o); }
+};
+
+std::string target_problem(const std::string& target) {
+  char* err = nullptr;
+  std::unique_ptr<PQconninfoOption, ConninfoDeleter> opts(PQconninfoParse(target.c_str(), &err));
+  if (!opts) {
+    std::string msg = err ? err : "not a conninfo or postgres:// URI";
+    if (err) PQfreemem(err);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return "target: " + msg;
+  }
+  for (PQconninfoOption* o = opts.get(); o->keyword; ++o)
+    if (std::strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+      return "target must not carry a password: the server uses its own PGPASSWORD or ~/.pgpass";
+  return "";
+}
+
+}  // namespace
+
+std::string validate(const ReplayRequest& r) {
+  const std::string& src = r.source();
+  if (src.rfind("kafka:", 0) == 0) {
+    if (src.size() == 6) return "source kafka: needs a topic, e.g. kafka:shadowstream.archive";
+  } else if (src.rfind("file:", 0) == 0) {
+    std::string path = src.substr(5);
+    if (path.empty()) return "source file: needs a path";
+    if (access(path.c_str(), R_OK) != 0) return "source " + src + ": " + errno_text(errno);
+  } else if (!src.empty()) {
+    return "source must be kafka:<topic> or file:<path>, not '" + src + "'";
+  }
+  if (!(r.speed_factor() >= 0)) return "speed_factor must be 0 (as fast as possible) or more";
+  if (!(r.rate() >= 0)) return "rate must be 0 (unused) or more";
+  if (r.max_gap_us() < 0) return "max_gap_us must not be negative";
+  if (r.start_time() < 0 || r.end_time() < 0) return "start_time and end_time must not be negative";
+  if (r.start_time() && r.end_time() && r.start_time() >= r.end_time()) return "start_time must be before end_time";
+  if (r.to_lsn() && r.from_lsn() > r.to_lsn()) return "from_lsn must not be above to_lsn";
+  if (!r.on_error().empty() && r.on_error() != "stop" && r.on_error() != "skip" && r.on_error() != "log")
+    return "on_error must be stop, skip or log";
+  if (!r.target().empty())
+    if (std::string why = target_problem(r.target()); !why.empty()) return why;
+  for (const auto& t : r.tables())
+    if (t.empty()) return "tables: empty table name";
+  return "";
+}
+
+namespace {
+
+replay::Config replay_config(const ReplayRequest& r) {
+  replay::Config c;
+  c.pacing.speed = r.speed_factor();
+  c.pacing.rate = r.rate();
+  c.pacing.max_gap_us = r.max_gap_us();
+  if (r.start_time()) c.window.since_us = r.start_time();
+  if (r.end_time()) c.window.until_us = r.end_time();
+  if (r.from_lsn()) c.window.from = Position{r.from_lsn(), 0};
+  if (r.to_lsn()) c.window.to = Position{r.to_lsn(), UINT64_MAX};
+  for (const auto& t : r.tables()) c.window.add_table(t);
+  return c;
+}
+
+// Frames of the job's source on a descriptor: a file, or a pipe fed by an archive window read on its own thread.
+class Source {
+ public:
+  Source(const ReplayRequest& r, const replay::Config& rc, const kafka::Settings& k) {
+    if (r.source().rfind("file:", 0) == 0) {
+      name_ = r.source().substr(5);
+      fd_ = open(name_.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd_ < 0) throw Error(kExitNoInput, "cannot open " + name_ + ": " + errno_text(errno));
+      return;
+    }
+    archive::ReadConfig rd;
+    rd.kafka = k;
+    rd.topic = r.source().substr(6);
+    rd.since_us = rc.window.since_us;
+    rd.until_us = rc.window.until_us;
+    rd.from = rc.window.from;
+    rd.to = rc.window.to;
+    name_ = "kafka topic " + rd.topic;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) throw Error(kExitIoErr, "pipe: " + errno_text(errno));
+    fd_ = fds[0];
+    int wfd = fds[1];
+    reader_ = std::thread([this, rd, wfd] {
+      try {
+        archive::run_read(rd, wfd);
+      } catch (const BrokenPipe&) {
+        // The job stopped reading (cancelled or stopped): not an error of the source.
+      } catch (const Error& e) {
+        error_ = e.what();
+        code_ = e.code();
+      }
+      close(wfd);
+    });
+  }
+  ~Source() { finish(); }
+  int fd() const { return fd_; }
+  const std::string& name() const { return name_; }
+  // Closes the read side (a writer still running gets EPIPE and ends) and reports the reader's failure.
+  void finish() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+    if (reader_.joinable()) reader_.join();
+  }
+  void check() const {
+    if (!error_.empty()) throw Error(code_, error_);
+  }
+
+ private:
+  std::string name_;
+  int fd_ = -1;
+  std::thread reader_;
+  std::string error_;
+  int code_ = 0;
+};
+
+struct Job {
+  ReplayJob rec;
+  pacing::PauseGate gate;
+  std::atomic<bool> cancel{false};
+  std::thread worker;
+  uint64_t version = 1;
+  int64_t persisted_us = 0;
+  std::deque<std::pair<int64_t, uint64_t>> samples;  // (monotonic µs, records done) over the last few seconds
+};
+
+}  // namespace
+
+struct Manager::Impl {
+  Config cfg;
+  redis::Endpoint ep;
+  redis::Context store;  // guarded by mu; reset after a failure and reconnected on the next write
+  mutable std::mutex mu;
+  mutable std::condition_variable cv;
+  std::map<std::string, std::unique_ptr<Job>> jobs;
+  std::atomic<bool> shutting_down{false};
+  uint64_t counter = 0;
+
+  explicit Impl(const Config& c) : cfg(c), ep(redis::parse_url(c.redis_url)) {
+    store = redis::connect(ep);
+    load();
+  }
+
+  ~Impl() {
+    shutting_down = true;
+    cv.notify_all();
+    for (auto& [id, j] : jobs)
+      if (j->worker.joinable()) j->worker.join();
+  }
+
+  void persist(Job& j) {
+    j.persisted_us = pacing::mono_us();
+    try {
+      if (!store) store = redis::connect(ep, 1000);
+      redis::Reply r = redis::command(store.get(), {"HSET", cfg.key, j.rec.id(), j.rec.SerializeAsString()});
+      if (redis::is_error(r.get())) throw Error(kExitUnavailable, std::string(r->str, r->len));
+    } catch (const Error& e) {
+      store.reset();
+      log::warn("cannot save replay job " + j.rec.id() + " to Redis (" + e.what() + "); will retry");
+    }
+  }
+
+  // Called with mu held after every change of a job.
+  void publish(Job& j, bool force) {
+    j.rec.mutable_progress()->set_state(j.rec.state());
+    j.rec.mutable_progress()->set_update_time(now_us());
+    ++j.version;
+    cv.notify_all();
+    if (force || pacing::mono_us() - j.persisted_us >= cfg.persist_interval_us) persist(j);
+  }
+
+  void load() {
+    redis::Reply r = redis::command(store.get(), {"HGETALL", cfg.key});
+    if (redis::is_error(r.get())) throw Error(kExitUnavailable, "reading replay jobs: " + std::string(r->str, r->len));
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+      auto j = std::make_unique<Job>();
+      if (!j->rec.ParseFromArray(r->element[i + 1]->str, static_cast<int>(r->element[i + 1]->len))) {
+        log::warn("ignoring an unreadable replay job in " + cfg.key);
+        continue;
+      }
+      Job& job = *j;
+      std::string id = job.rec.id();
+      jobs[id] = std::move(j);
+      if (is_final(job.rec.state())) continue;
+      log::warn("resuming replay job " + id + " (" + state_name(job.rec.state()) + ") after a server restart");
+      if (job.rec.state() == shadowstream::v1::JOB_STATE_PAUSED) job.gate.pause();
+      start(job, true);
+    }
+  }
+
+  void start(Job& j, bool resumed) {
+    j.worker = std::thread([this, &j, resumed] { run(j, resumed); });
+  }
+
+  void update(Job& j, const replay::Progress& p, uint64_t base, const replay::Config& rc) {
+    auto* pu = j.rec.mutable_progress();
+    uint64_t done = base + p.done;
+    pu->set_records_done(done);
+    if (p.done) {
+      pu->set_commit_lsn(p.last.lsn);
+      pu->set_ordinal(p.last.ordinal);
+      pu->set_replayed_time(p.replayed_time);
+    }
+    pu->set_lag_us(p.lag_us);
+    int64_t now = pacing::mono_us();
+    j.samples.emplace_back(now, done);
+    while (j.samples.size() > 2 && now - j.samples.front().first > 5'000'000) j.samples.pop_front();
+    double rate = 0;
+    if (j.samples.size() >= 2 && j.samples.back().first > j.samples.front().first)
+      rate = static_cast<double>(j.samples.back().second - j.samples.front().second) * 1e6 /
+             static_cast<double>(j.samples.back().first - j.samples.front().first);
+    pu->set_rate(rate);
+    int64_t eta = -1;
+    if (pu->records_total() > 0 && rate > 0) {
+      eta = static_cast<int64_t>(static_cast<double>(pu->records_total() - std::min(done, pu->records_total())) / rate *
+                                 1e6);
+    } else if (rc.window.until_us && rc.pacing.speed > 0 && rc.pacing.rate <= 0 && p.replayed_time > 0) {
+      eta = static_cast<int64_t>(static_cast<double>(std::max<int64_t>(0, *rc.window.until_us - p.replayed_time)) /
+                                 rc.pacing.speed);
+    }
+    pu->set_eta_us(eta);
+  }
+
+  // Records of the window in a frames file, for records_total; a quick unpaced pass.
+  static uint64_t count_file(const std::string& path, const replay::Config& rc) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw Error(kExitNoInput, "cannot open " + path + ": " + errno_text(errno));
+    FrameReader in(fd, path);
+    replay::CountSink sink;
+    replay::Config unpaced = rc;
+    unpaced.pacing = {};
+    replay::Hooks hooks;
+    hooks.should_stop = [] { return false; };
+    uint64_t n = 0;
+    try {
+      n = replay::run(unpaced, in, sink, hooks).done;
+    } catch (...) {
+      close(fd);
+      throw;
+    }
+    close(fd);
+    return n;
+  }
+
+  void run(Job& j, bool resumed) {
+    ReplayRequest req;
+    uint64_t base = 0;
+    Position resume_from;
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      req = j.rec.request();
+      if (resumed) {
+        base = j.rec.progress().records_done();
+        resume_from = {j.rec.progress().commit_lsn(), j.rec.progress().ordinal()};
+      }
+      if (j.rec.state() != shadowstream::v1::JOB_STATE_PAUSED) j.rec.set_state(shadowstream::v1::JOB_STATE_RUNNING);
+      if (!j.rec.started_time()) j.rec.set_started_time(now_us());
+      publish(j, true);
+    }
+    auto stopping = [&] { return shutting_down.load() || stop_requested(); };
+    JobState final_state = shadowstream::v1::JOB_STATE_DONE;
+    std::string error;
+    try {
+      replay::Config rc = replay_config(req);
+      if (req.source().rfind("file:", 0) == 0) {
+        uint64_t total = count_file(req.source().substr(5), rc);
+        std::lock_guard<std::mutex> lk(mu);
+        j.rec.mutable_progress()->set_records_total(total);
+        publish(j, false);
+      }
+      // Resuming after a restart: start at the last position reported; a PostgreSQL target skips what it has.
+      if (resumed && !resume_from.is_zero() && (!rc.window.from || *rc.window.from < resume_from)) {
+        rc.window.from = resume_from;
+        base = base > 0 ? base - 1 : 0;  // the record at resume_from is replayed (or skipped) again
+      }
+      std::unique_ptr<replay::Sink> sink;
+      if (req.target().empty()) {
+        sink = std::make_unique<replay::CountSink>();
+      } else {
+        apply::Config ac;
+        ac.conninfo = req.target();
+        ac.create_tables = req.create_tables();
+        ac.on_error = req.on_error() == "skip"  ? apply::OnError::kSkip
+                      : req.on_error() == "log" ? apply::OnError::kLog
+                                                : apply::OnError::kStop;
+        sink = std::make_unique<replay::PostgresSink>(ac);
+      }
+      Source src(req, rc, cfg.kafka);
+      FrameReader in(src.fd(), src.name());
+      replay::Hooks hooks;
+      hooks.gate = &j.gate;
+      hooks.should_stop = [&] { return j.cancel.load() || stopping(); };
+      hooks.progress_interval_us = 250'000;
+      hooks.on_progress = [&](const replay::Progress& p) {
+        std::lock_guard<std::mutex> lk(mu);
+        update(j, p, base, rc);
+        publish(j, false);
+      };
+      replay::Progress p = replay::run(rc, in, *sink, hooks);
+      src.finish();
+      if (j.cancel) {
+        final_state = shadowstream::v1::JOB_STATE_CANCELLED;
+      } else if (stopping()) {
+        return;  // stays running in the store: the next server resumes it
+      } else {
+        src.check();
+        (void)p;
+      }
+    } catch (const Error& e) {
+      if (stopping() && !j.cancel) return;
+      final_state = j.cancel ? shadowstream::v1::JOB_STATE_CANCELLED : shadowstream::v1::JOB_STATE_FAILED;
+      error = e.what();
+    } catch (const std::exception& e) {
+      final_state = shadowstream::v1::JOB_STATE_FAILED;
+      error = std::string("internal error: ") + e.what();
+    }
+    std::lock_guard<std::mutex> lk(mu);
+    j.rec.set_state(final_state);
+    j.rec.set_finished_time(now_us());
+    if (final_state == shadowstream::v1::JOB_STATE_DONE) j.rec.mutable_progress()->set_eta_us(0);
+    if (!error.empty()) {
+      j.rec.set_error(error);
+      j.rec.mutable_progress()->set_error(error);
+      log::warn("replay job " + j.rec.id() + " failed: " + error);
+    }
+    publish(j, true);
+  }
+
+  Job& find(const std::string& id) const {
+    auto it = jobs.find(id);
+    if (it == jobs.end()) throw NotFound(id);
+    return *it->second;
+  }
+
+  std::string new_id() {
+    // Time-ordered and unique within a server's life; readable enough to type.
+    return "r" + std::to_string(now_us() / 1000) + "-" + std::to_string(++counter);
+  }
+};
+
+Manager::Manager(const Config& cfg) : impl_(std::make_unique<Impl>(cfg)) {}
+Manager::~Manager() = default;
+
+ReplayJob Manager::create(ReplayRequest req) {
+  if (req.source().empty()) req.set_source(impl_->cfg.default_source);
+  if (std::string why = validate(req); !why.empty()) throw Error(kExitUsage, why);
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  auto j = std::make_unique<Job>();
+  Job& job = *j;
+  job.rec.set_id(impl_->new_id());
+  *job.rec.mutable_request() = req;
+  job.rec.set_state(shadowstream::v1::JOB_STATE_PENDING);
+  job.rec.set_created_time(now_us());
+  job.rec.mutable_progress()->set_job_id(job.rec.id());
+  job.rec.mutable_progress()->set_eta_us(-1);
+  impl_->jobs[job.rec.id()] = std::move(j);
+  impl_->publish(job, true);
+  impl_->start(job, false);
+  return job.rec;
+}
+
+std::vector<ReplayJob> Manager::list(const std::vector<JobState>& states) const {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  std::vector<ReplayJob> out;
+  for (const auto& [id, j] : impl_->jobs)
+    if (states.empty() || std::find(states.begin(), states.end(), j->rec.state()) != states.end())
+      out.push_back(j->rec);
+  std::sort(out.begin(), out.end(), [](const ReplayJob& a, const ReplayJob& b) {
+    return a.created_time() != b.created_time() ? a.created_time() > b.created_time() : a.id() > b.id();
+  });
+  return out;
+}
+
+ReplayJob Manager::get(const std::string& id) const {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  return impl_->find(id).rec;
+}
+
+ReplayJob Manager::pause(const std::string& id) {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  Job& j = impl_->find(id);
+  if (is_final(j.rec.state()))
+    throw Refused("job " + id + " is " + state_name(j.rec.state()) + ": only running jobs can be paused");
+  if (j.rec.state() != shadowstream::v1::JOB_STATE_PAUSED) {
+    j.gate.pause();
+    j.rec.set_state(shadowstream::v1::JOB_STATE_PAUSED);
+    impl_->publish(j, true);
+  }
+  return j.rec;
+}
+
+ReplayJob Manager::resume(const std::string& id) {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  Job& j = impl_->find(id);
+  if (is_final(j.rec.state()))
+    throw Refused("job " + id + " is " + state_name(j.rec.state()) + ": only paused jobs can be resumed");
+  if (j.rec.state() == shadowstream::v1::JOB_STATE_PAUSED) {
+    j.gate.resume();
+    j.rec.set_state(shadowstream::v1::JOB_STATE_RUNNING);
+    impl_->publish(j, true);
+  }
+  return j.rec;
+}
+
+ReplayJob Manager::cancel(const std::string& id) {
+  std::unique_lock<std::mutex> lk(impl_->mu);
+  Job& j = impl_->find(id);
+  if (is_final(j.rec.state())) throw Refused("job " + id + " is already " + state_name(j.rec.state()));
+  j.cancel = true;
+  // The worker notices within a pacing slice; answer with the final state when it is that quick.
+  impl_->cv.wait_for(lk, std::chrono::seconds(5), [&] { return is_final(j.rec.state()); });
+  return j.rec;
+}
+
+void Manager::wait_progress(const std::string& id, uint64_t& seen, ProgressUpdate& out, int64_t timeout_us) const {
+  std::unique_lock<std::mutex> lk(impl_->mu);
+  Job& j = impl_->find(id);
+  impl_->cv.wait_for(lk, std::chrono::microseconds(timeout_us),
+                     [&] { return j.version > seen || impl_->shutting_down.load(); });
+  seen = j.version;
+  out = j.rec.progress();
+  out.set_job_id(j.rec.id());
+  out.set_state(j.rec.state());
+  out.set_error(j.rec.error());
+}
+
+}  // namespace ss::jobs

@@ -1,0 +1,97 @@
+#include "replay_service.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "error.h"
+#include "grpc_server.h"
+#include "log.h"
+#include "shadowstream.grpc.pb.h"
+#include "signals.h"
+
+namespace ss::replay_service {
+
+namespace pb = shadowstream::v1;
+
+namespace {
+
+// Runs a manager call and maps its exceptions to gRPC statuses: the one place where job errors meet the wire.
+template <class Fn>
+grpc::Status call(grpc::ServerContext* ctx, const std::string& token, Fn fn) {
+  if (grpc::Status auth = grpc_server::check(ctx, token); !auth.ok()) return auth;
+  try {
+    fn();
+    return grpc::Status::OK;
+  } catch (const jobs::NotFound& e) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, e.what());
+  } catch (const jobs::Refused& e) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, e.what());
+  } catch (const Error& e) {
+    if (e.code() == kExitUsage) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, e.what());
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, e.what());
+  }
+}
+
+class Replayer final : public pb::Replayer::Service {
+ public:
+  Replayer(jobs::Manager& m, const std::string& token) : m_(m), token_(token) {}
+  grpc::Status ReplayEvent(grpc::ServerContext* ctx, const pb::ReplayRequest* req, pb::ReplayResponse* resp) override {
+    return call(ctx, token_, [&] { *resp->mutable_job() = m_.create(*req); });
+  }
+  grpc::Status ListJobs(grpc::ServerContext* ctx, const pb::ListJobsRequest* req, pb::ListJobsResponse* resp) override {
+    return call(ctx, token_, [&] {
+      std::vector<pb::JobState> states;
+      for (int s : req->states()) states.push_back(static_cast<pb::JobState>(s));
+      for (auto& j : m_.list(states)) *resp->add_jobs() = std::move(j);
+    });
+  }
+  grpc::Status GetJob(grpc::ServerContext* ctx, const pb::JobRef* req, pb::ReplayJob* resp) override {
+    return call(ctx, token_, [&] { *resp = m_.get(req->id()); });
+  }
+  grpc::Status PauseJob(grpc::ServerContext* ctx, const pb::JobRef* req, pb::ReplayJob* resp) override {
+    return call(ctx, token_, [&] { *resp = m_.pause(req->id()); });
+  }
+  grpc::Status ResumeJob(grpc::ServerContext* ctx, const pb::JobRef* req, pb::ReplayJob* resp) override {
+    return call(ctx, token_, [&] { *resp = m_.resume(req->id()); });
+  }
+  grpc::Status CancelJob(grpc::ServerContext* ctx, const pb::JobRef* req, pb::ReplayJob* resp) override {
+    return call(ctx, token_, [&] { *resp = m_.cancel(req->id()); });
+  }
+
+ private:
+  jobs::Manager& m_;
+  const std::string& token_;
+};
+
+class Tracker final : public pb::ProgressTracker::Service {
+ public:
+  Tracker(jobs::Manager& m, const std::string& token) : m_(m), token_(token) {}
+  grpc::Status StreamProgress(grpc::ServerContext* ctx, const pb::ProgressRequest* req,
+                              grpc::ServerWriter<pb::ProgressUpdate>* writer) override {
+    return call(ctx, token_, [&] {
+      uint64_t seen = 0;
+      pb::ProgressUpdate u;
+      // At least one update a second, and one for every change; the stream ends with the final state.
+      while (!ctx->IsCancelled() && !stop_requested()) {
+        m_.wait_progress(req->job_id(), seen, u, 1'000'000);
+        if (!writer->Write(u)) return;
+        if (jobs::is_final(u.state())) return;
+      }
+    });
+  }
+
+ private:
+  jobs::Manager& m_;
+  const std::string& token_;
+};
+
+}  // namespace
+
+int run_serve(const ServeConfig& cfg) {
+  std::string token = grpc_server::read_token(cfg.token_file);
+  jobs::Manager manager(cfg.jobs);
+  Replayer replayer(manager, token);
+  Tracker tracker(manager, token);
+  return grpc_server::serve(cfg.listen, {&replayer, &tracker});
+}
+
+}  // namespace ss::replay_service

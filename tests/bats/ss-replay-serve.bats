@@ -1,0 +1,152 @@
+#!/usr/bin/env bats
+# ss-replay serve and ss-progress: replay jobs driven over gRPC by a Python client and by ss-progress, persisted in
+# a real Redis across a server restart, applied to a real PostgreSQL; the pipeline lag view.
+
+load ../helpers/servers
+
+setup_file() {
+  ss_start_postgres
+  ss_start_redis
+  ss_start_kafka --topic replayarch:4 --topic pipearch:2
+  protoc --python_out="$BATS_FILE_TMPDIR" -I"$SS_ROOT/proto" "$SS_ROOT/proto/shadowstream.proto"
+}
+
+teardown_file() { ss_stop_all; }
+
+teardown() {
+  local j
+  for j in $(jobs -p); do kill -9 "$j" 2>/dev/null || true; done
+}
+
+setup() { T="$BATS_TEST_TMPDIR"; }
+
+qd() { psql -XAtq -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
+fresh_db() {
+  psql -XAtq -c "drop database if exists $1" 2>/dev/null
+  psql -XAtq -c "create database $1"
+}
+
+# serve [ARGS]: starts ss-replay serve on a free port; sets SRV (pid) and ADDR.
+serve() {
+  : >"$T/serve.err"
+  ss-replay serve --listen 127.0.0.1:0 --store-key "ss:test:$BATS_TEST_NUMBER" "$@" 2>>"$T/serve.err" 3>&- &
+  SRV=$!
+  ss_wait_for grep -q "listening on" "$T/serve.err"
+  ADDR=$(sed -n 's/.*listening on //p' "$T/serve.err" | tail -1)
+}
+stop_serve() {
+  kill -TERM "$SRV"
+  local st=0
+  wait "$SRV" || st=$?
+  [ "$st" -eq 0 ]
+}
+# py COMMAND ARGS: the Python gRPC client (Debian's interpreter, which has python3-grpcio).
+py() { /usr/bin/python3 "$SS_ROOT/tests/helpers/replay_client.py" "$ADDR" "$BATS_FILE_TMPDIR" "$@"; }
+field() { py get "$1" | cut -d' ' -f"$2"; }
+state_is() { [ "$(field "$1" 1)" = "$2" ]; }
+done_above() { [ "$(field "$1" 2)" -gt "$2" ]; }
+
+@test "job lifecycle from Python and ss-progress: create, pause, resume, cancel, and a server restart" {
+  ss-gen-records -n 300 --interval 20ms --tx-size 1 >"$T/six-seconds.ss"
+  fresh_db shadow_a
+  fresh_db shadow_c
+  serve
+  a=$(py create source=file:"$T/six-seconds.ss" speed_factor=1 target=dbname=shadow_a create_tables=1 name=alpha)
+  ss_wait_for done_above "$a" 0
+  [ "$(py pause "$a" | cut -d' ' -f1)" = paused ]
+  r1=$(field "$a" 2)
+  sleep 0.5 # the stretch being measured: a paused job must not move
+  [ "$(field "$a" 2)" = "$r1" ]
+  [ "$(py resume "$a" | cut -d' ' -f1)" = running ]
+  ss_wait_for done_above "$a" "$r1"
+
+  b=$(py create source=file:"$T/six-seconds.ss" speed_factor=0.1)
+  ss_wait_for state_is "$b" running
+  [ "$(py cancel "$b" | cut -d' ' -f1)" = cancelled ]
+  run -2 ss-progress --json -s "$ADDR" "$b"
+  [ "$(echo "${lines[-1]}" | jq -r .state)" = cancelled ]
+  run -3 py cancel "$b"
+  [[ "$output" == "error FAILED_PRECONDITION job $b is already cancelled" ]]
+
+  c=$(py create source=file:"$T/six-seconds.ss" speed_factor=1 target=dbname=shadow_c create_tables=1)
+  ss_wait_for done_above "$c" 0
+  py pause "$c"
+
+  # A restart: the jobs are in Redis; the running one resumes, the paused one comes back paused.
+  stop_serve
+  serve
+  run -0 py list
+  [ "${#lines[@]}" -eq 3 ]
+  [[ "$output" == *"$b cancelled"* ]]
+  [[ "$output" == *"$c paused"* ]]
+  grep -q "resuming replay job $a" "$T/serve.err"
+  py resume "$c"
+
+  run -0 ss-progress --json -s "$ADDR" "$a"
+  [ "$(echo "${lines[-1]}" | jq -r '.state + " " + (.records_total|tostring)')" = "done 300" ]
+  run -0 ss-progress --bar -s "$ADDR" "$c"
+  [[ "$output" == *"[#"*"100.0%"*"done"* ]]
+  # Exactly once across pause, resume and restart: every row once, and the target's high-water is the end.
+  for db in shadow_a shadow_c; do
+    [ "$(qd "$db" "select count(*), count(distinct id), min(id), max(id) from items")" = "300|300|1|300" ]
+    [ "$(qd "$db" "select commit_lsn || ':' || ordinal from shadowstream.replay_position")" = \
+      "$(ss-cat "$T/six-seconds.ss" | tail -1 | jq -r '"\(.commit_lsn):\(.ordinal // 0)"')" ]
+  done
+  stop_serve
+}
+
+@test "bad requests, unknown jobs and tokens get clear answers" {
+  echo s3cret >"$T/token"
+  serve --token-file "$T/token"
+  run -3 py list
+  [[ "$output" == "error UNAUTHENTICATED"* ]]
+  export SS_TOKEN=s3cret
+  run -3 py create source=file:/nonexistent speed_factor=1
+  [[ "$output" == "error INVALID_ARGUMENT source file:/nonexistent: No such file or directory" ]]
+  ss-gen-records -n 5 >"$T/five.ss"
+  run -3 py create source=file:"$T/five.ss" target="dbname=x password=hunter2"
+  [[ "$output" == *"INVALID_ARGUMENT target must not carry a password"* ]]
+  [[ "$output" != *hunter2* ]]
+  run -3 py create source=file:"$T/five.ss" start_time=20 end_time=10
+  [[ "$output" == *"start_time must be before end_time"* ]]
+  run -3 py get nope
+  [[ "$output" == "error NOT_FOUND no replay job nope" ]]
+  run -66 --separate-stderr ss-progress -s "$ADDR" --token-file "$T/token" nope
+  [ "$stderr" = "ss-progress: no replay job nope on $ADDR" ]
+  run -77 --separate-stderr ss-progress -s "$ADDR" some-job
+  [[ "$stderr" == "ss-progress: the server refused the token"* ]]
+  j=$(py create source=file:"$T/five.ss")
+  run -0 ss-progress -s "$ADDR" --token-file "$T/token" --json "$j"
+  [ "$(echo "${lines[-1]}" | jq -r '.state + " " + (.records_done|tostring)')" = "done 5" ]
+  run -69 --separate-stderr ss-progress -s 127.0.0.1:1 --reconnect 1s x
+  stop_serve
+}
+
+@test "a job reads its window from the Kafka archive" {
+  ss-gen-records -n 1000 --tx-size 4 --interval 10ms --start-time 2026-11-20T10:00:00Z >"$T/in.ss"
+  ss-archive --topic replayarch <"$T/in.ss"
+  serve
+  # 10:00:00.5 to 10:00:01.5 holds 100 transactions of 4 records.
+  j=$(py create source=kafka:replayarch start_time=1795168800500000 end_time=1795168801500000)
+  run -0 ss-progress --json -s "$ADDR" "$j"
+  [ "$(echo "${lines[-1]}" | jq -r '.state + " " + (.records_done|tostring)')" = "done 400" ]
+  stop_serve
+}
+
+@test "ss-progress pipeline reports slot lag, stream length and pending, and consumer-group lag" {
+  psql -XAtq -c "create table piped (id int primary key)"
+  ss-capture --slot s_pipe --publication s_pipe --table public.piped --create-slot
+  psql -XAtq -c "insert into piped select generate_series(1, 100)"
+  ss-gen-records -n 50 --source pipesrc | ss-buffer --no-passthrough
+  ss-buffer read --source pipesrc --group archiver --until-idle | ss-archive --topic pipearch
+  ss-archive read --topic pipearch --group backup-group >/dev/null
+  run -0 --separate-stderr ss-progress pipeline --once --json --slot s_pipe --source pipesrc --topic pipearch \
+    --group backup-group --group analytics-group
+
+  [ "$(echo "$output" | jq -r '.postgres.lag_bytes > 0 and .postgres.active == null')" = true ]
+  [ "$(echo "$output" | jq -r '.redis.length')" = 50 ]
+  [ "$(echo "$output" | jq -r '.redis.groups[0] | .name + " " + ((.pending // 0)|tostring) + " " + ((.lag // 0)|tostring)')" = "archiver 0 0" ]  # read without --ack-from acknowledges as it writes
+  [ "$(echo "$output" | jq -c '[.kafka.groups[] | [.name, (.lag // 0), (.has_offsets // false)]]')" = \
+    '[["backup-group",0,true],["analytics-group",50,false]]' ]
+  run -64 --separate-stderr env -u PGHOST -u PGDATABASE -u REDIS_URL -u KAFKA_BROKERS ss-progress pipeline --once
+}

@@ -1,0 +1,70 @@
+// ss-progress: a replay job's live progress, or the live pipeline's lag.
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "cli.h"
+#include "error.h"
+#include "progress.h"
+
+namespace {
+ss::progress::Format format_of(bool json, bool bar) {
+  if (json) return ss::progress::Format::kJson;
+  if (bar) return ss::progress::Format::kBar;
+  return ss::progress::Format::kAuto;
+}
+bool env_set(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Show a replay job's live progress, or the pipeline's lag.", "ss-progress"};
+  ss::progress::WatchConfig w;
+  bool json = false, bar = false;
+  std::string reconnect = "30s";
+  app.add_option("job", w.job_id, "Replay job id (from ss-replay serve)");
+  app.add_option("-s,--server", w.server, "ss-replay serve address")->default_val("127.0.0.1:50052");
+  app.add_option("--token-file", w.token_file, "Bearer token for the server (first line of FILE)");
+  app.add_flag("--json", json, "JSON lines even on a terminal");
+  app.add_flag("--bar", bar, "A progress bar even when not on a terminal");
+  app.add_option("--reconnect", reconnect, "Keep trying this long while the server is unreachable")->default_val("30s");
+  app.set_version_flag("-V,--version", "ss-progress 0.1.0");
+  ss::add_verbose_flag(app);
+
+  ss::progress::PipelineConfig p;
+  std::string interval = "1s";
+  bool pjson = false;
+  CLI::App* pipe = app.add_subcommand("pipeline", "Show the live pipeline's lag: slot, Redis stream, Kafka groups");
+  pipe->add_option("--pg", p.pg, "PostgreSQL conninfo or URI of the source (default: PG* environment)");
+  pipe->add_option("--slot", p.slot, "Replication slot")->default_val("shadowstream");
+  pipe->add_option("--redis", p.redis_url, "Redis URL (default: $REDIS_URL)");
+  pipe->add_option("--stream", p.stream, "Redis stream key (default: shadowstream:<source>:changes)");
+  pipe->add_option("--source", p.source, "Source name, for the default stream key (default: $PGDATABASE)");
+  pipe->add_option("-b,--brokers", p.kafka_settings.brokers, "Kafka bootstrap brokers (default: $KAFKA_BROKERS)");
+  pipe->add_option("-X", p.kafka_settings.properties, "librdkafka property key=value (repeatable)");
+  pipe->add_option("-F", p.kafka_settings.property_files, "File of librdkafka key=value properties");
+  pipe->add_option("-t,--topic", p.topic, "Archive topic")->default_val("shadowstream.archive");
+  pipe->add_option("-g,--group", p.groups, "Kafka consumer group to report (repeatable)");
+  pipe->add_option("--interval", interval, "Time between samples")->default_val("1s");
+  pipe->add_flag("--once", p.once, "One sample, then exit");
+  pipe->add_flag("--json", pjson, "JSON lines even on a terminal");
+
+  return ss::run_main(app, argc, argv, [&] {
+    if (*pipe) {
+      p.postgres = !p.pg.empty() || env_set("PGDATABASE") || env_set("PGHOST") || env_set("PG_HOST");
+      p.redis = !p.redis_url.empty() || env_set("REDIS_URL");
+      p.kafka = !p.kafka_settings.brokers.empty() || env_set("KAFKA_BROKERS");
+      if (p.source.empty()) p.source = ss::env_or("PGDATABASE", ss::env_or("PG_DATABASE", "postgres"));
+      if (p.groups.empty()) p.groups = {"analytics-group", "backup-group"};
+      p.interval_us = ss::duration_flag("--interval", interval);
+      p.format = format_of(pjson, false);
+      return ss::progress::pipeline(p, STDOUT_FILENO);
+    }
+    if (w.job_id.empty()) throw ss::Error(ss::kExitUsage, "a job id is required (or the pipeline subcommand)");
+    w.reconnect_us = ss::duration_flag("--reconnect", reconnect);
+    w.format = format_of(json, bar);
+    return ss::progress::watch(w, STDOUT_FILENO);
+  });
+}
