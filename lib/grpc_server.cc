@@ -41,4 +41,22 @@ int serve(const std::string& listen, const std::vector<grpc::Service*>& services
   return kExitOk;
 }
 
+void add_token(grpc::ClientContext& ctx, const std::string& token) {
+  if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+}
+
+void throw_status(const grpc::Status& st, const std::string& server) {
+  switch (st.error_code()) {
+    case grpc::StatusCode::NOT_FOUND:
+      throw Error(kExitNoInput, st.error_message() + " on " + server);
+    case grpc::StatusCode::UNAUTHENTICATED:
+      throw Error(kExitNoPerm, "the server refused the token: " + st.error_message() + " (see --token-file)");
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      throw Error(kExitUsage, st.error_message());
+    default:
+      throw Error(kExitUnavailable, "cannot reach the server at " + server + ": " + st.error_message());
+  }
+}
+
 }  // namespace ss::grpc_server

@@ -1,5 +1,6 @@
 // What every gRPC server (ss-buffer serve, ss-replay serve) shares: optional bearer-token authentication, the
-// token read from a file so it never appears on a command line, and the serve-until-stopped loop.
+// token read from a file so it never appears on a command line, and the serve-until-stopped loop; and, for the
+// command-line clients of those servers, the same token and one mapping of gRPC statuses to exit codes.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -18,5 +19,12 @@ grpc::Status check(const grpc::ServerContext* ctx, const std::string& token);
 // Listens on `listen` (host:port; port 0 picks a free one) with `services`, prints "listening on HOST:PORT" on
 // stderr once bound, and serves until SIGTERM/SIGINT. Error(69) when it cannot listen.
 int serve(const std::string& listen, const std::vector<grpc::Service*>& services);
+
+// Client side: adds "authorization: Bearer <token>" when `token` is not empty.
+void add_token(grpc::ClientContext& ctx, const std::string& token);
+
+// Client side: throws the ss::Error for a failed call to `server`: NOT_FOUND 66, UNAUTHENTICATED 77,
+// INVALID_ARGUMENT / FAILED_PRECONDITION 64, anything else 69.
+[[noreturn]] void throw_status(const grpc::Status& st, const std::string& server);
 
 }  // namespace ss::grpc_server

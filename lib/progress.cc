@@ -60,17 +60,6 @@ std::string rate_text(double r) {
   return buf;
 }
 
-[[noreturn]] void fail_status(const grpc::Status& st, const WatchConfig& cfg) {
-  switch (st.error_code()) {
-    case grpc::StatusCode::NOT_FOUND:
-      throw Error(kExitNoInput, st.error_message() + " on " + cfg.server);
-    case grpc::StatusCode::UNAUTHENTICATED:
-      throw Error(kExitNoPerm, "the server refused the token: " + st.error_message() + " (see --token-file)");
-    default:
-      throw Error(kExitUnavailable, "cannot reach ss-replay serve at " + cfg.server + ": " + st.error_message());
-  }
-}
-
 }  // namespace
 
 std::string render_bar(const pb::ProgressUpdate& u, const pb::ReplayRequest& req, int width) {
@@ -108,9 +97,7 @@ int watch(const WatchConfig& cfg, int out_fd) {
   auto channel = grpc::CreateChannel(cfg.server, grpc::InsecureChannelCredentials());
   auto replayer = pb::Replayer::NewStub(channel);
   auto tracker = pb::ProgressTracker::NewStub(channel);
-  auto context = [&](grpc::ClientContext& ctx) {
-    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
-  };
+  auto context = [&](grpc::ClientContext& ctx) { grpc_server::add_token(ctx, token); };
   const bool bar = use_bar(cfg.format, out_fd);
   BufferedWriter out(out_fd, 1 << 16);
   pb::ReplayRequest request;
@@ -154,10 +141,10 @@ int watch(const WatchConfig& cfg, int out_fd) {
     }
     if (st.error_code() != grpc::StatusCode::UNAVAILABLE && st.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED &&
         st.error_code() != grpc::StatusCode::CANCELLED)
-      fail_status(st, cfg);
+      grpc_server::throw_status(st, cfg.server);
     // The server is away (restarting?): jobs survive a restart, so keep trying for a while.
     if (!unreachable_since) unreachable_since = now_us();
-    if (now_us() - unreachable_since > cfg.reconnect_us) fail_status(st, cfg);
+    if (now_us() - unreachable_since > cfg.reconnect_us) grpc_server::throw_status(st, cfg.server);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   if (bar) {

@@ -2,9 +2,12 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <cstdio>
+
 #include "error.h"
 #include "grpc_server.h"
 #include "log.h"
+#include "position.h"
 #include "shadowstream.grpc.pb.h"
 #include "signals.h"
 
@@ -92,6 +95,45 @@ int run_serve(const ServeConfig& cfg) {
   Replayer replayer(manager, token);
   Tracker tracker(manager, token);
   return grpc_server::serve(cfg.listen, {&replayer, &tracker});
+}
+
+pb::ReplayJob submit(const ClientConfig& cfg, const pb::ReplayRequest& req) {
+  std::string token = grpc_server::read_token(cfg.token_file);
+  auto stub = pb::Replayer::NewStub(grpc::CreateChannel(cfg.server, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  grpc_server::add_token(ctx, token);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  pb::ReplayResponse resp;
+  grpc::Status st = stub->ReplayEvent(&ctx, req, &resp);
+  if (!st.ok()) grpc_server::throw_status(st, cfg.server);
+  return resp.job();
+}
+
+std::vector<pb::ReplayJob> list_jobs(const ClientConfig& cfg) {
+  std::string token = grpc_server::read_token(cfg.token_file);
+  auto stub = pb::Replayer::NewStub(grpc::CreateChannel(cfg.server, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  grpc_server::add_token(ctx, token);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  pb::ListJobsResponse resp;
+  grpc::Status st = stub->ListJobs(&ctx, pb::ListJobsRequest(), &resp);
+  if (!st.ok()) grpc_server::throw_status(st, cfg.server);
+  return {resp.jobs().begin(), resp.jobs().end()};
+}
+
+std::string job_line(const pb::ReplayJob& j) {
+  const auto& r = j.request();
+  const auto& p = j.progress();
+  char speed[32] = "max";
+  if (r.rate() > 0)
+    std::snprintf(speed, sizeof speed, "%g/s", r.rate());
+  else if (r.speed_factor() > 0)
+    std::snprintf(speed, sizeof speed, "%gx", r.speed_factor());
+  return j.id() + "  " + jobs::state_name(j.state()) + "  " + std::to_string(p.records_done()) +
+         (p.records_total() ? "/" + std::to_string(p.records_total()) : "") + " records  " +
+         (r.start_time() ? format_time_us(r.start_time()) : "-") + " .. " +
+         (r.end_time() ? format_time_us(r.end_time()) : "-") + "  " + speed + "  " + r.source() + " -> " +
+         (r.target().empty() ? "dry run" : r.target()) + (r.name().empty() ? "" : "  " + r.name());
 }
 
 }  // namespace ss::replay_service

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "replay_jobs.h"
 
@@ -15,5 +16,16 @@ struct ServeConfig {
 
 // Serves until SIGTERM/SIGINT. Prints "listening on HOST:PORT" on stderr once bound (port 0 picks a free one).
 int run_serve(const ServeConfig& cfg);
+
+// The command-line client: ss-replay submit / ss-replay jobs.
+struct ClientConfig {
+  std::string server = "127.0.0.1:50052";
+  std::string token_file;
+};
+// Creates a job; returns it (its id is what ss-progress follows).
+shadowstream::v1::ReplayJob submit(const ClientConfig& cfg, const shadowstream::v1::ReplayRequest& req);
+std::vector<shadowstream::v1::ReplayJob> list_jobs(const ClientConfig& cfg);
+// One line for a listing: id, state, records, window, speed, target, name.
+std::string job_line(const shadowstream::v1::ReplayJob& j);
 
 }  // namespace ss::replay_service

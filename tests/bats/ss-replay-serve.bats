@@ -51,7 +51,7 @@ done_above() { [ "$(field "$1" 2)" -gt "$2" ]; }
   fresh_db shadow_a
   fresh_db shadow_c
   serve
-  a=$(py create source=file:"$T/six-seconds.ss" speed_factor=1 target=dbname=shadow_a create_tables=1 name=alpha)
+  a=$(py create source=file:"$T/six-seconds.ss" speed_factor=0.5 target=dbname=shadow_a create_tables=1 name=alpha)
   ss_wait_for done_above "$a" 0
   [ "$(py pause "$a" | cut -d' ' -f1)" = paused ]
   r1=$(field "$a" 2)
@@ -127,9 +127,14 @@ done_above() { [ "$(field "$1" 2)" -gt "$2" ]; }
   ss-archive --topic replayarch <"$T/in.ss"
   serve
   # 10:00:00.5 to 10:00:01.5 holds 100 transactions of 4 records.
-  j=$(py create source=kafka:replayarch start_time=1795168800500000 end_time=1795168801500000)
+  j=$(ss-replay submit -s "$ADDR" --source kafka:replayarch --since 2026-11-20T10:00:00.5Z --until 2026-11-20T10:00:01.5Z --speed max --name window)
   run -0 ss-progress --json -s "$ADDR" "$j"
   [ "$(echo "${lines[-1]}" | jq -r '.state + " " + (.records_done|tostring)')" = "done 400" ]
+  run -0 ss-replay jobs -s "$ADDR"
+  [ "${lines[0]}" = "$j  done  400 records  2026-11-20T10:00:00.500000Z .. 2026-11-20T10:00:01.500000Z  max  kafka:replayarch -> dry run  window" ]
+  [ "$(ss-replay jobs --json -s "$ADDR" | jq -r .request.name)" = window ]
+  run -64 --separate-stderr ss-replay submit -s "$ADDR" --source bogus:x
+  [ "$stderr" = "ss-replay: source must be kafka:<topic> or file:<path>, not 'bogus:x'" ]
   stop_serve
 }
 

@@ -1,10 +1,13 @@
 // ss-replay: frames on stdin -> paced frames on stdout, or changes applied to a PostgreSQL target.
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "cli.h"
 #include "error.h"
+#include "fd_io.h"
+#include "json_codec.h"
 #include "log.h"
 #include "replay.h"
 #include "replay_service.h"
@@ -81,8 +84,65 @@ int main(int argc, char** argv) {
   serve->add_option("-X", serve_cfg.jobs.kafka.properties, "librdkafka property key=value (repeatable)");
   serve->add_option("-F", serve_cfg.jobs.kafka.property_files, "File of librdkafka key=value properties");
 
+  ss::replay_service::ClientConfig client;
+  shadowstream::v1::ReplayRequest req;
+  std::string s_speed = "1", s_rate, s_gap, s_since, s_until, s_from, s_to, s_on_error = "stop";
+  std::vector<std::string> s_tables;
+  CLI::App* submit = app.add_subcommand("submit", "Create a replay job on a server and print its id");
+  submit->add_option("-s,--server", client.server, "ss-replay serve address")->default_val("127.0.0.1:50052");
+  submit->add_option("--token-file", client.token_file, "Bearer token for the server (first line of FILE)");
+  submit->add_option("--source", *req.mutable_source(), "kafka:TOPIC or file:PATH (default: the server's)");
+  submit->add_option("--speed", s_speed, "Speed factor, or 'max'")->default_val("1");
+  submit->add_option("--rate", s_rate, "Pace at N records per second instead");
+  submit->add_option("--max-gap", s_gap, "Shorten idle stretches to DURATION");
+  submit->add_option("--since", s_since, "Records committed at or after TIME");
+  submit->add_option("--until", s_until, "Records committed before TIME");
+  submit->add_option("--from-lsn", s_from, "Records of transactions committed at or after LSN");
+  submit->add_option("--to-lsn", s_to, "Records of transactions committed at or before LSN");
+  submit->add_option("-t,--table", s_tables, "Only this table (repeatable)");
+  submit->add_option("--to", *req.mutable_target(), "PostgreSQL target, without a password (default: a dry run)");
+  bool s_create = false;
+  submit->add_flag("--create-tables", s_create, "Create missing target tables");
+  submit->add_option("--on-error", s_on_error, "stop, skip or log")
+      ->default_val("stop")
+      ->check(CLI::IsMember({"stop", "skip", "log"}));
+  submit->add_option("--name", *req.mutable_name(), "Label shown in listings");
+
+  bool jobs_json = false;
+  ss::replay_service::ClientConfig jobs_client;
+  CLI::App* jobs = app.add_subcommand("jobs", "List a server's replay jobs, newest first");
+  jobs->add_option("-s,--server", jobs_client.server, "ss-replay serve address")->default_val("127.0.0.1:50052");
+  jobs->add_option("--token-file", jobs_client.token_file, "Bearer token for the server (first line of FILE)");
+  jobs->add_flag("--json", jobs_json, "JSON lines");
+
   return ss::run_main(app, argc, argv, [&] {
     if (*serve) return ss::replay_service::run_serve(serve_cfg);
+    if (*submit) {
+      req.set_speed_factor(speed_value(s_speed));
+      if (!s_rate.empty()) req.set_rate(rate_value(s_rate));
+      if (!s_gap.empty()) req.set_max_gap_us(ss::duration_flag("--max-gap", s_gap));
+      if (!s_since.empty()) req.set_start_time(ss::time_flag("--since", s_since));
+      if (!s_until.empty()) req.set_end_time(ss::time_flag("--until", s_until));
+      if (!s_from.empty()) req.set_from_lsn(ss::lsn_flag("--from-lsn", s_from));
+      if (!s_to.empty()) req.set_to_lsn(ss::lsn_flag("--to-lsn", s_to));
+      for (const auto& t : s_tables) req.add_tables(t);
+      req.set_create_tables(s_create);
+      req.set_on_error(s_on_error);
+      std::printf("%s\n", ss::replay_service::submit(client, req).id().c_str());
+      return 0;
+    }
+    if (*jobs) {
+      ss::BufferedWriter out(STDOUT_FILENO);
+      for (const auto& j : ss::replay_service::list_jobs(jobs_client)) {
+        if (jobs_json)
+          ss::json::append(j, out.buffer());
+        else
+          out.buffer() += ss::replay_service::job_line(j);
+        out.buffer().push_back('\n');
+      }
+      out.flush();
+      return 0;
+    }
     ss::replay::Config cfg;
     cfg.pacing.speed = speed_value(speed);
     if (!rate.empty()) cfg.pacing.rate = rate_value(rate);
