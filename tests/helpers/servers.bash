@@ -186,11 +186,14 @@ ss_start_kafka() {
 # waits for the broker's answer and fails unless it is OK.
 ss_kafka_ctl() {
   local before
-  before=$(grep -cE '^(OK|ERR)' "$SS_KAFKA_DIR/out" || true)
+  before=$(_ss_kafka_answers)
   echo "$*" >"$SS_KAFKA_DIR/ctl"
-  ss_wait_for test "$(grep -cE '^(OK|ERR)' "$SS_KAFKA_DIR/out")" -gt "$before" || return 1
+  # The count is re-read on every poll (a $(...) argument to ss_wait_for would be evaluated only once).
+  ss_wait_for _ss_kafka_answered_after "$before" || return 1
   grep -E '^(OK|ERR)' "$SS_KAFKA_DIR/out" | tail -1 | grep -q '^OK'
 }
+_ss_kafka_answers() { grep -cE '^(OK|ERR)' "$SS_KAFKA_DIR/out" || true; }
+_ss_kafka_answered_after() { [ "$(_ss_kafka_answers)" -gt "$1" ]; }
 
 ss_stop_kafka() {
   [ -n "${SS_KAFKA_DIR:-}" ] || return 0
