@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
 
   ss::progress::PipelineConfig p;
   std::string interval = "1s";
-  bool pjson = false;
+  bool pjson = false, ptext = false;
   CLI::App* pipe = app.add_subcommand("pipeline", "Show the live pipeline's lag: slot, Redis stream, Kafka groups");
   pipe->add_option("--pg", p.pg, "PostgreSQL conninfo or URI of the source (default: PG* environment)");
   pipe->add_option("--slot", p.slot, "Replication slot")->default_val("shadowstream");
@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   pipe->add_option("--interval", interval, "Time between samples")->default_val("1s");
   pipe->add_flag("--once", p.once, "One sample, then exit");
   pipe->add_flag("--json", pjson, "JSON lines even on a terminal");
+  pipe->add_flag("--text", ptext, "Readable lines even when not on a terminal");
 
   return ss::run_main(app, argc, argv, [&] {
     if (*pipe) {
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
       if (p.source.empty()) p.source = ss::env_or("PGDATABASE", ss::env_or("PG_DATABASE", "postgres"));
       if (p.groups.empty()) p.groups = {"analytics-group", "backup-group"};
       p.interval_us = ss::duration_flag("--interval", interval);
-      p.format = format_of(pjson, false);
+      p.format = format_of(pjson, ptext);
       return ss::progress::pipeline(p, STDOUT_FILENO);
     }
     if (w.job_id.empty()) throw ss::Error(ss::kExitUsage, "a job id is required (or the pipeline subcommand)");

@@ -1,0 +1,349 @@
+#!/usr/bin/env bash
+# shadowstream: runs the standard pipeline as two supervised groups of stages,
+#   realtime:  ss-capture | ss-buffer                     (PostgreSQL -> Redis)
+#   archiver:  ss-buffer read --group G | ss-archive      (Redis -> Kafka)
+# each wired with a data FIFO and an acknowledgement FIFO (DESIGN.md), so a stage that dies is restarted with its
+# partner and the pair resumes from what was acknowledged: nothing lost, nothing twice.
+set -uo pipefail
+
+VERSION=0.1.0
+PROG=shadowstream
+
+usage() {
+  cat <<'EOF'
+Run the ShadowStream pipeline: capture -> Redis (real time) and Redis -> Kafka (archiver), supervised.
+Usage: shadowstream [OPTIONS] COMMAND
+
+Commands:
+  up                          Start the pipeline in the background (or in the foreground with --foreground)
+  down                        Stop it gracefully, in order: capture, buffer, reader, archive
+  restart                     down, then up
+  status                      Stages, pids, uptime, restarts, and the pipeline's lag (exit 3 when down)
+  logs [STAGE]                Recent log lines (STAGE: supervisor, capture, buffer, reader, archive)
+
+Options:
+  -h,--help                   Print this help message and exit
+  -c,--config FILE            Configuration file (default: $SHADOWSTREAM_CONF, ./shadowstream.conf,
+                              /etc/shadowstream/shadowstream.conf)
+  --foreground                With up: supervise in the foreground (for systemd)
+  --follow                    With logs: keep printing new lines
+  --lines N                   With logs: how many recent lines (default 20)
+  --json                      With status: the lag sample as JSON
+  -V,--version                Display program version information and exit
+EOF
+}
+
+die() { # die CODE MESSAGE
+  echo "$PROG: $2" >&2
+  exit "$1"
+}
+
+# --- configuration --------------------------------------------------------------------------------------------
+# shadowstream.conf is KEY=value lines (shell-style: '#' comments, optional quotes), read as data, never executed.
+# The environment wins over the file, so one-off overrides need no edit.
+CONF_KEYS="STATE_DIR PG_CONNINFO SLOT PUBLICATION TABLES SOURCE REDIS_URL KAFKA_BROKERS TOPIC ARCHIVER_GROUP
+  CAPTURE_OPTS BUFFER_OPTS READER_OPTS ARCHIVE_OPTS BACKOFF_MAX STOP_TIMEOUT HEALTHY_AFTER"
+
+load_config() {
+  local file=$1 line key value n=0
+  if [ -z "$file" ]; then
+    for f in "${SHADOWSTREAM_CONF:-}" ./shadowstream.conf /etc/shadowstream/shadowstream.conf; do
+      [ -n "$f" ] && [ -f "$f" ] && file=$f && break
+    done
+  fi
+  if [ -n "$file" ]; then
+    [ -r "$file" ] || die 66 "cannot read configuration file $file"
+    while IFS= read -r line || [ -n "$line" ]; do
+      n=$((n + 1))
+      line="${line#"${line%%[![:space:]]*}"}"
+      case $line in '' | '#'*) continue ;; esac
+      [[ $line =~ ^([A-Z_][A-Z0-9_]*)=(.*)$ ]] || die 78 "$file:$n: expected KEY=value, got: $line"
+      key=${BASH_REMATCH[1]}
+      value=${BASH_REMATCH[2]}
+      case " $(echo $CONF_KEYS) " in *" $key "*) ;; *) die 78 "$file:$n: unknown key $key (see shadowstream(1))" ;; esac
+      if [[ $value =~ ^\"(.*)\"$ ]] || [[ $value =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
+      [ -z "${!key+x}" ] && printf -v "$key" '%s' "$value" && export "${key?}"
+    done <"$file"
+  fi
+  : "${STATE_DIR:=${XDG_RUNTIME_DIR:-/tmp}/shadowstream-$(id -u)}"
+  : "${PG_CONNINFO:=}" "${SLOT:=shadowstream}" "${PUBLICATION:=shadowstream}" "${TABLES:=}"
+  : "${SOURCE:=${PGDATABASE:-${PG_DATABASE:-postgres}}}"
+  : "${TOPIC:=shadowstream.archive}" "${ARCHIVER_GROUP:=archiver}"
+  : "${CAPTURE_OPTS:=}" "${BUFFER_OPTS:=}" "${READER_OPTS:=}" "${ARCHIVE_OPTS:=}"
+  : "${BACKOFF_MAX:=30}" "${STOP_TIMEOUT:=30}" "${HEALTHY_AFTER:=60}"
+  [[ $BACKOFF_MAX =~ ^[0-9]+$ && $STOP_TIMEOUT =~ ^[0-9]+$ && $HEALTHY_AFTER =~ ^[0-9]+$ ]] ||
+    die 78 "BACKOFF_MAX, STOP_TIMEOUT and HEALTHY_AFTER are whole seconds"
+  export REDIS_URL KAFKA_BROKERS 2>/dev/null || true
+  LOG_DIR=$STATE_DIR/log
+  PIDFILE=$STATE_DIR/supervisor.pid
+  STAGES=$STATE_DIR/stages
+}
+
+# --- supervisor -----------------------------------------------------------------------------------------------
+log() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >>"$LOG_DIR/supervisor.log"; }
+
+declare -A PID STARTED RESTARTS FAILS GROUP_OF
+
+write_stages() {
+  local s tmp=$STAGES.tmp
+  : >"$tmp"
+  for s in capture buffer reader archive; do
+    echo "$s ${PID[$s]:-0} ${STARTED[$s]:-0} ${RESTARTS[${GROUP_OF[$s]}]:-0}" >>"$tmp"
+  done
+  mv "$tmp" "$STAGES"
+}
+
+start_group() { # start_group realtime|archiver: the downstream stage first, so the FIFOs have a reader
+  local g=$1 d=$STATE_DIR/$1 now
+  rm -rf "$d"
+  mkdir -p "$d"
+  mkfifo "$d/data" "$d/ack"
+  now=$(date +%s)
+  local targs=() t
+  for t in $TABLES; do targs+=(--table "$t"); done
+  if [ "$g" = realtime ]; then
+    # shellcheck disable=SC2086
+    ss-buffer --no-passthrough --ack "$d/ack" $BUFFER_OPTS <"$d/data" 2>>"$LOG_DIR/buffer.log" &
+    PID[buffer]=$!
+    # shellcheck disable=SC2086
+    ss-capture ${PG_CONNINFO:+--dbname "$PG_CONNINFO"} --slot "$SLOT" --publication "$PUBLICATION" \
+      --source-name "$SOURCE" "${targs[@]}" --ack-from "$d/ack" $CAPTURE_OPTS >"$d/data" 2>>"$LOG_DIR/capture.log" &
+    PID[capture]=$!
+    STARTED[buffer]=$now STARTED[capture]=$now
+  else
+    # shellcheck disable=SC2086
+    ss-archive --topic "$TOPIC" --ack "$d/ack" $ARCHIVE_OPTS <"$d/data" 2>>"$LOG_DIR/archive.log" &
+    PID[archive]=$!
+    # shellcheck disable=SC2086
+    ss-buffer read --source "$SOURCE" --group "$ARCHIVER_GROUP" --ack-from "$d/ack" $READER_OPTS \
+      >"$d/data" 2>>"$LOG_DIR/reader.log" &
+    PID[reader]=$!
+    STARTED[archive]=$now STARTED[reader]=$now
+  fi
+  log "started $g: $(group_stages "$g" | while read -r s; do printf '%s=%s ' "$s" "${PID[$s]}"; done)"
+  write_stages
+}
+
+group_stages() { if [ "$1" = realtime ]; then printf 'capture\nbuffer\n'; else printf 'reader\narchive\n'; fi; }
+
+stop_pid() { # stop_pid PID: SIGTERM, then SIGKILL after STOP_TIMEOUT seconds
+  local p=$1 i
+  [ -n "$p" ] && [ "$p" != 0 ] || return 0
+  if ! kill -TERM "$p" 2>/dev/null; then
+    wait "$p" 2>/dev/null # already gone: reap it here, not in the main loop
+    return 0
+  fi
+  for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
+    kill -0 "$p" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$p" 2>/dev/null; then
+    log "pid $p did not stop within ${STOP_TIMEOUT}s: SIGKILL"
+    kill -KILL "$p" 2>/dev/null
+  fi
+  wait "$p" 2>/dev/null
+}
+
+# In order: the producer of each pair first, so its consumer drains the pipe, stores, acknowledges and exits on EOF.
+stop_group() {
+  local g=$1 s
+  for s in $(group_stages "$g"); do stop_pid "${PID[$s]:-}"; done
+  for s in $(group_stages "$g"); do PID[$s]=0; done
+}
+
+describe_exit() {
+  if (($1 > 128)); then echo "was killed by SIG$(kill -l $(($1 - 128)) 2>/dev/null || echo $(($1 - 128)))"; else echo "exited with status $1"; fi
+}
+
+last_words() { tail -n 1 "$LOG_DIR/$1.log" 2>/dev/null | cut -c1-300; }
+
+supervise() {
+  mkdir -p "$LOG_DIR" || die 73 "cannot create $LOG_DIR"
+  echo $$ >"$PIDFILE"
+  GROUP_OF=([capture]=realtime [buffer]=realtime [reader]=archiver [archive]=archiver)
+  RESTARTS=([realtime]=0 [archiver]=0)
+  FAILS=([realtime]=0 [archiver]=0)
+  local stopping=0
+  trap 'stopping=1' TERM INT
+  log "supervisor $$ up (state in $STATE_DIR)"
+  start_group realtime
+  start_group archiver
+  local dead st s g other delay
+  while :; do
+    dead=""
+    wait -n -p dead
+    st=$?
+    if ((stopping)); then
+      log "stopping: capture, buffer, reader, archive"
+      stop_group realtime
+      stop_group archiver
+      log "supervisor $$ down"
+      rm -f "$PIDFILE"
+      write_stages
+      exit 0
+    fi
+    [ -n "$dead" ] || continue
+    s=""
+    for g in capture buffer reader archive; do [ "${PID[$g]:-}" = "$dead" ] && s=$g; done
+    [ -n "$s" ] || continue # a helper (sleep) of ours
+    g=${GROUP_OF[$s]}
+    log "$s (pid $dead) $(describe_exit "$st"): $(last_words "$s")"
+    # Its partner holds the other end of both FIFOs: the pair restarts together and resumes from the acks.
+    for other in $(group_stages "$g"); do
+      [ "$other" = "$s" ] && continue
+      if kill -0 "${PID[$other]}" 2>/dev/null; then
+        stop_pid "${PID[$other]}"
+      else
+        wait "${PID[$other]}" 2>/dev/null
+        log "$other (pid ${PID[$other]}) $(describe_exit $?): $(last_words "$other")"
+      fi
+    done
+    if (($(date +%s) - ${STARTED[$s]:-0} >= HEALTHY_AFTER)); then FAILS[$g]=0; fi
+    FAILS[$g]=$((FAILS[$g] + 1))
+    delay=$((1 << (FAILS[$g] - 1 < 5 ? FAILS[$g] - 1 : 5)))
+    ((delay > BACKOFF_MAX)) && delay=$BACKOFF_MAX
+    RESTARTS[$g]=$((RESTARTS[$g] + 1))
+    log "restarting $g in ${delay}s (restart ${RESTARTS[$g]})"
+    sleep "$delay" &
+    wait $! 2>/dev/null
+    ((stopping)) && continue
+    start_group "$g"
+  done
+}
+
+# --- commands -------------------------------------------------------------------------------------------------
+running_pid() {
+  local p
+  p=$(cat "$PIDFILE" 2>/dev/null) || return 1
+  [ -n "$p" ] && kill -0 "$p" 2>/dev/null && echo "$p"
+}
+
+cmd_up() {
+  local p
+  if p=$(running_pid); then die 75 "already running (supervisor pid $p); 'shadowstream down' first"; fi
+  for t in ss-capture ss-buffer ss-archive; do
+    command -v "$t" >/dev/null || die 69 "$t not found on PATH"
+  done
+  mkdir -p "$LOG_DIR" || die 73 "cannot create $LOG_DIR"
+  if ((FOREGROUND)); then
+    supervise
+  fi
+  setsid "$0" ${CONFIG:+--config "$CONFIG"} _supervise </dev/null >>"$LOG_DIR/supervisor.log" 2>&1 &
+  local i
+  for ((i = 0; i < 100; i++)); do
+    if p=$(running_pid) && [ -s "$STAGES" ]; then
+      echo "shadowstream up: supervisor pid $p; logs in $LOG_DIR"
+      return 0
+    fi
+    sleep 0.1
+  done
+  die 70 "the supervisor did not start; see $LOG_DIR/supervisor.log"
+}
+
+cmd_down() {
+  local p i
+  p=$(running_pid) || {
+    echo "shadowstream is not running"
+    return 0
+  }
+  kill -TERM "$p"
+  for ((i = 0; i < (STOP_TIMEOUT * 4 + 10) * 10; i++)); do
+    kill -0 "$p" 2>/dev/null || {
+      echo "shadowstream down"
+      return 0
+    }
+    sleep 0.1
+  done
+  die 75 "the supervisor (pid $p) is still stopping; see $LOG_DIR/supervisor.log"
+}
+
+human_age() {
+  local s=$1
+  if ((s >= 86400)); then
+    printf '%dd%02dh' $((s / 86400)) $((s % 86400 / 3600))
+  elif ((s >= 3600)); then
+    printf '%dh%02dm' $((s / 3600)) $((s % 3600 / 60))
+  else printf '%dm%02ds' $((s / 60)) $((s % 60)); fi
+}
+
+cmd_status() {
+  local p now name pid started restarts state
+  now=$(date +%s)
+  if p=$(running_pid); then
+    echo "supervisor  pid $p  up $(human_age $((now - $(stat -c %Y "$PIDFILE"))))  state $STATE_DIR"
+  else
+    echo "supervisor  not running"
+  fi
+  if [ -s "$STAGES" ]; then
+    while read -r name pid started restarts; do
+      if [ "$pid" != 0 ] && kill -0 "$pid" 2>/dev/null; then
+        state="running  pid $pid  up $(human_age $((now - started)))"
+      else state="stopped"; fi
+      printf '%-10s  %s  restarts %s\n' "$name" "$state" "$restarts"
+    done <"$STAGES"
+  fi
+  local args=(pipeline --once --slot "$SLOT" --source "$SOURCE" --topic "$TOPIC")
+  [ -n "$PG_CONNINFO" ] && args+=(--pg "$PG_CONNINFO")
+  if ((JSON)); then args+=(--json); else args+=(--text); fi
+  command -v ss-progress >/dev/null && ss-progress "${args[@]}" 2>/dev/null
+  [ -n "$p" ] || return 3 # LSB: not running
+}
+
+cmd_logs() {
+  local stage=${1:-} files=()
+  if [ -n "$stage" ]; then
+    case $stage in supervisor | capture | buffer | reader | archive) ;; *) die 64 "no stage $stage" ;; esac
+    files=("$LOG_DIR/$stage.log")
+  else
+    for s in supervisor capture buffer reader archive; do [ -f "$LOG_DIR/$s.log" ] && files+=("$LOG_DIR/$s.log"); done
+  fi
+  ((${#files[@]})) || die 66 "no logs in $LOG_DIR yet"
+  if ((FOLLOW)); then exec tail -n "$LINES" -F "${files[@]}"; fi
+  tail -n "$LINES" "${files[@]}"
+}
+
+CONFIG="" FOREGROUND=0 FOLLOW=0 LINES=20 JSON=0
+args=()
+while (($#)); do
+  case $1 in
+  -h | --help)
+    usage
+    exit 0
+    ;;
+  -V | --version)
+    echo "$PROG $VERSION"
+    exit 0
+    ;;
+  -c | --config)
+    [ $# -ge 2 ] || die 64 "$1 needs a file"
+    CONFIG=$2
+    shift
+    ;;
+  --config=*) CONFIG=${1#*=} ;;
+  --foreground) FOREGROUND=1 ;;
+  --follow | -f) FOLLOW=1 ;;
+  --json) JSON=1 ;;
+  --lines)
+    [[ ${2:-} =~ ^[0-9]+$ ]] || die 64 "--lines needs a number"
+    LINES=$2
+    shift
+    ;;
+  -*) die 64 "unknown option $1 (see --help)" ;;
+  *) args+=("$1") ;;
+  esac
+  shift
+done
+((${#args[@]})) || {
+  usage >&2
+  exit 64
+}
+load_config "$CONFIG"
+case ${args[0]} in
+up) cmd_up ;;
+down) cmd_down ;;
+restart) cmd_down && cmd_up ;;
+status) cmd_status ;;
+logs) cmd_logs "${args[1]:-}" ;;
+_supervise) supervise ;;
+*) die 64 "unknown command ${args[0]} (up, down, restart, status, logs)" ;;
+esac
