@@ -395,7 +395,6 @@ class Reader {
         continue;
       }
       out_.write_payload(payload);
-      ++delivered_count_;
       if (track) {
         auto pos = redis::parse_entry_id(last);
         delivered_.push_back({last, pos.value_or(Position{})});
@@ -548,7 +547,6 @@ class Reader {
   std::string key_;
   ChangeRecord rec_;
   std::deque<Delivered> delivered_;
-  uint64_t delivered_count_ = 0;
   bool past_until_ = false;
 };
 

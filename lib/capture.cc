@@ -125,7 +125,7 @@ struct InFlight {
 
 class Capture {
  public:
-  Capture(const Config& cfg, int out_fd) : cfg_(cfg), out_fd_(out_fd), out_(out_fd) {
+  Capture(const Config& cfg, int out_fd) : cfg_(cfg), out_(out_fd) {
     struct stat st;
     out_is_file_ = fstat(out_fd, &st) == 0 && S_ISREG(st.st_mode);
     for (const auto& t : cfg.exclude_tables) {
@@ -649,7 +649,6 @@ class Capture {
   static constexpr const char* kHeartbeatPrefix = "shadowstream.heartbeat";
 
   const Config& cfg_;
-  [[maybe_unused]] int out_fd_;
   FrameWriter out_;
   bool out_is_file_ = false;
   std::unique_ptr<AckReader> acks_;

@@ -46,18 +46,27 @@ std::optional<Position> message_position(const rd_kafka_message_t* m) {
   return parse_position(header(m, "position"));
 }
 
-kafka::Handle make_consumer(const kafka::Settings& s, const std::string& group) {
+using RebalanceCb = void (*)(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*);
+
+// A read_committed consumer. Window reads and probes pass no callback; a consumer-group member passes its
+// rebalance callback and itself as opaque.
+kafka::Handle make_consumer(const kafka::Settings& s, const std::string& group, RebalanceCb on_rebalance = nullptr,
+                            void* opaque = nullptr) {
   std::vector<std::pair<std::string, std::string>> defaults = {{"isolation.level", "read_committed"},
                                                                {"enable.partition.eof", "true"},
                                                                {"enable.auto.commit", "false"},
                                                                {"auto.offset.reset", "earliest"},
-                                                               {"log_level", "3"},
-                                                               // A probe or a partition's end must not wait out
-                                                               // the default 500 ms for more data.
-                                                               {"fetch.wait.max.ms", "10"}};
+                                                               {"log_level", "3"}};
+  // A probe or a window's end must not wait out the default 500 ms for more data; a group member that may follow
+  // an idle topic for days should not poll the brokers every 10 ms.
+  if (!on_rebalance) defaults.push_back({"fetch.wait.max.ms", "10"});
   // librdkafka 2.0 refuses rd_kafka_assign() without a group.id; window reads never commit, so any id serves.
   defaults.push_back({"group.id", group.empty() ? "shadowstream-window-reader" : group});
   kafka::Conf conf = kafka::make_conf(s, defaults);
+  if (on_rebalance) {
+    rd_kafka_conf_set_rebalance_cb(conf.get(), on_rebalance);
+    rd_kafka_conf_set_opaque(conf.get(), opaque);
+  }
   char err[512];
   kafka::Handle h(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err));
   if (!h) throw Error(kExitConfig, std::string("cannot create a Kafka consumer: ") + err);
@@ -521,8 +530,7 @@ int window_read(const ReadConfig& cfg, int out_fd) {
 class GroupMember {
  public:
   GroupMember(const ReadConfig& cfg, int out_fd) : cfg_(cfg), out_(out_fd) {
-    kafka::Settings s = cfg.kafka;
-    c_ = make_group_consumer(s);
+    c_ = make_consumer(cfg.kafka, cfg.group, &GroupMember::on_rebalance, this);
     if (!cfg.ack_from.empty()) acks_ = std::make_unique<AckReader>(cfg.ack_from);
   }
 
@@ -570,24 +578,6 @@ class GroupMember {
   }
 
  private:
-  kafka::Handle make_group_consumer(const kafka::Settings& s) {
-    std::vector<std::pair<std::string, std::string>> defaults = {{"isolation.level", "read_committed"},
-                                                                 {"enable.partition.eof", "true"},
-                                                                 {"enable.auto.commit", "false"},
-                                                                 {"auto.offset.reset", "earliest"},
-                                                                 {"log_level", "3"},
-                                                                 {"group.id", cfg_.group}};
-    kafka::Conf conf = kafka::make_conf(s, defaults);
-    rd_kafka_conf_set_rebalance_cb(conf.get(), &GroupMember::on_rebalance);
-    rd_kafka_conf_set_opaque(conf.get(), this);
-    char err[512];
-    kafka::Handle h(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err));
-    if (!h) throw Error(kExitConfig, std::string("cannot create a Kafka consumer: ") + err);
-    conf.release();
-    rd_kafka_poll_set_consumer(h.get());
-    return h;
-  }
-
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                            void* opaque) {
     auto* self = static_cast<GroupMember*>(opaque);
