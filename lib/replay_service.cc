@@ -97,27 +97,32 @@ int run_serve(const ServeConfig& cfg) {
   return grpc_server::serve(cfg.listen, {&replayer, &tracker});
 }
 
-pb::ReplayJob submit(const ClientConfig& cfg, const pb::ReplayRequest& req) {
+namespace {
+// One unary call to the server's Replayer with the token and a deadline; a failed call becomes the ss::Error.
+template <class Fn>
+void replayer_call(const ClientConfig& cfg, Fn fn) {
   std::string token = grpc_server::read_token(cfg.token_file);
   auto stub = pb::Replayer::NewStub(grpc::CreateChannel(cfg.server, grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
   grpc_server::add_token(ctx, token);
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  pb::ReplayResponse resp;
-  grpc::Status st = stub->ReplayEvent(&ctx, req, &resp);
+  grpc::Status st = fn(*stub, ctx);
   if (!st.ok()) grpc_server::throw_status(st, cfg.server);
+}
+}  // namespace
+
+pb::ReplayJob submit(const ClientConfig& cfg, const pb::ReplayRequest& req) {
+  pb::ReplayResponse resp;
+  replayer_call(cfg,
+                [&](pb::Replayer::Stub& stub, grpc::ClientContext& ctx) { return stub.ReplayEvent(&ctx, req, &resp); });
   return resp.job();
 }
 
 std::vector<pb::ReplayJob> list_jobs(const ClientConfig& cfg) {
-  std::string token = grpc_server::read_token(cfg.token_file);
-  auto stub = pb::Replayer::NewStub(grpc::CreateChannel(cfg.server, grpc::InsecureChannelCredentials()));
-  grpc::ClientContext ctx;
-  grpc_server::add_token(ctx, token);
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   pb::ListJobsResponse resp;
-  grpc::Status st = stub->ListJobs(&ctx, pb::ListJobsRequest(), &resp);
-  if (!st.ok()) grpc_server::throw_status(st, cfg.server);
+  replayer_call(cfg, [&](pb::Replayer::Stub& stub, grpc::ClientContext& ctx) {
+    return stub.ListJobs(&ctx, pb::ListJobsRequest(), &resp);
+  });
   return {resp.jobs().begin(), resp.jobs().end()};
 }
 
