@@ -164,10 +164,11 @@ struct Applier::Impl {
   pg::Conn conn;
   std::string pos_table;
   Stats stats;
-  std::unordered_map<std::string, std::string> prepared;  // SQL -> statement name
-  std::unordered_map<std::string, std::string> targets;   // schema '\0' table -> quoted target relation
-  std::unordered_set<std::string> checked;                // target relations known to exist
-  std::unordered_map<std::string, Position> hw;           // committed high-water per source
+  std::unordered_map<std::string, std::string> prepared;                         // SQL -> statement name
+  uint64_t statements = 0;                                                       // names handed out, never reused
+  std::unordered_map<std::string, std::pair<std::string, std::string>> targets;  // schema '\0' table -> target
+  std::unordered_set<std::string> checked;                                       // target relations known to exist
+  std::unordered_map<std::string, Position> hw;                                  // committed high-water per source
   std::map<std::string, std::pair<Position, int64_t>> tx_hw;
   std::deque<Pending> pending;
   size_t unsynced = 0;
@@ -336,23 +337,21 @@ struct Applier::Impl {
     checked.insert(qualified);
   }
 
-  const std::string& target(const ChangeRecord& rec, std::string& schema) {
+  // Per source relation, resolved once: the target schema (for --create-tables) and the quoted target relation.
+  const std::pair<std::string, std::string>& target(const ChangeRecord& rec) {
     std::string key = rec.schema();
     key += '\0';
     key += rec.table();
-    auto [s, t] = map_table(cfg, rec.schema(), rec.table());
-    schema = s;
     auto it = targets.find(key);
     if (it != targets.end()) return it->second;
-    return targets[key] = quote_ident(s) + "." + quote_ident(t);
+    auto [s, t] = map_table(cfg, rec.schema(), rec.table());
+    return targets[key] = {s, quote_ident(s) + "." + quote_ident(t)};
   }
 
   void send_statement(const Statement& st, std::string_view payload, bool counts_rows) {
     auto it = prepared.find(st.sql);
     if (it == prepared.end()) {
-      std::string name = "ss" + std::to_string(prepared.size() + 1);
-      while (std::any_of(prepared.begin(), prepared.end(), [&](const auto& kv) { return kv.second == name; }))
-        name += "_";
+      std::string name = "ss" + std::to_string(++statements);
       if (PQsendPrepare(conn.get(), name.c_str(), st.sql.c_str(), 0, nullptr) != 1) lost();
       pending.push_back({Kind::kPrepare, std::string(payload), st.sql, false});
       it = prepared.emplace(st.sql, name).first;
@@ -397,8 +396,7 @@ struct Applier::Impl {
       ++stats.ignored;
       return true;
     }
-    std::string schema;
-    const std::string& table = target(rec, schema);
+    const auto& [schema, table] = target(rec);
     if (cfg.create_tables) ensure_table(rec, schema, table, payload);
     std::optional<Statement> st;
     try {
