@@ -16,9 +16,8 @@ setup_file() {
 teardown_file() { ss_stop_all; }
 
 teardown() {
-  local j
   [ -n "${STATE_DIR:-}" ] && shadowstream down >/dev/null 2>&1
-  for j in $(jobs -p); do kill -9 "$j" 2>/dev/null || true; done
+  ss_kill_jobs
 }
 
 q() { psql -XAtq -v ON_ERROR_STOP=1 -c "$1"; }

@@ -10,10 +10,7 @@ setup_file() {
   ss_start_kafka --partitions 16 "${topics[@]}"
 }
 teardown_file() { ss_stop_all; }
-teardown() {
-  local j
-  for j in $(jobs -p); do kill -9 "$j" 2>/dev/null || true; done
-}
+teardown() { ss_kill_jobs; }
 setup() {
   T="$BATS_TEST_TMPDIR"
   TOPIC="t${BATS_TEST_NUMBER}"

@@ -11,10 +11,7 @@ setup() {
   KEY="shadowstream:t${BATS_TEST_NUMBER}:changes"
 }
 # A failed assertion must not leave a tool running (a capture would retry its vanished server forever).
-teardown() {
-  local j
-  for j in $(jobs -p); do kill -9 "$j" 2>/dev/null || true; done
-}
+teardown() { ss_kill_jobs; }
 
 rc() { redis-cli -p "$SS_REDIS_PORT" "$@"; }
 gen() { ss-gen-records --source "t${BATS_TEST_NUMBER}" "$@"; }

@@ -13,10 +13,7 @@ setup_file() {
 
 teardown_file() { ss_stop_all; }
 
-teardown() {
-  local j
-  for j in $(jobs -p); do kill -9 "$j" 2>/dev/null || true; done
-}
+teardown() { ss_kill_jobs; }
 
 setup() { T="$BATS_TEST_TMPDIR"; }
 

@@ -208,6 +208,13 @@ _ss_stop_kafka_dir() {
 }
 
 # ---- all -------------------------------------------------------------------------------------------------------
+# ss_kill_jobs: kill -9 what a test left running in the background, so a failed assertion cannot leave a tool
+# retrying a vanished server forever. Call it from teardown.
+ss_kill_jobs() {
+  local j
+  for j in $(jobs -p); do kill -9 "$j" 2>/dev/null || true; done
+}
+
 ss_stop_all() {
   [ -f "$SS_REGISTRY" ] || return 0
   local kind dir
