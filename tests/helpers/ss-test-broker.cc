@@ -8,8 +8,12 @@
 //   errors APIKEY ERRCODE COUNT        the next COUNT requests of APIKEY fail with ERRCODE (numeric Kafka codes)
 //   topic NAME PARTITIONS              create a topic
 // Exits 0 on end of input, SIGTERM or SIGINT.
+#include <dlfcn.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -64,6 +68,34 @@ std::string run_command(rd_kafka_mock_cluster_t* mc, const std::string& line) {
 }
 
 }  // namespace
+
+// The 2.0.2 mock leaves Nagle's algorithm on for the connections it accepts, which real brokers do not (Kafka sets
+// TCP_NODELAY). With it on, a client's delayed ACK holds the last small ProduceResponse of a burst for ~40 ms, so
+// every transaction commit paid 40 ms for the test broker's reason. The executable's accept/accept4 interpose the
+// library's calls (the dynamic linker finds these first) and switch Nagle off, as a real broker would.
+extern "C" {
+namespace {
+void no_delay(int fd) {
+  if (fd < 0) return;
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on non-TCP sockets
+}
+}  // namespace
+int accept(int fd, sockaddr* addr, socklen_t* len) {
+  using Fn = int (*)(int, sockaddr*, socklen_t*);
+  static Fn real = reinterpret_cast<Fn>(::dlsym(RTLD_NEXT, "accept"));
+  int c = real(fd, addr, len);
+  no_delay(c);
+  return c;
+}
+int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
+  using Fn = int (*)(int, sockaddr*, socklen_t*, int);
+  static Fn real = reinterpret_cast<Fn>(::dlsym(RTLD_NEXT, "accept4"));
+  int c = real(fd, addr, len, flags);
+  no_delay(c);
+  return c;
+}
+}
 
 int main(int argc, char** argv) {
   CLI::App app{"Kafka test broker (librdkafka mock cluster) for ShadowStream's tests and demo.", "ss-test-broker"};
