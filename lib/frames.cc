@@ -63,6 +63,10 @@ bool FrameReader::next(std::string_view& payload) {
 
 bool FrameReader::next(google::protobuf::MessageLite& msg) {
   std::string_view payload;
+  return next(msg, payload);
+}
+
+bool FrameReader::next(google::protobuf::MessageLite& msg, std::string_view& payload) {
   if (!next(payload)) return false;
   if (!msg.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
     fail("frame is not a valid " + msg.GetTypeName());

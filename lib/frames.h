@@ -31,6 +31,8 @@ class FrameReader {
 
   // Next frame parsed into `msg`. Throws Error(65) naming the offset when the payload does not parse.
   bool next(google::protobuf::MessageLite& msg);
+  // Both: the parsed message and its payload bytes (valid until the next call), for tools that forward the frame.
+  bool next(google::protobuf::MessageLite& msg, std::string_view& payload);
 
   // Byte offset of the start of the frame last returned (or of the bad frame after an error).
   uint64_t frame_offset() const { return frame_offset_; }

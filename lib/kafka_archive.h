@@ -19,6 +19,7 @@ struct WriteConfig {
   kafka::Settings kafka;
   std::string topic = kDefaultTopic;
   std::string transactional_id;  // default: shadowstream-archive-<source>
+  int partitions = 0;            // > 0: create the topic with this many partitions when it is absent
   size_t batch = 10000;          // records per transaction at most
   int64_t linger_us = 100'000;   // a transaction waits at most this long for more input
   std::string ack;

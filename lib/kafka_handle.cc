@@ -1,9 +1,11 @@
 #include "kafka_handle.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
 #include "error.h"
+#include "log.h"
 
 namespace ss::kafka {
 namespace {
@@ -48,6 +50,106 @@ Conf make_conf(const Settings& settings, const std::vector<std::pair<std::string
 
 void check(rd_kafka_resp_err_t err, const std::string& what, int code) {
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) throw Error(code, what + ": " + rd_kafka_err2str(err));
+}
+
+}  // namespace ss::kafka
+
+namespace ss::kafka {
+namespace {
+
+// -1: absent; else its partition count. all_topics=1 lists without asking the broker to auto-create anything.
+int partition_count(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+  const rd_kafka_metadata_t* raw = nullptr;
+  check(rd_kafka_metadata(rk, 1, nullptr, &raw, timeout_ms), "cannot list Kafka topics", kExitUnavailable);
+  Metadata md(raw);
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const rd_kafka_metadata_topic& t = md->topics[i];
+    if (topic == t.topic) return t.err ? -1 : t.partition_cnt;
+  }
+  return -1;
+}
+
+// Whether the cluster's controller is one of its brokers.
+bool controller_known(rd_kafka_t* rk, int timeout_ms) {
+  int32_t id = rd_kafka_controllerid(rk, std::min(timeout_ms, 5000));
+  const rd_kafka_metadata_t* raw = nullptr;
+  if (id < 0 || rd_kafka_metadata(rk, 0, nullptr, &raw, timeout_ms)) return false;
+  Metadata md(raw);
+  for (int i = 0; i < md->broker_cnt; ++i)
+    if (md->brokers[i].id == id) return true;
+  return false;
+}
+
+// "" when created (or created meanwhile by someone else), else why not.
+rd_kafka_resp_err_t create_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int timeout_ms,
+                                 std::string& why) {
+  // Admin requests go to the controller; a cluster that names none (the test broker) could only time out.
+  if (!controller_known(rk, timeout_ms)) {
+    why = "the cluster names no controller to send CreateTopics to";
+    return RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE;
+  }
+  char err[512];
+  NewTopic nt(rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, err, sizeof err));
+  if (!nt) throw Error(kExitUsage, "cannot create topic " + topic + ": " + err);
+  AdminOptions opts(rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS));
+  rd_kafka_AdminOptions_set_request_timeout(opts.get(), timeout_ms, err, sizeof err);
+  Queue q(rd_kafka_queue_new(rk));
+  rd_kafka_NewTopic_t* topics[] = {nt.get()};
+  rd_kafka_CreateTopics(rk, topics, 1, opts.get(), q.get());
+  Event ev(rd_kafka_queue_poll(q.get(), timeout_ms + 1000));
+  if (!ev) {
+    why = "no answer from the broker";
+    return RD_KAFKA_RESP_ERR__TIMED_OUT;
+  }
+  if (rd_kafka_resp_err_t e = rd_kafka_event_error(ev.get())) {
+    why = rd_kafka_event_error_string(ev.get());
+    return e;
+  }
+  size_t n = 0;
+  const rd_kafka_topic_result_t** res =
+      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+    if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) return RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (e) {
+      const char* s = rd_kafka_topic_result_error_string(res[i]);
+      why = s ? s : rd_kafka_err2str(e);
+      return e;
+    }
+  }
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+}  // namespace
+
+void ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int timeout_ms) {
+  if (partitions > 0 && partition_count(rk, topic, timeout_ms) < 0) {
+    std::string why;
+    rd_kafka_resp_err_t e = create_topic(rk, topic, partitions, timeout_ms, why);
+    if (e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED || e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED ||
+        e == RD_KAFKA_RESP_ERR_POLICY_VIOLATION)
+      throw Error(kExitNoPerm, "not allowed to create topic " + topic + ": " + why);
+    if (e == RD_KAFKA_RESP_ERR_INVALID_PARTITIONS || e == RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR ||
+        e == RD_KAFKA_RESP_ERR_INVALID_CONFIG)
+      throw Error(kExitConfig, "cannot create topic " + topic + ": " + why);
+    if (e)
+      log::warn("cannot create topic " + topic + " with " + std::to_string(partitions) + " partitions (" + why +
+                "); leaving it to the broker's auto-creation and its default partition count");
+    else
+      log::info("created topic " + topic + " with " + std::to_string(partitions) + " partitions");
+  }
+  // Asking for this topic's metadata through a topic handle lets a broker that auto-creates topics do so now, and
+  // fills the producer's cache.
+  Topic rkt(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
+  const rd_kafka_metadata_t* raw = nullptr;
+  check(rd_kafka_metadata(rk, 0, rkt.get(), &raw, timeout_ms), "cannot fetch metadata of topic " + topic,
+        kExitUnavailable);
+  Metadata md(raw);
+  if (md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt < 1)
+    throw Error(kExitUnavailable,
+                "topic " + topic + " does not exist and the broker did not create it (" +
+                    rd_kafka_err2str(md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) +
+                    "); create it, or pass --partitions N");
 }
 
 }  // namespace ss::kafka

@@ -29,7 +29,31 @@ struct ErrorDeleter {
 struct HeadersDeleter {
   void operator()(rd_kafka_headers_t* h) const { rd_kafka_headers_destroy(h); }
 };
+struct MetadataDeleter {
+  void operator()(const rd_kafka_metadata_t* m) const { rd_kafka_metadata_destroy(m); }
+};
+struct TopicDeleter {
+  void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
+};
+struct QueueDeleter {
+  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+};
+struct EventDeleter {
+  void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
+};
+struct NewTopicDeleter {
+  void operator()(rd_kafka_NewTopic_t* t) const { rd_kafka_NewTopic_destroy(t); }
+};
+struct AdminOptionsDeleter {
+  void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
+};
 using Handle = std::unique_ptr<rd_kafka_t, HandleDeleter>;
+using Metadata = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
+using Topic = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
+using Queue = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
+using Event = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
+using NewTopic = std::unique_ptr<rd_kafka_NewTopic_t, NewTopicDeleter>;
+using AdminOptions = std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter>;
 using Conf = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
 using Message = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
@@ -47,6 +71,13 @@ struct Settings {
 // Builds a conf from `settings` plus `defaults` (applied first, so the user can override them). Throws Error(78)
 // naming the bad key (never the value: it may be a secret).
 Conf make_conf(const Settings& settings, const std::vector<std::pair<std::string, std::string>>& defaults = {});
+
+// Makes sure `topic` exists before the first message is produced. When it is absent and `partitions` > 0 it is
+// created with that many partitions (CreateTopics, the broker's replication factor); when the broker cannot create
+// topics that way the broker's auto-creation (its default partition count) is left to do it, with a warning. Then
+// the topic's metadata is fetched through `rk`, so the first transaction does not wait for librdkafka's periodic
+// topic scan. Throws Error(69) when the topic does not exist afterwards, Error(77) when creating it is not allowed.
+void ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int timeout_ms);
 
 // Throws Error(code) with librdkafka's text when err is not NO_ERROR.
 void check(rd_kafka_resp_err_t err, const std::string& what, int code);

@@ -6,7 +6,7 @@ load ../helpers/servers
 setup_file() {
   # One topic per test, created with the broker rather than through its control channel.
   local topics=() i
-  for i in $(seq 1 20); do topics+=(--topic "t$i"); done
+  for i in $(seq 1 23); do topics+=(--topic "t$i"); done
   ss_start_kafka --partitions 16 "${topics[@]}"
 }
 teardown_file() { ss_stop_all; }
@@ -121,4 +121,55 @@ committed_count() { # messages kcat sees with read_committed
   kill -0 "$w"
   exec {fd}>&-
   wait "$w"
+}
+
+@test "--follow keeps delivering records archived after it started, and SIGTERM ends it with 0" {
+  gen -n 2000 >"$T/a.ss"
+  gen -n 2000 --start-lsn 999999999 >"$T/b.ss"
+  ss-archive --topic "$TOPIC" <"$T/a.ss"
+  ss-archive read --topic "$TOPIC" --follow >"$T/out.ss" 3>&- &
+  r=$!
+  ss_wait_for bash -c "[ \$(ss-cat $T/out.ss 2>/dev/null | wc -l) -eq 2000 ]"
+  ss-archive --topic "$TOPIC" <"$T/b.ss"
+  ss_wait_for bash -c "[ \$(ss-cat $T/out.ss 2>/dev/null | wc -l) -eq 4000 ]"
+  kill -TERM "$r"
+  wait "$r"
+  cat "$T/a.ss" "$T/b.ss" | cmp - "$T/out.ss"
+}
+
+@test "a group member with --ack-from commits only what downstream acknowledged; the rest is delivered again" {
+  gen -n 3000 >"$T/in.ss"
+  ss-archive --topic "$TOPIC" <"$T/in.ss"
+  lag() { ss-progress pipeline --once --json -t "$TOPIC" -g ack-group | jq -r '.kafka.groups[0].lag'; }
+  : >"$T/acks"
+  ss-archive read --topic "$TOPIC" --group ack-group --ack-from "$T/acks" --follow >"$T/m1.ss" 3>&- &
+  m=$!
+  ss_wait_for bash -c "[ \$(ss-cat $T/m1.ss 2>/dev/null | wc -l) -eq 3000 ]"
+  # Delivered but not acknowledged: nothing committed.
+  l0=$(lag)
+  [ "$l0" -ge 3000 ]
+  ack=$(ss-cat "$T/in.ss" | sed -n 1000p | jq -r '"\(.commit_lsn):\(.ordinal // 0)"')
+  echo "$ack" >>"$T/acks"
+  ss_wait_for bash -c "[ \$(ss-progress pipeline --once --json -t $TOPIC -g ack-group | jq -r '.kafka.groups[0].lag') -lt $l0 ]"
+  kill -9 "$m"
+  wait "$m" || true
+  # The next member gets what was not committed: every record after the acknowledged one, and not everything.
+  ss-archive read --topic "$TOPIC" --group ack-group >"$T/m2.ss"
+  n=$(ss-cat "$T/m2.ss" | wc -l)
+  [ "$n" -ge 2000 ] && [ "$n" -lt 3000 ]
+  ss-cat "$T/in.ss" | sed -n '1001,$p' | jq -r '.columns[0].text' | sort >"$T/after"
+  ss-cat "$T/m2.ss" | jq -r '.columns[0].text' | sort >"$T/got"
+  [ -z "$(comm -23 "$T/after" "$T/got")" ]
+}
+
+@test "--partitions on an absent topic: the test broker cannot create it, says why, and auto-creation takes over" {
+  gen -n 500 >"$T/in.ss"
+  run ss-archive --topic "absent-$BATS_TEST_NUMBER" --partitions 8 <"$T/in.ss"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"cannot create topic absent-$BATS_TEST_NUMBER with 8 partitions (the cluster names no controller"* ]]
+  ss-archive read --topic "absent-$BATS_TEST_NUMBER" | cmp - "$T/in.ss"
+  # An existing topic is used as it is, without a word about creating it.
+  run ss-archive --topic "$TOPIC" --partitions 8 <"$T/in.ss"
+  [ "$status" -eq 0 ]
+  [[ "$output" != *"create"* ]]
 }

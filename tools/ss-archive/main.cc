@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   std::string linger = "100ms";
   add_kafka_flags(&app, w.kafka);
   app.add_option("-t,--topic", w.topic, "Topic")->default_val(ss::archive::kDefaultTopic);
+  app.add_option("--partitions", w.partitions, "Create the topic with N partitions when it does not exist")
+      ->check(CLI::Range(1, 100000));
   app.add_option("--transactional-id", w.transactional_id, "Transactional id (default: shadowstream-archive-<source>)");
   app.add_option("--batch", w.batch, "Records per transaction at most")
       ->default_val(10000)
