@@ -4,7 +4,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 CXX      ?= g++
 CXXFLAGS ?= -O2 -g
-PKGS     := libpq rdkafka hiredis grpc++ protobuf simdjson
+PKGS     := libpq rdkafka hiredis grpc++ protobuf simdjson cpp-httplib
 
 # Evaluated lazily so that `make deps` works before pkg-config knows the libraries.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -109,14 +109,19 @@ demo: all
 # Every package the project builds, tests or demos with; installs only what is missing.
 DEB_PKGS := g++ make pkg-config clang-format \
 	libpq-dev librdkafka-dev libhiredis-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
-	libcli11-dev libsimdjson-dev libgtest-dev libgmock-dev \
-	bats postgresql-15 postgresql-client-15 redis-server redis-tools kcat jq procps time python3 man-db python3-grpcio python3-protobuf
+	libcli11-dev libsimdjson-dev libcpp-httplib-dev libgtest-dev libgmock-dev \
+	bats postgresql-15 postgresql-client-15 redis-server redis-tools kcat jq procps time python3 man-db python3-grpcio python3-protobuf chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:" $$missing; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@# The dashboard's browser test drives Debian's chromium with playwright-core (it downloads no browser).
+	@if [ ! -d tests/browser/node_modules/playwright-core ]; then \
+	  echo "installing playwright-core (npm ci in tests/browser)"; \
+	  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >/dev/null; \
 	fi
 
 install: $(TOOL_BINS)

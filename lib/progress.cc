@@ -343,6 +343,17 @@ std::string render_pipeline(const pb::PipelineStatus& s) {
   return out;
 }
 
+struct PipelineSampler::Impl {
+  PipelineConfig cfg;
+  Sampler sampler{cfg};
+  explicit Impl(const PipelineConfig& c) : cfg(c) {}
+};
+PipelineSampler::PipelineSampler(const PipelineConfig& cfg) : impl_(std::make_unique<Impl>(cfg)) {}
+PipelineSampler::~PipelineSampler() = default;
+pb::PipelineStatus PipelineSampler::sample() {
+  return impl_->sampler.sample();
+}
+
 int pipeline(const PipelineConfig& cfg, int out_fd) {
   if (!cfg.postgres && !cfg.redis && !cfg.kafka)
     throw Error(kExitUsage,

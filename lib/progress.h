@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,21 @@ struct PipelineConfig {
   Format format = Format::kAuto;
   int64_t interval_us = 1'000'000;
   bool once = false;
+};
+
+// Samples the pipeline's configured stages on demand (ss-progress pipeline and the dashboard's panel). Keeps its
+// connections between samples. Not thread-safe.
+class PipelineSampler {
+ public:
+  explicit PipelineSampler(const PipelineConfig& cfg);
+  ~PipelineSampler();
+  PipelineSampler(const PipelineSampler&) = delete;
+  PipelineSampler& operator=(const PipelineSampler&) = delete;
+  shadowstream::v1::PipelineStatus sample();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // Samples until stopped (or once). A stage that cannot be sampled reports its error in the sample; it does not

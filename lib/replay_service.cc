@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "dashboard.h"
 #include "error.h"
 #include "grpc_server.h"
 #include "log.h"
@@ -91,7 +92,14 @@ class Tracker final : public pb::ProgressTracker::Service {
 
 int run_serve(const ServeConfig& cfg) {
   std::string token = grpc_server::read_token(cfg.token_file);
+  if (!cfg.http.empty() && token.empty())
+    throw Error(kExitUsage, "--http needs --token-file: the dashboard always asks for a token");
   jobs::Manager manager(cfg.jobs);
+  std::unique_ptr<dashboard::Server> web;
+  if (!cfg.http.empty()) {
+    web = std::make_unique<dashboard::Server>(manager, dashboard::Config{cfg.http, token, cfg.pipeline});
+    web->start();
+  }
   Replayer replayer(manager, token);
   Tracker tracker(manager, token);
   return grpc_server::serve(cfg.listen, {&replayer, &tracker});

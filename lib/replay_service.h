@@ -1,9 +1,11 @@
 // ss-replay serve: the gRPC Replayer and ProgressTracker services over the replay job manager.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "progress.h"
 #include "replay_jobs.h"
 
 namespace ss::replay_service {
@@ -11,7 +13,9 @@ namespace ss::replay_service {
 struct ServeConfig {
   jobs::Config jobs;
   std::string listen = "127.0.0.1:50052";
-  std::string token_file;  // when set, calls need "authorization: Bearer <token>"
+  std::string token_file;                            // when set, calls need "authorization: Bearer <token>"
+  std::string http;                                  // when set, the web dashboard listens here too (dashboard.h)
+  std::optional<progress::PipelineConfig> pipeline;  // the dashboard's pipeline panel
 };
 
 // Serves until SIGTERM/SIGINT. Prints "listening on HOST:PORT" on stderr once bound (port 0 picks a free one).

@@ -9,6 +9,7 @@
 #include "fd_io.h"
 #include "json_codec.h"
 #include "log.h"
+#include "progress.h"
 #include "replay.h"
 #include "replay_service.h"
 
@@ -83,6 +84,14 @@ int main(int argc, char** argv) {
                     "Kafka bootstrap brokers for kafka: sources (default: $KAFKA_BROKERS)");
   serve->add_option("-X", serve_cfg.jobs.kafka.properties, "librdkafka property key=value (repeatable)");
   serve->add_option("-F", serve_cfg.jobs.kafka.property_files, "File of librdkafka key=value properties");
+  serve->add_option("--http", serve_cfg.http,
+                    "Also serve the web dashboard on ADDR (HOST:PORT, or PORT on loopback); needs --token-file");
+  ss::progress::PipelineConfig panel;
+  serve->add_option("--pipeline-pg", panel.pg, "Dashboard pipeline panel: source PostgreSQL conninfo (slot lag)");
+  serve->add_option("--pipeline-slot", panel.slot, "Dashboard pipeline panel: replication slot")
+      ->default_val("shadowstream");
+  serve->add_option("--pipeline-stream", panel.stream, "Dashboard pipeline panel: Redis stream key");
+  serve->add_option("--pipeline-group", panel.groups, "Dashboard pipeline panel: Kafka consumer group (repeatable)");
 
   ss::replay_service::ClientConfig client;
   shadowstream::v1::ReplayRequest req;
@@ -116,7 +125,17 @@ int main(int argc, char** argv) {
   jobs->add_flag("--json", jobs_json, "JSON lines");
 
   return ss::run_main(app, argc, argv, [&] {
-    if (*serve) return ss::replay_service::run_serve(serve_cfg);
+    if (*serve) {
+      panel.postgres = !panel.pg.empty();
+      panel.redis = !panel.stream.empty();
+      panel.kafka = !panel.groups.empty();
+      if (panel.postgres || panel.redis || panel.kafka) {
+        panel.redis_url = serve_cfg.jobs.redis_url;
+        panel.kafka_settings = serve_cfg.jobs.kafka;
+        serve_cfg.pipeline = panel;
+      }
+      return ss::replay_service::run_serve(serve_cfg);
+    }
     if (*submit) {
       req.set_speed_factor(speed_value(s_speed));
       if (!s_rate.empty()) req.set_rate(rate_value(s_rate));

@@ -1,0 +1,344 @@
+#include "dashboard.h"
+
+#include <httplib.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "error.h"
+#include "json_codec.h"
+#include "log.h"
+#include "position.h"
+
+namespace ss::dashboard {
+
+namespace pb = shadowstream::v1;
+
+std::pair<std::string, int> parse_listen(const std::string& addr) {
+  std::string host = "127.0.0.1", port = addr;
+  if (auto colon = addr.rfind(':'); colon != std::string::npos) {
+    if (colon > 0) host = addr.substr(0, colon);
+    port = addr.substr(colon + 1);
+  }
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  char* end = nullptr;
+  long p = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end || p < 0 || p > 65535)
+    throw Error(kExitUsage, "--http: expected HOST:PORT, :PORT or PORT, got '" + addr + "'");
+  return {host, static_cast<int>(p)};
+}
+
+std::string error_json(const std::string& msg) {
+  std::string out = "{\"error\":\"";
+  for (unsigned char c : msg) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"}";
+}
+
+bool same_secret(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  return diff == 0;
+}
+
+pb::ReplayRequest parse_request(std::string_view json) {
+  pb::ReplayRequest req;
+  try {
+    json::Parser parser;
+    parser.parse(json, req, "request");
+  } catch (const Error& e) {
+    throw Error(kExitUsage, e.what());
+  }
+  if (std::string why = jobs::validate(req); !why.empty()) throw Error(kExitUsage, why);
+  return req;
+}
+
+namespace {
+
+std::string random_hex(size_t bytes) {
+  std::random_device rd;  // the kernel's CSPRNG on Linux
+  std::string out;
+  static const char* digits = "0123456789abcdef";
+  for (size_t i = 0; i < bytes; ++i) {
+    unsigned v = rd() & 0xff;
+    out += digits[v >> 4];
+    out += digits[v & 15];
+  }
+  return out;
+}
+
+std::string job_json(const pb::ReplayJob& j) {
+  std::string out;
+  json::append(j, out);
+  return out;
+}
+
+// A job's progress over time, for the detail view: (time, records done, rate) every history interval while it
+// changes.
+struct Point {
+  int64_t t;
+  uint64_t done;
+  double rate;
+};
+
+constexpr size_t kHistoryPoints = 3600;
+
+}  // namespace
+
+struct Server::Impl {
+  jobs::Manager& jobs;
+  Config cfg;
+  httplib::Server http;
+  std::thread serving, sampling;
+  std::mutex mu;                                // guards everything below
+  std::map<std::string, std::string> sessions;  // session id -> CSRF token
+  std::map<std::string, std::deque<Point>> history;
+  std::mutex pipeline_mu;  // a sample can take a while (three servers): not under `mu`
+  std::unique_ptr<progress::PipelineSampler> sampler;
+  std::string pipeline_cache;
+  int64_t pipeline_at = 0;
+  bool stopping = false;
+  std::condition_variable wake;
+
+  Impl(jobs::Manager& m, Config c) : jobs(m), cfg(std::move(c)) {
+    if (cfg.pipeline) sampler = std::make_unique<progress::PipelineSampler>(*cfg.pipeline);
+  }
+
+  // "" when authenticated by the bearer header, the session's CSRF token when by cookie; nullopt when neither.
+  std::optional<std::string> who(const httplib::Request& req) {
+    std::string auth = req.get_header_value("Authorization");
+    if (auth.rfind("Bearer ", 0) == 0 && same_secret(auth.substr(7), cfg.token)) return std::string();
+    std::string sid = cookie(req, "ss_session");
+    if (sid.empty()) return std::nullopt;
+    std::lock_guard<std::mutex> lk(mu);
+    auto it = sessions.find(sid);
+    if (it == sessions.end()) return std::nullopt;
+    return it->second;
+  }
+
+  static std::string cookie(const httplib::Request& req, const std::string& name) {
+    std::string all = req.get_header_value("Cookie");
+    size_t at = 0;
+    while (at < all.size()) {
+      size_t end = all.find(';', at);
+      if (end == std::string::npos) end = all.size();
+      std::string part = all.substr(at, end - at);
+      size_t b = part.find_first_not_of(' ');
+      if (b != std::string::npos && part.compare(b, name.size() + 1, name + "=") == 0)
+        return part.substr(b + name.size() + 1);
+      at = end + 1;
+    }
+    return "";
+  }
+
+  // A browser sends Origin on cross-site requests; ours must name this very host.
+  static bool same_origin(const httplib::Request& req) {
+    if (!req.has_header("Origin")) return true;
+    return req.get_header_value("Origin") == "http://" + req.get_header_value("Host");
+  }
+
+  static void send(httplib::Response& res, const Reply& r) {
+    res.status = r.status;
+    res.set_content(r.body, "application/json");
+  }
+
+  // Runs an API handler after authentication (and, for changes made with the cookie, the CSRF check).
+  template <typename Fn>
+  void api(const httplib::Request& req, httplib::Response& res, bool changes, Fn fn) {
+    std::optional<std::string> csrf = who(req);
+    if (!csrf) return send(res, {401, error_json("sign in, or send Authorization: Bearer <token>")});
+    if (changes && (!same_origin(req) || (!csrf->empty() && !same_secret(req.get_header_value("X-CSRF-Token"), *csrf))))
+      return send(res,
+                  {403, error_json("cross-site request refused (missing or wrong X-CSRF-Token, or foreign Origin)")});
+    try {
+      send(res, fn());
+    } catch (const jobs::NotFound& e) {
+      send(res, {404, error_json(e.what())});
+    } catch (const jobs::Refused& e) {
+      send(res, {409, error_json(e.what())});
+    } catch (const Error& e) {
+      send(res, {e.code() == kExitUsage || e.code() == kExitDataErr ? 400 : 500, error_json(e.what())});
+    } catch (const std::exception& e) {
+      send(res, {500, error_json(e.what())});
+    }
+  }
+
+  Reply job_detail(const std::string& id) {
+    pb::ReplayJob j = jobs.get(id);
+    std::string out = "{\"job\":" + job_json(j) + ",\"history\":[";
+    std::lock_guard<std::mutex> lk(mu);
+    bool first = true;
+    for (const Point& p : history[id]) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "%s[%lld,%llu,%.1f]", first ? "" : ",", static_cast<long long>(p.t / 1000),
+                    static_cast<unsigned long long>(p.done), p.rate);
+      out += buf;
+      first = false;
+    }
+    return {200, out + "]}"};
+  }
+
+  Reply pipeline() {
+    std::lock_guard<std::mutex> lk(pipeline_mu);
+    if (!sampler) return {200, "{}"};
+    // Several open pages poll this every second; one sample a second serves them all.
+    if (now_us() - pipeline_at > 900'000) {
+      pipeline_cache.clear();
+      json::append(sampler->sample(), pipeline_cache);
+      pipeline_at = now_us();
+    }
+    return {200, pipeline_cache};
+  }
+
+  void sample_history() {
+    std::unique_lock<std::mutex> lk(mu);
+    while (!stopping) {
+      lk.unlock();
+      std::vector<pb::ReplayJob> all;
+      try {
+        all = jobs.list();
+      } catch (const std::exception& e) {
+        log::warn(std::string("dashboard: listing jobs: ") + e.what());
+      }
+      lk.lock();
+      for (const pb::ReplayJob& j : all) {
+        auto& h = history[j.id()];
+        const pb::ProgressUpdate& p = j.progress();
+        if (!h.empty() && h.back().done == p.records_done() && (jobs::is_final(j.state()) || p.rate() == 0)) continue;
+        h.push_back({now_us(), p.records_done(), p.rate()});
+        if (h.size() > kHistoryPoints) h.pop_front();
+      }
+      wake.wait_for(lk, std::chrono::microseconds(cfg.history_interval_us), [&] { return stopping; });
+    }
+  }
+
+  void routes() {
+    auto page = [](std::string_view body, const char* type) {
+      return
+          [body, type](const httplib::Request&, httplib::Response& res) { res.set_content(std::string(body), type); };
+    };
+    http.set_default_headers(
+        {{"X-Content-Type-Options", "nosniff"},
+         {"X-Frame-Options", "DENY"},
+         {"Referrer-Policy", "no-referrer"},
+         {"Cache-Control", "no-store"},
+         {"Content-Security-Policy",
+          "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"}});
+    http.Get("/", page(kIndexHtml, "text/html; charset=utf-8"));
+    http.Get("/dashboard.js", page(kDashboardJs, "text/javascript; charset=utf-8"));
+    http.Get("/dashboard.css", page(kDashboardCss, "text/css; charset=utf-8"));
+
+    http.Post("/login", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!same_origin(req)) return send(res, {403, error_json("cross-site login refused")});
+      if (!same_secret(req.get_param_value("token"), cfg.token)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // slows guessing
+        return send(res, {401, error_json("wrong token")});
+      }
+      std::string sid = random_hex(32), csrf = random_hex(16);
+      {
+        std::lock_guard<std::mutex> lk(mu);
+        sessions[sid] = csrf;
+      }
+      res.set_header("Set-Cookie", "ss_session=" + sid + "; HttpOnly; SameSite=Strict; Path=/");
+      send(res, {200, "{\"csrf\":\"" + csrf + "\"}"});
+    });
+    http.Post("/logout", [this](const httplib::Request& req, httplib::Response& res) {
+      api(req, res, true, [&] {
+        std::lock_guard<std::mutex> lk(mu);
+        sessions.erase(cookie(req, "ss_session"));
+        res.set_header("Set-Cookie", "ss_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+        return Reply{200, "{}"};
+      });
+    });
+    http.Get("/api/session", [this](const httplib::Request& req, httplib::Response& res) {
+      api(req, res, false, [&] { return Reply{200, "{\"csrf\":\"" + *who(req) + "\"}"}; });
+    });
+    http.Get("/api/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+      api(req, res, false, [&] {
+        std::string out = "{\"jobs\":[";
+        bool first = true;
+        for (const pb::ReplayJob& j : jobs.list()) {
+          if (!first) out += ',';
+          out += job_json(j);
+          first = false;
+        }
+        return Reply{200, out + "]}"};
+      });
+    });
+    http.Post("/api/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+      api(req, res, true, [&] {
+        if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0)
+          throw Error(kExitUsage, "send the job as Content-Type: application/json");
+        return Reply{201, job_json(jobs.create(parse_request(req.body)))};
+      });
+    });
+    http.Get(R"(/api/jobs/([A-Za-z0-9_-]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      api(req, res, false, [&] { return job_detail(req.matches[1]); });
+    });
+    http.Post(R"(/api/jobs/([A-Za-z0-9_-]+)/(pause|resume|cancel))", [this](const httplib::Request& req,
+                                                                            httplib::Response& res) {
+      api(req, res, true, [&] {
+        std::string id = req.matches[1], verb = req.matches[2];
+        pb::ReplayJob j = verb == "pause" ? jobs.pause(id) : verb == "resume" ? jobs.resume(id) : jobs.cancel(id);
+        return Reply{200, job_json(j)};
+      });
+    });
+    http.Get("/api/pipeline", [this](const httplib::Request& req, httplib::Response& res) {
+      api(req, res, false, [&] { return pipeline(); });
+    });
+    http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+      if (res.body.empty()) res.set_content(error_json("HTTP " + std::to_string(res.status)), "application/json");
+    });
+    // A job's JSON is small; an upload larger than this is not a job.
+    http.set_payload_max_length(1 << 20);
+  }
+};
+
+Server::Server(jobs::Manager& manager, Config cfg) : impl_(std::make_unique<Impl>(manager, std::move(cfg))) {
+  if (impl_->cfg.token.empty())
+    throw Error(kExitUsage, "--http needs --token-file: the dashboard always asks for a token");
+}
+
+Server::~Server() {
+  stop();
+}
+
+void Server::start() {
+  auto [host, port] = parse_listen(impl_->cfg.listen);
+  impl_->routes();
+  int bound = port == 0 ? impl_->http.bind_to_any_port(host) : (impl_->http.bind_to_port(host, port) ? port : -1);
+  if (bound <= 0) throw Error(kExitUnavailable, "cannot listen on " + impl_->cfg.listen + " for the dashboard");
+  std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  std::fprintf(stderr, "dashboard on http://%s:%d\n", shown.c_str(), bound);
+  std::fflush(stderr);
+  impl_->serving = std::thread([this] { impl_->http.listen_after_bind(); });
+  impl_->sampling = std::thread([this] { impl_->sample_history(); });
+}
+
+void Server::stop() {
+  {
+    std::lock_guard<std::mutex> lk(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
+  impl_->http.stop();
+  if (impl_->serving.joinable()) impl_->serving.join();
+  if (impl_->sampling.joinable()) impl_->sampling.join();
+}
+
+}  // namespace ss::dashboard
