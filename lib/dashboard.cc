@@ -9,6 +9,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "error.h"
 #include "json_codec.h"
@@ -182,8 +183,12 @@ struct Server::Impl {
     pb::ReplayJob j = jobs.get(id);
     std::string out = "{\"job\":" + job_json(j) + ",\"history\":[";
     std::lock_guard<std::mutex> lk(mu);
+    // The sampler runs once a second; the job's current progress ends the history whatever its timing.
+    std::vector<Point> points(history[id].begin(), history[id].end());
+    if (points.empty() || points.back().done != j.progress().records_done())
+      points.push_back({now_us(), j.progress().records_done(), j.progress().rate()});
     bool first = true;
-    for (const Point& p : history[id]) {
+    for (const Point& p : points) {
       char buf[96];
       std::snprintf(buf, sizeof buf, "%s[%lld,%llu,%.1f]", first ? "" : ",", static_cast<long long>(p.t / 1000),
                     static_cast<unsigned long long>(p.done), p.rate);

@@ -102,11 +102,12 @@ input[aria-invalid="true"] { border-width: 3px; border-style: dashed; }
 .error:not(:empty)::before { content: "⚠ "; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid; vertical-align: top; }
+th, button, .state { overflow-wrap: normal; white-space: nowrap; }
 progress { width: 7rem; height: 1rem; }
 td.num { font-variant-numeric: tabular-nums; }
 .state { font-weight: 700; white-space: nowrap; }
-.state[data-state="failed"] { color: #a00; }
-.state[data-state="done"] { color: #060; }
+.state[data-state="failed"] > div { color: #a00; }
+.state[data-state="done"] > div { color: #060; }
 #pipeline-stages { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
 #pipeline-stages dt { font-weight: 700; }
 #detail { border: 2px solid; padding: 0 1rem 1rem; margin-top: 1.5rem; }
@@ -134,7 +135,7 @@ let selected = null;
 let timer = null;
 let pipelineTick = 0;
 
-const SYMBOL = { pending: '… ', running: '▶ ', paused: '⏸ ', done: '✓ ', failed: '✗ ', cancelled: '■ ' };
+const SYMBOL = { pending: '… ', running: '▶ ', paused: '‖ ', done: '✓ ', failed: '✗ ', cancelled: '■ ' };
 const FINAL = new Set(['done', 'failed', 'cancelled']);
 
 async function call(method, path, body) {
@@ -167,6 +168,10 @@ function duration(us) {
   s %= 60;
   return (h ? h + 'h ' : '') + (h || m ? m + 'm ' : '') + s + 's';
 }
+function windowText(r) {
+  if (!r.start_time && !r.end_time) return 'all of the source';
+  return shortTime(r.start_time) + ' → ' + shortTime(r.end_time);
+}
 function speedText(r) {
   if (r.rate > 0) return r.rate + ' rec/s';
   if (r.speed_factor > 0) return r.speed_factor + 'x';
@@ -190,19 +195,22 @@ function renderJobs(jobs) {
   for (const j of jobs) {
     const r = j.request || {}, p = j.progress || {};
     const tr = el('tr', null, { 'data-job': j.id, 'data-state': j.state });
+    // Each cell's content sits in one box, so the phone layout's label/value grid has exactly two items per cell.
     const cell = (label, text, cls) => {
-      const td = el('td', text, { 'data-label': label });
+      const td = el('td', null, { 'data-label': label });
       if (cls) td.className = cls;
+      const box = el('div', text);
+      td.append(box);
       tr.append(td);
-      return td;
+      return box;
     };
     const idCell = cell('Id', null);
     idCell.append(el('code', j.id));
     if (r.name) idCell.append(el('br'), el('span', r.name));
-    cell('Window', shortTime(r.start_time) + ' → ' + shortTime(r.end_time));
+    cell('Window', windowText(r));
     cell('Speed', speedText(r));
     cell('Target', r.target || 'dry run');
-    cell('State', (SYMBOL[j.state] || '') + j.state).classList.add('state');
+    cell('State', (SYMBOL[j.state] || '') + j.state, 'state');
     tr.lastChild.setAttribute('data-state', j.state);
     const pct = percent(j);
     const pc = cell('Progress', null, 'num');
@@ -247,7 +255,7 @@ function renderDetail(d) {
   const row = (k, v) => dl.append(el('dt', k), el('dd', v));
   row('Name', r.name || '—');
   row('State', (SYMBOL[j.state] || '') + j.state);
-  row('Window', shortTime(r.start_time) + ' → ' + shortTime(r.end_time));
+  row('Window', windowText(r));
   row('Speed', speedText(r));
   row('Source', r.source || 'server default');
   row('Target', r.target || 'dry run');

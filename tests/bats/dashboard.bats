@@ -9,7 +9,11 @@ setup_file() {
   ss_start_kafka --topic dasharch:2
 }
 teardown_file() { ss_stop_all; }
-teardown() { ss_kill_jobs; }
+teardown() {
+  # The server first, gracefully (SIGTERM is its normal stop), then anything else left running.
+  if [ -n "${SRV:-}" ]; then kill -TERM "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null; fi
+  ss_kill_jobs
+}
 setup() {
   T="$BATS_TEST_TMPDIR"
   echo "s3cret-$RANDOM$RANDOM" >"$T/token"
