@@ -10,14 +10,20 @@ d=$(mktemp -d /tmp/ss-bench-archive.XXXXXX)
 trap 'rm -rf "$d"; ss_stop_all' EXIT
 N=${BENCH_RECORDS:-1000000}
 # 64 partitions keep each under the test broker's per-partition cap (DESIGN.md).
-ss_start_kafka --partitions 64 --topic ours --topic peer --topic tail >&2
+ss_start_kafka --partitions 64 --topic ours --topic peer --topic keyed --topic tail >&2
 ss-gen-records -n "$N" --tx-size 10 --size 200 --interval 1ms >"$d/in.ss"
 ss-cat "$d/in.ss" | jq -r '.columns[1].text' >"$d/lines.txt"
+# The same payloads with a per-row key and five headers, as ours carry (kcat's headers are the same on every message).
+ss-cat "$d/in.ss" | jq -r '"\(.source.name)/public.items/\(.columns[0].text)\t\(.columns[1].text)"' >"$d/keyed.txt"
 ours=$(secs bash -c "ss-archive --topic ours <'$d/in.ss'")
 peer=$(secs bash -c "kcat -b '$KAFKA_BROKERS' -P -t peer -l '$d/lines.txt'")
 r_ours=$(awk -v n="$N" -v s="$ours" 'BEGIN{printf "%.0f", n/s}')
 r_peer=$(awk -v n="$N" -v s="$peer" 'BEGIN{printf "%.0f", n/s}')
 echo "BENCH|ss-archive write (records/s)|$r_ours|$r_peer|$(ratio "$r_ours" "$r_peer")|ours (transactions of 10000)/kcat -P, target >= 0.7"
+keyed=$(secs bash -c "kcat -b '$KAFKA_BROKERS' -P -t keyed -K \$'\\t' -H position=0/16B3740:9 -H source=bench \
+  -H xid=123456 -H table=public.items -H op=2 -l '$d/keyed.txt'")
+r_keyed=$(awk -v n="$N" -v s="$keyed" 'BEGIN{printf "%.0f", n/s}')
+echo "BENCH|ss-archive write vs keyed kcat (records/s)|$r_ours|$r_keyed|$(ratio "$r_ours" "$r_keyed")|ours/kcat -P -K with 5 -H headers (like for like, no transactions)"
 # The last 1% by commit time.
 since=$(ss-cat "$d/in.ss" | sed -n "$((N - N / 100 + 1))p" | jq -r .commit_time)
 tail_n=$(ss-cat "$d/in.ss" | jq -r "select(.commit_time >= \"$since\") | 1" | wc -l)

@@ -106,15 +106,20 @@ echo "source at $t1:  $t1_truth"
 echo "shadow:                          $at_t1"
 
 step "replay: $t1 .. $t2 at 10x into the shadow database, as a job of ss-replay serve"
-ss-replay serve --listen 127.0.0.1:0 2>"$work/serve.log" &
+head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$work/token"
+ss-replay serve --listen 127.0.0.1:0 --token-file "$work/token" --http 0 --pipeline-pg "dbname=$PGDATABASE" \
+  --pipeline-slot demo --pipeline-stream shadowstream:postgres:changes \
+  --pipeline-group analytics-group 2>"$work/serve.log" &
 pids+=($!)
-ss_wait_for grep -q "listening on" "$work/serve.log"
+ss_wait_for grep -q "dashboard on" "$work/serve.log"
 server=$(sed -n 's/.*listening on //p' "$work/serve.log")
-job=$(ss-replay submit --server "$server" --source kafka:shadowstream.archive --since "$t1" --until "$t2" \
-  --speed 10 --to dbname=shadow --name demo)
+echo "dashboard: $(sed -n 's/.*dashboard on //p' "$work/serve.log") (token: first line of $work/token)"
+job=$(ss-replay submit --server "$server" --token-file "$work/token" --source kafka:shadowstream.archive \
+  --since "$t1" --until "$t2" --speed 10 --to dbname=shadow --name demo)
 echo "job $job"
-ss-progress --bar --server "$server" "$job"
-replayed=$(ss-replay jobs --server "$server" --json | jq -r "select(.id == \"$job\") | .progress.records_done // 0")
+ss-progress --bar --server "$server" --token-file "$work/token" "$job"
+replayed=$(ss-replay jobs --server "$server" --token-file "$work/token" --json |
+  jq -r "select(.id == \"$job\") | .progress.records_done // 0")
 at_t2=$(sums shadow)
 echo "source at $t2:  $t2_truth"
 echo "shadow:                          $at_t2"

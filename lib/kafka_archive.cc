@@ -87,12 +87,11 @@ kafka::Handle make_consumer(const kafka::Settings& s, const std::string& group, 
 
 // Partition ids of `topic` (waits for metadata; the topic must exist).
 std::vector<int32_t> partitions_of(rd_kafka_t* rk, const std::string& topic) {
-  std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> t(rd_kafka_topic_new(rk, topic.c_str(), nullptr),
-                                                                         rd_kafka_topic_destroy);
-  const rd_kafka_metadata_t* md = nullptr;
-  kafka::check(rd_kafka_metadata(rk, 0, t.get(), &md, kTimeoutMs), "cannot read metadata of topic " + topic,
+  kafka::Topic t(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
+  const rd_kafka_metadata_t* raw = nullptr;
+  kafka::check(rd_kafka_metadata(rk, 0, t.get(), &raw, kTimeoutMs), "cannot read metadata of topic " + topic,
                kExitUnavailable);
-  std::unique_ptr<const rd_kafka_metadata_t, decltype(&rd_kafka_metadata_destroy)> guard(md, rd_kafka_metadata_destroy);
+  kafka::Metadata md(raw);
   std::vector<int32_t> ids;
   if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
     for (int i = 0; i < md->topics[0].partition_cnt; ++i) ids.push_back(md->topics[0].partitions[i].id);
