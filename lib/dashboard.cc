@@ -2,6 +2,9 @@
 
 #include <httplib.h>
 
+#include <strings.h>
+
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -98,21 +101,32 @@ struct Point {
 };
 
 constexpr size_t kHistoryPoints = 3600;
+constexpr int64_t kSessionIdleUs = 12LL * 3600 * 1'000'000;  // a working day without a request signs out
+constexpr size_t kMaxSessions = 1000;                        // the oldest goes when a new one would exceed it
 
 }  // namespace
+
+// A request body in a type the API does not take (415).
+class Unsupported : public Error {
+ public:
+  explicit Unsupported(const std::string& msg) : Error(kExitUsage, msg) {}
+};
 
 struct Server::Impl {
   jobs::Manager& jobs;
   Config cfg;
   httplib::Server http;
   std::thread serving, sampling;
-  std::mutex mu;                                // guards everything below
-  std::map<std::string, std::string> sessions;  // session id -> CSRF token
+  std::mutex mu;  // guards everything below
+  struct Session {
+    std::string csrf;
+    int64_t used_us;
+  };
+  std::map<std::string, Session> sessions;  // by session id
   std::map<std::string, std::deque<Point>> history;
-  std::mutex pipeline_mu;  // a sample can take a while (three servers): not under `mu`
-  std::unique_ptr<progress::PipelineSampler> sampler;
+  std::unique_ptr<progress::PipelineSampler> sampler;  // used by the background thread only
+  std::mutex pipeline_mu;                              // guards pipeline_cache
   std::string pipeline_cache;
-  int64_t pipeline_at = 0;
   bool stopping = false;
   std::condition_variable wake;
 
@@ -123,13 +137,19 @@ struct Server::Impl {
   // "" when authenticated by the bearer header, the session's CSRF token when by cookie; nullopt when neither.
   std::optional<std::string> who(const httplib::Request& req) {
     std::string auth = req.get_header_value("Authorization");
-    if (auth.rfind("Bearer ", 0) == 0 && same_secret(auth.substr(7), cfg.token)) return std::string();
+    if (auth.size() > 7 && strncasecmp(auth.c_str(), "Bearer ", 7) == 0 && same_secret(auth.substr(7), cfg.token))
+      return std::string();
     std::string sid = cookie(req, "ss_session");
     if (sid.empty()) return std::nullopt;
     std::lock_guard<std::mutex> lk(mu);
     auto it = sessions.find(sid);
     if (it == sessions.end()) return std::nullopt;
-    return it->second;
+    if (now_us() - it->second.used_us > kSessionIdleUs) {
+      sessions.erase(it);
+      return std::nullopt;
+    }
+    it->second.used_us = now_us();
+    return it->second.csrf;
   }
 
   static std::string cookie(const httplib::Request& req, const std::string& name) {
@@ -162,18 +182,24 @@ struct Server::Impl {
   template <typename Fn>
   void api(const httplib::Request& req, httplib::Response& res, bool changes, Fn fn) {
     std::optional<std::string> csrf = who(req);
-    if (!csrf) return send(res, {401, error_json("sign in, or send Authorization: Bearer <token>")});
+    if (!csrf) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      return send(res, {401, error_json("sign in, or send Authorization: Bearer <token>")});
+    }
     if (changes && (!same_origin(req) || (!csrf->empty() && !same_secret(req.get_header_value("X-CSRF-Token"), *csrf))))
       return send(res,
                   {403, error_json("cross-site request refused (missing or wrong X-CSRF-Token, or foreign Origin)")});
     try {
-      send(res, fn());
+      send(res, fn(*csrf));
+    } catch (const Unsupported& e) {
+      send(res, {415, error_json(e.what())});
     } catch (const jobs::NotFound& e) {
       send(res, {404, error_json(e.what())});
     } catch (const jobs::Refused& e) {
       send(res, {409, error_json(e.what())});
     } catch (const Error& e) {
-      send(res, {e.code() == kExitUsage || e.code() == kExitDataErr ? 400 : 500, error_json(e.what())});
+      int status = e.code() == kExitUsage || e.code() == kExitDataErr ? 400 : e.code() == kExitUnavailable ? 503 : 500;
+      send(res, {status, error_json(e.what())});
     } catch (const std::exception& e) {
       send(res, {500, error_json(e.what())});
     }
@@ -198,22 +224,29 @@ struct Server::Impl {
     return {200, out + "]}"};
   }
 
+  // The latest sample, taken by the background thread: a slow or hung stage must not hold up requests.
   Reply pipeline() {
     std::lock_guard<std::mutex> lk(pipeline_mu);
-    if (!sampler) return {200, "{}"};
-    // Several open pages poll this every second; one sample a second serves them all.
-    if (now_us() - pipeline_at > 900'000) {
-      pipeline_cache.clear();
-      json::append(sampler->sample(), pipeline_cache);
-      pipeline_at = now_us();
-    }
-    return {200, pipeline_cache};
+    return {200, pipeline_cache.empty() ? "{}" : pipeline_cache};
+  }
+
+  void sample_pipeline() {
+    if (!sampler) return;
+    std::string fresh;
+    json::append(sampler->sample(), fresh);
+    std::lock_guard<std::mutex> lk(pipeline_mu);
+    pipeline_cache = std::move(fresh);
   }
 
   void sample_history() {
     std::unique_lock<std::mutex> lk(mu);
     while (!stopping) {
       lk.unlock();
+      try {
+        sample_pipeline();
+      } catch (const std::exception& e) {
+        log::warn(std::string("dashboard: sampling the pipeline: ") + e.what());
+      }
       std::vector<pb::ReplayJob> all;
       try {
         all = jobs.list();
@@ -250,6 +283,9 @@ struct Server::Impl {
 
     http.Post("/login", [this](const httplib::Request& req, httplib::Response& res) {
       if (!same_origin(req)) return send(res, {403, error_json("cross-site login refused")});
+      // A token in the URL would end up in logs and history: only a form body is accepted.
+      if (req.target.find('?') != std::string::npos)
+        return send(res, {400, error_json("send the token in the form body, not the URL")});
       if (!same_secret(req.get_param_value("token"), cfg.token)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));  // slows guessing
         return send(res, {401, error_json("wrong token")});
@@ -257,13 +293,19 @@ struct Server::Impl {
       std::string sid = random_hex(32), csrf = random_hex(16);
       {
         std::lock_guard<std::mutex> lk(mu);
-        sessions[sid] = csrf;
+        if (sessions.size() >= kMaxSessions) {
+          auto oldest = std::min_element(sessions.begin(), sessions.end(), [](const auto& a, const auto& b) {
+            return a.second.used_us < b.second.used_us;
+          });
+          sessions.erase(oldest);
+        }
+        sessions[sid] = {csrf, now_us()};
       }
       res.set_header("Set-Cookie", "ss_session=" + sid + "; HttpOnly; SameSite=Strict; Path=/");
       send(res, {200, "{\"csrf\":\"" + csrf + "\"}"});
     });
     http.Post("/logout", [this](const httplib::Request& req, httplib::Response& res) {
-      api(req, res, true, [&] {
+      api(req, res, true, [&](const std::string&) {
         std::lock_guard<std::mutex> lk(mu);
         sessions.erase(cookie(req, "ss_session"));
         res.set_header("Set-Cookie", "ss_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
@@ -271,10 +313,10 @@ struct Server::Impl {
       });
     });
     http.Get("/api/session", [this](const httplib::Request& req, httplib::Response& res) {
-      api(req, res, false, [&] { return Reply{200, "{\"csrf\":\"" + *who(req) + "\"}"}; });
+      api(req, res, false, [&](const std::string& csrf) { return Reply{200, "{\"csrf\":\"" + csrf + "\"}"}; });
     });
     http.Get("/api/jobs", [this](const httplib::Request& req, httplib::Response& res) {
-      api(req, res, false, [&] {
+      api(req, res, false, [&](const std::string&) {
         std::string out = "{\"jobs\":[";
         bool first = true;
         for (const pb::ReplayJob& j : jobs.list()) {
@@ -286,25 +328,25 @@ struct Server::Impl {
       });
     });
     http.Post("/api/jobs", [this](const httplib::Request& req, httplib::Response& res) {
-      api(req, res, true, [&] {
+      api(req, res, true, [&](const std::string&) {
         if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0)
-          throw Error(kExitUsage, "send the job as Content-Type: application/json");
+          throw Unsupported("send the job as Content-Type: application/json");
         return Reply{201, job_json(jobs.create(parse_request(req.body)))};
       });
     });
     http.Get(R"(/api/jobs/([A-Za-z0-9_-]+))", [this](const httplib::Request& req, httplib::Response& res) {
-      api(req, res, false, [&] { return job_detail(req.matches[1]); });
+      api(req, res, false, [&](const std::string&) { return job_detail(req.matches[1]); });
     });
     http.Post(R"(/api/jobs/([A-Za-z0-9_-]+)/(pause|resume|cancel))", [this](const httplib::Request& req,
                                                                             httplib::Response& res) {
-      api(req, res, true, [&] {
+      api(req, res, true, [&](const std::string&) {
         std::string id = req.matches[1], verb = req.matches[2];
         pb::ReplayJob j = verb == "pause" ? jobs.pause(id) : verb == "resume" ? jobs.resume(id) : jobs.cancel(id);
         return Reply{200, job_json(j)};
       });
     });
     http.Get("/api/pipeline", [this](const httplib::Request& req, httplib::Response& res) {
-      api(req, res, false, [&] { return pipeline(); });
+      api(req, res, false, [&](const std::string&) { return pipeline(); });
     });
     http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
       if (res.body.empty()) res.set_content(error_json("HTTP " + std::to_string(res.status)), "application/json");
@@ -332,6 +374,11 @@ void Server::start() {
   std::fprintf(stderr, "dashboard on http://%s:%d\n", shown.c_str(), bound);
   std::fflush(stderr);
   impl_->serving = std::thread([this] { impl_->http.listen_after_bind(); });
+  // httplib's stop() is a no-op until the listener runs; a stop right after start would then never end the thread.
+  for (int waited_ms = 0; !impl_->http.is_running(); ++waited_ms) {
+    if (waited_ms > 5000) throw Error(kExitUnavailable, "the dashboard's listener did not start");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   impl_->sampling = std::thread([this] { impl_->sample_history(); });
 }
 

@@ -462,7 +462,8 @@ std::map<int32_t, int64_t> search_offsets(const kafka::Settings& s, const std::s
           r.hi = probe[m->partition];
           r.key_hi = k;
         } else {
-          r.lo = m->offset + 1;
+          // A message before the probe (the log's start moved under us) must not move the range backwards.
+          r.lo = std::max(r.lo, m->offset + 1);
           r.key_lo = k;
         }
       }

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include "error.h"
 #include "log.h"
+#include "position.h"
+#include "signals.h"
 
 namespace ss::kafka {
 namespace {
@@ -139,17 +142,28 @@ void ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int 
       log::info("created topic " + topic + " with " + std::to_string(partitions) + " partitions");
   }
   // Asking for this topic's metadata through a topic handle lets a broker that auto-creates topics do so now, and
-  // fills the producer's cache.
+  // fills the producer's cache. A topic just created (by us or by auto-creation) is reported without a leader, or
+  // not at all by a broker whose cache lags, for a moment: ask again until the timeout.
   Topic rkt(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
-  const rd_kafka_metadata_t* raw = nullptr;
-  check(rd_kafka_metadata(rk, 0, rkt.get(), &raw, timeout_ms), "cannot fetch metadata of topic " + topic,
-        kExitUnavailable);
-  Metadata md(raw);
-  if (md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt < 1)
-    throw Error(kExitUnavailable,
-                "topic " + topic + " does not exist and the broker did not create it (" +
-                    rd_kafka_err2str(md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) +
-                    "); create it, or pass --partitions N");
+  rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (int64_t deadline = now_us() + timeout_ms * 1000LL, backoff_ms = 50;;
+       backoff_ms = std::min<int64_t>(backoff_ms * 2, 1000)) {
+    const rd_kafka_metadata_t* raw = nullptr;
+    last = rd_kafka_metadata(rk, 0, rkt.get(), &raw, timeout_ms);
+    if (!last) {
+      Metadata md(raw);
+      last = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+      if (!last && md->topics[0].partition_cnt > 0) return;
+      if (!last) last = RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE;
+    }
+    bool transient = last == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                     last == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || last == RD_KAFKA_RESP_ERR__TRANSPORT ||
+                     last == RD_KAFKA_RESP_ERR__TIMED_OUT;
+    if (!transient || now_us() > deadline || stop_requested()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+  }
+  throw Error(kExitUnavailable, "topic " + topic + " is not available (" + rd_kafka_err2str(last) +
+                                    "); create it, or pass --partitions N");
 }
 
 }  // namespace ss::kafka

@@ -156,7 +156,8 @@ committed_count() { # messages kcat sees with read_committed
   # The next member gets what was not committed: every record after the acknowledged one, and not everything.
   ss-archive read --topic "$TOPIC" --group ack-group >"$T/m2.ss"
   n=$(ss-cat "$T/m2.ss" | wc -l)
-  [ "$n" -ge 2000 ] && [ "$n" -lt 3000 ]
+  [ "$n" -ge 2000 ]
+  [ "$n" -lt 3000 ]
   ss-cat "$T/in.ss" | sed -n '1001,$p' | jq -r '.columns[0].text' | sort >"$T/after"
   ss-cat "$T/m2.ss" | jq -r '.columns[0].text' | sort >"$T/got"
   [ -z "$(comm -23 "$T/after" "$T/got")" ]

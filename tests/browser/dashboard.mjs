@@ -55,7 +55,7 @@ try {
   await quick.locator('.pct', { hasText: '100%' }).waitFor({ timeout: 60000 });
   await quick.locator('td.state', { hasText: 'done' }).waitFor();
   await page.locator('#detail-fields', { hasText: 'quick' }).waitFor();
-  await page.locator('#detail-fields', { hasText: '300' }).waitFor();
+  await page.locator('#detail-fields dd', { hasText: /^300 of 300$/ }).waitFor();
   await page.screenshot({ path: `${SHOTS}/jobs-done.png`, fullPage: true });
 
   // A slow one: pause, resume, cancel.
