@@ -7,6 +7,7 @@
 #include <charconv>
 #include <condition_variable>
 #include <exception>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -65,15 +66,16 @@ using RebalanceCb = void (*)(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_pa
 // A read_committed consumer. Window reads and probes pass no callback; a consumer-group member passes its
 // rebalance callback and itself as opaque.
 kafka::Handle make_consumer(const kafka::Settings& s, const std::string& group, RebalanceCb on_rebalance = nullptr,
-                            void* opaque = nullptr) {
+                            void* opaque = nullptr, bool follow = false) {
   std::vector<std::pair<std::string, std::string>> defaults = {{"isolation.level", "read_committed"},
                                                                {"enable.partition.eof", "true"},
                                                                {"enable.auto.commit", "false"},
                                                                {"auto.offset.reset", "earliest"},
                                                                {"log_level", "3"}};
-  // A probe or a window's end must not wait out the default 500 ms for more data; a group member that may follow
-  // an idle topic for days should not poll the brokers every 10 ms.
-  if (!on_rebalance) defaults.push_back({"fetch.wait.max.ms", "10"});
+  // A seek probe or a window's end must not wait out the default 500 ms for data that is not coming (each of a
+  // seek's rounds waited on it); a window reader that follows polls every 10 ms, and a group member that may follow
+  // an idle topic for days keeps the default.
+  if (!on_rebalance) defaults.push_back({"fetch.wait.max.ms", follow ? "10" : "1"});
   // librdkafka 2.0 refuses rd_kafka_assign() without a group.id; window reads never commit, so any id serves.
   defaults.push_back({"group.id", group.empty() ? "shadowstream-window-reader" : group});
   kafka::Conf conf = kafka::make_conf(s, defaults);
@@ -114,6 +116,16 @@ Watermarks watermarks(rd_kafka_t* rk, const std::string& topic, int32_t p) {
   return w;
 }
 
+// Every partition's watermarks, asked for in parallel: one round trip each, and topics have dozens of partitions.
+std::map<int32_t, Watermarks> all_watermarks(rd_kafka_t* rk, const std::string& topic,
+                                             const std::vector<int32_t>& parts) {
+  std::vector<std::future<Watermarks>> answers;
+  for (int32_t p : parts) answers.push_back(std::async(std::launch::async, [=] { return watermarks(rk, topic, p); }));
+  std::map<int32_t, Watermarks> wm;
+  for (size_t i = 0; i < parts.size(); ++i) wm[parts[i]] = answers[i].get();
+  return wm;
+}
+
 void assign(rd_kafka_t* rk, const std::string& topic, const std::map<int32_t, int64_t>& offsets) {
   kafka::PartitionList l(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
   for (auto [p, off] : offsets) rd_kafka_topic_partition_list_add(l.get(), topic.c_str(), p)->offset = off;
@@ -126,8 +138,7 @@ Position committed_high_water(const kafka::Settings& s, const std::string& topic
   kafka::Handle c = make_consumer(s, "");
   std::vector<int32_t> parts = partitions_of(c.get(), topic);
   Position best;
-  std::map<int32_t, Watermarks> wm;
-  for (int32_t p : parts) wm[p] = watermarks(c.get(), topic, p);
+  std::map<int32_t, Watermarks> wm = all_watermarks(c.get(), topic, parts);
   std::map<int32_t, int64_t> window;
   for (int32_t p : parts) window[p] = 64;
   while (!window.empty()) {
@@ -493,13 +504,14 @@ namespace {
 // its first message (the keys at the range's ends; a window at the end of the topic is often decided there), then
 // rounds of three: just below and just above the offset interpolated from the keys at the ends (commit times are
 // close to linear in offsets, so the range shrinks ~100x per pair), then a halving (so skewed data still
-// converges). On 1M records in 64 partitions that is ~7 rounds instead of 14 halvings.
+// converges). It stops within kSearchSlack offsets of the answer: the reader skips the few records before the
+// window faster than more rounds would find them. A round seeks the partitions still searched and pauses the rest
+// (reassigning cost twice as much). On 1M records in 64 partitions that is ~6 rounds instead of 14 halvings.
+constexpr int64_t kSearchSlack = 32;
+
 template <typename Key>
-std::map<int32_t, int64_t> search_offsets(const kafka::Settings& s, const std::string& topic,
-                                          const std::vector<int32_t>& parts, std::map<int32_t, Watermarks>& wm,
-                                          double target, Key key) {
-  kafka::Handle consumer = make_consumer(s, "");
-  rd_kafka_t* c = consumer.get();
+std::map<int32_t, int64_t> search_offsets(rd_kafka_t* c, const std::string& topic, const std::vector<int32_t>& parts,
+                                          std::map<int32_t, Watermarks>& wm, double target, Key key) {
   struct Range {
     int64_t lo, hi;                        // the answer is in [lo, hi]; hi = end means "after everything"
     std::optional<double> key_lo, key_hi;  // keys of the messages just before lo and at hi, once seen
@@ -509,7 +521,7 @@ std::map<int32_t, int64_t> search_offsets(const kafka::Settings& s, const std::s
   for (int round = 0;; ++round) {
     std::map<int32_t, int64_t> probe;
     for (auto& [p, r] : range) {
-      if (r.lo >= r.hi) continue;
+      if (r.hi - r.lo <= kSearchSlack) continue;
       int64_t at = r.lo + (r.hi - r.lo) / 2;
       int step = round < 2 ? round : 2 + (round - 2) % 3;
       if (step == 0) {
@@ -524,7 +536,18 @@ std::map<int32_t, int64_t> search_offsets(const kafka::Settings& s, const std::s
       probe[p] = std::clamp(at, r.lo, r.hi - 1);
     }
     if (probe.empty()) break;
-    assign(c, topic, probe);
+    if (round == 0) {
+      assign(c, topic, probe);
+    } else {
+      kafka::PartitionList idle(rd_kafka_topic_partition_list_new(static_cast<int>(range.size())));
+      kafka::PartitionList seek(rd_kafka_topic_partition_list_new(static_cast<int>(probe.size())));
+      for (auto& [p, r] : range)
+        if (!probe.count(p)) rd_kafka_topic_partition_list_add(idle.get(), topic.c_str(), p);
+      for (auto [p, off] : probe) rd_kafka_topic_partition_list_add(seek.get(), topic.c_str(), p)->offset = off;
+      if (idle->cnt) rd_kafka_pause_partitions(c, idle.get());
+      kafka::ErrorPtr e(rd_kafka_seek_partitions(c, seek.get(), kTimeoutMs));
+      if (e) throw Error(kExitUnavailable, std::string("seeking in ") + topic + ": " + rd_kafka_error_string(e.get()));
+    }
     std::map<int32_t, bool> answered;
     int64_t deadline = now_us() + kTimeoutMs * 1000LL;
     while (answered.size() < probe.size()) {
@@ -553,6 +576,11 @@ std::map<int32_t, int64_t> search_offsets(const kafka::Settings& s, const std::s
       answered[m->partition] = true;
     }
   }
+  // The reader assigns the consumer afresh; nothing of the search's pauses may carry over.
+  kafka::PartitionList all(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
+  for (int32_t p : parts) rd_kafka_topic_partition_list_add(all.get(), topic.c_str(), p);
+  rd_kafka_resume_partitions(c, all.get());
+  rd_kafka_assign(c, nullptr);
   std::map<int32_t, int64_t> result;
   for (auto& [p, r] : range) result[p] = r.lo;
   return result;
@@ -560,9 +588,8 @@ std::map<int32_t, int64_t> search_offsets(const kafka::Settings& s, const std::s
 
 // The first offset of each partition at or after `ts_ms`: offsetsForTimes where the cluster answers it, else a
 // binary search on the messages' timestamps (the test broker answers with nothing).
-std::map<int32_t, int64_t> offsets_for_time(rd_kafka_t* c, const kafka::Settings& s, const std::string& topic,
-                                            const std::vector<int32_t>& parts, std::map<int32_t, Watermarks>& wm,
-                                            int64_t ts_ms) {
+std::map<int32_t, int64_t> offsets_for_time(rd_kafka_t* c, const std::string& topic, const std::vector<int32_t>& parts,
+                                            std::map<int32_t, Watermarks>& wm, int64_t ts_ms) {
   kafka::PartitionList l(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
   for (int32_t p : parts) rd_kafka_topic_partition_list_add(l.get(), topic.c_str(), p)->offset = ts_ms;
   if (rd_kafka_offsets_for_times(c, l.get(), kTimeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -573,18 +600,18 @@ std::map<int32_t, int64_t> offsets_for_time(rd_kafka_t* c, const kafka::Settings
     }
     if (result.size() == parts.size()) return result;
   }
-  return search_offsets(s, topic, parts, wm, static_cast<double>(ts_ms),
+  return search_offsets(c, topic, parts, wm, static_cast<double>(ts_ms),
                         [](const rd_kafka_message_t* m) { return double(rd_kafka_message_timestamp(m, nullptr)); });
 }
 
 // The first offset of each partition holding a position at or after `from` (the position header; messages
 // without one count as before it, which only widens the window's scan).
-std::map<int32_t, int64_t> offsets_for_position(const kafka::Settings& s, const std::string& topic,
+std::map<int32_t, int64_t> offsets_for_position(rd_kafka_t* c, const std::string& topic,
                                                 const std::vector<int32_t>& parts, std::map<int32_t, Watermarks>& wm,
                                                 const Position& from) {
   // The key is the LSN; a message without a position header counts as before everything, which only widens the
   // scan. Records sharing the start's LSN are then filtered by ordinal while reading.
-  return search_offsets(s, topic, parts, wm, static_cast<double>(from.lsn), [](const rd_kafka_message_t* m) {
+  return search_offsets(c, topic, parts, wm, static_cast<double>(from.lsn), [](const rd_kafka_message_t* m) {
     std::optional<Position> pos = message_position(m);
     return pos ? static_cast<double>(pos->lsn) : -1.0;
   });
@@ -602,18 +629,17 @@ struct Buffered {
 constexpr int64_t kFollowGraceUs = 200'000;
 
 int window_read(const ReadConfig& cfg, int out_fd) {
-  kafka::Handle c = make_consumer(cfg.kafka, "");
+  kafka::Handle c = make_consumer(cfg.kafka, "", nullptr, nullptr, cfg.follow);
   std::vector<int32_t> parts = partitions_of(c.get(), cfg.topic);
   if (parts.empty()) throw Error(kExitUnavailable, "topic " + cfg.topic + " does not exist");
-  std::map<int32_t, Watermarks> wm;
-  for (int32_t p : parts) wm[p] = watermarks(c.get(), cfg.topic, p);
+  std::map<int32_t, Watermarks> wm = all_watermarks(c.get(), cfg.topic, parts);
   std::map<int32_t, int64_t> start;
   for (int32_t p : parts) start[p] = wm[p].low;
   auto later = [&](const std::map<int32_t, int64_t>& other) {
     for (auto [p, off] : other) start[p] = std::max(start[p], off);
   };
-  if (cfg.since_us) later(offsets_for_time(c.get(), cfg.kafka, cfg.topic, parts, wm, *cfg.since_us / 1000));
-  if (cfg.from) later(offsets_for_position(cfg.kafka, cfg.topic, parts, wm, *cfg.from));
+  if (cfg.since_us) later(offsets_for_time(c.get(), cfg.topic, parts, wm, *cfg.since_us / 1000));
+  if (cfg.from) later(offsets_for_position(c.get(), cfg.topic, parts, wm, *cfg.from));
   std::map<int32_t, int64_t> active;
   for (int32_t p : parts)
     if (start[p] < wm[p].high || cfg.follow) active[p] = start[p];
