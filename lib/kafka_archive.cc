@@ -441,8 +441,10 @@ int run_write(const WriteConfig& cfg, int in_fd) {
   bool have = true, bad = false;
   std::optional<Error> pending_error;
   bool ready = true;  // `rec` holds the next record to place
-  // Records at or below the highest position already accepted are dropped: what the archive held at the start, and
-  // anything an upstream sends again after its own restart.
+  // Records at or below the archive's high-water at the start, or at or below the last record of a batch already
+  // handed to the committer, are dropped: they are archived (or will be, or the archiver exits with an error). Not
+  // "at or below the highest position seen": input can arrive out of position order (an upstream's redelivery after
+  // a Redis restart), and a lower position seen later in the same batch has not been archived.
   Position accepted = hw;
   while (have) {
     int64_t started = now_us();
@@ -455,7 +457,6 @@ int run_write(const WriteConfig& cfg, int in_fd) {
         Position pos{rec.commit_lsn(), rec.ordinal()};
         if (pos > accepted) {
           batch.add(rec, payload);
-          accepted = pos;
         } else {
           ++dropped;
         }
@@ -484,6 +485,7 @@ int run_write(const WriteConfig& cfg, int in_fd) {
       have = false;
       bad = true;
     }
+    if (!batch.empty()) accepted = batch.last();
     if (!batch.empty() || (!bad && ack)) committer.submit(batch);
     if (stop_requested()) break;
   }

@@ -101,6 +101,17 @@ job_done() { api GET "/api/jobs/$1" | sed '$d' | jq -r '.job.progress.records_do
   [[ "$(body_of "$out" | jq -r .error)" == *nosuchjob* ]]
 }
 
+@test "a job that fails shows why in its detail" {
+  ss-gen-records -n 20 >"$T/in.ss"
+  port=$(ss_free_port) # nothing listens there
+  web
+  id=$(api POST /api/jobs "{\"source\":\"file:$T/in.ss\",\"target\":\"host=127.0.0.1 port=$port dbname=shadow\"}" |
+    sed '$d' | jq -r .id)
+  ss_wait_for bash -c "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' $URL/api/jobs/$id | jq -r .job.state)\" = failed ]"
+  err=$(api GET "/api/jobs/$id" | sed '$d' | jq -r .job.error)
+  [[ "$err" == *"$port"* || "$err" == *"connect"* ]] || { echo "error: $err"; return 1; }
+}
+
 @test "every input is validated server-side with a one-line reason; a password is refused without being echoed" {
   web
   bad() { # JSON, expected text in the error

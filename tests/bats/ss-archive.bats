@@ -174,3 +174,11 @@ committed_count() { # messages kcat sees with read_committed
   [ "$status" -eq 0 ]
   [[ "$output" != *"create"* ]]
 }
+
+@test "records arriving out of position order within a batch are all archived (an upstream's redelivery)" {
+  gen -n 30 >"$T/in.ss"
+  ss-cat "$T/in.ss" | tac | ss-cat -j >"$T/reversed.ss"
+  ss-archive --topic "$TOPIC" <"$T/reversed.ss"
+  [ "$(committed_count "$TOPIC")" -eq 30 ]
+  diff <(ss-archive read --topic "$TOPIC" | ss-cat | sort) <(ss-cat "$T/in.ss" | sort)
+}
