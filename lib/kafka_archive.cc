@@ -3,14 +3,10 @@
 #include <poll.h>
 
 #include <algorithm>
-#include <atomic>
 #include <charconv>
-#include <condition_variable>
-#include <exception>
 #include <future>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <queue>
 #include <thread>
 #include <vector>
@@ -340,86 +336,6 @@ class Producer {
   std::string delivery_error_;
 };
 
-// Commits batches on its own thread, so that the next batch is read and parsed while the previous one is produced
-// and committed (the two took about as long as each other). One batch commits while at most one fills: a batch is
-// handed over only once the previous one is committed and acknowledged, so acks stay in order.
-class Committer {
- public:
-  Committer(Producer& producer, AckWriter* ack, Position hw) : producer_(producer), ack_(ack), hw_(hw) {
-    thread_ = std::thread([this] { loop(); });
-  }
-  ~Committer() {
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      closing_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  Committer(const Committer&) = delete;
-  Committer& operator=(const Committer&) = delete;
-
-  // Takes `filled` (leaving it an empty batch to fill next) once the previous batch is committed. An empty batch
-  // acknowledges the high-water again, so that an upstream whose records were all archived already moves on.
-  // Rethrows what made the committer fail.
-  void submit(Batch& filled) {
-    std::unique_lock<std::mutex> lk(mu_);
-    cv_.wait(lk, [&] { return !busy_ || failure_; });
-    if (failure_) std::rethrow_exception(failure_);
-    std::swap(filled, committing_);
-    filled.clear();
-    busy_ = true;
-    cv_.notify_all();
-  }
-  // Waits for the batch in hand; rethrows its failure.
-  void finish() {
-    std::unique_lock<std::mutex> lk(mu_);
-    cv_.wait(lk, [&] { return !busy_ || failure_; });
-    if (failure_) std::rethrow_exception(failure_);
-  }
-  uint64_t written() const { return written_; }
-
- private:
-  void loop() {
-    std::unique_lock<std::mutex> lk(mu_);
-    for (;;) {
-      cv_.wait(lk, [&] { return busy_ || closing_; });
-      if (!busy_) return;
-      lk.unlock();
-      try {
-        if (!committing_.empty()) {
-          producer_.commit_batch(committing_);
-          written_ += committing_.size();
-          hw_ = committing_.last();
-          if (ack_) ack_->ack(hw_);
-        } else if (ack_ && hw_.lsn) {
-          ack_->ack(hw_);
-        }
-      } catch (...) {
-        lk.lock();
-        failure_ = std::current_exception();
-        busy_ = false;
-        cv_.notify_all();
-        return;
-      }
-      lk.lock();
-      busy_ = false;
-      cv_.notify_all();
-    }
-  }
-
-  Producer& producer_;
-  AckWriter* ack_;
-  Position hw_;  // committer thread only
-  Batch committing_;
-  std::atomic<uint64_t> written_{0};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool busy_ = false, closing_ = false;
-  std::exception_ptr failure_;
-  std::thread thread_;
-};
-
 }  // namespace
 
 int run_write(const WriteConfig& cfg, int in_fd) {
@@ -435,18 +351,13 @@ int run_write(const WriteConfig& cfg, int in_fd) {
   log::info("archive high-water for " + source + ": " + format_position(hw));
   std::unique_ptr<AckWriter> ack;
   if (!cfg.ack.empty()) ack = std::make_unique<AckWriter>(cfg.ack);
-  Committer committer(producer, ack.get(), hw);
   Batch batch;
-  uint64_t dropped = 0;
+  uint64_t written = 0, dropped = 0;
   bool have = true, bad = false;
   std::optional<Error> pending_error;
   bool ready = true;  // `rec` holds the next record to place
-  // Records at or below the archive's high-water at the start, or at or below the last record of a batch already
-  // handed to the committer, are dropped: they are archived (or will be, or the archiver exits with an error). Not
-  // "at or below the highest position seen": input can arrive out of position order (an upstream's redelivery after
-  // a Redis restart), and a lower position seen later in the same batch has not been archived.
-  Position accepted = hw;
   while (have) {
+    batch.clear();
     int64_t started = now_us();
     try {
       if (!ready) {
@@ -455,7 +366,7 @@ int run_write(const WriteConfig& cfg, int in_fd) {
       }
       for (;;) {
         Position pos{rec.commit_lsn(), rec.ordinal()};
-        if (pos > accepted) {
+        if (pos > hw) {
           batch.add(rec, payload);
         } else {
           ++dropped;
@@ -485,12 +396,16 @@ int run_write(const WriteConfig& cfg, int in_fd) {
       have = false;
       bad = true;
     }
-    if (!batch.empty()) accepted = batch.last();
-    if (!batch.empty() || (!bad && ack)) committer.submit(batch);
+    if (!batch.empty()) {
+      producer.commit_batch(batch);
+      written += batch.size();
+      hw = batch.last();
+      if (ack) ack->ack(hw);
+    } else if (ack && !bad && hw.lsn) {
+      ack->ack(hw);  // everything was already archived: acknowledge it so the upstream moves on
+    }
     if (stop_requested()) break;
   }
-  committer.finish();
-  uint64_t written = committer.written();
   log::info("archived " + std::to_string(written) + " records, dropped " + std::to_string(dropped) +
             " already archived");
   if (pending_error) throw *pending_error;
