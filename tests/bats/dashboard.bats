@@ -43,6 +43,8 @@ status_of() { tail -1 <<<"$1"; }
 body_of() { sed '$d' <<<"$1"; }
 job_state() { api GET "/api/jobs/$1" | sed '$d' | jq -r .job.state; }
 job_done() { api GET "/api/jobs/$1" | sed '$d' | jq -r '.job.progress.records_done // 0'; }
+state_is() { [ "$(job_state "$1")" = "$2" ]; }
+done_above() { [ "$(job_done "$1")" -gt "$2" ]; }
 
 @test "no token, no API: 401 without it or with a wrong one; the page itself loads" {
   web
@@ -66,7 +68,7 @@ job_done() { api GET "/api/jobs/$1" | sed '$d' | jq -r '.job.progress.records_do
   [ "$(status_of "$out")" = 201 ]
   id=$(body_of "$out" | jq -r .id)
   [ "$(body_of "$out" | jq -r .request.name)" = first ]
-  ss_wait_for bash -c "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' $URL/api/jobs/$id | jq -r .job.state)\" = done ]"
+  ss_wait_for state_is "$id" done
   [ "$(job_done "$id")" -eq 400 ]
   out=$(api GET /api/jobs)
   [ "$(status_of "$out")" = 200 ]
@@ -83,7 +85,7 @@ job_done() { api GET "/api/jobs/$1" | sed '$d' | jq -r '.job.progress.records_do
   ss-gen-records -n 6000 --interval 5ms --tx-size 1 >"$T/slow.ss"
   web
   id=$(api POST /api/jobs "{\"source\":\"file:$T/slow.ss\",\"speed_factor\":1}" | sed '$d' | jq -r .id)
-  ss_wait_for bash -c "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' $URL/api/jobs/$id | jq -r '.job.progress.records_done // 0')\" -gt 0 ]"
+  ss_wait_for done_above "$id" 0
   out=$(api POST "/api/jobs/$id/pause")
   [ "$(status_of "$out")" = 200 ]
   [ "$(body_of "$out" | jq -r .state)" = paused ]
@@ -91,7 +93,7 @@ job_done() { api GET "/api/jobs/$1" | sed '$d' | jq -r '.job.progress.records_do
   sleep 1 # the stretch being measured: a paused job must not move
   [ "$(job_done "$id")" -eq "$n" ]
   [ "$(body_of "$(api POST "/api/jobs/$id/resume")" | jq -r .state)" = running ]
-  ss_wait_for bash -c "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' $URL/api/jobs/$id | jq -r '.job.progress.records_done // 0')\" -gt $n ]"
+  ss_wait_for done_above "$id" "$n"
   [ "$(body_of "$(api POST "/api/jobs/$id/cancel")" | jq -r .state)" = cancelled ]
   out=$(api POST "/api/jobs/$id/resume")
   [ "$(status_of "$out")" = 409 ]
@@ -107,7 +109,7 @@ job_done() { api GET "/api/jobs/$1" | sed '$d' | jq -r '.job.progress.records_do
   web
   id=$(api POST /api/jobs "{\"source\":\"file:$T/in.ss\",\"target\":\"host=127.0.0.1 port=$port dbname=shadow\"}" |
     sed '$d' | jq -r .id)
-  ss_wait_for bash -c "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' $URL/api/jobs/$id | jq -r .job.state)\" = failed ]"
+  ss_wait_for state_is "$id" failed
   err=$(api GET "/api/jobs/$id" | sed '$d' | jq -r .job.error)
   [[ "$err" == *"$port"* || "$err" == *"connect"* ]] || { echo "error: $err"; return 1; }
 }

@@ -19,6 +19,10 @@ gen() { ss-gen-records --source "src${BATS_TEST_NUMBER}" "$@"; }
 committed_count() { # messages kcat sees with read_committed
   kcat -b "$KAFKA_BROKERS" -C -t "$1" -e -q -X isolation.level=read_committed -f '%o\n' | wc -l
 }
+committed_cmp() { [ "$(committed_count "$1")" "$2" "$3" ]; } # TOPIC -ge|-eq N
+frames_are() { [ "$(ss-cat "$1" 2>/dev/null | wc -l)" -eq "$2" ]; }
+group_lag() { ss-progress pipeline --once --json -t "$1" -g "$2" | jq -r '.kafka.groups[0].lag'; }
+lag_below() { [ "$(group_lag "$1" "$2")" -lt "$3" ]; }
 
 @test "write then read gives the input back in position order; kcat sees the committed messages" {
   gen -n 10000 --tx-size 4 >"$T/in.ss"
@@ -46,7 +50,7 @@ committed_count() { # messages kcat sees with read_committed
   for i in $(seq 0 29); do gen -n 1000 --start-lsn $((0x1000000 + i * 0x1000000)) >"$T/p$i.ss"; done
   cat "$T"/p{0..29}.ss >"$T/all.ss"
   (for i in $(seq 0 29); do cat "$T/p$i.ss"; sleep 0.1; done) | ss-archive --topic "$TOPIC" --batch 700 3>&- &
-  ss_wait_for bash -c "[ \$(kcat -b $KAFKA_BROKERS -C -t $TOPIC -e -q -X isolation.level=read_committed -f '%o\n' | wc -l) -ge 5000 ]"
+  ss_wait_for committed_cmp "$TOPIC" -ge 5000
   pkill -9 -f "ss-archive --topic $TOPIC" || true
   wait || true
   ss-archive --topic "$TOPIC" <"$T/all.ss"
@@ -117,7 +121,7 @@ committed_count() { # messages kcat sees with read_committed
   exec {fd}>"$T/in"
   gen -n 7 >&"$fd"
   # Committed and visible while ss-archive still waits for more input.
-  ss_wait_for bash -c "[ \$(kcat -b $KAFKA_BROKERS -C -t $TOPIC -e -q -X isolation.level=read_committed -f '%o\n' | wc -l) -eq 7 ]"
+  ss_wait_for committed_cmp "$TOPIC" -eq 7
   kill -0 "$w"
   exec {fd}>&-
   wait "$w"
@@ -129,9 +133,9 @@ committed_count() { # messages kcat sees with read_committed
   ss-archive --topic "$TOPIC" <"$T/a.ss"
   ss-archive read --topic "$TOPIC" --follow >"$T/out.ss" 3>&- &
   r=$!
-  ss_wait_for bash -c "[ \$(ss-cat $T/out.ss 2>/dev/null | wc -l) -eq 2000 ]"
+  ss_wait_for frames_are "$T/out.ss" 2000
   ss-archive --topic "$TOPIC" <"$T/b.ss"
-  ss_wait_for bash -c "[ \$(ss-cat $T/out.ss 2>/dev/null | wc -l) -eq 4000 ]"
+  ss_wait_for frames_are "$T/out.ss" 4000
   kill -TERM "$r"
   wait "$r"
   cat "$T/a.ss" "$T/b.ss" | cmp - "$T/out.ss"
@@ -140,17 +144,16 @@ committed_count() { # messages kcat sees with read_committed
 @test "a group member with --ack-from commits only what downstream acknowledged; the rest is delivered again" {
   gen -n 3000 >"$T/in.ss"
   ss-archive --topic "$TOPIC" <"$T/in.ss"
-  lag() { ss-progress pipeline --once --json -t "$TOPIC" -g ack-group | jq -r '.kafka.groups[0].lag'; }
   : >"$T/acks"
   ss-archive read --topic "$TOPIC" --group ack-group --ack-from "$T/acks" --follow >"$T/m1.ss" 3>&- &
   m=$!
-  ss_wait_for bash -c "[ \$(ss-cat $T/m1.ss 2>/dev/null | wc -l) -eq 3000 ]"
+  ss_wait_for frames_are "$T/m1.ss" 3000
   # Delivered but not acknowledged: nothing committed.
-  l0=$(lag)
+  l0=$(group_lag "$TOPIC" ack-group)
   [ "$l0" -ge 3000 ]
   ack=$(ss-cat "$T/in.ss" | sed -n 1000p | jq -r '"\(.commit_lsn):\(.ordinal // 0)"')
   echo "$ack" >>"$T/acks"
-  ss_wait_for bash -c "[ \$(ss-progress pipeline --once --json -t $TOPIC -g ack-group | jq -r '.kafka.groups[0].lag') -lt $l0 ]"
+  ss_wait_for lag_below "$TOPIC" ack-group "$l0"
   kill -9 "$m"
   wait "$m" || true
   # The next member gets what was not committed: every record after the acknowledged one, and not everything.
