@@ -81,13 +81,6 @@ void no_delay(int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on non-TCP sockets
 }
 }  // namespace
-int accept(int fd, sockaddr* addr, socklen_t* len) {
-  using Fn = int (*)(int, sockaddr*, socklen_t*);
-  static Fn real = reinterpret_cast<Fn>(::dlsym(RTLD_NEXT, "accept"));
-  int c = real(fd, addr, len);
-  no_delay(c);
-  return c;
-}
 int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   using Fn = int (*)(int, sockaddr*, socklen_t*, int);
   static Fn real = reinterpret_cast<Fn>(::dlsym(RTLD_NEXT, "accept4"));
@@ -95,6 +88,9 @@ int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   no_delay(c);
   return c;
 }
+int accept(int fd, sockaddr* addr, socklen_t* len) {
+  return accept4(fd, addr, len, 0);
+}  // the same call on Linux
 }
 
 int main(int argc, char** argv) {
