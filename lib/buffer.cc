@@ -178,6 +178,56 @@ class Writer {
     maybe_retain();
   }
 
+  // Stores the pending batch in one MULTI/EXEC, so no other client's entry lands between two of its XADDs: the batch
+  // is stored whole or not at all. Returns how many XADDs Redis refused (0 = all stored). Used for positions this
+  // process reserved itself, where a refusal means another server's later reservation landed first, not a duplicate.
+  size_t store_atomic(const std::vector<Item>& batch) {
+    if (batch.empty()) return 0;
+    static constexpr std::string_view kMulti = "*1\r\n$5\r\nMULTI\r\n", kExec = "*1\r\n$4\r\nEXEC\r\n";
+    size_t refused = conn_.with_retry(cfg_.max_backoff_us, [&](redisContext* c) {
+      std::string cmd;
+      cmd.reserve(resp_.size() + kMulti.size() + kExec.size());
+      cmd.append(kMulti).append(resp_).append(kExec);
+      if (redisAppendFormattedCommand(c, cmd.data(), cmd.size()) != REDIS_OK)
+        throw Error(kExitUnavailable, std::string("lost connection to Redis: ") + c->errstr);
+      std::string first_error;
+      for (size_t i = 0; i < batch.size() + 1; ++i) {  // +OK, then +QUEUED per command
+        redis::Reply r = get_reply(c);
+        if (r->type == REDIS_REPLY_ERROR && first_error.empty()) first_error.assign(r->str, r->len);
+      }
+      redis::Reply exec = get_reply(c);
+      if (!first_error.empty()) throw_reply_error("MULTI to " + batch.front().key, first_error);
+      if (exec->type != REDIS_REPLY_ARRAY) throw_reply_error("EXEC", exec->str ? exec->str : "no result");
+      size_t n = 0;
+      for (size_t i = 0; i < exec->elements; ++i) {
+        redisReply* r = exec->element[i];
+        if (r->type != REDIS_REPLY_ERROR) continue;
+        std::string msg(r->str, r->len);
+        if (!redis::is_duplicate_id_error(msg)) throw_reply_error("XADD to " + batch.front().key, msg);
+        ++n;
+      }
+      return n;
+    });
+    if (refused != 0 && refused != batch.size())
+      throw Error(kExitSoftware, "Redis stored part of a MULTI/EXEC batch");  // cannot happen: one LSN per batch
+    resp_.clear();
+    // A connection lost after EXEC ran makes the retry's XADDs refused by our own entries: the reserved LSN is ours
+    // alone, so an entry at its ID means the batch is stored.
+    if (refused && !entry_exists(batch.front())) return refused;
+    stored_ += batch.size();
+    if (ack_) ack_->ack(batch.back().pos);
+    maybe_retain();
+    return 0;
+  }
+
+  bool entry_exists(const Item& it) {
+    const std::string id = redis::entry_id(it.pos);
+    return conn_.with_retry(cfg_.max_backoff_us, [&](redisContext* c) {
+      redis::Reply r = redis::command(c, {"XRANGE", it.key, id, id});
+      return r->type == REDIS_REPLY_ARRAY && r->elements == 1;
+    });
+  }
+
   uint64_t stored() const { return stored_; }
   uint64_t duplicates() const { return duplicates_; }
   Connection& connection() { return conn_; }
@@ -284,40 +334,67 @@ struct RecordStore::Impl {
 RecordStore::RecordStore(const WriteConfig& cfg) : impl_(std::make_unique<Impl>(cfg)) {}
 RecordStore::~RecordStore() = default;
 
+namespace {
+// Reserves the LSN of the next server-assigned transaction of `stream`: one above both the stream's top entry and
+// every LSN reserved before (kept in `counter`), in one atomic step, so any number of servers sharing the stream
+// never hand out the same position twice.
+constexpr const char* kReserveScript = R"lua(
+local top = 0
+local t = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if t[1] then top = tonumber(string.match(t[1][1], '^(%d+)%-')) end
+local c = tonumber(redis.call('GET', KEYS[2]) or '0')
+if c > top then top = c end
+top = top + 1
+redis.call('SET', KEYS[2], string.format('%d', top))
+return string.format('%d', top)
+)lua";
+}  // namespace
+
 PushResult RecordStore::push(std::vector<ChangeRecord>& records) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   PushResult res;
   if (records.empty()) return res;
-  const bool assign = records.front().commit_lsn() == 0;
-  for (int attempt = 0;; ++attempt) {
-    if (assign) {
-      // The next transaction after the stream's top. Two servers racing for it: the loser's XADDs are refused as
-      // duplicates, and it takes the next one.
-      const auto& src = records.front().source().name();
-      std::string key = !impl_->cfg.stream.empty() ? impl_->cfg.stream : redis::default_stream_key(src);
-      Position top = impl_->writer.connection().with_retry(impl_->cfg.max_backoff_us, [&](redisContext* c) {
-        redis::Reply r = redis::command(c, {"XREVRANGE", key, "+", "-", "COUNT", "1"});
-        if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) return Position{};
-        return redis::parse_entry_id(std::string(r->element[0]->element[0]->str, r->element[0]->element[0]->len))
-            .value_or(Position{});
-      });
-      for (size_t i = 0; i < records.size(); ++i) {
-        records[i].set_commit_lsn(top.lsn + 1);
-        records[i].set_ordinal(i);
-        records[i].set_tx_last(i + 1 == records.size());
-      }
-    }
+  Writer& w = impl_->writer;
+  auto build = [&] {
     std::vector<Item> batch;
     batch.reserve(records.size());
-    for (const auto& r : records) batch.push_back(impl_->writer.make_item(r.SerializeAsString()));
-    uint64_t before = impl_->writer.stored(), dups_before = impl_->writer.duplicates();
-    impl_->writer.store(batch);
-    res.stored = impl_->writer.stored() - before;
-    res.duplicates = impl_->writer.duplicates() - dups_before;
+    for (const auto& r : records) batch.push_back(w.make_item(r.SerializeAsString()));
     res.last = batch.back().pos;
     res.entry_id = redis::entry_id(res.last);
-    if (!assign || res.duplicates == 0 || attempt >= 5) return res;
+    return batch;
+  };
+  if (records.front().commit_lsn() != 0) {
+    std::vector<Item> batch = build();
+    uint64_t before = w.stored(), dups_before = w.duplicates();
+    w.store(batch);
+    res.stored = w.stored() - before;
+    res.duplicates = w.duplicates() - dups_before;
+    return res;
   }
+  const auto& src = records.front().source().name();
+  const std::string key = !impl_->cfg.stream.empty() ? impl_->cfg.stream : redis::default_stream_key(src);
+  const std::string counter = key + ":assigned-lsn";
+  // A refusal means another server's reservation landed above ours first: reserve again. Each try stores the whole
+  // call or nothing, so nothing is stored twice and nothing is reported stored that is not.
+  for (int attempt = 0; attempt < 1000 && !stop_requested(); ++attempt) {
+    std::string lsn = w.connection().with_retry(impl_->cfg.max_backoff_us, [&](redisContext* c) {
+      redis::Reply r = redis::command(c, {"EVAL", kReserveScript, "2", key, counter});
+      if (r->type != REDIS_REPLY_STRING) throw_reply_error("EVAL (reserve a position)", r->str ? r->str : "");
+      return std::string(r->str, r->len);
+    });
+    uint64_t next = std::strtoull(lsn.c_str(), nullptr, 10);
+    for (size_t i = 0; i < records.size(); ++i) {
+      records[i].set_commit_lsn(next);
+      records[i].set_ordinal(i);
+      records[i].set_tx_last(i + 1 == records.size());
+    }
+    std::vector<Item> batch = build();
+    if (w.store_atomic(batch) == 0) {
+      res.stored = batch.size();
+      return res;
+    }
+  }
+  throw Error(kExitTempFail, "could not store the records in " + key + ": other servers kept taking positions first");
 }
 
 // ---- read ----------------------------------------------------------------------------------------------------------
@@ -330,7 +407,8 @@ struct Delivered {
 
 class Reader {
  public:
-  Reader(const ReadConfig& cfg, int out_fd) : cfg_(cfg), conn_(cfg.redis_url), out_fd_(out_fd), out_(out_fd) {
+  Reader(const ReadConfig& cfg, int out_fd)
+      : cfg_(cfg), conn_(cfg.redis_url), out_fd_(out_fd), out_(out_fd), out_is_file_(is_regular_file(out_fd)) {
     if (!cfg.ack_from.empty()) acks_ = std::make_unique<AckReader>(cfg.ack_from);
   }
 
@@ -391,7 +469,8 @@ class Reader {
         if (std::string_view(fields->element[f]->str, fields->element[f]->len) == "r")
           payload = std::string_view(fields->element[f + 1]->str, fields->element[f + 1]->len);
       if (!in_window(payload)) {
-        if (track) skip_ack.push_back(last);
+        // Before --since: skipped on purpose. At or past --until: left pending, for a later run to deliver.
+        if (track && !past_until_) skip_ack.push_back(last);
         continue;
       }
       out_.write_payload(payload);
@@ -417,10 +496,18 @@ class Reader {
     });
   }
 
-  // Acknowledges to Redis what the downstream acknowledged (or, without --ack-from, what was written).
+  // Acknowledges to Redis what is stored downstream: what the downstream acknowledged (--ack-from), or what was
+  // written to a regular file and fsynced. Written to a pipe is not stored: without --ack-from those entries stay
+  // pending and the group delivers them again (the idempotent sink drops what it already holds).
   void settle() {
     std::optional<Position> upto;
-    if (acks_) upto = acks_->poll_acks();
+    if (acks_) {
+      upto = acks_->poll_acks();
+    } else if (out_is_file_ && !delivered_.empty()) {
+      out_.sync();
+    } else {
+      return;
+    }
     std::vector<std::string> ids;
     while (!delivered_.empty()) {
       if (acks_ && !(upto && delivered_.front().pos <= *upto)) break;
@@ -468,7 +555,7 @@ class Reader {
     claim();
     // ... then new entries.
     int64_t last_claim = now_us();
-    while (!stop_requested()) {
+    while (!stop_requested() && !past_until_) {
       settle();
       // Draining (--until-idle): an empty non-blocking read means drained; waiting would only add latency.
       redis::Reply r = read_group(">", !cfg_.until_idle);
@@ -508,6 +595,10 @@ class Reader {
     out_.flush();
     if (!acks_) {
       settle();
+      if (!delivered_.empty())
+        log::warn("left " + std::to_string(delivered_.size()) + " delivered entries pending for consumer " +
+                  cfg_.consumer + " of " + cfg_.group +
+                  ": without --ack-from nothing is acknowledged, and the group delivers them again");
       return kExitOk;
     }
     ::close(out_fd_);
@@ -543,6 +634,7 @@ class Reader {
   Connection conn_;
   int out_fd_;
   FrameWriter out_;
+  bool out_is_file_;
   std::unique_ptr<AckReader> acks_;
   std::string key_;
   ChangeRecord rec_;

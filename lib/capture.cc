@@ -126,13 +126,17 @@ struct InFlight {
 class Capture {
  public:
   Capture(const Config& cfg, int out_fd) : cfg_(cfg), out_(out_fd) {
-    struct stat st;
-    out_is_file_ = fstat(out_fd, &st) == 0 && S_ISREG(st.st_mode);
+    out_is_file_ = is_regular_file(out_fd);
     for (const auto& t : cfg.exclude_tables) {
       auto [s, n] = pg::split_table_name(t);
       excluded_.insert(s + "." + n);
     }
-    if (!cfg.ack_from.empty()) acks_ = std::make_unique<AckReader>(cfg.ack_from);
+    if (!cfg.ack_from.empty())
+      acks_ = std::make_unique<AckReader>(cfg.ack_from);
+    else if (!out_is_file_)
+      log::info(
+          "stdout is not a file and there is no --ack-from: nothing is confirmed to PostgreSQL, so the slot "
+          "keeps its WAL and a restart resends from the last confirmed position (the supervisor wires acks)");
   }
 
   int run() {
@@ -596,10 +600,10 @@ class Capture {
     std::optional<Position> durable;
     if (acks_) {
       durable = acks_->poll_acks();
-    } else if (emitted_ > 0) {
-      // Without acknowledgements: a regular file is durable once fsynced (as pg_recvlogical does); a pipe only
-      // once written (the man page says what that guarantees).
-      if (out_is_file_ && emitted_ != synced_) {
+    } else if (emitted_ > 0 && out_is_file_) {
+      // Without acknowledgements: a regular file is durable once fsynced (as pg_recvlogical does). Written to a
+      // pipe is not stored: nothing is confirmed, and a restart resends from the slot's confirmed position.
+      if (emitted_ != synced_) {
         out_.sync();
         synced_ = emitted_;
       }

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,6 +40,11 @@ void BufferedWriter::flush() {
     throw Error(kExitIoErr, "write failed: " + errno_text(err));
   }
   buf_.clear();
+}
+
+bool is_regular_file(int fd) {
+  struct stat st;
+  return ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 void BufferedWriter::sync() {

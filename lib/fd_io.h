@@ -10,6 +10,10 @@
 
 namespace ss {
 
+// True when `fd` is a regular file: once fsynced, what was written there is stored (a pipe's reader may still lose
+// it), so a tool without --ack-from may acknowledge upstream what it wrote to a file, and only then.
+bool is_regular_file(int fd);
+
 class BufferedWriter {
  public:
   explicit BufferedWriter(int fd, size_t buffer_size = 1u << 20);

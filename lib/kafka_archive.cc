@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <queue>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -72,6 +73,9 @@ kafka::Handle make_consumer(const kafka::Settings& s, const std::string& group, 
   // seek's rounds waited on it); a window reader that follows polls every 10 ms, and a group member that may follow
   // an idle topic for days keeps the default.
   if (!on_rebalance) defaults.push_back({"fetch.wait.max.ms", follow ? "10" : "1"});
+  // A member that dies without leaving (kill -9) holds its partitions until its session expires: 10 s rather than
+  // librdkafka's 45 s before another member takes over.
+  if (on_rebalance) defaults.push_back({"session.timeout.ms", "10000"});
   // librdkafka 2.0 refuses rd_kafka_assign() without a group.id; window reads never commit, so any id serves.
   defaults.push_back({"group.id", group.empty() ? "shadowstream-window-reader" : group});
   kafka::Conf conf = kafka::make_conf(s, defaults);
@@ -338,6 +342,27 @@ class Producer {
 
 }  // namespace
 
+namespace {
+// What the archive holds of one source from a position on. A restarted archiver is resent everything after its
+// upstream's last acknowledgement and must write exactly what is missing of it. On a real cluster that is everything
+// above the high-water: read_committed hides aborted transactions, and committed ones are whole. A broker that shows
+// an aborted transaction's records (librdkafka 2.0's test broker does: its transactions never abort) would make that
+// rule drop the records the dead archiver had not flushed; reading what is really there from the first resent
+// position on finds those holes, on any broker.
+struct Archived {
+  Position hw;                    // the highest position held
+  Position floor;                 // below it, everything up to hw is taken as held
+  std::vector<Position> present;  // sorted: what is held in [floor, hw]
+  std::set<Position> written;     // written by this run at or below hw
+
+  bool holds(const Position& p) const {
+    return p <= hw && (p < floor || std::binary_search(present.begin(), present.end(), p) || written.count(p));
+  }
+};
+Archived archived_since(const kafka::Settings& s, const std::string& topic, const std::string& source,
+                        const Position& from);
+}  // namespace
+
 int run_write(const WriteConfig& cfg, int in_fd) {
   FrameReader in(in_fd, "stdin", cfg.max_frame);
   ChangeRecord rec;
@@ -347,8 +372,8 @@ int run_write(const WriteConfig& cfg, int in_fd) {
   std::string txid = cfg.transactional_id.empty() ? "shadowstream-archive-" + source : cfg.transactional_id;
   Producer producer(cfg, txid);
   producer.source_ = source;
-  Position hw = committed_high_water(cfg.kafka, cfg.topic, source);
-  log::info("archive high-water for " + source + ": " + format_position(hw));
+  Archived held = archived_since(cfg.kafka, cfg.topic, source, Position{rec.commit_lsn(), rec.ordinal()});
+  log::info("archive high-water for " + source + ": " + format_position(held.hw));
   std::unique_ptr<AckWriter> ack;
   if (!cfg.ack.empty()) ack = std::make_unique<AckWriter>(cfg.ack);
   Batch batch;
@@ -366,7 +391,8 @@ int run_write(const WriteConfig& cfg, int in_fd) {
       }
       for (;;) {
         Position pos{rec.commit_lsn(), rec.ordinal()};
-        if (pos > hw) {
+        if (!held.holds(pos)) {
+          if (pos <= held.hw) held.written.insert(pos);
           batch.add(rec, payload);
         } else {
           ++dropped;
@@ -399,10 +425,10 @@ int run_write(const WriteConfig& cfg, int in_fd) {
     if (!batch.empty()) {
       producer.commit_batch(batch);
       written += batch.size();
-      hw = batch.last();
-      if (ack) ack->ack(hw);
-    } else if (ack && !bad && hw.lsn) {
-      ack->ack(hw);  // everything was already archived: acknowledge it so the upstream moves on
+      held.hw = std::max(held.hw, batch.last());
+      if (ack) ack->ack(held.hw);
+    } else if (ack && !bad && held.hw.lsn) {
+      ack->ack(held.hw);  // everything was already archived: acknowledge it so the upstream moves on
     }
     if (stop_requested()) break;
   }
@@ -534,6 +560,55 @@ std::map<int32_t, int64_t> offsets_for_position(rd_kafka_t* c, const std::string
   });
 }
 
+// Reading back what is held costs about what the upstream resends; past this many messages the archiver keeps to
+// the high-water rule alone.
+constexpr int64_t kMaxRescan = 4'000'000;
+
+Archived archived_since(const kafka::Settings& s, const std::string& topic, const std::string& source,
+                        const Position& from) {
+  Archived a;
+  a.hw = committed_high_water(s, topic, source);
+  a.floor = from;
+  if (a.hw < from) return a;
+  kafka::Handle c = make_consumer(s, "");
+  std::vector<int32_t> parts = partitions_of(c.get(), topic);
+  std::map<int32_t, Watermarks> wm = all_watermarks(c.get(), topic, parts);
+  std::map<int32_t, int64_t> start = offsets_for_position(c.get(), topic, parts, wm, from), offsets;
+  int64_t total = 0;
+  for (auto [p, off] : start) {
+    if (off >= wm[p].high) continue;
+    offsets[p] = off;
+    total += wm[p].high - off;
+  }
+  if (total > kMaxRescan) {
+    log::warn("the resend starts " + std::to_string(total) + " messages back in " + topic +
+              "; taking everything up to the high-water " + format_position(a.hw) + " as archived");
+    a.floor = Position{a.hw.lsn, a.hw.ordinal + 1};
+    rd_kafka_consumer_close(c.get());
+    return a;
+  }
+  if (!offsets.empty()) assign(c.get(), topic, offsets);
+  std::set<int32_t> eof;
+  int64_t deadline = now_us() + kTimeoutMs * 1000LL;
+  while (eof.size() < offsets.size()) {
+    if (now_us() > deadline) throw Error(kExitUnavailable, "timed out reading back " + topic);
+    kafka::Message m(rd_kafka_consumer_poll(c.get(), 200));
+    if (!m) continue;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      eof.insert(m->partition);
+      continue;
+    }
+    if (m->err)
+      throw Error(kExitUnavailable, std::string("reading ") + topic + ": " + rd_kafka_message_errstr(m.get()));
+    deadline = now_us() + kTimeoutMs * 1000LL;
+    if (header(m.get(), "source") != source) continue;
+    if (auto pos = message_position(m.get()); pos && *pos >= from) a.present.push_back(*pos);
+  }
+  rd_kafka_consumer_close(c.get());
+  std::sort(a.present.begin(), a.present.end());
+  return a;
+}
+
 struct Buffered {
   Position pos;
   kafka::Message msg;
@@ -652,12 +727,12 @@ int window_read(const ReadConfig& cfg, int out_fd) {
   return kExitOk;
 }
 
-// A consumer-group member. Offsets are committed only for records already written (or, with --ack-from,
-// acknowledged downstream), and before a rebalance takes partitions away, so that the member that gets them next
-// starts right after what this one delivered.
+// A consumer-group member. Offsets are committed only for records the downstream acknowledged (--ack-from), also
+// before a rebalance takes partitions away, so that the member that gets them next starts right after them.
+// Without --ack-from nothing is committed: written to a pipe is not stored, and the group delivers it again.
 class GroupMember {
  public:
-  GroupMember(const ReadConfig& cfg, int out_fd) : cfg_(cfg), out_(out_fd) {
+  GroupMember(const ReadConfig& cfg, int out_fd) : cfg_(cfg), out_(out_fd), out_is_file_(is_regular_file(out_fd)) {
     c_ = make_consumer(cfg.kafka, cfg.group, &GroupMember::on_rebalance, this);
     if (!cfg.ack_from.empty()) acks_ = std::make_unique<AckReader>(cfg.ack_from);
   }
@@ -666,12 +741,41 @@ class GroupMember {
     kafka::PartitionList topics(rd_kafka_topic_partition_list_new(1));
     rd_kafka_topic_partition_list_add(topics.get(), cfg_.topic.c_str(), RD_KAFKA_PARTITION_UA);
     kafka::check(rd_kafka_subscribe(c_.get(), topics.get()), "cannot subscribe to " + cfg_.topic, kExitUnavailable);
+    try {
+      consume();
+    } catch (const BrokenPipe&) {
+      // The reader went away (`| head`): leave the group now, so another member takes the partitions at once
+      // instead of after the session times out. Nothing unacknowledged is committed.
+      commit();
+      rd_kafka_consumer_close(c_.get());
+      throw;
+    }
+    int64_t deadline = now_us() + (acks_ ? 10'000'000 : 30'000'000);
+    while (!unacked_.empty() && now_us() < deadline) {
+      commit();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    rd_kafka_consumer_close(c_.get());
+    if (!tracks()) {
+      if (delivered_ > 0)
+        log::warn("committed no offsets for the " + std::to_string(delivered_) +
+                  " records delivered: without --ack-from nothing is acknowledged, and the group delivers them again");
+      return kExitOk;
+    }
+    if (!unacked_.empty())
+      throw Error(kExitTempFail, std::to_string(unacked_.size()) +
+                                     " delivered records were not acknowledged in time: the group delivers them again");
+    return kExitOk;
+  }
+
+ private:
+  void consume() {
     int64_t idle_since = now_us();
     while (!stop_requested()) {
       kafka::Message m(rd_kafka_consumer_poll(c_.get(), 200));
       if (!m || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         out_.flush();
-        commit(false);
+        commit();
         // Without --follow, a member stops once its partitions have been quiet for a while after it got them
         // (joining a group takes seconds; that is not idleness).
         if (!assigned_at_) idle_since = now_us();
@@ -685,27 +789,12 @@ class GroupMember {
       idle_since = now_us();
       if (!rec_.ParseFromArray(m->payload, static_cast<int>(m->len))) continue;
       out_.write_payload(std::string_view(static_cast<const char*>(m->payload), m->len));
-      unacked_.emplace_back(Position{rec_.commit_lsn(), rec_.ordinal()}, m->partition, m->offset + 1);
+      ++delivered_;
+      if (tracks()) unacked_.emplace_back(Position{rec_.commit_lsn(), rec_.ordinal()}, m->partition, m->offset + 1);
     }
     out_.flush();
-    if (acks_) {
-      int64_t deadline = now_us() + 10'000'000;
-      while (!unacked_.empty() && now_us() < deadline) {
-        commit(false);
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-    } else {
-      int64_t deadline = now_us() + 30'000'000;
-      while (!commit(true) && now_us() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    }
-    rd_kafka_consumer_close(c_.get());
-    if (!unacked_.empty())
-      throw Error(kExitTempFail, "could not commit the group's offsets for " + std::to_string(unacked_.size()) +
-                                     " delivered records: the group will deliver them again");
-    return kExitOk;
   }
 
- private:
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                            void* opaque) {
     auto* self = static_cast<GroupMember*>(opaque);
@@ -717,7 +806,7 @@ class GroupMember {
     // Revoked: hand over exactly where this member stopped.
     try {
       self->out_.flush();
-      self->commit(!self->acks_);
+      self->commit();
     } catch (const std::exception& e) {
       log::warn(std::string("committing before a rebalance: ") + e.what());
     }
@@ -735,14 +824,22 @@ class GroupMember {
     rd_kafka_assign(rk, nullptr);
   }
 
-  // Returns false when the commit failed; the offsets stay pending and the next call tries again, so a failed
-  // commit never lets another member re-read what this one delivered... unless this one gives up (see run()).
-  bool commit(bool all) {
-    if (acks_) upto_ = std::max(upto_, acks_->poll_acks());
+  // Delivered records become stored downstream when the downstream acknowledges them (--ack-from) or, written to a
+  // regular file, once it is fsynced. Written to a pipe they never do: nothing is committed.
+  bool tracks() const { return acks_ || out_is_file_; }
+
+  // Commits the offsets of what is stored downstream. Returns false when the commit failed; the offsets stay
+  // pending and the next call tries again.
+  bool commit() {
+    if (!tracks() || unacked_.empty()) return true;
+    if (acks_)
+      upto_ = std::max(upto_, acks_->poll_acks());
+    else
+      out_.sync();
     std::map<int32_t, int64_t> offs;
     size_t n = 0;
     for (const auto& [pos, p, next] : unacked_) {
-      if (!all && acks_ && !(upto_ && pos <= *upto_)) break;
+      if (acks_ && !(upto_ && pos <= *upto_)) break;
       offs[p] = std::max(offs[p], next);
       ++n;
     }
@@ -760,12 +857,14 @@ class GroupMember {
 
   const ReadConfig& cfg_;
   FrameWriter out_;
+  bool out_is_file_;
   kafka::Handle c_;
   std::unique_ptr<AckReader> acks_;
   ChangeRecord rec_;
   std::deque<std::tuple<Position, int32_t, int64_t>> unacked_;
   std::optional<Position> upto_;  // highest position acknowledged downstream so far
   int64_t assigned_at_ = 0;
+  uint64_t delivered_ = 0;
 };
 
 int group_read(const ReadConfig& cfg, int out_fd) {

@@ -170,6 +170,7 @@ struct Applier::Impl {
   std::unordered_set<std::string> checked;                                       // target relations known to exist
   std::unordered_map<std::string, Position> hw;                                  // committed high-water per source
   std::map<std::string, std::pair<Position, int64_t>> tx_hw;
+  std::unordered_set<std::string> locked;  // sources whose high-water row this target transaction holds
   std::deque<Pending> pending;
   size_t unsynced = 0;
   bool in_tx = false;
@@ -189,10 +190,14 @@ struct Applier::Impl {
         nullptr);
     auto [s, t] = pg::split_table_name(cfg.position_table);
     pos_table = quote_ident(s) + "." + quote_ident(t);
-    pg::exec_command(conn.get(), "CREATE SCHEMA IF NOT EXISTS " + quote_ident(s));
-    pg::exec_command(conn.get(), "CREATE TABLE IF NOT EXISTS " + pos_table +
+    // IF NOT EXISTS is not safe against a concurrent creator (two replays starting together fail on pg_type's
+    // unique index): one transaction under an advisory lock, so the second waits and then finds the table.
+    pg::exec_command(conn.get(), "BEGIN; SELECT pg_advisory_xact_lock(hashtext(" +
+                                     pg::quote_literal(conn.get(), pos_table) + ")); CREATE SCHEMA IF NOT EXISTS " +
+                                     quote_ident(s) + "; CREATE TABLE IF NOT EXISTS " + pos_table +
                                      " (source text PRIMARY KEY, commit_lsn pg_lsn NOT NULL, ordinal bigint NOT "
-                                     "NULL, commit_time timestamptz, updated_at timestamptz NOT NULL DEFAULT now())");
+                                     "NULL, commit_time timestamptz, updated_at timestamptz NOT NULL DEFAULT now());"
+                                     " COMMIT");
     // Pipelining sends a transaction's statements without waiting for each reply: one round trip per
     // pipeline_depth statements instead of one per row.
     if (PQenterPipelineMode(conn.get()) != 1)
@@ -267,6 +272,7 @@ struct Applier::Impl {
     }
     in_tx = false;
     tx_hw.clear();
+    locked.clear();
   }
 
   [[noreturn]] void stop_on(const Failure& f) {
@@ -295,6 +301,27 @@ struct Applier::Impl {
       p.ordinal = std::strtoull(PQgetvalue(r.get(), 0, 1), nullptr, 10);
     }
     return hw[source] = p;
+  }
+
+  // Locks the source's high-water row for the rest of the target transaction and reloads it, so that replays
+  // overlapping on one target take turns: whoever waits here sees what the other committed and skips it.
+  void lock_high_water(const std::string& source) {
+    const std::string select = "SELECT commit_lsn::text, ordinal FROM " + pos_table + " WHERE source = $1 FOR UPDATE";
+    pg::Result r = query(select, {source});
+    if (!r || PQntuples(r.get()) == 0) {
+      // A concurrent insert of the same row waits for ours (or we for theirs): either way one row, then locked.
+      query("INSERT INTO " + pos_table +
+                " (source, commit_lsn, ordinal) VALUES ($1, '0/0', 0) ON CONFLICT (source) DO NOTHING",
+            {source});
+      r = query(select, {source});
+    }
+    Position p;
+    if (r && PQntuples(r.get()) == 1) {
+      p.lsn = parse_lsn(PQgetvalue(r.get(), 0, 0)).value_or(0);
+      p.ordinal = std::strtoull(PQgetvalue(r.get(), 0, 1), nullptr, 10);
+    }
+    hw[source] = p;
+    locked.insert(source);
   }
 
   void begin() {
@@ -388,6 +415,13 @@ struct Applier::Impl {
       return false;
     }
     begin();
+    if (!locked.count(source)) {
+      lock_high_water(source);
+      if (pos <= hw[source]) {
+        ++stats.duplicates;
+        return false;
+      }
+    }
     tx_hw[source] = {pos, rec.commit_time()};
     auto op = rec.op();
     if (op != shadowstream::v1::OPERATION_INSERT && op != shadowstream::v1::OPERATION_SNAPSHOT &&
@@ -440,6 +474,7 @@ struct Applier::Impl {
     check(drain());
     for (const auto& [source, ph] : tx_hw) hw[source] = ph.first;
     tx_hw.clear();
+    locked.clear();
     in_tx = false;
     ++stats.transactions;
   }

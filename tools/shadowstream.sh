@@ -20,6 +20,8 @@ Commands:
   restart                     down, then up
   status                      Stages, pids, uptime, restarts, and the pipeline's lag (exit 3 when down)
   logs [STAGE]                Recent log lines (STAGE: supervisor, capture, buffer, reader, archive)
+  drain                       Archive what the Redis stream holds to Kafka once, acknowledged end to end, and
+                              exit (for cron; a run killed midway loses nothing: the next one completes it)
 
 Options:
   -h,--help                   Print this help message and exit
@@ -302,6 +304,26 @@ cmd_logs() {
   tail -n "$LINES" "${files[@]}"
 }
 
+# One acknowledged run of the archiver pair (the cron mode): the reader XACKs only what ss-archive acknowledged as
+# committed to Kafka, so entries of a run that dies stay pending and the next run delivers them again.
+cmd_drain() {
+  local t d apid rst ast
+  for t in ss-buffer ss-archive; do command -v "$t" >/dev/null || die 69 "$t not found on PATH"; done
+  d=$(mktemp -d "${TMPDIR:-/tmp}/shadowstream-drain.XXXXXX") || die 73 "cannot create a temporary directory"
+  trap 'rm -rf "$d"' EXIT
+  mkfifo "$d/data" "$d/ack" || die 73 "cannot create FIFOs in $d"
+  # shellcheck disable=SC2086
+  ss-archive --topic "$TOPIC" --ack "$d/ack" $ARCHIVE_OPTS <"$d/data" &
+  apid=$!
+  # shellcheck disable=SC2086
+  ss-buffer read --source "$SOURCE" --group "$ARCHIVER_GROUP" --until-idle --ack-from "$d/ack" $READER_OPTS >"$d/data"
+  rst=$?
+  wait "$apid"
+  ast=$?
+  ((ast == 0)) || exit "$ast"
+  exit "$rst"
+}
+
 CONFIG="" FOREGROUND=0 FOLLOW=0 LINES=20 JSON=0
 args=()
 while (($#)); do
@@ -344,6 +366,7 @@ down) cmd_down ;;
 restart) cmd_down && cmd_up ;;
 status) cmd_status ;;
 logs) cmd_logs "${args[1]:-}" ;;
+drain) cmd_drain ;;
 _supervise) supervise ;;
-*) die 64 "unknown command ${args[0]} (up, down, restart, status, logs)" ;;
+*) die 64 "unknown command ${args[0]} (up, down, restart, status, logs, drain)" ;;
 esac

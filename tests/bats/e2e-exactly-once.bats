@@ -10,7 +10,7 @@ load ../helpers/servers
 setup_file() {
   ss_start_postgres "max_wal_senders = 10" "max_replication_slots = 10"
   ss_start_redis --appendonly yes --appendfsync always
-  ss_start_kafka --partitions 16 --topic shadowstream.archive
+  ss_start_kafka --partitions 16 --topic shadowstream.archive --topic cron.archive
 }
 
 teardown_file() { ss_stop_all; }
@@ -115,4 +115,40 @@ SQL
   for t in accounts ledger; do
     [ "$(table_sum e2e_replay $t)" = "$(table_sum "$PGDATABASE" $t)" ]
   done
+}
+
+entries_read() { redis-cli -p "$SS_REDIS_PORT" xinfo groups shadowstream:cron:changes | awk 'f { print; exit } /^entries-read$/ { f = 1 }'; }
+read_at_least() { [ "$(entries_read)" -ge "$1" ] 2>/dev/null; }
+
+@test "cron mode: archiver runs killed at several points, then run again: the archive holds every record once" {
+  T="$BATS_TEST_TMPDIR"
+  export STATE_DIR="$T/state"
+  # Small transactions, so a run takes seconds and each kill lands mid-run.
+  printf '%s\n' 'SOURCE=cron' 'TOPIC=cron.archive' 'ARCHIVE_OPTS="--batch 100"' 'READER_OPTS="--count 100"' >"$T/cron.conf"
+  export SHADOWSTREAM_CONF="$T/cron.conf"
+  ss-gen-records --source cron -n 100000 --tx-size 5 >"$T/in.ss"
+  ss-buffer --no-passthrough <"$T/in.ss"
+  # The documented cron line, killed at three points of three runs.
+  for at in 5000 30000 55000; do
+    shadowstream drain 2>>"$T/drain.err" 3>&- &
+    d=$!
+    ss_wait_for read_at_least "$at"
+    pkill -9 -f "ss-archive --topic cron.archive"
+    st=0
+    wait "$d" || st=$?
+    [ "$st" -ne 0 ]
+  done
+  # The bare pipe a user might write instead, killed too: the reader acknowledges nothing it only wrote to a pipe.
+  ss-buffer read --source cron --group archiver --until-idle 2>>"$T/drain.err" 3>&- |
+    ss-archive --topic cron.archive --batch 100 2>>"$T/drain.err" 3>&- &
+  ss_wait_for read_at_least 80000
+  pkill -9 -f "ss-archive --topic cron.archive --batch"
+  wait || true
+  [ "$(redis-cli -p "$SS_REDIS_PORT" xpending shadowstream:cron:changes archiver | head -1)" -gt 0 ]
+  # The next run completes the archive: every record once, in position order, and nothing left pending.
+  run -0 shadowstream drain
+  ss-archive read --topic cron.archive >"$T/archive.ss"
+  echo "# archived $(ss-cat "$T/archive.ss" | wc -l) of 100000" >&3
+  cmp "$T/in.ss" "$T/archive.ss"
+  [ "$(redis-cli -p "$SS_REDIS_PORT" xpending shadowstream:cron:changes archiver | head -1)" -eq 0 ]
 }

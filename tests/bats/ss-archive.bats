@@ -6,7 +6,7 @@ load ../helpers/servers
 setup_file() {
   # One topic per test, created with the broker rather than through its control channel.
   local topics=() i
-  for i in $(seq 1 23); do topics+=(--topic "t$i"); done
+  for i in $(seq 1 30); do topics+=(--topic "t$i"); done
   ss_start_kafka --partitions 16 "${topics[@]}"
 }
 teardown_file() { ss_stop_all; }
@@ -164,6 +164,23 @@ lag_below() { [ "$(group_lag "$1" "$2")" -lt "$3" ]; }
   ss-cat "$T/in.ss" | sed -n '1001,$p' | jq -r '.columns[0].text' | sort >"$T/after"
   ss-cat "$T/m2.ss" | jq -r '.columns[0].text' | sort >"$T/got"
   [ -z "$(comm -23 "$T/after" "$T/got")" ]
+}
+
+@test "a group read into a pipe commits nothing; | head leaves the group at once and the next member gets it all" {
+  gen -n 20000 >"$T/in.ss"
+  ss-archive --topic "$TOPIC" <"$T/in.ss"
+  run --separate-stderr bash -c "ss-archive read --topic '$TOPIC' --group pipe-group | ss-cat | head -n 2000 | wc -l"
+  [ "$output" -eq 2000 ]
+  # The member that lost its reader left the group: the next one is assigned at once, not after a session timeout,
+  # and gets every record, since nothing written to the pipe was stored.
+  timeout 30 ss-archive read --topic "$TOPIC" --group pipe-group >"$T/all.ss"
+  [ "$(ss-cat "$T/all.ss" | wc -l)" -eq 20000 ]
+  ss-cat "$T/all.ss" | jq -r '.columns[0].text' | sort -u | wc -l | grep -qx 20000
+  # That one wrote to a file and fsynced it: committed.
+  ss-archive read --topic "$TOPIC" --group pipe-group >"$T/none.ss"
+  [ ! -s "$T/none.ss" ]
+  run --separate-stderr bash -c "ss-archive read --topic '$TOPIC' --group other-group | cat >/dev/null"
+  [[ "$stderr" == *"committed no offsets for the 20000 records delivered"* ]]
 }
 
 @test "--partitions on an absent topic: the test broker cannot create it, says why, and auto-creation takes over" {

@@ -76,6 +76,32 @@ gen() { ss-gen-records --source "t${BATS_TEST_NUMBER}" "$@"; }
   [ "$(rc xpending "$KEY" g | head -1)" -eq 0 ]
 }
 
+@test "a group read into a pipe acknowledges nothing: the next run delivers it all again; a file is acknowledged" {
+  gen -n 3000 >"$T/in.ss"
+  ss-buffer --no-passthrough <"$T/in.ss"
+  # Written to a pipe is not stored: a reader killed downstream must not have taken the entries with it.
+  ss-buffer read --stream "$KEY" --group g --until-idle | head -c 1000 >/dev/null
+  [ "$(rc xpending "$KEY" g | head -1)" -gt 0 ]
+  run --separate-stderr bash -c "ss-buffer read --stream '$KEY' --group g --until-idle | cat >'$T/again.ss'"
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"left 3000 delivered entries pending for consumer"*"without --ack-from"* ]]
+  cmp "$T/in.ss" "$T/again.ss"
+  [ "$(rc xpending "$KEY" g | head -1)" -eq 3000 ]
+  # Into a regular file, fsynced: acknowledged.
+  ss-buffer read --stream "$KEY" --group g --until-idle >"$T/file.ss"
+  cmp "$T/in.ss" "$T/file.ss"
+  [ "$(rc xpending "$KEY" g | head -1)" -eq 0 ]
+}
+
+@test "a group read stops at --until and leaves what follows for a later run" {
+  gen -n 100 --interval 1s --start-time 2026-11-20T10:00:00Z >"$T/in.ss"
+  ss-buffer --no-passthrough <"$T/in.ss"
+  ss-buffer read --stream "$KEY" --group g --until 2026-11-20T10:00:40Z --until-idle >"$T/first.ss"
+  [ "$(ss-cat "$T/first.ss" | wc -l)" -eq 40 ]
+  ss-buffer read --stream "$KEY" --group g --until-idle >"$T/rest.ss"
+  cat "$T/first.ss" "$T/rest.ss" | cmp - "$T/in.ss"
+}
+
 @test "a dead consumer's pending entries are claimed after --claim-idle" {
   gen -n 50 >"$T/in.ss"
   ss-buffer --no-passthrough <"$T/in.ss"
@@ -205,6 +231,53 @@ PY
   [ "${lines[0]}" = "0 true 0" ]
   [ "${lines[3]}" = "0 false 10" ]
   [ "${lines[7]}" = "4 true 14" ]
+}
+
+@test "two Ingestor servers on one stream: 8 concurrent clients, every record stored once, none reported a duplicate" {
+  addrs=()
+  for i in 1 2; do
+    ss-buffer serve --listen 127.0.0.1:0 2>"$T/serve$i.err" 3>&- &
+    ss_wait_for grep -q "listening on" "$T/serve$i.err"
+    addrs+=("$(sed -n 's/.*listening on //p' "$T/serve$i.err")")
+  done
+  protoc --python_out="$T" -I"$SS_ROOT/proto" "$SS_ROOT/proto/shadowstream.proto"
+  cat >"$T/push.py" <<'PY'
+import sys, threading, grpc
+sys.path.insert(0, sys.argv[1])
+import shadowstream_pb2 as pb
+addrs = sys.argv[2:]
+bad = []
+def client(c):
+    ch = grpc.insecure_channel(addrs[c % len(addrs)])
+    one = ch.unary_unary("/shadowstream.v1.Ingestor/PushChange",
+                         request_serializer=pb.ChangeRecord.SerializeToString,
+                         response_deserializer=pb.PushResponse.FromString)
+    many = ch.stream_unary("/shadowstream.v1.Ingestor/PushChanges",
+                           request_serializer=pb.ChangeRecord.SerializeToString,
+                           response_deserializer=pb.PushResponse.FromString)
+    def rec(i):
+        return pb.ChangeRecord(source=pb.Source(name="two"), op=pb.OPERATION_INSERT, schema="public", table="t",
+                               columns=[pb.Column(name="id", type_name="int4", text=str(i), is_key=True)])
+    for k in range(150):
+        i = c * 1000 + k * 2
+        r = one(rec(i))
+        if not (r.accepted and r.stored == 1 and r.duplicates == 0): bad.append(r)
+        r = many(iter([rec(i + 1), rec(100000 + i)]))
+        if not (r.accepted and r.stored == 2 and r.duplicates == 0): bad.append(r)
+ts = [threading.Thread(target=client, args=(c,)) for c in range(8)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("bad", len(bad), bad[:1])
+PY
+  run /usr/bin/python3 "$T/push.py" "$T" "${addrs[@]}"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$output" = "bad 0 []" ]
+  [ "$(rc xlen shadowstream:two:changes)" -eq 3600 ]
+  ss-buffer read --source two >"$T/two.ss"
+  [ "$(ss-cat "$T/two.ss" | jq -r '.columns[0].text' | sort -u | wc -l)" -eq 3600 ]
+  # Each call is one transaction: its records share a position's LSN and nothing else does.
+  [ "$(ss-cat "$T/two.ss" | jq -r .commit_lsn | uniq -c | awk '{print $1}' | sort | uniq -c | tr -s ' ')" =     "$(printf ' 1200 1\n 1200 2')" ]
 }
 
 @test "an OOM answer is logged clearly and retried (back-pressure) until Redis has room again" {

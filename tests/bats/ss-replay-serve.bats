@@ -3,6 +3,7 @@
 # a real Redis across a server restart, applied to a real PostgreSQL; the pipeline lag view.
 
 load ../helpers/servers
+load ../helpers/streams
 
 setup_file() {
   ss_start_postgres
@@ -92,6 +93,19 @@ done_above() { [ "$(field "$1" 2)" -gt "$2" ]; }
   stop_serve
 }
 
+@test "two jobs replaying into one target at once apply every change once" {
+  overlap_stream 300 >"$T/in.ss"
+  fresh_db shared
+  serve
+  a=$(py create source=file:"$T/in.ss" speed_factor=0 target=dbname=shared create_tables=1)
+  b=$(py create source=file:"$T/in.ss" speed_factor=0 target=dbname=shared create_tables=1)
+  ss_wait_for state_is "$a" done
+  ss_wait_for state_is "$b" done
+  [ "$(qd shared "select count(*), count(distinct n) from nokey")" = "300|300" ]
+  [ "$(qd shared "select count(*), count(distinct id) from keyed")" = "300|300" ]
+  stop_serve
+}
+
 @test "bad requests, unknown jobs and tokens get clear answers" {
   echo s3cret >"$T/token"
   serve --token-file "$T/token"
@@ -140,14 +154,16 @@ done_above() { [ "$(field "$1" 2)" -gt "$2" ]; }
   ss-capture --slot s_pipe --publication s_pipe --table public.piped --create-slot
   psql -XAtq -c "insert into piped select generate_series(1, 100)"
   ss-gen-records -n 50 --source pipesrc | ss-buffer --no-passthrough
-  ss-buffer read --source pipesrc --group archiver --until-idle | ss-archive --topic pipearch
-  ss-archive read --topic pipearch --group backup-group >/dev/null
+  mkfifo "$T/ack"
+  ss-buffer read --source pipesrc --group archiver --until-idle --ack-from "$T/ack" |
+    ss-archive --topic pipearch --ack "$T/ack"
+  ss-archive read --topic pipearch --group backup-group >"$T/backup.ss" # a file: committed once fsynced
   run -0 --separate-stderr ss-progress pipeline --once --json --slot s_pipe --source pipesrc --topic pipearch \
     --group backup-group --group analytics-group
 
   [ "$(echo "$output" | jq -r '.postgres.lag_bytes > 0 and .postgres.active == null')" = true ]
   [ "$(echo "$output" | jq -r '.redis.length')" = 50 ]
-  [ "$(echo "$output" | jq -r '.redis.groups[0] | .name + " " + ((.pending // 0)|tostring) + " " + ((.lag // 0)|tostring)')" = "archiver 0 0" ]  # read without --ack-from acknowledges as it writes
+  [ "$(echo "$output" | jq -r '.redis.groups[0] | .name + " " + ((.pending // 0)|tostring) + " " + ((.lag // 0)|tostring)')" = "archiver 0 0" ] # acknowledged through the FIFO
   [ "$(echo "$output" | jq -c '[.kafka.groups[] | [.name, (.lag // 0), (.has_offsets // false)]]')" = \
     '[["backup-group",0,true],["analytics-group",50,false]]' ]
   run -64 --separate-stderr env -u PGHOST -u PGDATABASE -u REDIS_URL -u KAFKA_BROKERS ss-progress pipeline --once
