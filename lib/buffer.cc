@@ -13,6 +13,7 @@
 #include "ack.h"
 #include "error.h"
 #include "log.h"
+#include "record_check.h"
 #include "redis_conn.h"
 #include "redis_stream.h"
 #include "shadowstream.pb.h"
@@ -128,6 +129,7 @@ class Writer {
   Item make_item(std::string_view payload) {
     if (!rec_.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
       throw Error(kExitDataErr, "frame is not a valid ChangeRecord");
+    validate_record(rec_);
     Item it;
     it.payload.assign(payload);
     it.pos = Position{rec_.commit_lsn(), rec_.ordinal()};
@@ -234,8 +236,14 @@ class Writer {
 
   void finish() {
     if (out_) out_->flush();
-    log::info("stored " + std::to_string(stored_) + " records, dropped " + std::to_string(duplicates_) +
-              " already stored");
+    // Records dropped as already stored are always told: a resend after a restart explains them, anything else is
+    // worth a look.
+    std::string summary =
+        "stored " + std::to_string(stored_) + " records, dropped " + std::to_string(duplicates_) + " already stored";
+    if (duplicates_ > 0)
+      log::warn(summary);
+    else
+      log::info(summary);
   }
 
  private:

@@ -5,6 +5,7 @@
 #include "error.h"
 #include "fd_io.h"
 #include "json_codec.h"
+#include "record_check.h"
 #include "shadowstream.pb.h"
 
 namespace ss::cat {
@@ -45,7 +46,13 @@ void json_to_frames(const std::string& path, FrameWriter& out, json::Parser& par
   std::string_view line;
   while (lines.next(line)) {
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;  // blank lines are allowed
-    parser.parse(line, rec, lines.name() + " line " + std::to_string(lines.line_number()));
+    const std::string where = lines.name() + " line " + std::to_string(lines.line_number());
+    parser.parse(line, rec, where);
+    try {
+      validate_record(rec);
+    } catch (const Error& e) {
+      throw Error(kExitDataErr, where + ": " + e.what());
+    }
     out.write(rec);
   }
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "error.h"
+#include "record_check.h"
 #include "signals.h"
 
 namespace ss {
@@ -48,8 +49,9 @@ bool FrameReader::next(std::string_view& payload) {
   if (len > 0xffffffffull) fail("malformed frame length");
   if (len > max_frame_)
     fail("frame of " + std::to_string(len) + " bytes exceeds the limit of " + std::to_string(max_frame_) + " bytes");
+  // The buffer grows as bytes arrive (fill() doubles it when it runs short), never to a length the input only
+  // declares: four bytes claiming 4 GB must not cost 4 GB.
   while (in_.size() < hdr + len) {
-    in_.reserve(hdr + len);
     if (!in_.fill()) {
       if (!in_.eof()) return false;
       fail("truncated frame (" + std::to_string(in_.size() - hdr) + " of " + std::to_string(len) + " bytes present)");
@@ -70,6 +72,21 @@ bool FrameReader::next(google::protobuf::MessageLite& msg, std::string_view& pay
   if (!next(payload)) return false;
   if (!msg.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
     fail("frame is not a valid " + msg.GetTypeName());
+  return true;
+}
+
+bool FrameReader::next(shadowstream::v1::ChangeRecord& rec) {
+  std::string_view payload;
+  return next(rec, payload);
+}
+
+bool FrameReader::next(shadowstream::v1::ChangeRecord& rec, std::string_view& payload) {
+  if (!next(static_cast<google::protobuf::MessageLite&>(rec), payload)) return false;
+  try {
+    validate_record(rec);
+  } catch (const Error& e) {
+    fail(e.what());
+  }
   return true;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "fd_io.h"
+#include "shadowstream.pb.h"
 
 namespace ss {
 
@@ -33,6 +34,9 @@ class FrameReader {
   bool next(google::protobuf::MessageLite& msg);
   // Both: the parsed message and its payload bytes (valid until the next call), for tools that forward the frame.
   bool next(google::protobuf::MessageLite& msg, std::string_view& payload);
+  // A ChangeRecord is also checked (record_check.h): a record no source can produce is bad data at its offset.
+  bool next(shadowstream::v1::ChangeRecord& rec);
+  bool next(shadowstream::v1::ChangeRecord& rec, std::string_view& payload);
 
   // Byte offset of the start of the frame last returned (or of the bad frame after an error).
   uint64_t frame_offset() const { return frame_offset_; }

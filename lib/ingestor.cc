@@ -5,6 +5,7 @@
 #include "error.h"
 #include "grpc_server.h"
 #include "log.h"
+#include "record_check.h"
 #include "shadowstream.grpc.pb.h"
 
 namespace ss::ingestor {
@@ -13,7 +14,11 @@ using shadowstream::v1::ChangeRecord;
 using shadowstream::v1::PushResponse;
 
 std::string validate(const ChangeRecord& rec) {
-  using shadowstream::v1::Operation;
+  try {
+    validate_record(rec, PositionRule::kOptional);
+  } catch (const Error& e) {
+    return e.what();
+  }
   switch (rec.op()) {
     case shadowstream::v1::OPERATION_UNSPECIFIED:
       return "op is required (insert, update, delete, truncate, snapshot, message or heartbeat)";

@@ -296,6 +296,7 @@ void parse_object(simdjson::dom::object obj, Message& msg) {
 }  // namespace
 
 std::string enum_short_name(const EnumValueDescriptor* v) {
+  if (!v) return "unknown";  // a number the schema does not define (FindValueByNumber found nothing)
   std::string prefix = enum_prefix(v->type());
   std::string_view name = v->name();
   if (name.size() > prefix.size() && name.substr(0, prefix.size()) == prefix) name.remove_prefix(prefix.size());

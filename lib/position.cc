@@ -82,6 +82,7 @@ std::optional<Position> parse_position(std::string_view text) {
 }
 
 std::string format_time_us(int64_t us) {
+  if (us < kMinTimeUs || us > kMaxTimeUs) return "invalid-time(" + std::to_string(us) + ")";
   int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
   int64_t frac = us - secs * 1000000;
   int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
@@ -152,7 +153,9 @@ std::optional<int64_t> parse_time_us(std::string_view s) {
   civil_from_days(days, cy, cm, cd);
   if (cy != y || cm != static_cast<unsigned>(mo) || cd != static_cast<unsigned>(d)) return std::nullopt;
   int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
-  return secs * 1000000 + frac_us;
+  int64_t us = secs * 1000000 + frac_us;
+  if (us < kMinTimeUs || us > kMaxTimeUs) return std::nullopt;
+  return us;
 }
 
 int64_t now_us() {

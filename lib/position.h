@@ -27,10 +27,18 @@ std::string format_position(const Position& p);
 // Parses "X/Y:N" or "X/Y" (ordinal 0).
 std::optional<Position> parse_position(std::string_view text);
 
-// µs since the Unix epoch -> "2026-11-20T10:00:00.000000Z".
+// The instants ShadowStream represents: what RFC 3339 can write, 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z.
+constexpr int64_t kMinTimeUs = -62'167'219'200'000'000;
+constexpr int64_t kMaxTimeUs = 253'402'300'799'999'999;
+// LSNs a PostgreSQL cluster can reach: 0 is InvalidXLogRecPtr, and 2^63 bytes is more WAL than any cluster writes
+// (292 years at 1 GB/s). A record beyond it would make every real record after it look already stored.
+constexpr uint64_t kMaxLsn = (uint64_t{1} << 63) - 1;
+
+// µs since the Unix epoch -> "2026-11-20T10:00:00.000000Z"; outside [kMinTimeUs, kMaxTimeUs], "invalid-time(N)".
 std::string format_time_us(int64_t us);
 // RFC 3339 / ISO 8601 -> µs since the epoch. Accepts "Z" or "+hh:mm"/"-hh:mm" offsets, 0-9 fractional digits,
-// minutes-only times ("2026-11-20T10:00Z") and a space instead of "T". nullopt when not a valid instant.
+// minutes-only times ("2026-11-20T10:00Z") and a space instead of "T". nullopt when not a valid instant or outside
+// [kMinTimeUs, kMaxTimeUs].
 std::optional<int64_t> parse_time_us(std::string_view text);
 
 // Current wall-clock time, µs since the epoch.

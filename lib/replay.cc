@@ -66,13 +66,10 @@ Progress run(const Config& cfg, FrameReader& in, Sink& sink, const Hooks& hooks)
       stopped = true;
       break;
     }
-    if (!in.next(payload)) {
+    if (!in.next(rec, payload)) {
       stopped = should_stop();
       break;
     }
-    if (!rec.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
-      throw Error(kExitDataErr,
-                  in.name() + ": frame at byte offset " + std::to_string(in.frame_offset()) + " is not a ChangeRecord");
     ++prog.read;
     if (!have_tx || rec.commit_lsn() != tx_lsn) {
       // The previous transaction's last record may have been filtered out; it is complete all the same.

@@ -51,6 +51,19 @@ TEST(Time, AcceptsCommonForms) {
   EXPECT_FALSE(parse_time_us("yesterday"));
 }
 
+TEST(Time, RangeIsYearsZeroToNineThousandNineHundredNinetyNine) {
+  EXPECT_EQ(parse_time_us("0000-01-01T00:00:00Z"), kMinTimeUs);
+  EXPECT_EQ(parse_time_us("9999-12-31T23:59:59.999999Z"), kMaxTimeUs);
+  EXPECT_EQ(format_time_us(kMinTimeUs), "0000-01-01T00:00:00.000000Z");
+  EXPECT_EQ(format_time_us(kMaxTimeUs), "9999-12-31T23:59:59.999999Z");
+  // An offset can push a written date past either end.
+  EXPECT_FALSE(parse_time_us("0000-01-01T00:00:00+01:00"));
+  EXPECT_FALSE(parse_time_us("9999-12-31T23:59:59-01:00"));
+  // Formatting never overflows, whatever it is given.
+  EXPECT_EQ(format_time_us(INT64_MIN), "invalid-time(-9223372036854775808)");
+  EXPECT_EQ(format_time_us(INT64_MAX), "invalid-time(9223372036854775807)");
+}
+
 TEST(Duration, ParsesUnits) {
   EXPECT_EQ(parse_duration_us("10s"), 10'000'000);
   EXPECT_EQ(parse_duration_us("500ms"), 500'000);

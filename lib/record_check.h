@@ -1,0 +1,18 @@
+// The one check every tool makes of a record before it stores, applies or prints it: values a PostgreSQL source can
+// produce. Anything else is bad data (exit 65, INVALID_ARGUMENT over gRPC), refused before anything is stored.
+#pragma once
+
+#include "shadowstream.pb.h"
+
+namespace ss {
+
+enum class PositionRule {
+  kRequired,  // frames from a source: every record carries its position
+  kOptional,  // pushed records: 0/0 means "assign one", a position given must be valid
+};
+
+// Throws Error(kExitDataErr) naming what is wrong: an enum value the schema does not define, a position outside
+// (0, kMaxLsn], a commit time outside [kMinTimeUs, kMaxTimeUs].
+void validate_record(const shadowstream::v1::ChangeRecord& rec, PositionRule rule = PositionRule::kRequired);
+
+}  // namespace ss
