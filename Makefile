@@ -4,7 +4,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 CXX      ?= g++
 CXXFLAGS ?= -O2 -g
-PKGS     := libpq rdkafka hiredis grpc++ protobuf simdjson cpp-httplib
+PKGS     := libpq rdkafka hiredis grpc++ protobuf simdjson cpp-httplib openssl
 
 # Evaluated lazily so that `make deps` works before pkg-config knows the libraries.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -110,7 +110,7 @@ demo: all
 DEB_PKGS := g++ make pkg-config clang-format \
 	libpq-dev librdkafka-dev libhiredis-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
 	libcli11-dev libsimdjson-dev libcpp-httplib-dev libgtest-dev libgmock-dev \
-	bats postgresql-15 postgresql-client-15 redis-server redis-tools kcat jq procps time python3 man-db python3-grpcio python3-protobuf chromium
+	bats postgresql-15 postgresql-client-15 redis-server redis-tools kcat jq procps time python3 man-db python3-grpcio python3-protobuf chromium libssl-dev openssl
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \

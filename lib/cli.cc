@@ -76,4 +76,17 @@ std::string env_or(const char* name, const std::string& fallback) {
   return (v && *v) ? std::string(v) : fallback;
 }
 
+void add_server_tls_flags(CLI::App& app, transport::ServerTls& tls, bool& insecure) {
+  app.add_option("--tls-cert", tls.cert, "Serve over TLS with this certificate chain (PEM)");
+  app.add_option("--tls-key", tls.key, "The certificate's private key (PEM)");
+  app.add_option("--tls-ca", tls.client_ca, "Require client certificates signed by this CA (PEM)");
+  app.add_flag("--insecure", insecure, "Allow listening off loopback without a token and TLS");
+}
+
+void add_client_tls_flags(CLI::App& app, transport::ClientTls& tls) {
+  app.add_option("--tls-ca", tls.ca, "Connect over TLS, trusting this CA for the server's certificate (PEM)");
+  app.add_option("--tls-cert", tls.cert, "Client certificate for servers that require one (PEM)");
+  app.add_option("--tls-key", tls.key, "The client certificate's private key (PEM)");
+}
+
 }  // namespace ss

@@ -7,7 +7,9 @@
 #include <functional>
 
 #include <string>
+
 #include "position.h"
+#include "transport.h"
 
 namespace ss {
 
@@ -25,6 +27,10 @@ int64_t time_flag(const std::string& flag, const std::string& text);      // RFC
 uint64_t lsn_flag(const std::string& flag, const std::string& text);      // X/Y
 
 Position position_flag(const std::string& flag, const std::string& text);  // X/Y or X/Y:N
+
+// A server's --tls-cert/--tls-key/--tls-ca and --insecure; a client's --tls-ca/--tls-cert/--tls-key.
+void add_server_tls_flags(CLI::App& app, transport::ServerTls& tls, bool& insecure);
+void add_client_tls_flags(CLI::App& app, transport::ClientTls& tls);
 
 // Value of an environment variable, or `fallback` when unset or empty.
 std::string env_or(const char* name, const std::string& fallback);

@@ -18,26 +18,17 @@
 #include "json_codec.h"
 #include "log.h"
 #include "position.h"
+#include "transport.h"
 
 namespace ss::dashboard {
 
 namespace pb = shadowstream::v1;
+using transport::same_secret;
 
-std::pair<std::string, int> parse_listen(const std::string& addr) {
-  std::string host = "127.0.0.1", port = addr;
-  if (auto colon = addr.rfind(':'); colon != std::string::npos) {
-    if (colon > 0) host = addr.substr(0, colon);
-    port = addr.substr(colon + 1);
-  }
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  char* end = nullptr;
-  long p = std::strtol(port.c_str(), &end, 10);
-  if (port.empty() || *end || p < 0 || p > 65535)
-    throw Error(kExitUsage, "--http: expected HOST:PORT, :PORT or PORT, got '" + addr + "'");
-  return {host, static_cast<int>(p)};
-}
+constexpr uint64_t kMaxBody = 1 << 20;
 
-std::string error_json(const std::string& msg) {
+std::string error_json(const std::string& text) {
+  const std::string msg = redact_secrets(text);  // no API answer ever carries a password
   std::string out = "{\"error\":\"";
   for (unsigned char c : msg) {
     if (c == '"' || c == '\\') {
@@ -52,12 +43,6 @@ std::string error_json(const std::string& msg) {
     }
   }
   return out + "\"}";
-}
-
-bool same_secret(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
-  return diff == 0;
 }
 
 pb::ReplayRequest parse_request(std::string_view json) {
@@ -115,7 +100,7 @@ class Unsupported : public Error {
 struct Server::Impl {
   jobs::Manager& jobs;
   Config cfg;
-  httplib::Server http;
+  std::unique_ptr<httplib::Server> http;  // an SSLServer with --tls-cert
   std::thread serving, sampling;
   std::mutex mu;  // guards everything below
   struct Session {
@@ -132,7 +117,18 @@ struct Server::Impl {
 
   Impl(jobs::Manager& m, Config c) : jobs(m), cfg(std::move(c)) {
     if (cfg.pipeline) sampler = std::make_unique<progress::PipelineSampler>(*cfg.pipeline);
+    if (cfg.tls.on()) {
+      auto tls = std::make_unique<httplib::SSLServer>(cfg.tls.cert.c_str(), cfg.tls.key.c_str(),
+                                                      cfg.tls.client_ca.empty() ? nullptr : cfg.tls.client_ca.c_str());
+      if (!tls->is_valid()) throw Error(kExitConfig, "cannot use TLS certificate " + cfg.tls.cert + " and its key");
+      SSL_CTX_set_min_proto_version(tls->ssl_context(), TLS1_2_VERSION);
+      http = std::move(tls);
+    } else {
+      http = std::make_unique<httplib::Server>();
+    }
   }
+
+  std::string scheme() const { return cfg.tls.on() ? "https" : "http"; }
 
   // "" when authenticated by the bearer header, the session's CSRF token when by cookie; nullopt when neither.
   std::optional<std::string> who(const httplib::Request& req) {
@@ -168,9 +164,9 @@ struct Server::Impl {
   }
 
   // A browser sends Origin on cross-site requests; ours must name this very host.
-  static bool same_origin(const httplib::Request& req) {
+  bool same_origin(const httplib::Request& req) const {
     if (!req.has_header("Origin")) return true;
-    return req.get_header_value("Origin") == "http://" + req.get_header_value("Host");
+    return req.get_header_value("Origin") == scheme() + "://" + req.get_header_value("Host");
   }
 
   static void send(httplib::Response& res, const Reply& r) {
@@ -270,18 +266,18 @@ struct Server::Impl {
       return
           [body, type](const httplib::Request&, httplib::Response& res) { res.set_content(std::string(body), type); };
     };
-    http.set_default_headers(
+    http->set_default_headers(
         {{"X-Content-Type-Options", "nosniff"},
          {"X-Frame-Options", "DENY"},
          {"Referrer-Policy", "no-referrer"},
          {"Cache-Control", "no-store"},
          {"Content-Security-Policy",
           "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"}});
-    http.Get("/", page(kIndexHtml, "text/html; charset=utf-8"));
-    http.Get("/dashboard.js", page(kDashboardJs, "text/javascript; charset=utf-8"));
-    http.Get("/dashboard.css", page(kDashboardCss, "text/css; charset=utf-8"));
+    http->Get("/", page(kIndexHtml, "text/html; charset=utf-8"));
+    http->Get("/dashboard.js", page(kDashboardJs, "text/javascript; charset=utf-8"));
+    http->Get("/dashboard.css", page(kDashboardCss, "text/css; charset=utf-8"));
 
-    http.Post("/login", [this](const httplib::Request& req, httplib::Response& res) {
+    http->Post("/login", [this](const httplib::Request& req, httplib::Response& res) {
       if (!same_origin(req)) return send(res, {403, error_json("cross-site login refused")});
       // A token in the URL would end up in logs and history: only a form body is accepted.
       if (req.target.find('?') != std::string::npos)
@@ -301,10 +297,11 @@ struct Server::Impl {
         }
         sessions[sid] = {csrf, now_us()};
       }
-      res.set_header("Set-Cookie", "ss_session=" + sid + "; HttpOnly; SameSite=Strict; Path=/");
+      res.set_header("Set-Cookie",
+                     "ss_session=" + sid + "; HttpOnly; SameSite=Strict; Path=/" + (cfg.tls.on() ? "; Secure" : ""));
       send(res, {200, "{\"csrf\":\"" + csrf + "\"}"});
     });
-    http.Post("/logout", [this](const httplib::Request& req, httplib::Response& res) {
+    http->Post("/logout", [this](const httplib::Request& req, httplib::Response& res) {
       api(req, res, true, [&](const std::string&) {
         std::lock_guard<std::mutex> lk(mu);
         sessions.erase(cookie(req, "ss_session"));
@@ -312,10 +309,10 @@ struct Server::Impl {
         return Reply{200, "{}"};
       });
     });
-    http.Get("/api/session", [this](const httplib::Request& req, httplib::Response& res) {
+    http->Get("/api/session", [this](const httplib::Request& req, httplib::Response& res) {
       api(req, res, false, [&](const std::string& csrf) { return Reply{200, "{\"csrf\":\"" + csrf + "\"}"}; });
     });
-    http.Get("/api/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+    http->Get("/api/jobs", [this](const httplib::Request& req, httplib::Response& res) {
       api(req, res, false, [&](const std::string&) {
         std::string out = "{\"jobs\":[";
         bool first = true;
@@ -327,32 +324,50 @@ struct Server::Impl {
         return Reply{200, out + "]}"};
       });
     });
-    http.Post("/api/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+    http->Post("/api/jobs", [this](const httplib::Request& req, httplib::Response& res) {
       api(req, res, true, [&](const std::string&) {
         if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0)
           throw Unsupported("send the job as Content-Type: application/json");
         return Reply{201, job_json(jobs.create(parse_request(req.body)))};
       });
     });
-    http.Get(R"(/api/jobs/([A-Za-z0-9_-]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    http->Get(R"(/api/jobs/([A-Za-z0-9_-]+))", [this](const httplib::Request& req, httplib::Response& res) {
       api(req, res, false, [&](const std::string&) { return job_detail(req.matches[1]); });
     });
-    http.Post(R"(/api/jobs/([A-Za-z0-9_-]+)/(pause|resume|cancel))", [this](const httplib::Request& req,
-                                                                            httplib::Response& res) {
+    http->Post(R"(/api/jobs/([A-Za-z0-9_-]+)/(pause|resume|cancel))", [this](const httplib::Request& req,
+                                                                             httplib::Response& res) {
       api(req, res, true, [&](const std::string&) {
         std::string id = req.matches[1], verb = req.matches[2];
         pb::ReplayJob j = verb == "pause" ? jobs.pause(id) : verb == "resume" ? jobs.resume(id) : jobs.cancel(id);
         return Reply{200, job_json(j)};
       });
     });
-    http.Get("/api/pipeline", [this](const httplib::Request& req, httplib::Response& res) {
+    http->Get("/api/pipeline", [this](const httplib::Request& req, httplib::Response& res) {
       api(req, res, false, [&](const std::string&) { return pipeline(); });
     });
-    http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    http->set_error_handler([](const httplib::Request&, httplib::Response& res) {
       if (res.body.empty()) res.set_content(error_json("HTTP " + std::to_string(res.status)), "application/json");
     });
-    // A job's JSON is small; an upload larger than this is not a job.
-    http.set_payload_max_length(1 << 20);
+    // A job's JSON is small; an upload larger than this is not a job. httplib enforces the limit only on bodies
+    // with a Content-Length: it reads chunked ones (and ones with neither header) whole before any handler runs.
+    // The pre-routing handler runs before the body is read, so those are refused there, unread, and the connection
+    // is closed after every answer so an unread body is never taken for the next request.
+    http->set_payload_max_length(kMaxBody);
+    http->set_keep_alive_max_count(1);
+    http->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+      using R = httplib::Server::HandlerResponse;
+      const std::string& m = req.method;
+      if (m == "GET" || m == "HEAD" || m == "OPTIONS") return R::Unhandled;
+      if (req.has_header("Transfer-Encoding") || req.get_header_value_count("Content-Length") != 1) {
+        send(res, {411, error_json("send the body with one Content-Length header (chunked bodies are refused)")});
+        return R::Handled;
+      }
+      if (req.get_header_value<uint64_t>("Content-Length") > kMaxBody) {
+        send(res, {413, error_json("request body over " + std::to_string(kMaxBody) + " bytes")});
+        return R::Handled;
+      }
+      return R::Unhandled;
+    });
   }
 };
 
@@ -366,16 +381,16 @@ Server::~Server() {
 }
 
 void Server::start() {
-  auto [host, port] = parse_listen(impl_->cfg.listen);
+  auto [host, port] = transport::parse_listen(impl_->cfg.listen, "--http");
   impl_->routes();
-  int bound = port == 0 ? impl_->http.bind_to_any_port(host) : (impl_->http.bind_to_port(host, port) ? port : -1);
+  int bound = port == 0 ? impl_->http->bind_to_any_port(host) : (impl_->http->bind_to_port(host, port) ? port : -1);
   if (bound <= 0) throw Error(kExitUnavailable, "cannot listen on " + impl_->cfg.listen + " for the dashboard");
   std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  std::fprintf(stderr, "dashboard on http://%s:%d\n", shown.c_str(), bound);
+  std::fprintf(stderr, "dashboard on %s://%s:%d\n", impl_->scheme().c_str(), shown.c_str(), bound);
   std::fflush(stderr);
-  impl_->serving = std::thread([this] { impl_->http.listen_after_bind(); });
+  impl_->serving = std::thread([this] { impl_->http->listen_after_bind(); });
   // httplib's stop() is a no-op until the listener runs; a stop right after start would then never end the thread.
-  for (int waited_ms = 0; !impl_->http.is_running(); ++waited_ms) {
+  for (int waited_ms = 0; !impl_->http->is_running(); ++waited_ms) {
     if (waited_ms > 5000) throw Error(kExitUnavailable, "the dashboard's listener did not start");
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
@@ -388,7 +403,7 @@ void Server::stop() {
     impl_->stopping = true;
   }
   impl_->wake.notify_all();
-  impl_->http.stop();
+  impl_->http->stop();
   if (impl_->serving.joinable()) impl_->serving.join();
   if (impl_->sampling.joinable()) impl_->sampling.join();
 }

@@ -12,18 +12,17 @@
 
 #include "progress.h"
 #include "replay_jobs.h"
+#include "transport.h"
 
 namespace ss::dashboard {
 
 struct Config {
-  std::string listen;  // "HOST:PORT", ":PORT" or "PORT" (loopback); port 0 picks a free one
-  std::string token;   // required
+  std::string listen;        // "HOST:PORT", ":PORT" or "PORT" (loopback); port 0 picks a free one
+  std::string token;         // required
+  transport::ServerTls tls;  // HTTPS when on
   std::optional<progress::PipelineConfig> pipeline;  // the pipeline panel's stages, when configured
   int64_t history_interval_us = 1'000'000;
 };
-
-// Splits an --http address; a missing host means loopback. Throws Error(64) naming the flag.
-std::pair<std::string, int> parse_listen(const std::string& addr);
 
 // An API answer: status and a JSON body.
 struct Reply {
@@ -38,9 +37,6 @@ shadowstream::v1::ReplayRequest parse_request(std::string_view json);
 
 // {"error":"..."} with the text escaped.
 std::string error_json(const std::string& msg);
-
-// Constant-time comparison, so a wrong token's answer time says nothing about how much of it was right.
-bool same_secret(std::string_view a, std::string_view b);
 
 class Server {
  public:

@@ -21,9 +21,14 @@ enum ExitCode : int {
   kExitConfig = 78,       // bad configuration
 };
 
+// `text` with every password it may hold replaced by "***": the password of a URI's userinfo
+// (postgresql://user:secret@host, redis://:secret@host) and a conninfo's password=... . libpq repeats a malformed URI
+// whole in its error, so every message and log line passes through this.
+std::string redact_secrets(std::string text);
+
 class Error : public std::runtime_error {
  public:
-  Error(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  Error(int code, const std::string& message) : std::runtime_error(redact_secrets(message)), code_(code) {}
   int code() const { return code_; }
 
  private:

@@ -23,18 +23,47 @@ std::string read_token(const std::string& path) {
 grpc::Status check(const grpc::ServerContext* ctx, const std::string& token) {
   if (token.empty()) return grpc::Status::OK;
   auto it = ctx->client_metadata().find("authorization");
-  if (it == ctx->client_metadata().end() || std::string(it->second.data(), it->second.size()) != "Bearer " + token)
+  if (it == ctx->client_metadata().end() ||
+      !transport::same_secret(std::string_view(it->second.data(), it->second.size()), "Bearer " + token))
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing or wrong bearer token");
   return grpc::Status::OK;
 }
 
-int serve(const std::string& listen, const std::vector<grpc::Service*>& services) {
+namespace {
+std::shared_ptr<grpc::ServerCredentials> server_credentials(const transport::ServerTls& tls) {
+  if (!tls.on()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions opts(tls.client_ca.empty()
+                                             ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                             : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  if (!tls.client_ca.empty()) opts.pem_root_certs = transport::read_file(tls.client_ca, "TLS client CA");
+  opts.pem_key_cert_pairs.push_back(
+      {transport::read_file(tls.key, "TLS key"), transport::read_file(tls.cert, "TLS certificate")});
+  return grpc::SslServerCredentials(opts);
+}
+}  // namespace
+
+std::shared_ptr<grpc::Channel> channel(const std::string& server, const transport::ClientTls& tls) {
+  if (!tls.on()) return grpc::CreateChannel(server, grpc::InsecureChannelCredentials());
+  grpc::SslCredentialsOptions opts;
+  if (!tls.ca.empty()) opts.pem_root_certs = transport::read_file(tls.ca, "TLS CA");
+  if (!tls.cert.empty()) {
+    opts.pem_cert_chain = transport::read_file(tls.cert, "TLS certificate");
+    opts.pem_private_key = transport::read_file(tls.key, "TLS key");
+  }
+  return grpc::CreateChannel(server, grpc::SslCredentials(opts));
+}
+
+int serve(const std::string& listen, const Exposure& exposure, const std::vector<grpc::Service*>& services) {
+  transport::check_server_tls(exposure.tls);
+  transport::check_exposure("--listen", listen, !exposure.token.empty(), exposure.tls.on(), exposure.insecure);
   grpc::ServerBuilder builder;
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen, server_credentials(exposure.tls), &port);
   for (grpc::Service* s : services) builder.RegisterService(s);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server || port == 0) throw Error(kExitUnavailable, "cannot listen on " + listen);
+  if (!server || port == 0)
+    throw Error(kExitUnavailable, "cannot listen on " + listen + " (is another server using that port?)");
   log::warn("listening on " + listen.substr(0, listen.rfind(':')) + ":" + std::to_string(port));
   while (!stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

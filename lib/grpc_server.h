@@ -5,8 +5,11 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "transport.h"
 
 namespace ss::grpc_server {
 
@@ -16,9 +19,22 @@ std::string read_token(const std::string& path);
 // OK when `token` is empty or the call carries "authorization: Bearer <token>"; UNAUTHENTICATED otherwise.
 grpc::Status check(const grpc::ServerContext* ctx, const std::string& token);
 
+// How a server is exposed: its token ("" = none), TLS, and whether the operator accepted listening off loopback
+// without both (--insecure).
+struct Exposure {
+  std::string token;
+  transport::ServerTls tls;
+  bool insecure = false;
+};
+
 // Listens on `listen` (host:port; port 0 picks a free one) with `services`, prints "listening on HOST:PORT" on
-// stderr once bound, and serves until SIGTERM/SIGINT. Error(69) when it cannot listen.
-int serve(const std::string& listen, const std::vector<grpc::Service*>& services);
+// stderr once bound, and serves until SIGTERM/SIGINT. Error(64) when `listen` is off loopback without a token and
+// TLS (and not `insecure`); Error(69) when it cannot listen, also when another server holds the port (no
+// SO_REUSEPORT: two servers taking turns on one port would each answer half the calls).
+int serve(const std::string& listen, const Exposure& exposure, const std::vector<grpc::Service*>& services);
+
+// Client side: a channel to `server`, over TLS when `tls` says so.
+std::shared_ptr<grpc::Channel> channel(const std::string& server, const transport::ClientTls& tls);
 
 // Client side: adds "authorization: Bearer <token>" when `token` is not empty.
 void add_token(grpc::ClientContext& ctx, const std::string& token);

@@ -106,8 +106,10 @@ class Service final : public shadowstream::v1::Ingestor::Service {
 }  // namespace
 
 int run_serve(const ServeConfig& cfg) {
-  Service service(cfg, grpc_server::read_token(cfg.token_file));
-  return grpc_server::serve(cfg.listen, {&service});
+  transport::check_port_free("--listen", cfg.listen);
+  std::string token = grpc_server::read_token(cfg.token_file);
+  Service service(cfg, token);
+  return grpc_server::serve(cfg.listen, {token, cfg.tls, cfg.insecure}, {&service});
 }
 
 }  // namespace ss::ingestor

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "buffer.h"
+#include "transport.h"
 
 namespace ss::ingestor {
 
@@ -12,6 +13,8 @@ struct ServeConfig {
   buffer::WriteConfig store;
   std::string listen = "127.0.0.1:50051";
   std::string token_file;  // when set, calls need "authorization: Bearer <token>"
+  transport::ServerTls tls;
+  bool insecure = false;  // listen off loopback without a token and TLS
   std::string default_source = "grpc";
 };
 

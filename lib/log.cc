@@ -4,6 +4,8 @@
 
 #include <mutex>
 
+#include "error.h"
+
 namespace ss::log {
 namespace {
 std::string g_tool = "shadowstream";
@@ -12,11 +14,12 @@ std::mutex g_mu;
 
 void emit(std::string_view msg) {
   // One write(2) per line so that lines from concurrent stages sharing a terminal never interleave mid-line.
+  std::string clean = redact_secrets(std::string(msg));
   std::string line;
   {
     std::lock_guard<std::mutex> lock(g_mu);
-    line.reserve(g_tool.size() + msg.size() + 3);
-    line.append(g_tool).append(": ").append(msg).push_back('\n');
+    line.reserve(g_tool.size() + clean.size() + 3);
+    line.append(g_tool).append(": ").append(clean).push_back('\n');
   }
   ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
   (void)ignored;

@@ -52,8 +52,10 @@ Conn connect(const std::string& url_or_conninfo, const std::string& replication)
   if (!c) throw Error(kExitSoftware, "out of memory creating a PostgreSQL connection");
   if (PQstatus(c.get()) != CONNECTION_OK) {
     std::string msg = trim(PQerrorMessage(c.get()));
-    int code = msg.find("invalid") != std::string::npos || msg.find("missing") != std::string::npos ? kExitConfig
-                                                                                                    : kExitUnavailable;
+    // A malformed conninfo or URI is configuration; anything else (refused, timed out) an outage worth retrying.
+    bool config = msg.find("invalid") != std::string::npos || msg.find("missing") != std::string::npos ||
+                  msg.find(" URI") != std::string::npos;
+    int code = config ? kExitConfig : kExitUnavailable;
     throw Error(code, "cannot connect to PostgreSQL: " + msg);
   }
   return c;

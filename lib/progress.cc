@@ -94,7 +94,7 @@ std::string render_bar(const pb::ProgressUpdate& u, const pb::ReplayRequest& req
 
 int watch(const WatchConfig& cfg, int out_fd) {
   std::string token = grpc_server::read_token(cfg.token_file);
-  auto channel = grpc::CreateChannel(cfg.server, grpc::InsecureChannelCredentials());
+  auto channel = grpc_server::channel(cfg.server, cfg.tls);
   auto replayer = pb::Replayer::NewStub(channel);
   auto tracker = pb::ProgressTracker::NewStub(channel);
   auto context = [&](grpc::ClientContext& ctx) { grpc_server::add_token(ctx, token); };

@@ -9,6 +9,7 @@
 
 #include "kafka_handle.h"
 #include "shadowstream.pb.h"
+#include "transport.h"
 
 namespace ss::progress {
 
@@ -17,6 +18,7 @@ enum class Format { kAuto, kBar, kJson };
 struct WatchConfig {
   std::string server = "127.0.0.1:50052";
   std::string token_file;
+  transport::ClientTls tls;
   std::string job_id;
   Format format = Format::kAuto;
   int64_t reconnect_us = 30'000'000;  // how long to keep trying when the server is unreachable

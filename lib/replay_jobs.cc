@@ -49,7 +49,7 @@ std::string target_problem(const std::string& target) {
     std::string msg = err ? err : "not a conninfo or postgres:// URI";
     if (err) PQfreemem(err);
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    return "target: " + msg;
+    return redact_secrets("target: " + msg);  // libpq repeats a malformed URI whole, password included
   }
   for (PQconninfoOption* o = opts.get(); o->keyword; ++o)
     if (std::strcmp(o->keyword, "password") == 0 && o->val && *o->val)

@@ -94,15 +94,23 @@ int run_serve(const ServeConfig& cfg) {
   std::string token = grpc_server::read_token(cfg.token_file);
   if (!cfg.http.empty() && token.empty())
     throw Error(kExitUsage, "--http needs --token-file: the dashboard always asks for a token");
+  // Everything that can refuse the start is checked before the manager takes over the store's jobs.
+  transport::check_server_tls(cfg.tls);
+  transport::check_exposure("--listen", cfg.listen, !token.empty(), cfg.tls.on(), cfg.insecure);
+  transport::check_port_free("--listen", cfg.listen);
+  if (!cfg.http.empty()) {
+    transport::check_exposure("--http", cfg.http, true, cfg.tls.on(), cfg.insecure);
+    transport::check_port_free("--http", cfg.http);
+  }
   jobs::Manager manager(cfg.jobs);
   std::unique_ptr<dashboard::Server> web;
   if (!cfg.http.empty()) {
-    web = std::make_unique<dashboard::Server>(manager, dashboard::Config{cfg.http, token, cfg.pipeline});
+    web = std::make_unique<dashboard::Server>(manager, dashboard::Config{cfg.http, token, cfg.tls, cfg.pipeline});
     web->start();
   }
   Replayer replayer(manager, token);
   Tracker tracker(manager, token);
-  return grpc_server::serve(cfg.listen, {&replayer, &tracker});
+  return grpc_server::serve(cfg.listen, {token, cfg.tls, cfg.insecure}, {&replayer, &tracker});
 }
 
 namespace {
@@ -110,7 +118,7 @@ namespace {
 template <class Fn>
 void replayer_call(const ClientConfig& cfg, Fn fn) {
   std::string token = grpc_server::read_token(cfg.token_file);
-  auto stub = pb::Replayer::NewStub(grpc::CreateChannel(cfg.server, grpc::InsecureChannelCredentials()));
+  auto stub = pb::Replayer::NewStub(grpc_server::channel(cfg.server, cfg.tls));
   grpc::ClientContext ctx;
   grpc_server::add_token(ctx, token);
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));

@@ -14,6 +14,8 @@ struct ServeConfig {
   jobs::Config jobs;
   std::string listen = "127.0.0.1:50052";
   std::string token_file;                            // when set, calls need "authorization: Bearer <token>"
+  transport::ServerTls tls;                          // for gRPC and the dashboard alike
+  bool insecure = false;                             // listen off loopback without a token and TLS
   std::string http;                                  // when set, the web dashboard listens here too (dashboard.h)
   std::optional<progress::PipelineConfig> pipeline;  // the dashboard's pipeline panel
 };
@@ -25,6 +27,7 @@ int run_serve(const ServeConfig& cfg);
 struct ClientConfig {
   std::string server = "127.0.0.1:50052";
   std::string token_file;
+  transport::ClientTls tls;
 };
 // Creates a job; returns it (its id is what ss-progress follows).
 shadowstream::v1::ReplayJob submit(const ClientConfig& cfg, const shadowstream::v1::ReplayRequest& req);

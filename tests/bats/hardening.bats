@@ -107,3 +107,150 @@ PY
     [ "$rss_kb" -lt 40000 ]
   done
 }
+
+# certs DIR: a CA, a server certificate for localhost/127.0.0.1 and a client certificate, all signed by the CA.
+certs() {
+  local d=$1 n
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$d/ca.key" -out "$d/ca.pem" \
+    -days 2 -subj /CN=ss-test-ca 2>/dev/null
+  for n in srv cli; do
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$d/$n.key" -out "$d/$n.csr" \
+      -subj "/CN=$n" 2>/dev/null
+    openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -out "$d/$n.pem" -days 2 \
+      -extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n') 2>/dev/null
+  done
+}
+# start_bg NAME CMD...: runs CMD in the background with stderr in $T/NAME.err; waits for "listening on".
+start_bg() {
+  local name=$1
+  shift
+  "$@" 2>"$T/$name.err" 3>&- &
+  ss_wait_for grep -q "listening on" "$T/$name.err"
+}
+addr_of() { sed -n 's/.*listening on //p' "$T/$1.err" | tail -1; }
+
+@test "off loopback a server needs a token and TLS, or --insecure" {
+  echo tok >"$T/token"
+  for cmd in "ss-replay serve --store-key ss:h:exp" "ss-buffer serve"; do
+    run --separate-stderr $cmd --listen 0.0.0.0:0
+    [ "$status" -eq 64 ]
+    [[ "$stderr" == *"--listen 0.0.0.0:0 is reachable from other hosts: it needs --token-file and --tls-cert/--tls-key"*"--insecure"* ]]
+    run --separate-stderr $cmd --listen '[::]:0' --token-file "$T/token"
+    [ "$status" -eq 64 ]
+    [[ "$stderr" == *"it needs --tls-cert/--tls-key"* ]]
+  done
+  run --separate-stderr ss-replay serve --store-key ss:h:exp --listen 127.0.0.1:0 --token-file "$T/token" --http 0.0.0.0:0
+  [ "$status" -eq 64 ]
+  [[ "$stderr" == *"--http 0.0.0.0:0 is reachable from other hosts"* ]]
+  start_bg insecure ss-buffer serve --listen 0.0.0.0:0 --insecure
+  [[ "$(addr_of insecure)" == 0.0.0.0:* ]]
+}
+
+@test "a second server on a port in use fails at once and takes over no job" {
+  ss-gen-records -n 500 --interval 20ms >"$T/slow.ss"
+  start_bg first ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:port
+  addr=$(addr_of first)
+  /usr/bin/python3 "$SS_ROOT/tests/helpers/replay_client.py" "$addr" "$BATS_FILE_TMPDIR" create source=file:"$T/slow.ss" \
+    speed_factor=0.5 >"$T/job"
+  run --separate-stderr ss-replay serve --listen "$addr" --store-key ss:h:port
+  [ "$status" -eq 69 ]
+  [[ "$stderr" == *"the port is in use"* ]]
+  [[ "$stderr" != *"resuming"* ]]
+  [ "${#stderr_lines[@]}" -eq 1 ]
+  start_bg ingest ss-buffer serve --listen 127.0.0.1:0
+  run --separate-stderr ss-buffer serve --listen "$(addr_of ingest)"
+  [ "$status" -eq 69 ]
+}
+
+@test "TLS on both gRPC servers and the dashboard, with client certificates when asked" {
+  certs "$T"
+  echo "tok-$RANDOM" >"$T/token"
+  start_bg tls ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:tls --token-file "$T/token" \
+    --tls-cert "$T/srv.pem" --tls-key "$T/srv.key" --http 0
+  port=$(addr_of tls | sed 's/.*://')
+  ss_wait_for grep -q "dashboard on https://" "$T/tls.err"
+  url=$(sed -n 's/.*dashboard on https:\/\/127.0.0.1/https:\/\/localhost/p' "$T/tls.err")
+  # gRPC: the CA makes it work; without TLS or without the CA it does not.
+  run -0 ss-replay jobs -s "localhost:$port" --token-file "$T/token" --tls-ca "$T/ca.pem"
+  run -69 ss-replay jobs -s "localhost:$port" --token-file "$T/token"
+  # The dashboard over HTTPS: the API answers, and the session cookie is Secure.
+  [ "$(curl -sS --cacert "$T/ca.pem" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$T/token")" \
+    "$url/api/jobs")" = 200 ]
+  curl -sS --cacert "$T/ca.pem" -D "$T/login.h" -o /dev/null --data-urlencode "token=$(cat "$T/token")" "$url/login"
+  grep -qi '^set-cookie: ss_session=.*; Secure' "$T/login.h"
+  run curl -sS -o /dev/null "http://localhost:${url##*:}/api/jobs"
+  [ "$status" -ne 0 ] # plain HTTP is not spoken there
+
+  # Client certificates required: refused without one, served with one.
+  start_bg mtls ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:mtls --tls-cert "$T/srv.pem" \
+    --tls-key "$T/srv.key" --tls-ca "$T/ca.pem"
+  mport=$(addr_of mtls | sed 's/.*://')
+  run -69 ss-replay jobs -s "localhost:$mport" --tls-ca "$T/ca.pem"
+  run -0 ss-replay jobs -s "localhost:$mport" --tls-ca "$T/ca.pem" --tls-cert "$T/cli.pem" --tls-key "$T/cli.key"
+  run -66 --separate-stderr ss-progress -s "localhost:$mport" --tls-ca "$T/ca.pem" --tls-cert "$T/cli.pem" \
+    --tls-key "$T/cli.key" --reconnect 1s no-such-job
+  [[ "$stderr" == *"no-such-job"* ]]
+
+  # The Ingestor over TLS, from Python.
+  start_bg ingest ss-buffer serve --listen 127.0.0.1:0 --tls-cert "$T/srv.pem" --tls-key "$T/srv.key"
+  cat >"$T/tls.py" <<'PY'
+import sys, grpc
+sys.path.insert(0, sys.argv[3])
+import shadowstream_pb2 as pb
+creds = grpc.ssl_channel_credentials(open(sys.argv[2], "rb").read())
+one = grpc.secure_channel(sys.argv[1], creds).unary_unary("/shadowstream.v1.Ingestor/PushChange",
+    request_serializer=pb.ChangeRecord.SerializeToString, response_deserializer=pb.PushResponse.FromString)
+r = one(pb.ChangeRecord(source=pb.Source(name="tls"), op=1, table="t", columns=[pb.Column(name="id", text="1")]),
+        timeout=10)
+print("stored", r.stored)
+PY
+  run /usr/bin/python3 "$T/tls.py" "localhost:$(addr_of ingest | sed 's/.*://')" "$T/ca.pem" "$BATS_FILE_TMPDIR"
+  [ "$output" = "stored 1" ]
+}
+
+@test "the dashboard refuses chunked and oversized bodies before buffering them, and before the token" {
+  echo "tok-$RANDOM" >"$T/token"
+  ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:body --token-file "$T/token" --http 0 2>"$T/web.err" 3>&- &
+  srv=$!
+  ss_wait_for grep -q "dashboard on " "$T/web.err"
+  url=$(sed -n 's/.*dashboard on //p' "$T/web.err")
+  before=$(awk '/VmHWM/ { print $2 }' "/proc/$srv/status")
+  # 200 MB sent chunked with no token: refused unread, and the server did not grow by it.
+  code=$(head -c 200000000 /dev/zero | curl -sS -o "$T/body" -w '%{http_code}' -X POST -T - \
+    -H 'Transfer-Encoding: chunked' -H 'Content-Type: application/json' "$url/api/jobs" || true)
+  [ "$code" = 411 ]
+  after=$(awk '/VmHWM/ { print $2 }' "/proc/$srv/status")
+  echo "# peak RSS ${before} KB -> ${after} KB" >&3
+  [ $((after - before)) -lt 20000 ]
+  head -c 2000000 /dev/zero >"$T/big"
+  [ "$(curl -sS -o /dev/null -w '%{http_code}' -X POST --data-binary @"$T/big" -H 'Content-Type: application/json' \
+    "$url/api/jobs")" = 413 ]
+  # An ordinary request with a body still works.
+  [ "$(curl -sS -o /dev/null -w '%{http_code}' -X POST --data '' -H "Authorization: Bearer $(cat "$T/token")" \
+    "$url/logout")" = 200 ]
+}
+
+@test "no message, log line or API answer carries a password" {
+  ss-gen-records -n 1 >"$T/one.ss"
+  bad='postgresql://u:pw123@[::1/x'
+  run --separate-stderr ss-replay --speed max --to "$bad" <"$T/one.ss"
+  [ "$status" -eq 78 ]
+  [[ "$stderr" == *"postgresql://u:***@"* ]]
+  [[ "$stderr" != *pw123* ]]
+  run --separate-stderr ss-capture -d "$bad" --slot x
+  [[ "$stderr" != *pw123* ]]
+  run --separate-stderr ss-capture -d "host=/nonexistent password=pw123 dbname=x connect_timeout=1" --slot x
+  [[ "$stderr" != *pw123* ]]
+  echo "tok-$RANDOM" >"$T/token"
+  ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:pw --token-file "$T/token" --http 0 --pipeline-pg "$bad" \
+    2>"$T/web.err" 3>&- &
+  ss_wait_for grep -q "dashboard on " "$T/web.err"
+  url=$(sed -n 's/.*dashboard on //p' "$T/web.err")
+  auth=(-H "Authorization: Bearer $(cat "$T/token")" -H 'Content-Type: application/json')
+  run curl -sS "${auth[@]}" -X POST --data "{\"target\":\"$bad\"}" "$url/api/jobs"
+  [[ "$output" == *'"error"'* ]]
+  [[ "$output" != *pw123* ]]
+  run curl -sS "${auth[@]}" "$url/api/pipeline"
+  [[ "$output" != *pw123* ]]
+  [[ "$(cat "$T/web.err")" != *pw123* ]]
+}

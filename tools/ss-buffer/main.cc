@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   serve->add_option("--listen", sv.listen, "Address to listen on (port 0 picks a free one)")
       ->default_val("127.0.0.1:50051");
   serve->add_option("--token-file", sv.token_file, "Require \"authorization: Bearer <token>\" with the token in FILE");
+  ss::add_server_tls_flags(*serve, sv.tls, sv.insecure);
   serve->add_option("--source", sv.default_source, "Source name for records that carry none")->default_val("grpc");
 
   return ss::run_main(app, argc, argv, [&] {

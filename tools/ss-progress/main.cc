@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   app.add_option("job", w.job_id, "Replay job id (from ss-replay serve)");
   app.add_option("-s,--server", w.server, "ss-replay serve address")->default_val("127.0.0.1:50052");
   app.add_option("--token-file", w.token_file, "Bearer token for the server (first line of FILE)");
+  ss::add_client_tls_flags(app, w.tls);
   app.add_flag("--json", json, "JSON lines even on a terminal");
   app.add_flag("--bar", bar, "A progress bar even when not on a terminal");
   app.add_option("--reconnect", reconnect, "Keep trying this long while the server is unreachable")->default_val("30s");

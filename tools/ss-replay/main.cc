@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   serve->add_option("--listen", serve_cfg.listen, "Address to listen on (port 0 picks a free one)")
       ->default_val("127.0.0.1:50052");
   serve->add_option("--token-file", serve_cfg.token_file, "Require this bearer token (first line of FILE)");
+  ss::add_server_tls_flags(*serve, serve_cfg.tls, serve_cfg.insecure);
   serve->add_option("--redis", serve_cfg.jobs.redis_url, "Redis URL of the job store (default: $REDIS_URL)");
   serve->add_option("--store-key", serve_cfg.jobs.key, "Redis hash holding the jobs")
       ->default_val("shadowstream:replay:jobs");
@@ -100,6 +101,7 @@ int main(int argc, char** argv) {
   CLI::App* submit = app.add_subcommand("submit", "Create a replay job on a server and print its id");
   submit->add_option("-s,--server", client.server, "ss-replay serve address")->default_val("127.0.0.1:50052");
   submit->add_option("--token-file", client.token_file, "Bearer token for the server (first line of FILE)");
+  ss::add_client_tls_flags(*submit, client.tls);
   submit->add_option("--source", *req.mutable_source(), "kafka:TOPIC or file:PATH (default: the server's)");
   submit->add_option("--speed", s_speed, "Speed factor, or 'max'")->default_val("1");
   submit->add_option("--rate", s_rate, "Pace at N records per second instead");
@@ -122,6 +124,7 @@ int main(int argc, char** argv) {
   CLI::App* jobs = app.add_subcommand("jobs", "List a server's replay jobs, newest first");
   jobs->add_option("-s,--server", jobs_client.server, "ss-replay serve address")->default_val("127.0.0.1:50052");
   jobs->add_option("--token-file", jobs_client.token_file, "Bearer token for the server (first line of FILE)");
+  ss::add_client_tls_flags(*jobs, jobs_client.tls);
   jobs->add_flag("--json", jobs_json, "JSON lines");
 
   return ss::run_main(app, argc, argv, [&] {
