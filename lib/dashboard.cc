@@ -314,14 +314,33 @@ struct Server::Impl {
     });
     http->Get("/api/jobs", [this](const httplib::Request& req, httplib::Response& res) {
       api(req, res, false, [&](const std::string&) {
+        // A page of the newest jobs (?limit=N, at most 1000; ?before=ID for the next), and "next" when more follow.
+        size_t limit = 200;
+        if (req.has_param("limit")) {
+          const std::string v = req.get_param_value("limit");
+          char* end = nullptr;
+          unsigned long n = std::strtoul(v.c_str(), &end, 10);
+          if (v.empty() || *end || n == 0 || n > 1000) throw Error(kExitUsage, "limit must be 1 to 1000");
+          limit = n;
+        }
+        std::string before = req.get_param_value("before");
+        if (before.size() > 64) throw Error(kExitUsage, "before: not a job id");
+        std::vector<pb::ReplayJob> page = jobs.list({}, limit + 1, before);
+        std::string next;
+        if (page.size() > limit) {
+          page.resize(limit);
+          next = page.back().id();
+        }
         std::string out = "{\"jobs\":[";
         bool first = true;
-        for (const pb::ReplayJob& j : jobs.list()) {
+        for (const pb::ReplayJob& j : page) {
           if (!first) out += ',';
           out += job_json(j);
           first = false;
         }
-        return Reply{200, out + "]}"};
+        out += "]";
+        if (!next.empty()) out += ",\"next\":\"" + next + "\"";
+        return Reply{200, out + "}"};
       });
     });
     http->Post("/api/jobs", [this](const httplib::Request& req, httplib::Response& res) {
@@ -334,10 +353,16 @@ struct Server::Impl {
     http->Get(R"(/api/jobs/([A-Za-z0-9_-]+))", [this](const httplib::Request& req, httplib::Response& res) {
       api(req, res, false, [&](const std::string&) { return job_detail(req.matches[1]); });
     });
-    http->Post(R"(/api/jobs/([A-Za-z0-9_-]+)/(pause|resume|cancel))", [this](const httplib::Request& req,
-                                                                             httplib::Response& res) {
+    http->Post(R"(/api/jobs/([A-Za-z0-9_-]+)/(pause|resume|cancel|delete))", [this](const httplib::Request& req,
+                                                                                    httplib::Response& res) {
       api(req, res, true, [&](const std::string&) {
         std::string id = req.matches[1], verb = req.matches[2];
+        if (verb == "delete") {
+          jobs.remove(id);
+          std::lock_guard<std::mutex> lk(mu);
+          history.erase(id);
+          return Reply{200, "{\"deleted\":\"" + id + "\"}"};
+        }
         pb::ReplayJob j = verb == "pause" ? jobs.pause(id) : verb == "resume" ? jobs.resume(id) : jobs.cancel(id);
         return Reply{200, job_json(j)};
       });

@@ -58,6 +58,7 @@ int serve(const std::string& listen, const Exposure& exposure, const std::vector
   transport::check_exposure("--listen", listen, !exposure.token.empty(), exposure.tls.on(), exposure.insecure);
   grpc::ServerBuilder builder;
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(exposure.max_request_bytes);
   int port = 0;
   builder.AddListeningPort(listen, server_credentials(exposure.tls), &port);
   for (grpc::Service* s : services) builder.RegisterService(s);

@@ -25,6 +25,8 @@ struct Exposure {
   std::string token;
   transport::ServerTls tls;
   bool insecure = false;
+  // The largest request message accepted, checked by gRPC before the call (and its token) is looked at.
+  int max_request_bytes = 1 << 20;
 };
 
 // Listens on `listen` (host:port; port 0 picks a free one) with `services`, prints "listening on HOST:PORT" on

@@ -49,6 +49,9 @@ std::string validate(const ChangeRecord& rec) {
 
 namespace {
 
+// One call is one transaction, held in memory until it is stored.
+constexpr size_t kMaxRecordsPerCall = 100'000, kMaxBytesPerCall = size_t{256} << 20;
+
 class Service final : public shadowstream::v1::Ingestor::Service {
  public:
   Service(const ServeConfig& cfg, std::string token) : cfg_(cfg), token_(std::move(token)), store_(cfg.store) {}
@@ -60,9 +63,20 @@ class Service final : public shadowstream::v1::Ingestor::Service {
 
   grpc::Status PushChanges(grpc::ServerContext* ctx, grpc::ServerReader<ChangeRecord>* reader,
                            PushResponse* resp) override {
+    // The token first, then a bounded read: an unauthenticated or endless stream costs nothing.
+    if (grpc::Status auth = grpc_server::check(ctx, token_); !auth.ok()) return auth;
     std::vector<ChangeRecord> recs;
+    size_t bytes = 0;
     ChangeRecord r;
-    while (reader->Read(&r)) recs.push_back(r);
+    while (reader->Read(&r)) {
+      bytes += r.ByteSizeLong();
+      if (recs.size() >= kMaxRecordsPerCall || bytes > kMaxBytesPerCall)
+        return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                            "one PushChanges call takes at most " + std::to_string(kMaxRecordsPerCall) +
+                                " records and " + std::to_string(kMaxBytesPerCall >> 20) +
+                                " MiB; split the transaction's records");
+      recs.push_back(std::move(r));
+    }
     return push(ctx, recs, resp);
   }
 
@@ -109,7 +123,9 @@ int run_serve(const ServeConfig& cfg) {
   transport::check_port_free("--listen", cfg.listen);
   std::string token = grpc_server::read_token(cfg.token_file);
   Service service(cfg, token);
-  return grpc_server::serve(cfg.listen, {token, cfg.tls, cfg.insecure}, {&service});
+  // A pushed record may be as large as a frame.
+  const int max_request = static_cast<int>(std::min<size_t>(cfg.store.max_frame + 4096, INT32_MAX));
+  return grpc_server::serve(cfg.listen, {token, cfg.tls, cfg.insecure, max_request}, {&service});
 }
 
 }  // namespace ss::ingestor

@@ -1,7 +1,10 @@
 #include "replay_jobs.h"
 
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <libpq-fe.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,10 +13,12 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "cli.h"
 #include "json_codec.h"
 #include "kafka_archive.h"
 #include "log.h"
@@ -61,12 +66,16 @@ std::string target_problem(const std::string& target) {
 
 std::string validate(const ReplayRequest& r) {
   const std::string& src = r.source();
+  if (r.name().size() > kMaxNameBytes) return "name is longer than " + std::to_string(kMaxNameBytes) + " bytes";
+  if (src.size() > kMaxSourceBytes) return "source is longer than " + std::to_string(kMaxSourceBytes) + " bytes";
+  if (r.target().size() > kMaxTargetBytes) return "target is longer than " + std::to_string(kMaxTargetBytes) + " bytes";
+  if (static_cast<size_t>(r.tables_size()) > kMaxTables) return "more than " + std::to_string(kMaxTables) + " tables";
+  for (const auto& t : r.tables())
+    if (t.size() > kMaxTableBytes) return "a table name is longer than " + std::to_string(kMaxTableBytes) + " bytes";
   if (src.rfind("kafka:", 0) == 0) {
     if (src.size() == 6) return "source kafka: needs a topic, e.g. kafka:shadowstream.archive";
   } else if (src.rfind("file:", 0) == 0) {
-    std::string path = src.substr(5);
-    if (path.empty()) return "source file: needs a path";
-    if (access(path.c_str(), R_OK) != 0) return "source " + src + ": " + errno_text(errno);
+    if (src.size() == 5) return "source file: needs a path";
   } else if (!src.empty()) {
     return "source must be kafka:<topic> or file:<path>, not '" + src + "'";
   }
@@ -85,7 +94,90 @@ std::string validate(const ReplayRequest& r) {
   return "";
 }
 
+std::string target_refusal(const std::string& target, const std::vector<std::string>& allow) {
+  char* err = nullptr;
+  std::unique_ptr<PQconninfoOption, ConninfoDeleter> opts(PQconninfoParse(target.c_str(), &err));
+  if (!opts) {
+    if (err) PQfreemem(err);
+    return "target is not a conninfo or postgres:// URI";
+  }
+  // Only keywords that choose what to connect to; the rest (passfile, sslkey, service, ...) would make the server
+  // read files or settings a client names.
+  static const char* const kClientKeys[] = {"dbname",          "user",    "host",
+                                            "hostaddr",        "port",    "application_name",
+                                            "connect_timeout", "sslmode", "target_session_attrs"};
+  std::string host, hostaddr, port, dbname;
+  for (PQconninfoOption* o = opts.get(); o->keyword; ++o) {
+    if (!o->val || !*o->val) continue;
+    std::string_view k = o->keyword;
+    if (std::find(std::begin(kClientKeys), std::end(kClientKeys), k) == std::end(kClientKeys))
+      return "target may not set " + std::string(k) + " (a job chooses only dbname, user, host and port)";
+    if (k == "host") host = o->val;
+    if (k == "hostaddr") hostaddr = o->val;
+    if (k == "port") port = o->val;
+    if (k == "dbname") dbname = o->val;
+  }
+  if (host.empty() && hostaddr.empty() && port.empty()) return "";  // the server's own PGHOST and PGPORT
+  std::string where = !hostaddr.empty() ? hostaddr : host;
+  if (where.empty()) where = env_or("PGHOST", "localhost");
+  if (port.empty()) port = env_or("PGPORT", "5432");
+  // Several hosts ("h1,h2") each need to be allowed.
+  std::vector<std::string> hosts;
+  for (size_t at = 0;;) {
+    size_t comma = where.find(',', at);
+    hosts.push_back(where.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  for (const std::string& h : hosts) {
+    std::string subject = h + ":" + port + "/" + dbname;
+    bool ok = false;
+    for (const std::string& pattern : allow) {
+      std::string p = pattern;
+      if (p.find('/') == std::string::npos) p += "/*";
+      if (p.find(':') == std::string::npos || p.find(':') > p.find('/')) p.insert(p.find('/'), ":*");
+      if (fnmatch(p.c_str(), subject.c_str(), 0) == 0) ok = true;
+    }
+    if (!ok)
+      return "target " + h + ":" + port + "/" + dbname +
+             " is not allowed: the server sends its credentials only where --allow-target says";
+  }
+  return "";
+}
+
 namespace {
+
+// The file a file: source names, confined to `dir`: a regular file inside it, opened. Error(64) for anything else,
+// worded the same whether or not a path outside exists.
+int open_source_file(const std::string& spec, const std::string& dir) {
+  if (dir.empty()) throw Error(kExitUsage, "this server reads no files (start it with --files-dir DIR)");
+  std::string rel = spec;
+  if (!rel.empty() && rel.front() == '/') {
+    std::string prefix = dir.back() == '/' ? dir : dir + "/";
+    if (rel.rfind(prefix, 0) != 0) throw Error(kExitUsage, "source file:" + spec + " is outside --files-dir");
+    rel = rel.substr(prefix.size());
+  }
+  for (size_t at = 0; at <= rel.size();) {
+    size_t slash = rel.find('/', at);
+    if (rel.substr(at, slash == std::string::npos ? std::string::npos : slash - at) == "..")
+      throw Error(kExitUsage, "source file:" + spec + " is outside --files-dir");
+    if (slash == std::string::npos) break;
+    at = slash + 1;
+  }
+  std::string path = (dir.back() == '/' ? dir : dir + "/") + rel;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) throw Error(kExitUsage, "source file:" + spec + ": " + errno_text(errno));
+  struct stat st;
+  char real[PATH_MAX], real_dir[PATH_MAX];
+  bool inside = realpath(path.c_str(), real) && realpath(dir.c_str(), real_dir) &&
+                std::string(real).rfind(std::string(real_dir) + "/", 0) == 0;
+  if (!inside || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    throw Error(kExitUsage, "source file:" + spec + (inside ? " is not a regular file" : " is outside --files-dir"));
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
 
 replay::Config replay_config(const ReplayRequest& r) {
   replay::Config c;
@@ -103,13 +195,13 @@ replay::Config replay_config(const ReplayRequest& r) {
 // Frames of the job's source on a descriptor: a file, or a pipe fed by an archive window read on its own thread.
 class Source {
  public:
-  Source(const ReplayRequest& r, const replay::Config& rc, const kafka::Settings& k) {
+  Source(const ReplayRequest& r, const replay::Config& rc, const Config& cfg) {
     if (r.source().rfind("file:", 0) == 0) {
       name_ = r.source().substr(5);
-      fd_ = open(name_.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd_ < 0) throw Error(kExitNoInput, "cannot open " + name_ + ": " + errno_text(errno));
+      fd_ = open_source_file(name_, cfg.files_dir);
       return;
     }
+    const kafka::Settings& k = cfg.kafka;
     archive::ReadConfig rd;
     rd.kafka = k;
     rd.topic = r.source().substr(6);
@@ -176,6 +268,7 @@ struct Manager::Impl {
   std::map<std::string, std::unique_ptr<Job>> jobs;
   std::atomic<bool> shutting_down{false};
   uint64_t counter = 0;
+  int64_t pruned_us = INT64_MIN / 2;
 
   explicit Impl(const Config& c) : cfg(c), ep(redis::parse_url(c.redis_url)) {
     store = redis::connect(ep);
@@ -262,16 +355,15 @@ struct Manager::Impl {
     pu->set_eta_us(eta);
   }
 
-  // Records of the window in a frames file, for records_total; a quick unpaced pass.
-  static uint64_t count_file(const std::string& path, const replay::Config& rc) {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw Error(kExitNoInput, "cannot open " + path + ": " + errno_text(errno));
-    FrameReader in(fd, path);
+  // Records of the window in a frames file, for records_total; a quick unpaced pass that a cancel or a stop ends.
+  uint64_t count_file(const std::string& spec, const replay::Config& rc, const std::function<bool()>& should_stop) {
+    int fd = open_source_file(spec, cfg.files_dir);
+    FrameReader in(fd, spec);
     replay::CountSink sink;
     replay::Config unpaced = rc;
     unpaced.pacing = {};
     replay::Hooks hooks;
-    hooks.should_stop = [] { return false; };
+    hooks.should_stop = should_stop;
     uint64_t n = 0;
     try {
       n = replay::run(unpaced, in, sink, hooks).done;
@@ -304,7 +396,7 @@ struct Manager::Impl {
     try {
       replay::Config rc = replay_config(req);
       if (req.source().rfind("file:", 0) == 0) {
-        uint64_t total = count_file(req.source().substr(5), rc);
+        uint64_t total = count_file(req.source().substr(5), rc, [&] { return j.cancel.load() || stopping(); });
         std::lock_guard<std::mutex> lk(mu);
         j.rec.mutable_progress()->set_records_total(total);
         publish(j, false);
@@ -326,7 +418,7 @@ struct Manager::Impl {
                                                 : apply::OnError::kStop;
         sink = std::make_unique<replay::PostgresSink>(ac);
       }
-      Source src(req, rc, cfg.kafka);
+      Source src(req, rc, cfg);
       FrameReader in(src.fd(), src.name());
       replay::Hooks hooks;
       hooks.gate = &j.gate;
@@ -367,6 +459,41 @@ struct Manager::Impl {
     publish(j, true);
   }
 
+  // Called with mu held. A finished job's worker has returned; joining it here costs nothing.
+  void erase(const std::string& id) {
+    auto it = jobs.find(id);
+    if (it == jobs.end()) return;
+    if (it->second->worker.joinable()) it->second->worker.join();
+    jobs.erase(it);
+    try {
+      if (!store) store = redis::connect(ep, 1000);
+      redis::Reply r = redis::command(store.get(), {"HDEL", cfg.key, id});
+      if (redis::is_error(r.get())) throw Error(kExitUnavailable, std::string(r->str, r->len));
+    } catch (const Error& e) {
+      store.reset();
+      throw Error(kExitUnavailable, "cannot delete replay job " + id + " from Redis: " + e.what());
+    }
+  }
+
+  // Called with mu held: --keep-jobs, at most once a minute.
+  void prune() {
+    if (cfg.keep_jobs_us <= 0) return;
+    if (pacing::mono_us() - pruned_us < std::clamp<int64_t>(cfg.keep_jobs_us / 2, 100'000, 60'000'000)) return;
+    pruned_us = pacing::mono_us();
+    std::vector<std::string> old;
+    int64_t cutoff = now_us() - cfg.keep_jobs_us;
+    for (const auto& [id, j] : jobs)
+      if (is_final(j->rec.state()) && j->rec.finished_time() && j->rec.finished_time() < cutoff) old.push_back(id);
+    for (const std::string& id : old) {
+      try {
+        erase(id);
+      } catch (const Error& e) {
+        log::warn(e.what());
+      }
+    }
+    if (!old.empty()) log::info("deleted " + std::to_string(old.size()) + " replay jobs older than --keep-jobs");
+  }
+
   Job& find(const std::string& id) const {
     auto it = jobs.find(id);
     if (it == jobs.end()) throw NotFound(id);
@@ -385,6 +512,10 @@ Manager::~Manager() = default;
 ReplayJob Manager::create(ReplayRequest req) {
   if (req.source().empty()) req.set_source(impl_->cfg.default_source);
   if (std::string why = validate(req); !why.empty()) throw Error(kExitUsage, why);
+  if (!req.target().empty())
+    if (std::string why = target_refusal(req.target(), impl_->cfg.allow_targets); !why.empty())
+      throw Error(kExitUsage, why);
+  if (req.source().rfind("file:", 0) == 0) close(open_source_file(req.source().substr(5), impl_->cfg.files_dir));
   std::lock_guard<std::mutex> lk(impl_->mu);
   auto j = std::make_unique<Job>();
   Job& job = *j;
@@ -400,16 +531,36 @@ ReplayJob Manager::create(ReplayRequest req) {
   return job.rec;
 }
 
-std::vector<ReplayJob> Manager::list(const std::vector<JobState>& states) const {
+std::vector<ReplayJob> Manager::list(const std::vector<JobState>& states, size_t limit,
+                                     const std::string& before) const {
   std::lock_guard<std::mutex> lk(impl_->mu);
-  std::vector<ReplayJob> out;
+  impl_->prune();
+  auto newer = [](const ReplayJob& a, const ReplayJob& b) {
+    return a.created_time() != b.created_time() ? a.created_time() > b.created_time() : a.id() > b.id();
+  };
+  std::vector<const ReplayJob*> all;
   for (const auto& [id, j] : impl_->jobs)
     if (states.empty() || std::find(states.begin(), states.end(), j->rec.state()) != states.end())
-      out.push_back(j->rec);
-  std::sort(out.begin(), out.end(), [](const ReplayJob& a, const ReplayJob& b) {
-    return a.created_time() != b.created_time() ? a.created_time() > b.created_time() : a.id() > b.id();
-  });
+      all.push_back(&j->rec);
+  std::sort(all.begin(), all.end(), [&](const ReplayJob* a, const ReplayJob* b) { return newer(*a, *b); });
+  auto from = all.begin();
+  if (!before.empty()) {
+    auto it = impl_->jobs.find(before);
+    if (it == impl_->jobs.end()) throw NotFound(before);
+    const ReplayJob& mark = it->second->rec;
+    from = std::find_if(all.begin(), all.end(), [&](const ReplayJob* r) { return newer(mark, *r); });
+  }
+  std::vector<ReplayJob> out;
+  for (auto it = from; it != all.end() && (limit == 0 || out.size() < limit); ++it) out.push_back(**it);
   return out;
+}
+
+void Manager::remove(const std::string& id) {
+  std::unique_lock<std::mutex> lk(impl_->mu);
+  Job& j = impl_->find(id);
+  if (!is_final(j.rec.state()))
+    throw Refused("job " + id + " is " + state_name(j.rec.state()) + ": cancel it before deleting it");
+  impl_->erase(id);
 }
 
 ReplayJob Manager::get(const std::string& id) const {

@@ -27,10 +27,25 @@ struct Config {
   kafka::Settings kafka;  // brokers for "kafka:<topic>" sources
   std::string default_source = "kafka:shadowstream.archive";
   int64_t persist_interval_us = 1'000'000;
+  // Where a job may send the server's credentials: a target naming a host or port must match one of these
+  // HOST[:PORT][/DBNAME] patterns (shell wildcards); a target naming neither goes to the server's own PGHOST.
+  std::vector<std::string> allow_targets;
+  // The only directory file: sources may read (regular files inside it); empty = no file: sources.
+  std::string files_dir;
+  // Finished jobs older than this are deleted (0 = kept).
+  int64_t keep_jobs_us = 0;
 };
 
-// Why a request cannot become a job (a one-line message), or "" when it can.
+// Field limits of a request, checked before anything else.
+inline constexpr size_t kMaxNameBytes = 256, kMaxSourceBytes = 1024, kMaxTargetBytes = 1024, kMaxTables = 1000,
+                        kMaxTableBytes = 256;
+
+// Why a request cannot become a job (a one-line message), or "" when it can: its shape and bounds. What a server
+// allows (targets, files) is checked by Manager::create.
 std::string validate(const ReplayRequest& req);
+
+// Why `target` may not receive this server's credentials under `allow` (see Config::allow_targets), or "".
+std::string target_refusal(const std::string& target, const std::vector<std::string>& allow);
 
 // No job with that id.
 class NotFound : public Error {
@@ -58,12 +73,16 @@ class Manager {
 
   // Throws Error(64) for an invalid request.
   ReplayJob create(ReplayRequest req);
-  // Newest first; only jobs in `states` unless empty.
-  std::vector<ReplayJob> list(const std::vector<JobState>& states = {}) const;
+  // Newest first; only jobs in `states` unless empty; at most `limit` (0 = all) of those created before the job
+  // `before` (empty = from the newest): the next page starts before the last job of this one.
+  std::vector<ReplayJob> list(const std::vector<JobState>& states = {}, size_t limit = 0,
+                              const std::string& before = "") const;
   ReplayJob get(const std::string& id) const;  // NotFound
   ReplayJob pause(const std::string& id);      // NotFound, Refused
   ReplayJob resume(const std::string& id);
   ReplayJob cancel(const std::string& id);
+  // Deletes a finished job (Refused while it runs: cancel it first).
+  void remove(const std::string& id);
   // Waits until the job's progress is newer than `seen` (a version number this call updates) or `timeout_us`
   // passes, then fills `out` with the latest. Throws NotFound.
   void wait_progress(const std::string& id, uint64_t& seen, ProgressUpdate& out, int64_t timeout_us) const;

@@ -35,6 +35,8 @@ grpc::Status call(grpc::ServerContext* ctx, const std::string& token, Fn fn) {
   }
 }
 
+constexpr size_t kDefaultPage = 100, kMaxPage = 1000;
+
 class Replayer final : public pb::Replayer::Service {
  public:
   Replayer(jobs::Manager& m, const std::string& token) : m_(m), token_(token) {}
@@ -45,8 +47,18 @@ class Replayer final : public pb::Replayer::Service {
     return call(ctx, token_, [&] {
       std::vector<pb::JobState> states;
       for (int s : req->states()) states.push_back(static_cast<pb::JobState>(s));
-      for (auto& j : m_.list(states)) *resp->add_jobs() = std::move(j);
+      size_t size = req->page_size() == 0 ? kDefaultPage : std::min<size_t>(req->page_size(), kMaxPage);
+      // One more than asked tells whether another page follows.
+      std::vector<pb::ReplayJob> page = m_.list(states, size + 1, req->page_token());
+      if (page.size() > size) {
+        page.resize(size);
+        resp->set_next_page_token(page.back().id());
+      }
+      for (auto& j : page) *resp->add_jobs() = std::move(j);
     });
+  }
+  grpc::Status DeleteJob(grpc::ServerContext* ctx, const pb::JobRef* req, pb::DeleteJobResponse*) override {
+    return call(ctx, token_, [&] { m_.remove(req->id()); });
   }
   grpc::Status GetJob(grpc::ServerContext* ctx, const pb::JobRef* req, pb::ReplayJob* resp) override {
     return call(ctx, token_, [&] { *resp = m_.get(req->id()); });
@@ -135,11 +147,34 @@ pb::ReplayJob submit(const ClientConfig& cfg, const pb::ReplayRequest& req) {
 }
 
 std::vector<pb::ReplayJob> list_jobs(const ClientConfig& cfg) {
-  pb::ListJobsResponse resp;
+  std::vector<pb::ReplayJob> all;
+  pb::ListJobsRequest req;
+  req.set_page_size(kMaxPage);
+  do {
+    pb::ListJobsResponse resp;
+    replayer_call(cfg,
+                  [&](pb::Replayer::Stub& stub, grpc::ClientContext& ctx) { return stub.ListJobs(&ctx, req, &resp); });
+    all.insert(all.end(), resp.jobs().begin(), resp.jobs().end());
+    req.set_page_token(resp.next_page_token());
+  } while (!req.page_token().empty());
+  return all;
+}
+
+pb::ReplayJob job_action(const ClientConfig& cfg, const std::string& action, const std::string& id) {
+  pb::JobRef ref;
+  ref.set_id(id);
+  pb::ReplayJob job;
   replayer_call(cfg, [&](pb::Replayer::Stub& stub, grpc::ClientContext& ctx) {
-    return stub.ListJobs(&ctx, pb::ListJobsRequest(), &resp);
+    if (action == "pause") return stub.PauseJob(&ctx, ref, &job);
+    if (action == "resume") return stub.ResumeJob(&ctx, ref, &job);
+    if (action == "cancel") return stub.CancelJob(&ctx, ref, &job);
+    if (action == "delete") {
+      pb::DeleteJobResponse none;
+      return stub.DeleteJob(&ctx, ref, &none);
+    }
+    throw Error(kExitUsage, "unknown job action " + action + " (pause, resume, cancel, delete)");
   });
-  return {resp.jobs().begin(), resp.jobs().end()};
+  return job;
 }
 
 std::string job_line(const pb::ReplayJob& j) {

@@ -32,6 +32,8 @@ struct ClientConfig {
 // Creates a job; returns it (its id is what ss-progress follows).
 shadowstream::v1::ReplayJob submit(const ClientConfig& cfg, const shadowstream::v1::ReplayRequest& req);
 std::vector<shadowstream::v1::ReplayJob> list_jobs(const ClientConfig& cfg);
+// pause, resume, cancel or delete one job; returns its state afterwards (empty for delete).
+shadowstream::v1::ReplayJob job_action(const ClientConfig& cfg, const std::string& action, const std::string& id);
 // One line for a listing: id, state, records, window, speed, target, name.
 std::string job_line(const shadowstream::v1::ReplayJob& j);
 

@@ -23,7 +23,8 @@ setup() {
 # web [ARGS]: ss-replay serve with the dashboard on a free loopback port; sets SRV (pid) and URL.
 web() {
   : >"$T/serve.err"
-  ss-replay serve --listen 127.0.0.1:0 --http 0 --token-file "$T/token" --store-key "ss:dash:$BATS_TEST_NUMBER" "$@" \
+  ss-replay serve --listen 127.0.0.1:0 --http 0 --token-file "$T/token" --store-key "ss:dash:$BATS_TEST_NUMBER" \
+    --files-dir "$T" --allow-target '127.0.0.1:*/*' "$@" \
     2>>"$T/serve.err" 3>&- &
   SRV=$!
   ss_wait_for grep -q "dashboard on " "$T/serve.err"
@@ -153,7 +154,8 @@ done_above() { [ "$(job_done "$1")" -gt "$2" ]; }
   [ "$(curl -s -b "$T/jar" "$URL/api/session" | jq -r .csrf)" = "$csrf" ]
   [ "$(curl -s -o /dev/null -w '%{http_code}' -b "$T/jar" "$URL/api/jobs")" = 200 ]
   # A change with the cookie alone (what a cross-site form could send) is refused, as is a foreign Origin.
-  job='{"source":"file:/dev/null"}'
+  : >"$T/empty.ss"
+  job="{\"source\":\"file:$T/empty.ss\"}"
   [ "$(curl -s -o /dev/null -w '%{http_code}' -b "$T/jar" -H 'Content-Type: application/json' --data "$job" "$URL/api/jobs")" = 403 ]
   [ "$(curl -s -o /dev/null -w '%{http_code}' -b "$T/jar" -H "X-CSRF-Token: $csrf" -H 'Origin: http://evil.example' \
     -H 'Content-Type: application/json' --data "$job" "$URL/api/jobs")" = 403 ]

@@ -148,7 +148,7 @@ addr_of() { sed -n 's/.*listening on //p' "$T/$1.err" | tail -1; }
 
 @test "a second server on a port in use fails at once and takes over no job" {
   ss-gen-records -n 500 --interval 20ms >"$T/slow.ss"
-  start_bg first ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:port
+  start_bg first ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:port --files-dir "$T"
   addr=$(addr_of first)
   /usr/bin/python3 "$SS_ROOT/tests/helpers/replay_client.py" "$addr" "$BATS_FILE_TMPDIR" create source=file:"$T/slow.ss" \
     speed_factor=0.5 >"$T/job"
@@ -253,4 +253,130 @@ PY
   run curl -sS "${auth[@]}" "$url/api/pipeline"
   [[ "$output" != *pw123* ]]
   [[ "$(cat "$T/web.err")" != *pw123* ]]
+}
+
+py() { /usr/bin/python3 "$SS_ROOT/tests/helpers/replay_client.py" "$ADDR" "$BATS_FILE_TMPDIR" "$@"; }
+state_of() { py get "$1" | cut -d' ' -f1; }
+state_is() { [ "$(state_of "$1")" = "$2" ]; }
+
+@test "a job's target gets the server's credentials only where --allow-target says" {
+  ss-gen-records -n 5 >"$T/five.ss"
+  # A listener standing in for a host a client names: it must never be connected to.
+  python3 -c 'import socket,sys
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(8); print(s.getsockname()[1], flush=True)
+s.settimeout(30)
+try:
+    c,_=s.accept(); print("CONNECTED", flush=True)
+except Exception: pass' >"$T/listener.out" 3>&- &
+  ss_wait_for test -s "$T/listener.out"
+  lport=$(head -1 "$T/listener.out")
+  start_bg srv ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:tgt --files-dir "$T" --allow-target 'db-*.internal:5432/shadow*'
+  ADDR=$(addr_of srv)
+  for target in "host=127.0.0.1 port=$lport dbname=x" "postgresql://127.0.0.1:$lport/x" "hostaddr=127.0.0.1 port=$lport" \
+    "host=db-1.internal dbname=other" "host=db-1.internal,127.0.0.1 port=5432 dbname=shadow"; do
+    run -3 py create source=file:five.ss "target=$target"
+    [[ "$output" == "error INVALID_ARGUMENT target "*"is not allowed"* ]] || { echo "$target: $output"; return 1; }
+  done
+  for target in "dbname=x passfile=/etc/shadow" "service=prod dbname=x" "dbname=x sslkey=/root/key"; do
+    run -3 py create source=file:five.ss "target=$target"
+    [[ "$output" == "error INVALID_ARGUMENT target may not set "* ]] || { echo "$target: $output"; return 1; }
+  done
+  ! grep -q CONNECTED "$T/listener.out"
+  # Allowed: a pattern's host, and a target that names no host at all (the server's own PGHOST).
+  run -0 py create source=file:five.ss "target=host=db-7.internal port=5432 dbname=shadow_a connect_timeout=1"
+  run -0 py create source=file:five.ss "target=dbname=anything"
+}
+
+@test "file: sources are regular files inside --files-dir, and nothing else" {
+  mkdir "$T/files"
+  ss-gen-records -n 5 >"$T/files/ok.ss"
+  ln -s /etc/passwd "$T/files/link.ss"
+  mkfifo "$T/files/fifo.ss"
+  start_bg srv ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:files --files-dir "$T/files"
+  ADDR=$(addr_of srv)
+  for src in /etc/shadow /etc/no-such-file "$T/files/../five.ss" ../etc/passwd link.ss; do
+    run -3 py create "source=file:$src"
+    [[ "$output" == "error INVALID_ARGUMENT source file:$src is outside --files-dir" ]] || { echo "$src: $output"; return 1; }
+  done
+  for src in fifo.ss /dev/zero; do
+    run -3 py create "source=file:$src"
+    [[ "$output" == *"is not a regular file"* || "$output" == *"outside --files-dir"* ]]
+  done
+  j=$(py create source=file:ok.ss)
+  ss_wait_for state_is "$j" done
+  j=$(py create "source=file:$T/files/ok.ss")
+  ss_wait_for state_is "$j" done
+  start_bg nofiles ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:nofiles
+  ADDR=$(addr_of nofiles)
+  run -3 py create "source=file:$T/files/ok.ss"
+  [[ "$output" == *"this server reads no files (start it with --files-dir DIR)"* ]]
+}
+
+@test "requests are bounded, the job list is paged, jobs can be deleted and expire" {
+  ss-gen-records -n 1 >"$T/one.ss"
+  start_bg srv ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:jobs --files-dir "$T"
+  ADDR=$(addr_of srv)
+  run -3 py create source=file:one.ss "name=$(head -c 300 /dev/zero | tr '\0' n)"
+  [[ "$output" == *"INVALID_ARGUMENT name is longer than 256 bytes"* ]]
+  # Over the server's 1 MiB request limit: refused by gRPC before the call is even looked at.
+  run /usr/bin/python3 -c 'import sys, grpc
+sys.path.insert(0, sys.argv[2])
+import shadowstream_pb2 as pb
+create = grpc.insecure_channel(sys.argv[1]).unary_unary("/shadowstream.v1.Replayer/ReplayEvent",
+    request_serializer=pb.ReplayRequest.SerializeToString, response_deserializer=pb.ReplayResponse.FromString)
+try:
+    create(pb.ReplayRequest(source="file:one.ss", name="n" * 2000000), timeout=10)
+except grpc.RpcError as e:
+    print(e.code().name)' "$ADDR" "$BATS_FILE_TMPDIR"
+  [ "$output" = RESOURCE_EXHAUSTED ]
+  for i in $(seq 1 230); do py create source=file:one.ss "name=$(printf 'job%03d' "$i")$(head -c 200 /dev/zero | tr '\0' x)"; done >"$T/ids"
+  [ "$(wc -l <"$T/ids")" -eq 230 ]
+  # Pages of 100 through gRPC, newest first, each job once.
+  cat >"$T/pages.py" <<'PY'
+import sys, grpc
+sys.path.insert(0, sys.argv[2])
+import shadowstream_pb2 as pb
+ls = grpc.insecure_channel(sys.argv[1]).unary_unary("/shadowstream.v1.Replayer/ListJobs",
+    request_serializer=pb.ListJobsRequest.SerializeToString, response_deserializer=pb.ListJobsResponse.FromString)
+token, sizes, names = "", [], []
+while True:
+    r = ls(pb.ListJobsRequest(page_size=100, page_token=token), timeout=10)
+    sizes.append(len(r.jobs)); names += [j.request.name[:6] for j in r.jobs]
+    token = r.next_page_token
+    if not token: break
+print(sizes, len(set(names)), names[0], names[-1])
+PY
+  run /usr/bin/python3 "$T/pages.py" "$ADDR" "$BATS_FILE_TMPDIR"
+  [ "$output" = "[100, 100, 30] 230 job230 job001" ]
+  run -0 ss-replay jobs -s "$ADDR"
+  [ "${#lines[@]}" -eq 230 ]
+  # Delete: a finished job goes; a running one must be cancelled first.
+  first=$(head -1 "$T/ids")
+  ss_wait_for state_is "$first" done
+  run -0 ss-replay jobs -s "$ADDR" delete "$first"
+  [ "$output" = "$first deleted" ]
+  run -66 ss-replay jobs -s "$ADDR" delete "$first"
+  ss-gen-records -n 300 --interval 50ms >"$T/slow.ss"
+  slow=$(py create source=file:slow.ss speed_factor=1)
+  run -64 --separate-stderr ss-replay jobs -s "$ADDR" delete "$slow"
+  [[ "$stderr" == *"cancel it before deleting it"* ]]
+  run -0 ss-replay jobs -s "$ADDR" cancel "$slow"
+  [ "$output" = "$slow cancelled" ]
+  # A server with --keep-jobs 2s on the same store: finished jobs older than that go from the list and the store.
+  kill -TERM "$(pgrep -f 'store-key ss:h:jobs')"
+  start_bg keep ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:jobs --files-dir "$T" --keep-jobs 2s
+  ADDR=$(addr_of keep)
+  ss_wait_for bash -c "[ \$(ss-replay jobs -s '$ADDR' | wc -l) -eq 0 ]"
+  [ "$(redis-cli -p "$SS_REDIS_PORT" hlen ss:h:jobs)" -eq 0 ]
+}
+
+@test "SIGTERM stops a server promptly while a job counts a large file" {
+  ss-gen-records -n 3000000 --tx-size 100 >"$T/big.ss"
+  start_bg srv ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:term --files-dir "$T"
+  ADDR=$(addr_of srv)
+  j=$(py create source=file:big.ss speed_factor=0)
+  ss_wait_for state_is "$j" running
+  pid=$(pgrep -f "store-key ss:h:term")
+  kill -TERM "$pid"
+  SS_WAIT_TIMEOUT=3 ss_wait_for bash -c "! kill -0 $pid 2>/dev/null"
 }

@@ -27,7 +27,8 @@ fresh_db() {
 # serve [ARGS]: starts ss-replay serve on a free port; sets SRV (pid) and ADDR.
 serve() {
   : >"$T/serve.err"
-  ss-replay serve --listen 127.0.0.1:0 --store-key "ss:test:$BATS_TEST_NUMBER" "$@" 2>>"$T/serve.err" 3>&- &
+  ss-replay serve --listen 127.0.0.1:0 --store-key "ss:test:$BATS_TEST_NUMBER" --files-dir "$T" "$@" \
+    2>>"$T/serve.err" 3>&- &
   SRV=$!
   ss_wait_for grep -q "listening on" "$T/serve.err"
   ADDR=$(sed -n 's/.*listening on //p' "$T/serve.err" | tail -1)
@@ -113,7 +114,9 @@ done_above() { [ "$(field "$1" 2)" -gt "$2" ]; }
   [[ "$output" == "error UNAUTHENTICATED"* ]]
   export SS_TOKEN=s3cret
   run -3 py create source=file:/nonexistent speed_factor=1
-  [[ "$output" == "error INVALID_ARGUMENT source file:/nonexistent: No such file or directory" ]]
+  [[ "$output" == "error INVALID_ARGUMENT source file:/nonexistent is outside --files-dir" ]]
+  run -3 py create source=file:nonexistent speed_factor=1
+  [[ "$output" == "error INVALID_ARGUMENT source file:nonexistent: No such file or directory" ]]
   ss-gen-records -n 5 >"$T/five.ss"
   run -3 py create source=file:"$T/five.ss" target="dbname=x password=hunter2"
   [[ "$output" == *"INVALID_ARGUMENT target must not carry a password"* ]]

@@ -76,6 +76,11 @@ int main(int argc, char** argv) {
       ->default_val("127.0.0.1:50052");
   serve->add_option("--token-file", serve_cfg.token_file, "Require this bearer token (first line of FILE)");
   ss::add_server_tls_flags(*serve, serve_cfg.tls, serve_cfg.insecure);
+  serve->add_option("--allow-target", serve_cfg.jobs.allow_targets,
+                    "Jobs may name targets matching HOST[:PORT][/DB] (wildcards; repeatable); others use PGHOST");
+  serve->add_option("--files-dir", serve_cfg.jobs.files_dir, "file: sources are files in DIR (default: none)");
+  std::string keep_jobs;
+  serve->add_option("--keep-jobs", keep_jobs, "Delete finished jobs older than DURATION (e.g. 30d; default: keep)");
   serve->add_option("--redis", serve_cfg.jobs.redis_url, "Redis URL of the job store (default: $REDIS_URL)");
   serve->add_option("--store-key", serve_cfg.jobs.key, "Redis hash holding the jobs")
       ->default_val("shadowstream:replay:jobs");
@@ -126,6 +131,10 @@ int main(int argc, char** argv) {
   jobs->add_option("--token-file", jobs_client.token_file, "Bearer token for the server (first line of FILE)");
   ss::add_client_tls_flags(*jobs, jobs_client.tls);
   jobs->add_flag("--json", jobs_json, "JSON lines");
+  std::string job_action, job_id;
+  jobs->add_option("action", job_action, "pause, resume, cancel or delete JOB (without: list the jobs)")
+      ->check(CLI::IsMember({"pause", "resume", "cancel", "delete"}));
+  jobs->add_option("job", job_id, "Job id, for an action");
 
   return ss::run_main(app, argc, argv, [&] {
     if (*serve) {
@@ -137,6 +146,7 @@ int main(int argc, char** argv) {
         panel.kafka_settings = serve_cfg.jobs.kafka;
         serve_cfg.pipeline = panel;
       }
+      if (!keep_jobs.empty()) serve_cfg.jobs.keep_jobs_us = ss::duration_flag("--keep-jobs", keep_jobs);
       return ss::replay_service::run_serve(serve_cfg);
     }
     if (*submit) {
@@ -154,6 +164,15 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*jobs) {
+      if (!job_action.empty()) {
+        if (job_id.empty()) throw ss::Error(ss::kExitUsage, job_action + " needs a job id");
+        auto j = ss::replay_service::job_action(jobs_client, job_action, job_id);
+        if (job_action == "delete")
+          std::printf("%s deleted\n", job_id.c_str());
+        else
+          std::printf("%s %s\n", job_id.c_str(), ss::jobs::state_name(j.state()).c_str());
+        return 0;
+      }
       ss::BufferedWriter out(STDOUT_FILENO);
       for (const auto& j : ss::replay_service::list_jobs(jobs_client)) {
         if (jobs_json)
