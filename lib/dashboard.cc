@@ -174,6 +174,22 @@ struct Server::Impl {
     res.set_content(r.body, "application/json");
   }
 
+  // Fills `res` and returns true for a body this server will not read: without exactly one Content-Length
+  // (chunked), or over kMaxBody.
+  static bool refuse_body(const httplib::Request& req, httplib::Response& res) {
+    const std::string& m = req.method;
+    if (m == "GET" || m == "HEAD" || m == "OPTIONS") return false;
+    if (req.has_header("Transfer-Encoding") || req.get_header_value_count("Content-Length") != 1) {
+      send(res, {411, error_json("send the body with one Content-Length header (chunked bodies are refused)")});
+      return true;
+    }
+    if (req.get_header_value<uint64_t>("Content-Length") > kMaxBody) {
+      send(res, {413, error_json("request body over " + std::to_string(kMaxBody) + " bytes")});
+      return true;
+    }
+    return false;
+  }
+
   // Runs an API handler after authentication (and, for changes made with the cookie, the CSRF check).
   template <typename Fn>
   void api(const httplib::Request& req, httplib::Response& res, bool changes, Fn fn) {
@@ -380,19 +396,12 @@ struct Server::Impl {
     http->set_payload_max_length(kMaxBody);
     http->set_keep_alive_max_count(1);
     http->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-      using R = httplib::Server::HandlerResponse;
-      const std::string& m = req.method;
-      if (m == "GET" || m == "HEAD" || m == "OPTIONS") return R::Unhandled;
-      if (req.has_header("Transfer-Encoding") || req.get_header_value_count("Content-Length") != 1) {
-        send(res, {411, error_json("send the body with one Content-Length header (chunked bodies are refused)")});
-        return R::Handled;
-      }
-      if (req.get_header_value<uint64_t>("Content-Length") > kMaxBody) {
-        send(res, {413, error_json("request body over " + std::to_string(kMaxBody) + " bytes")});
-        return R::Handled;
-      }
-      return R::Unhandled;
+      return refuse_body(req, res) ? httplib::Server::HandlerResponse::Handled
+                                   : httplib::Server::HandlerResponse::Unhandled;
     });
+    // A client that asks first (Expect: 100-continue) gets the refusal instead of a go-ahead.
+    http->set_expect_100_continue_handler(
+        [](const httplib::Request& req, httplib::Response& res) { return refuse_body(req, res) ? res.status : 100; });
   }
 };
 

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "cli.h"
@@ -251,6 +252,9 @@ struct Job {
   ReplayJob rec;
   pacing::PauseGate gate;
   std::atomic<bool> cancel{false};
+  std::atomic<bool> lost{false};     // the lease went to another server: stop without touching the stored state
+  bool local = false;                // this server holds the job's lease and runs it
+  std::atomic<bool> running{false};  // the worker has not returned yet
   std::thread worker;
   uint64_t version = 1;
   int64_t persisted_us = 0;
@@ -270,16 +274,134 @@ struct Manager::Impl {
   uint64_t counter = 0;
   int64_t pruned_us = INT64_MIN / 2;
 
+  std::string instance;  // this server's name on its leases
+  std::thread leaser;
+
   explicit Impl(const Config& c) : cfg(c), ep(redis::parse_url(c.redis_url)) {
+    std::random_device rd;
+    char host[256] = "host";
+    gethostname(host, sizeof host - 1);
+    instance = std::string(host) + ":" + std::to_string(getpid()) + ":" + std::to_string(rd());
     store = redis::connect(ep);
-    load();
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      load();
+    }
+    leaser = std::thread([this] { keep_leases(); });
   }
 
   ~Impl() {
     shutting_down = true;
     cv.notify_all();
+    if (leaser.joinable()) leaser.join();
     for (auto& [id, j] : jobs)
       if (j->worker.joinable()) j->worker.join();
+    // What still runs here goes back to the store's other servers now, not when the leases lapse.
+    std::lock_guard<std::mutex> lk(mu);
+    for (auto& [id, j] : jobs)
+      if (j->local) release(id);
+  }
+
+  // ---- leases: with mu held --------------------------------------------------------------------------------------
+  std::string lease_key(const std::string& id) const { return cfg.key + ":lease:" + id; }
+
+  // Runs one command on the store, reconnecting once; nullptr when Redis cannot be reached (the caller retries).
+  redis::Reply store_command(std::initializer_list<std::string> argv) {
+    try {
+      if (!store) store = redis::connect(ep, 1000);
+      redis::Reply r = redis::command(store.get(), argv);
+      if (redis::is_error(r.get())) throw Error(kExitUnavailable, std::string(r->str, r->len));
+      return r;
+    } catch (const Error& e) {
+      store.reset();
+      log::warn(std::string("job store: ") + e.what());
+      return nullptr;
+    }
+  }
+
+  bool acquire(const std::string& id) {
+    redis::Reply r = store_command(
+        {"SET", lease_key(id), instance, "NX", "PX", std::to_string(std::max<int64_t>(cfg.lease_us / 1000, 1))});
+    return r && r->type == REDIS_REPLY_STATUS;
+  }
+
+  // True while the lease is still ours (renewed); false when it lapsed and another server took it.
+  bool renew(const std::string& id) {
+    static const std::string kRenew =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
+        "return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0";
+    redis::Reply r = store_command(
+        {"EVAL", kRenew, "1", lease_key(id), instance, std::to_string(std::max<int64_t>(cfg.lease_us / 1000, 1))});
+    return !r || r->type != REDIS_REPLY_INTEGER || r->integer == 1;  // unreachable Redis: keep running
+  }
+
+  void release(const std::string& id) {
+    static const std::string kRelease =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+    store_command({"EVAL", kRelease, "1", lease_key(id), instance});
+  }
+
+  // Renews this server's leases, stops jobs whose lease another server took, and takes over unfinished jobs that
+  // no server holds (their server died).
+  void keep_leases() {
+    std::unique_lock<std::mutex> lk(mu);
+    while (!shutting_down) {
+      cv.wait_for(lk, std::chrono::microseconds(std::max<int64_t>(cfg.lease_us / 3, 1000)),
+                  [&] { return shutting_down.load(); });
+      if (shutting_down) break;
+      refresh_others();
+      for (auto& [id, j] : jobs) {
+        if (is_final(j->rec.state())) continue;
+        if (j->local) {
+          if (!renew(id)) {
+            log::warn("replay job " + id + " was taken over by another server; stopping it here");
+            j->lost = true;
+            j->local = false;
+          }
+          continue;
+        }
+        if (j->running) continue;  // a worker that lost its lease is still winding down
+        if (j->worker.joinable()) j->worker.join();
+        if (acquire(id)) {
+          redis::Reply r = store_command({"HGET", cfg.key, id});
+          if (r && r->type == REDIS_REPLY_STRING) j->rec.ParseFromArray(r->str, static_cast<int>(r->len));
+          if (is_final(j->rec.state())) {
+            release(id);
+            continue;
+          }
+          log::warn("taking over replay job " + id + " (" + state_name(j->rec.state()) +
+                    ") from a server that stopped");
+          take(*j, true);
+        }
+      }
+    }
+  }
+
+  // Jobs of other servers sharing the store: new ones appear, and their state follows what their server stores.
+  void refresh_others() {
+    redis::Reply r = store_command({"HGETALL", cfg.key});
+    if (!r || r->type != REDIS_REPLY_ARRAY) return;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+      std::string id(r->element[i]->str, r->element[i]->len);
+      auto it = jobs.find(id);
+      if (it != jobs.end() && (it->second->local || it->second->running)) continue;
+      ReplayJob rec;
+      if (!rec.ParseFromArray(r->element[i + 1]->str, static_cast<int>(r->element[i + 1]->len))) continue;
+      if (it == jobs.end()) it = jobs.emplace(id, std::make_unique<Job>()).first;
+      if (it->second->rec.SerializeAsString() != rec.SerializeAsString()) {
+        it->second->rec = std::move(rec);
+        ++it->second->version;
+        cv.notify_all();
+      }
+    }
+  }
+
+  // Starts a job this server holds the lease of.
+  void take(Job& j, bool resumed) {
+    j.local = true;
+    j.lost = false;
+    if (j.rec.state() == shadowstream::v1::JOB_STATE_PAUSED) j.gate.pause();
+    start(j, resumed);
   }
 
   void persist(Job& j) {
@@ -316,14 +438,21 @@ struct Manager::Impl {
       std::string id = job.rec.id();
       jobs[id] = std::move(j);
       if (is_final(job.rec.state())) continue;
+      if (!acquire(id)) {
+        log::warn("replay job " + id + " runs on another server; leaving it there");
+        continue;
+      }
       log::warn("resuming replay job " + id + " (" + state_name(job.rec.state()) + ") after a server restart");
-      if (job.rec.state() == shadowstream::v1::JOB_STATE_PAUSED) job.gate.pause();
-      start(job, true);
+      take(job, true);
     }
   }
 
   void start(Job& j, bool resumed) {
-    j.worker = std::thread([this, &j, resumed] { run(j, resumed); });
+    j.running = true;
+    j.worker = std::thread([this, &j, resumed] {
+      run(j, resumed);
+      j.running = false;
+    });
   }
 
   void update(Job& j, const replay::Progress& p, uint64_t base, const replay::Config& rc) {
@@ -390,7 +519,7 @@ struct Manager::Impl {
       if (!j.rec.started_time()) j.rec.set_started_time(now_us());
       publish(j, true);
     }
-    auto stopping = [&] { return shutting_down.load() || stop_requested(); };
+    auto stopping = [&] { return shutting_down.load() || stop_requested() || j.lost.load(); };
     JobState final_state = shadowstream::v1::JOB_STATE_DONE;
     std::string error;
     try {
@@ -457,6 +586,14 @@ struct Manager::Impl {
       log::warn("replay job " + j.rec.id() + " failed: " + error);
     }
     publish(j, true);
+    release(j.rec.id());
+    j.local = false;
+  }
+
+  // Called with mu held: pause, resume and cancel act on the server that runs the job.
+  void check_local(const Job& j) const {
+    if (!j.local && !is_final(j.rec.state()))
+      throw Refused("job " + j.rec.id() + " runs on another server sharing this job store: ask that server");
   }
 
   // Called with mu held. A finished job's worker has returned; joining it here costs nothing.
@@ -527,7 +664,8 @@ ReplayJob Manager::create(ReplayRequest req) {
   job.rec.mutable_progress()->set_eta_us(-1);
   impl_->jobs[job.rec.id()] = std::move(j);
   impl_->publish(job, true);
-  impl_->start(job, false);
+  impl_->acquire(job.rec.id());  // a new id: no other server can hold it
+  impl_->take(job, false);
   return job.rec;
 }
 
@@ -571,6 +709,7 @@ ReplayJob Manager::get(const std::string& id) const {
 ReplayJob Manager::pause(const std::string& id) {
   std::lock_guard<std::mutex> lk(impl_->mu);
   Job& j = impl_->find(id);
+  impl_->check_local(j);
   if (is_final(j.rec.state()))
     throw Refused("job " + id + " is " + state_name(j.rec.state()) + ": only running jobs can be paused");
   if (j.rec.state() != shadowstream::v1::JOB_STATE_PAUSED) {
@@ -584,6 +723,7 @@ ReplayJob Manager::pause(const std::string& id) {
 ReplayJob Manager::resume(const std::string& id) {
   std::lock_guard<std::mutex> lk(impl_->mu);
   Job& j = impl_->find(id);
+  impl_->check_local(j);
   if (is_final(j.rec.state()))
     throw Refused("job " + id + " is " + state_name(j.rec.state()) + ": only paused jobs can be resumed");
   if (j.rec.state() == shadowstream::v1::JOB_STATE_PAUSED) {
@@ -597,6 +737,7 @@ ReplayJob Manager::resume(const std::string& id) {
 ReplayJob Manager::cancel(const std::string& id) {
   std::unique_lock<std::mutex> lk(impl_->mu);
   Job& j = impl_->find(id);
+  impl_->check_local(j);
   if (is_final(j.rec.state())) throw Refused("job " + id + " is already " + state_name(j.rec.state()));
   j.cancel = true;
   // The worker notices within a pacing slice; answer with the final state when it is that quick.

@@ -34,6 +34,9 @@ struct Config {
   std::string files_dir;
   // Finished jobs older than this are deleted (0 = kept).
   int64_t keep_jobs_us = 0;
+  // A server's claim on a job it runs (a lease in Redis, renewed at a third of this): servers sharing a store never
+  // run one job twice, and one takes over the jobs of another that died once its leases lapse.
+  int64_t lease_us = 15'000'000;
 };
 
 // Field limits of a request, checked before anything else.

@@ -81,6 +81,9 @@ int main(int argc, char** argv) {
   serve->add_option("--files-dir", serve_cfg.jobs.files_dir, "file: sources are files in DIR (default: none)");
   std::string keep_jobs;
   serve->add_option("--keep-jobs", keep_jobs, "Delete finished jobs older than DURATION (e.g. 30d; default: keep)");
+  std::string job_lease = "15s";
+  serve->add_option("--job-lease", job_lease, "How long a dead server's running jobs wait before another takes them")
+      ->default_val("15s");
   serve->add_option("--redis", serve_cfg.jobs.redis_url, "Redis URL of the job store (default: $REDIS_URL)");
   serve->add_option("--store-key", serve_cfg.jobs.key, "Redis hash holding the jobs")
       ->default_val("shadowstream:replay:jobs");
@@ -147,6 +150,8 @@ int main(int argc, char** argv) {
         serve_cfg.pipeline = panel;
       }
       if (!keep_jobs.empty()) serve_cfg.jobs.keep_jobs_us = ss::duration_flag("--keep-jobs", keep_jobs);
+      serve_cfg.jobs.lease_us = ss::duration_flag("--job-lease", job_lease);
+      if (serve_cfg.jobs.lease_us < 1'000'000) throw ss::Error(ss::kExitUsage, "--job-lease: at least 1s");
       return ss::replay_service::run_serve(serve_cfg);
     }
     if (*submit) {
