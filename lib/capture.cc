@@ -17,6 +17,7 @@
 #include "pg_conn.h"
 #include "pgoutput.h"
 #include "position.h"
+#include "replication_protocol.h"
 #include "shadowstream.pb.h"
 #include "signals.h"
 
@@ -97,18 +98,6 @@ namespace {
 struct PqFree {
   void operator()(char* p) const { PQfreemem(p); }
 };
-
-void put_be64(char* p, uint64_t v) {
-  for (int i = 7; i >= 0; --i) {
-    p[i] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
-}
-uint64_t get_be64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
 
 std::string sqlstate(const PGresult* r) {
   const char* s = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
@@ -493,19 +482,18 @@ class Capture {
   }
 
   void handle(const char* buf, size_t n) {
-    if (buf[0] == 'w' && n >= 25) {
-      uint64_t start = get_be64(buf + 1);
-      received_ = std::max(received_, get_be64(buf + 9));
+    replication::ServerMessage m = replication::parse_server_message(std::string_view(buf, n));
+    if (m.kind == replication::ServerMessage::Kind::kXLogData) {
+      received_ = std::max(received_, m.wal_end);
       last_activity_ = now_us();
-      on_message(std::string_view(buf + 25, n - 25), start);
-    } else if (buf[0] == 'k' && n >= 18) {
-      uint64_t wal_end = get_be64(buf + 1);
-      received_ = std::max(received_, wal_end);
+      on_message(m.data, m.wal_start);
+    } else if (m.kind == replication::ServerMessage::Kind::kKeepalive) {
+      received_ = std::max(received_, m.wal_end);
       // A keepalive carries the walsender's sent pointer: every transaction committed before it was sent to us
       // already, so it is safe to confirm once all of those are durable.
-      keepalive_end_ = std::max(keepalive_end_, wal_end);
-      if (buf[17]) reply_requested_ = true;
-      if (!in_tx_ && cfg_.endpos && wal_end >= *cfg_.endpos) done_ = true;
+      keepalive_end_ = std::max(keepalive_end_, m.wal_end);
+      if (m.reply_requested) reply_requested_ = true;
+      if (!in_tx_ && cfg_.endpos && m.wal_end >= *cfg_.endpos) done_ = true;
     }
   }
 
@@ -636,14 +624,8 @@ class Capture {
   }
 
   void send_status() {
-    char msg[34];
-    msg[0] = 'r';
-    put_be64(msg + 1, std::max(received_, confirmed_));
-    put_be64(msg + 9, confirmed_);
-    put_be64(msg + 17, confirmed_);
-    put_be64(msg + 25, static_cast<uint64_t>(now_us() - pgoutput::kPgEpochOffsetUs));
-    msg[33] = 0;
-    if (PQputCopyData(repl_.get(), msg, sizeof msg) <= 0 || PQflush(repl_.get()) != 0)
+    std::string msg = replication::standby_status(std::max(received_, confirmed_), confirmed_, confirmed_, now_us());
+    if (PQputCopyData(repl_.get(), msg.data(), static_cast<int>(msg.size())) <= 0 || PQflush(repl_.get()) != 0)
       throw Error(kExitUnavailable, "lost replication connection: " + pg::error_text(repl_.get()));
     reported_ = confirmed_;
     reply_requested_ = false;
