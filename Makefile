@@ -27,7 +27,7 @@ UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/obj/%.o)
 UNIT_BIN  := $(BUILD)/test-bin/unit-tests
 HELPERS   := $(patsubst tests/helpers/%.cc,$(BUILD)/test-bin/%,$(wildcard tests/helpers/*.cc))
 
-.PHONY: all test unit bats bench demo deps install uninstall clean format check-format help
+.PHONY: all test unit bats bench demo deps install uninstall clean format check-format help fuzz sanitize
 .DELETE_ON_ERROR:
 # Keep object files that pattern chains would otherwise delete, so rebuilds stay incremental.
 .SECONDARY:
@@ -44,6 +44,8 @@ help:
 	@echo 'make test       unit tests and end-to-end bats tests against real servers'
 	@echo 'make bench      benchmarks against peer tools, printed as a table'
 	@echo 'make demo       the whole pipeline on local throwaway servers'
+	@echo 'make sanitize   unit tests built with clang under AddressSanitizer + UndefinedBehaviorSanitizer'
+	@echo 'make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60) on its corpus and regressions'
 	@echo 'make install    install binaries, man pages and completions under PREFIX=$(PREFIX)'
 	@echo 'make format     clang-format every C++ source in place'
 
@@ -110,7 +112,8 @@ demo: all
 DEB_PKGS := g++ make pkg-config clang-format \
 	libpq-dev librdkafka-dev libhiredis-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
 	libcli11-dev libsimdjson-dev libcpp-httplib-dev libgtest-dev libgmock-dev \
-	bats postgresql-15 postgresql-client-15 redis-server redis-tools kcat jq procps time python3 man-db python3-grpcio python3-protobuf chromium libssl-dev openssl
+	bats postgresql-15 postgresql-client-15 redis-server redis-tools kcat jq procps time python3 man-db python3-grpcio python3-protobuf chromium libssl-dev openssl \
+	clang libclang-rt-14-dev
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -138,7 +141,42 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/bash-completion/completions/,$(notdir $(wildcard completions/bash/*)))
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/zsh/site-functions/,$(notdir $(wildcard completions/zsh/_*)))
 
-FORMAT_SRCS = $(wildcard lib/*.cc lib/*.h tools/*/*.cc tests/unit/*.cc tests/helpers/*.cc)
+# ---- sanitizers and fuzzing -----------------------------------------------------------------------------------
+# One clang build under ASan + UBSan, with libFuzzer's coverage instrumentation, serves both: the unit tests run on
+# it, and each tests/fuzz/fuzz_*.cc links against it. Inputs the fuzzers found become files in
+# tests/fuzz/regressions/TARGET/, replayed on every run (and in CI) before the timed fuzzing.
+SAN_BUILD    ?= build-san
+SAN_FLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.cc,%,$(wildcard tests/fuzz/fuzz_*.cc))
+FUZZ_SECONDS ?= 60
+SAN_ENV      := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+$(SAN_BUILD)/fuzz/%: tests/fuzz/%.cc $(SAN_BUILD)/libshadowstream.a
+	@mkdir -p $(@D)
+	@echo "FUZZ     $@"
+	$(Q)$(CXX) $(ALL_CXXFLAGS) -fsanitize=fuzzer -o $@ $< $(SAN_BUILD)/libshadowstream.a $(LDLIBS)
+
+sanitize:
+	$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) CXX=clang++ CXXFLAGS="$(SAN_FLAGS) -fsanitize=fuzzer-no-link" \
+	  LDFLAGS="$(SAN_FLAGS)" $(SAN_BUILD)/test-bin/unit-tests
+	$(SAN_ENV) $(SAN_BUILD)/test-bin/unit-tests --gtest_brief=1
+
+fuzz:
+	$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) CXX=clang++ CXXFLAGS="$(SAN_FLAGS) -fsanitize=fuzzer-no-link" \
+	  $(FUZZ_TARGETS:%=$(SAN_BUILD)/fuzz/%)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(SAN_BUILD)/corpus/$$t tests/fuzz/regressions/$$t; \
+	  log=$(SAN_BUILD)/fuzz/$$t.log; \
+	  echo "== $$t: regressions, then $(FUZZ_SECONDS)s of fuzzing (log: $$log)"; \
+	  $(SAN_ENV) $(SAN_BUILD)/fuzz/$$t -runs=0 tests/fuzz/regressions/$$t tests/fuzz/seeds/$$t >$$log 2>&1 || \
+	    { tail -30 $$log; echo "$$t: a regression or seed input fails"; exit 1; }; \
+	  $(SAN_ENV) $(SAN_BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=1024 \
+	    -artifact_prefix=tests/fuzz/regressions/$$t/ $(SAN_BUILD)/corpus/$$t tests/fuzz/seeds/$$t >>$$log 2>&1 || \
+	    { tail -30 $$log; echo "$$t: found a failing input (now in tests/fuzz/regressions/$$t/)"; exit 1; }; \
+	  tail -1 $$log; \
+	done
+
+FORMAT_SRCS = $(wildcard lib/*.cc lib/*.h tools/*/*.cc tests/unit/*.cc tests/helpers/*.cc tests/fuzz/*.cc)
 format:
 	clang-format -i $(FORMAT_SRCS)
 
@@ -146,6 +184,6 @@ check-format:
 	clang-format --dry-run -Werror $(FORMAT_SRCS)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -157,7 +157,7 @@ const Event& Decoder::decode(std::string_view msg) {
     case 'B':
       ev_.kind = Kind::kBegin;
       ev_.lsn = r.u64();
-      ev_.time_us = r.i64() + kPgEpochOffsetUs;
+      ev_.time_us = unix_us(r.i64());
       ev_.xid = r.u32();
       break;
     case 'C':
@@ -165,7 +165,7 @@ const Event& Decoder::decode(std::string_view msg) {
       r.u8();  // flags, unused
       ev_.lsn = r.u64();
       ev_.end_lsn = r.u64();
-      ev_.time_us = r.i64() + kPgEpochOffsetUs;
+      ev_.time_us = unix_us(r.i64());
       break;
     case 'O':
       ev_.kind = Kind::kOrigin;

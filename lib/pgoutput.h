@@ -17,6 +17,14 @@ namespace ss::pgoutput {
 // PostgreSQL timestamps count µs from 2000-01-01; ours from 1970-01-01.
 inline constexpr int64_t kPgEpochOffsetUs = 946'684'800'000'000;
 
+// A PostgreSQL timestamp (µs since 2000-01-01) as Unix µs; saturated rather than overflowing on values no server
+// sends (the record check refuses them further on).
+inline int64_t unix_us(int64_t pg_us) {
+  int64_t out;
+  if (__builtin_add_overflow(pg_us, kPgEpochOffsetUs, &out)) return pg_us < 0 ? INT64_MIN : INT64_MAX;
+  return out;
+}
+
 struct Column {
   std::string name;
   uint32_t type_oid = 0;

@@ -23,13 +23,13 @@ ServerMessage parse_server_message(std::string_view buf) {
     m.kind = ServerMessage::Kind::kXLogData;
     m.wal_start = get_be64(buf.data() + 1);
     m.wal_end = get_be64(buf.data() + 9);
-    m.send_time_us = static_cast<int64_t>(get_be64(buf.data() + 17)) + pgoutput::kPgEpochOffsetUs;
+    m.send_time_us = pgoutput::unix_us(static_cast<int64_t>(get_be64(buf.data() + 17)));
     m.data = buf.substr(25);
   } else if (buf[0] == 'k') {
     if (buf.size() < 18) throw Error(kExitDataErr, "replication protocol: keepalive shorter than its header");
     m.kind = ServerMessage::Kind::kKeepalive;
     m.wal_end = get_be64(buf.data() + 1);
-    m.send_time_us = static_cast<int64_t>(get_be64(buf.data() + 9)) + pgoutput::kPgEpochOffsetUs;
+    m.send_time_us = pgoutput::unix_us(static_cast<int64_t>(get_be64(buf.data() + 9)));
     m.reply_requested = buf[17] != 0;
   }
   return m;

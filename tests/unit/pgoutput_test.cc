@@ -211,6 +211,12 @@ TEST(Pgoutput, MalformedMessagesAreDataErrors) {
   expect_bad(kind.b, "unknown tuple column kind 'x'");
 }
 
+TEST(Pgoutput, TimestampsSaturateInsteadOfOverflowing) {
+  EXPECT_EQ(unix_us(0), kPgEpochOffsetUs);
+  EXPECT_EQ(unix_us(INT64_MAX), INT64_MAX);  // found by fuzz_pgoutput: signed overflow
+  EXPECT_EQ(unix_us(INT64_MIN), INT64_MIN + kPgEpochOffsetUs);
+}
+
 }  // namespace
 }  // namespace ss::pgoutput
 

@@ -14,7 +14,9 @@ std::string be64(uint64_t v) {
 }
 
 TEST(ReplicationProtocol, XLogDataAndKeepalive) {
-  ServerMessage w = parse_server_message("w" + be64(0x16B3748) + be64(0x16B3800) + be64(0) + "Bpayload");
+  // The message views the buffer: it must outlive the parse (a temporary here was the sanitizer run's first find).
+  const std::string xlog = "w" + be64(0x16B3748) + be64(0x16B3800) + be64(0) + "Bpayload";
+  ServerMessage w = parse_server_message(xlog);
   EXPECT_EQ(w.kind, ServerMessage::Kind::kXLogData);
   EXPECT_EQ(w.wal_start, 0x16B3748u);
   EXPECT_EQ(w.wal_end, 0x16B3800u);
