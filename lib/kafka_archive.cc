@@ -667,7 +667,7 @@ int window_read(const ReadConfig& cfg, int out_fd) {
     if (active.count(p)) heads[p];
   size_t finished = 0;
   int64_t last_progress = now_us();
-  while (finished < active.size() && !stop_requested()) {
+  while (finished < active.size() && !stop_requested() && !(cfg.should_stop && cfg.should_stop())) {
     kafka::Message m(rd_kafka_consumer_poll(c.get(), cfg.follow ? 50 : 500));
     if (!m) {
       if (cfg.follow) emit_ready(false);  // records held for the grace period

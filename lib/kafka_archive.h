@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -35,6 +36,8 @@ struct ReadConfig {
   std::string group;                 // consumer-group member instead of a window read
   std::string ack_from;
   bool follow = false;
+  // Besides SIGTERM/SIGINT, what ends a read early (a replay job's cancel): checked at least twice a second.
+  std::function<bool()> should_stop;
 };
 
 int run_write(const WriteConfig& cfg, int in_fd);

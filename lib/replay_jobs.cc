@@ -196,7 +196,7 @@ replay::Config replay_config(const ReplayRequest& r) {
 // Frames of the job's source on a descriptor: a file, or a pipe fed by an archive window read on its own thread.
 class Source {
  public:
-  Source(const ReplayRequest& r, const replay::Config& rc, const Config& cfg) {
+  Source(const ReplayRequest& r, const replay::Config& rc, const Config& cfg, std::function<bool()> should_stop) {
     if (r.source().rfind("file:", 0) == 0) {
       name_ = r.source().substr(5);
       fd_ = open_source_file(name_, cfg.files_dir);
@@ -210,6 +210,7 @@ class Source {
     rd.until_us = rc.window.until_us;
     rd.from = rc.window.from;
     rd.to = rc.window.to;
+    rd.should_stop = std::move(should_stop);
     name_ = "kafka topic " + rd.topic;
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) throw Error(kExitIoErr, "pipe: " + errno_text(errno));
@@ -547,7 +548,7 @@ struct Manager::Impl {
                                                 : apply::OnError::kStop;
         sink = std::make_unique<replay::PostgresSink>(ac);
       }
-      Source src(req, rc, cfg);
+      Source src(req, rc, cfg, [&] { return j.cancel.load() || stopping(); });
       FrameReader in(src.fd(), src.name());
       replay::Hooks hooks;
       hooks.gate = &j.gate;
