@@ -38,10 +38,10 @@ raw() { python3 "$SS_ROOT/tests/helpers/raw_frames.py" "$@"; }
   addr=$(sed -n 's/.*listening on //p' "$T/serve.err")
   cat >"$T/push.py" <<'PY'
 import sys, grpc
-sys.path.insert(0, sys.argv[2])
-import shadowstream_pb2 as pb
-one = grpc.insecure_channel(sys.argv[1]).unary_unary("/shadowstream.v1.Ingestor/PushChange",
-    request_serializer=pb.ChangeRecord.SerializeToString, response_deserializer=pb.PushResponse.FromString)
+sys.path.insert(0, sys.argv[3])
+import ss_grpc
+pb = ss_grpc.load(sys.argv[2])
+one, _ = ss_grpc.ingestor(sys.argv[1])
 bad = pb.ChangeRecord(source=pb.Source(name="h"), table="t", columns=[pb.Column(name="id", text="1")])
 bad.op = 100
 for rec in (bad, pb.ChangeRecord(source=pb.Source(name="h"), op=1, table="t", commit_lsn=2**63, tx_last=True,
@@ -57,7 +57,7 @@ r = one(pb.ChangeRecord(source=pb.Source(name="h"), op=1, table="t", columns=[pb
 assert r.stored == 1, r
 print("alive")
 PY
-  run /usr/bin/python3 "$T/push.py" "$addr" "$BATS_FILE_TMPDIR"
+  run /usr/bin/python3 "$T/push.py" "$addr" "$BATS_FILE_TMPDIR" "$SS_ROOT/tests/helpers"
   echo "$output"
   [ "$status" -eq 0 ]
   [[ "${lines[0]}" == *"op 100 is not an operation"* ]]
@@ -195,17 +195,17 @@ addr_of() { sed -n 's/.*listening on //p' "$T/$1.err" | tail -1; }
   # The Ingestor over TLS, from Python.
   start_bg ingest ss-buffer serve --listen 127.0.0.1:0 --tls-cert "$T/srv.pem" --tls-key "$T/srv.key"
   cat >"$T/tls.py" <<'PY'
-import sys, grpc
-sys.path.insert(0, sys.argv[3])
-import shadowstream_pb2 as pb
-creds = grpc.ssl_channel_credentials(open(sys.argv[2], "rb").read())
-one = grpc.secure_channel(sys.argv[1], creds).unary_unary("/shadowstream.v1.Ingestor/PushChange",
-    request_serializer=pb.ChangeRecord.SerializeToString, response_deserializer=pb.PushResponse.FromString)
+import sys
+sys.path.insert(0, sys.argv[4])
+import ss_grpc
+pb = ss_grpc.load(sys.argv[3])
+one, _ = ss_grpc.ingestor(sys.argv[1], open(sys.argv[2], "rb").read())
 r = one(pb.ChangeRecord(source=pb.Source(name="tls"), op=1, table="t", columns=[pb.Column(name="id", text="1")]),
         timeout=10)
 print("stored", r.stored)
 PY
-  run /usr/bin/python3 "$T/tls.py" "localhost:$(addr_of ingest | sed 's/.*://')" "$T/ca.pem" "$BATS_FILE_TMPDIR"
+  run /usr/bin/python3 "$T/tls.py" "localhost:$(addr_of ingest | sed 's/.*://')" "$T/ca.pem" "$BATS_FILE_TMPDIR" \
+    "$SS_ROOT/tests/helpers"
   [ "$output" = "stored 1" ]
 }
 
@@ -325,24 +325,24 @@ except Exception: pass' >"$T/listener.out" 3>&- &
   [[ "$output" == *"INVALID_ARGUMENT name is longer than 256 bytes"* ]]
   # Over the server's 1 MiB request limit: refused by gRPC before the call is even looked at.
   run /usr/bin/python3 -c 'import sys, grpc
-sys.path.insert(0, sys.argv[2])
-import shadowstream_pb2 as pb
-create = grpc.insecure_channel(sys.argv[1]).unary_unary("/shadowstream.v1.Replayer/ReplayEvent",
-    request_serializer=pb.ReplayRequest.SerializeToString, response_deserializer=pb.ReplayResponse.FromString)
+sys.path.insert(0, sys.argv[3])
+import ss_grpc
+pb = ss_grpc.load(sys.argv[2])
+create = ss_grpc.replayer(sys.argv[1], "ReplayEvent", pb.ReplayRequest, pb.ReplayResponse)
 try:
     create(pb.ReplayRequest(source="file:one.ss", name="n" * 2000000), timeout=10)
 except grpc.RpcError as e:
-    print(e.code().name)' "$ADDR" "$BATS_FILE_TMPDIR"
+    print(e.code().name)' "$ADDR" "$BATS_FILE_TMPDIR" "$SS_ROOT/tests/helpers"
   [ "$output" = RESOURCE_EXHAUSTED ]
   for i in $(seq 1 230); do py create source=file:one.ss "name=$(printf 'job%03d' "$i")$(head -c 200 /dev/zero | tr '\0' x)"; done >"$T/ids"
   [ "$(wc -l <"$T/ids")" -eq 230 ]
   # Pages of 100 through gRPC, newest first, each job once.
   cat >"$T/pages.py" <<'PY'
-import sys, grpc
-sys.path.insert(0, sys.argv[2])
-import shadowstream_pb2 as pb
-ls = grpc.insecure_channel(sys.argv[1]).unary_unary("/shadowstream.v1.Replayer/ListJobs",
-    request_serializer=pb.ListJobsRequest.SerializeToString, response_deserializer=pb.ListJobsResponse.FromString)
+import sys
+sys.path.insert(0, sys.argv[3])
+import ss_grpc
+pb = ss_grpc.load(sys.argv[2])
+ls = ss_grpc.replayer(sys.argv[1], "ListJobs", pb.ListJobsRequest, pb.ListJobsResponse)
 token, sizes, names = "", [], []
 while True:
     r = ls(pb.ListJobsRequest(page_size=100, page_token=token), timeout=10)
@@ -351,7 +351,7 @@ while True:
     if not token: break
 print(sizes, len(set(names)), names[0], names[-1])
 PY
-  run /usr/bin/python3 "$T/pages.py" "$ADDR" "$BATS_FILE_TMPDIR"
+  run /usr/bin/python3 "$T/pages.py" "$ADDR" "$BATS_FILE_TMPDIR" "$SS_ROOT/tests/helpers"
   [ "$output" = "[100, 100, 30] 230 job230 job001" ]
   run -0 ss-replay jobs -s "$ADDR"
   [ "${#lines[@]}" -eq 230 ]

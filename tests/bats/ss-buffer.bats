@@ -180,16 +180,11 @@ gen() { ss-gen-records --source "t${BATS_TEST_NUMBER}" "$@"; }
   protoc --python_out="$T" -I"$SS_ROOT/proto" "$SS_ROOT/proto/shadowstream.proto"
   cat >"$T/client.py" <<'PY'
 import sys, grpc
-sys.path.insert(0, sys.argv[2])
-import shadowstream_pb2 as pb
-ch = grpc.insecure_channel(sys.argv[1])
+sys.path.insert(0, sys.argv[3])
+import ss_grpc
+pb = ss_grpc.load(sys.argv[2])
 auth = [("authorization", "Bearer tok3n")]
-one = ch.unary_unary("/shadowstream.v1.Ingestor/PushChange",
-                     request_serializer=pb.ChangeRecord.SerializeToString,
-                     response_deserializer=pb.PushResponse.FromString)
-many = ch.stream_unary("/shadowstream.v1.Ingestor/PushChanges",
-                       request_serializer=pb.ChangeRecord.SerializeToString,
-                       response_deserializer=pb.PushResponse.FromString)
+one, many = ss_grpc.ingestor(sys.argv[1])
 def rec(i):
     return pb.ChangeRecord(source=pb.Source(name="py"), op=pb.OPERATION_INSERT, schema="public", table="orders",
                            columns=[pb.Column(name="id", type_name="int4", text=str(i), is_key=True)])
@@ -217,7 +212,7 @@ except grpc.RpcError as e:
 print("ok")
 PY
   # Debian's interpreter: python3-grpcio is installed for it, whatever python3 comes first on PATH.
-  run /usr/bin/python3 "$T/client.py" "$addr" "$T"
+  run /usr/bin/python3 "$T/client.py" "$addr" "$T" "$SS_ROOT/tests/helpers"
   echo "$output"
   [ "$status" -eq 0 ]
   [ "${lines[-1]}" = ok ]
@@ -242,19 +237,14 @@ PY
   done
   protoc --python_out="$T" -I"$SS_ROOT/proto" "$SS_ROOT/proto/shadowstream.proto"
   cat >"$T/push.py" <<'PY'
-import sys, threading, grpc
-sys.path.insert(0, sys.argv[1])
-import shadowstream_pb2 as pb
-addrs = sys.argv[2:]
+import sys, threading
+sys.path.insert(0, sys.argv[2])
+import ss_grpc
+pb = ss_grpc.load(sys.argv[1])
+addrs = sys.argv[3:]
 bad = []
 def client(c):
-    ch = grpc.insecure_channel(addrs[c % len(addrs)])
-    one = ch.unary_unary("/shadowstream.v1.Ingestor/PushChange",
-                         request_serializer=pb.ChangeRecord.SerializeToString,
-                         response_deserializer=pb.PushResponse.FromString)
-    many = ch.stream_unary("/shadowstream.v1.Ingestor/PushChanges",
-                           request_serializer=pb.ChangeRecord.SerializeToString,
-                           response_deserializer=pb.PushResponse.FromString)
+    one, many = ss_grpc.ingestor(addrs[c % len(addrs)])
     def rec(i):
         return pb.ChangeRecord(source=pb.Source(name="two"), op=pb.OPERATION_INSERT, schema="public", table="t",
                                columns=[pb.Column(name="id", type_name="int4", text=str(i), is_key=True)])
@@ -269,7 +259,7 @@ for t in ts: t.start()
 for t in ts: t.join()
 print("bad", len(bad), bad[:1])
 PY
-  run /usr/bin/python3 "$T/push.py" "$T" "${addrs[@]}"
+  run /usr/bin/python3 "$T/push.py" "$T" "$SS_ROOT/tests/helpers" "${addrs[@]}"
   echo "$output"
   [ "$status" -eq 0 ]
   [ "$output" = "bad 0 []" ]
