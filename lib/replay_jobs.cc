@@ -3,8 +3,9 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <libpq-fe.h>
-#include <limits.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -131,13 +132,22 @@ std::string target_refusal(const std::string& target, const std::vector<std::str
     at = comma + 1;
   }
   for (const std::string& h : hosts) {
-    std::string subject = h + ":" + port + "/" + dbname;
     bool ok = false;
     for (const std::string& pattern : allow) {
-      std::string p = pattern;
-      if (p.find('/') == std::string::npos) p += "/*";
-      if (p.find(':') == std::string::npos || p.find(':') > p.find('/')) p.insert(p.find('/'), ":*");
-      if (fnmatch(p.c_str(), subject.c_str(), 0) == 0) ok = true;
+      // HOST[:PORT][/DB], each part matched on its own: a wildcard never spans a ':' or '/' of the target (a
+      // dbname "x.internal:1/y" must not make evil.com match "*.internal").
+      std::string hp = pattern, pp = "*", dp = "*";
+      if (size_t slash = hp.find('/'); slash != std::string::npos) {
+        dp = hp.substr(slash + 1);
+        hp.resize(slash);
+      }
+      if (size_t colon = hp.rfind(':'); colon != std::string::npos && hp.find(']') == std::string::npos) {
+        pp = hp.substr(colon + 1);
+        hp.resize(colon);
+      }
+      if (fnmatch(hp.c_str(), h.c_str(), 0) == 0 && fnmatch(pp.c_str(), port.c_str(), 0) == 0 &&
+          fnmatch(dp.c_str(), dbname.c_str(), 0) == 0)
+        ok = true;
     }
     if (!ok)
       return "target " + h + ":" + port + "/" + dbname +
@@ -148,33 +158,34 @@ std::string target_refusal(const std::string& target, const std::vector<std::str
 
 namespace {
 
-// The file a file: source names, confined to `dir`: a regular file inside it, opened. Error(64) for anything else,
-// worded the same whether or not a path outside exists.
+// The file a file: source names, confined to `dir`: a regular file beneath it, opened by the kernel's own
+// confinement (openat2 RESOLVE_BENEATH: no "..", no symbolic link or mount leading out, no race between a check and
+// the open). Error(64) for anything else; whether a path outside exists is never told.
 int open_source_file(const std::string& spec, const std::string& dir) {
   if (dir.empty()) throw Error(kExitUsage, "this server reads no files (start it with --files-dir DIR)");
+  const std::string outside = "source file:" + spec + " is outside --files-dir";
   std::string rel = spec;
   if (!rel.empty() && rel.front() == '/') {
     std::string prefix = dir.back() == '/' ? dir : dir + "/";
-    if (rel.rfind(prefix, 0) != 0) throw Error(kExitUsage, "source file:" + spec + " is outside --files-dir");
+    if (rel.rfind(prefix, 0) != 0) throw Error(kExitUsage, outside);
     rel = rel.substr(prefix.size());
   }
-  for (size_t at = 0; at <= rel.size();) {
-    size_t slash = rel.find('/', at);
-    if (rel.substr(at, slash == std::string::npos ? std::string::npos : slash - at) == "..")
-      throw Error(kExitUsage, "source file:" + spec + " is outside --files-dir");
-    if (slash == std::string::npos) break;
-    at = slash + 1;
+  int dfd = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) throw Error(kExitConfig, "--files-dir " + dir + ": " + errno_text(errno));
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  int fd = static_cast<int>(syscall(SYS_openat2, dfd, rel.c_str(), &how, sizeof how));
+  int err = errno;
+  close(dfd);
+  if (fd < 0) {
+    if (err == EXDEV || err == ELOOP) throw Error(kExitUsage, outside);
+    throw Error(kExitUsage, "source file:" + spec + ": " + errno_text(err));
   }
-  std::string path = (dir.back() == '/' ? dir : dir + "/") + rel;
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) throw Error(kExitUsage, "source file:" + spec + ": " + errno_text(errno));
   struct stat st;
-  char real[PATH_MAX], real_dir[PATH_MAX];
-  bool inside = realpath(path.c_str(), real) && realpath(dir.c_str(), real_dir) &&
-                std::string(real).rfind(std::string(real_dir) + "/", 0) == 0;
-  if (!inside || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
-    throw Error(kExitUsage, "source file:" + spec + (inside ? " is not a regular file" : " is outside --files-dir"));
+    throw Error(kExitUsage, "source file:" + spec + " is not a regular file");
   }
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return fd;
@@ -255,6 +266,8 @@ struct Job {
   std::atomic<bool> cancel{false};
   std::atomic<bool> lost{false};     // the lease went to another server: stop without touching the stored state
   bool local = false;                // this server holds the job's lease and runs it
+  bool unsaved = false;              // the last persist failed: keep_leases saves it again
+  int64_t renewed_us = 0;            // when the lease was last renewed (monotonic)
   std::atomic<bool> running{false};  // the worker has not returned yet
   std::thread worker;
   uint64_t version = 1;
@@ -276,6 +289,7 @@ struct Manager::Impl {
   int64_t pruned_us = INT64_MIN / 2;
 
   std::string instance;  // this server's name on its leases
+  std::string id_suffix;
   std::thread leaser;
 
   explicit Impl(const Config& c) : cfg(c), ep(redis::parse_url(c.redis_url)) {
@@ -283,6 +297,8 @@ struct Manager::Impl {
     char host[256] = "host";
     gethostname(host, sizeof host - 1);
     instance = std::string(host) + ":" + std::to_string(getpid()) + ":" + std::to_string(rd());
+    // Servers sharing a store create ids in the same millisecond: a few random letters keep them apart.
+    for (int i = 0; i < 4; ++i) id_suffix.push_back(static_cast<char>('a' + rd() % 26));
     store = redis::connect(ep);
     {
       std::lock_guard<std::mutex> lk(mu);
@@ -326,14 +342,16 @@ struct Manager::Impl {
     return r && r->type == REDIS_REPLY_STATUS;
   }
 
-  // True while the lease is still ours (renewed); false when it lapsed and another server took it.
-  bool renew(const std::string& id) {
+  // True while the lease is still ours (renewed); false when another server took it. When Redis cannot be reached
+  // the answer is unknown: the job goes on until its lease would have lapsed anyway (see keep_leases).
+  std::optional<bool> renew(const std::string& id) {
     static const std::string kRenew =
         "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
         "return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0";
     redis::Reply r = store_command(
         {"EVAL", kRenew, "1", lease_key(id), instance, std::to_string(std::max<int64_t>(cfg.lease_us / 1000, 1))});
-    return !r || r->type != REDIS_REPLY_INTEGER || r->integer == 1;  // unreachable Redis: keep running
+    if (!r || r->type != REDIS_REPLY_INTEGER) return std::nullopt;
+    return r->integer == 1;
   }
 
   void release(const std::string& id) {
@@ -350,15 +368,22 @@ struct Manager::Impl {
       cv.wait_for(lk, std::chrono::microseconds(std::max<int64_t>(cfg.lease_us / 3, 1000)),
                   [&] { return shutting_down.load(); });
       if (shutting_down) break;
+      for (auto& [id, j] : jobs)
+        if (j->unsaved) persist(*j);  // a state Redis did not take (a final one above all) is saved again
       refresh_others();
       for (auto& [id, j] : jobs) {
         if (is_final(j->rec.state())) continue;
         if (j->local) {
-          if (!renew(id)) {
-            log::warn("replay job " + id + " was taken over by another server; stopping it here");
-            j->lost = true;
-            j->local = false;
+          std::optional<bool> ours = renew(id);
+          if (ours.value_or(true)) {
+            if (ours) j->renewed_us = pacing::mono_us();
+            // Cut off from Redis for a whole lease: another server may have taken the job by now.
+            if (pacing::mono_us() - j->renewed_us < cfg.lease_us) continue;
           }
+          log::warn("replay job " + id + (ours ? " was taken over by another server" : " lost its lease") +
+                    "; stopping it here");
+          j->lost = true;
+          j->local = false;
           continue;
         }
         if (j->running) continue;  // a worker that lost its lease is still winding down
@@ -389,6 +414,7 @@ struct Manager::Impl {
       ReplayJob rec;
       if (!rec.ParseFromArray(r->element[i + 1]->str, static_cast<int>(r->element[i + 1]->len))) continue;
       if (it == jobs.end()) it = jobs.emplace(id, std::make_unique<Job>()).first;
+      if (is_final(it->second->rec.state()) && !is_final(rec.state())) continue;  // ours is newer: not yet saved
       if (it->second->rec.SerializeAsString() != rec.SerializeAsString()) {
         it->second->rec = std::move(rec);
         ++it->second->version;
@@ -400,8 +426,12 @@ struct Manager::Impl {
   // Starts a job this server holds the lease of.
   void take(Job& j, bool resumed) {
     j.local = true;
+    j.renewed_us = pacing::mono_us();
     j.lost = false;
-    if (j.rec.state() == shadowstream::v1::JOB_STATE_PAUSED) j.gate.pause();
+    if (j.rec.state() == shadowstream::v1::JOB_STATE_PAUSED)
+      j.gate.pause();
+    else
+      j.gate.resume();  // it may have been paused here before another server resumed it
     start(j, resumed);
   }
 
@@ -411,7 +441,9 @@ struct Manager::Impl {
       if (!store) store = redis::connect(ep, 1000);
       redis::Reply r = redis::command(store.get(), {"HSET", cfg.key, j.rec.id(), j.rec.SerializeAsString()});
       if (redis::is_error(r.get())) throw Error(kExitUnavailable, std::string(r->str, r->len));
+      j.unsaved = false;
     } catch (const Error& e) {
+      j.unsaved = true;
       store.reset();
       log::warn("cannot save replay job " + j.rec.id() + " to Redis (" + e.what() + "); will retry");
     }
@@ -640,7 +672,7 @@ struct Manager::Impl {
 
   std::string new_id() {
     // Time-ordered and unique within a server's life; readable enough to type.
-    return "r" + std::to_string(now_us() / 1000) + "-" + std::to_string(++counter);
+    return "r" + std::to_string(now_us() / 1000) + "-" + id_suffix + std::to_string(++counter);
   }
 };
 
@@ -663,9 +695,11 @@ ReplayJob Manager::create(ReplayRequest req) {
   job.rec.set_created_time(now_us());
   job.rec.mutable_progress()->set_job_id(job.rec.id());
   job.rec.mutable_progress()->set_eta_us(-1);
+  // The lease before the job is stored, so no other server sees it unleased and takes it over.
+  if (!impl_->acquire(job.rec.id()))
+    throw Error(kExitUnavailable, "cannot reach the job store to create job " + job.rec.id());
   impl_->jobs[job.rec.id()] = std::move(j);
   impl_->publish(job, true);
-  impl_->acquire(job.rec.id());  // a new id: no other server can hold it
   impl_->take(job, false);
   return job.rec;
 }
@@ -741,16 +775,24 @@ ReplayJob Manager::cancel(const std::string& id) {
   impl_->check_local(j);
   if (is_final(j.rec.state())) throw Refused("job " + id + " is already " + state_name(j.rec.state()));
   j.cancel = true;
-  // The worker notices within a pacing slice; answer with the final state when it is that quick.
-  impl_->cv.wait_for(lk, std::chrono::seconds(5), [&] { return is_final(j.rec.state()); });
-  return j.rec;
+  // The worker notices within a pacing slice; answer with the final state when it is that quick. The job may be
+  // deleted while the lock is let go: look it up again.
+  impl_->cv.wait_for(lk, std::chrono::seconds(5), [&] {
+    auto it = impl_->jobs.find(id);
+    return it == impl_->jobs.end() || is_final(it->second->rec.state());
+  });
+  return impl_->find(id).rec;
 }
 
 void Manager::wait_progress(const std::string& id, uint64_t& seen, ProgressUpdate& out, int64_t timeout_us) const {
   std::unique_lock<std::mutex> lk(impl_->mu);
+  impl_->find(id);
+  // The lock is let go while waiting and the job may be deleted meanwhile: look it up again each time.
+  impl_->cv.wait_for(lk, std::chrono::microseconds(timeout_us), [&] {
+    auto it = impl_->jobs.find(id);
+    return it == impl_->jobs.end() || it->second->version > seen || impl_->shutting_down.load();
+  });
   Job& j = impl_->find(id);
-  impl_->cv.wait_for(lk, std::chrono::microseconds(timeout_us),
-                     [&] { return j.version > seen || impl_->shutting_down.load(); });
   seen = j.version;
   out = j.rec.progress();
   out.set_job_id(j.rec.id());

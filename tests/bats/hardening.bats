@@ -274,10 +274,13 @@ try:
 except Exception: pass' >"$T/listener.out" 3>&- &
   ss_wait_for test -s "$T/listener.out"
   lport=$(head -1 "$T/listener.out")
-  start_bg srv ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:tgt --files-dir "$T" --allow-target 'db-*.internal:5432/shadow*'
+  start_bg srv ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:tgt --files-dir "$T" \
+    --allow-target 'db-*.internal:5432/shadow*' --allow-target '*.trusted'
   ADDR=$(addr_of srv)
+  # A wildcard never spans the parts: a dbname holding ":port/db" does not make another host match.
   for target in "host=127.0.0.1 port=$lport dbname=x" "postgresql://127.0.0.1:$lport/x" "hostaddr=127.0.0.1 port=$lport" \
-    "host=db-1.internal dbname=other" "host=db-1.internal,127.0.0.1 port=5432 dbname=shadow"; do
+    "host=db-1.internal dbname=other" "host=db-1.internal,127.0.0.1 port=5432 dbname=shadow" \
+    "host=127.0.0.1 port=$lport dbname=x.trusted:1/y" "host=127.0.0.1.trusted.evil port=$lport dbname=x"; do
     run -3 py create source=file:five.ss "target=$target"
     [[ "$output" == "error INVALID_ARGUMENT target "*"is not allowed"* ]] || { echo "$target: $output"; return 1; }
   done
