@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "ack.h"
@@ -222,13 +223,27 @@ class Writer {
     return 0;
   }
 
+  // True when the stream holds this very record at its ID (not merely some entry there).
   bool entry_exists(const Item& it) {
     const std::string id = redis::entry_id(it.pos);
     return conn_.with_retry(cfg_.max_backoff_us, [&](redisContext* c) {
       redis::Reply r = redis::command(c, {"XRANGE", it.key, id, id});
-      return r->type == REDIS_REPLY_ARRAY && r->elements == 1;
+      if (r->type != REDIS_REPLY_ARRAY || r->elements != 1) return false;
+      redisReply* fields = r->element[0]->element[1];
+      for (size_t f = 0; f + 1 < fields->elements; f += 2)
+        if (std::string_view(fields->element[f]->str, fields->element[f]->len) == "r")
+          return std::string_view(fields->element[f + 1]->str, fields->element[f + 1]->len) == it.payload;
+      return false;
     });
   }
+
+  // Forgets commands of a batch that was not stored (a failure that is not retried), and the connection whose
+  // replies may be out of step with them.
+  void discard_pending() {
+    resp_.clear();
+    conn_.drop();
+  }
+  void clear_pending() { resp_.clear(); }
 
   uint64_t stored() const { return stored_; }
   uint64_t duplicates() const { return duplicates_; }
@@ -346,15 +361,16 @@ namespace {
 // Reserves the LSN of the next server-assigned transaction of `stream`: one above both the stream's top entry and
 // every LSN reserved before (kept in `counter`), in one atomic step, so any number of servers sharing the stream
 // never hand out the same position twice.
+// Lua numbers are doubles, exact only below 2^53 while LSNs go to 2^63: the script compares the decimal strings and
+// leaves the arithmetic to INCR, which is 64-bit.
 constexpr const char* kReserveScript = R"lua(
-local top = 0
+local top = '0'
 local t = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-if t[1] then top = tonumber(string.match(t[1][1], '^(%d+)%-')) end
-local c = tonumber(redis.call('GET', KEYS[2]) or '0')
-if c > top then top = c end
-top = top + 1
-redis.call('SET', KEYS[2], string.format('%d', top))
-return string.format('%d', top)
+if t[1] then top = string.match(t[1][1], '^(%d+)%-') end
+local c = redis.call('GET', KEYS[2]) or '0'
+if #c < #top or (#c == #top and c < top) then redis.call('SET', KEYS[2], top) end
+redis.call('INCR', KEYS[2])
+return redis.call('GET', KEYS[2])
 )lua";
 }  // namespace
 
@@ -364,6 +380,7 @@ PushResult RecordStore::push(std::vector<ChangeRecord>& records) {
   if (records.empty()) return res;
   Writer& w = impl_->writer;
   auto build = [&] {
+    w.clear_pending();
     std::vector<Item> batch;
     batch.reserve(records.size());
     for (const auto& r : records) batch.push_back(w.make_item(r.SerializeAsString()));
@@ -374,7 +391,12 @@ PushResult RecordStore::push(std::vector<ChangeRecord>& records) {
   if (records.front().commit_lsn() != 0) {
     std::vector<Item> batch = build();
     uint64_t before = w.stored(), dups_before = w.duplicates();
-    w.store(batch);
+    try {
+      w.store(batch);
+    } catch (...) {
+      w.discard_pending();
+      throw;
+    }
     res.stored = w.stored() - before;
     res.duplicates = w.duplicates() - dups_before;
     return res;
@@ -397,7 +419,14 @@ PushResult RecordStore::push(std::vector<ChangeRecord>& records) {
       records[i].set_tx_last(i + 1 == records.size());
     }
     std::vector<Item> batch = build();
-    if (w.store_atomic(batch) == 0) {
+    size_t refused;
+    try {
+      refused = w.store_atomic(batch);
+    } catch (...) {
+      w.discard_pending();
+      throw;
+    }
+    if (refused == 0) {
       res.stored = batch.size();
       return res;
     }
@@ -460,13 +489,16 @@ class Reader {
   }
 
   // Writes the entries of an XRANGE/XREADGROUP/XAUTOCLAIM entry array; returns the last ID seen.
-  std::string deliver(redisReply* entries, bool track) {
+  // `claimed`: entries XAUTOCLAIM handed over, which may include this consumer's own still-unacknowledged ones:
+  // those were delivered already and are not delivered twice.
+  std::string deliver(redisReply* entries, bool track, bool claimed = false) {
     std::string last;
     std::vector<std::string> skip_ack;
     for (size_t i = 0; i < entries->elements; ++i) {
       redisReply* e = entries->element[i];
       if (e->type != REDIS_REPLY_ARRAY || e->elements < 2) continue;
       last.assign(e->element[0]->str, e->element[0]->len);
+      if (claimed && delivered_ids_.count(last)) continue;
       redisReply* fields = e->element[1];
       if (fields->type != REDIS_REPLY_ARRAY) {  // deleted meanwhile (XAUTOCLAIM of a trimmed entry)
         if (track) skip_ack.push_back(last);
@@ -482,9 +514,12 @@ class Reader {
         continue;
       }
       out_.write_payload(payload);
-      if (track) {
+      if (track && tracks()) {
         auto pos = redis::parse_entry_id(last);
         delivered_.push_back({last, pos.value_or(Position{})});
+        delivered_ids_.insert(last);
+      } else if (track) {
+        ++untracked_;  // never acknowledged in this run: nothing to remember of it
       }
     }
     out_.flush();
@@ -520,6 +555,7 @@ class Reader {
     while (!delivered_.empty()) {
       if (acks_ && !(upto && delivered_.front().pos <= *upto)) break;
       ids.push_back(delivered_.front().id);
+      delivered_ids_.erase(delivered_.front().id);
       delivered_.pop_front();
     }
     xack(ids);
@@ -573,7 +609,9 @@ class Reader {
       } else if (cfg_.until_idle) {
         break;
       }
-      if (now_us() - last_claim > cfg_.claim_idle_us) {
+      // Without a way to learn what is stored, this consumer's own entries stay pending for the next run; claiming
+      // would only hand them back to it.
+      if (tracks() && now_us() - last_claim > cfg_.claim_idle_us) {
         claim();
         last_claim = now_us();
       }
@@ -593,7 +631,7 @@ class Reader {
       cursor.assign(r->element[0]->str, r->element[0]->len);
       if (r->element[1]->elements > 0) {
         log::info("claimed " + std::to_string(r->element[1]->elements) + " pending entries of dead consumers");
-        deliver(r->element[1], true);
+        deliver(r->element[1], true, true);
       }
     } while (cursor != "0-0");
   }
@@ -603,9 +641,9 @@ class Reader {
     out_.flush();
     if (!acks_) {
       settle();
-      if (!delivered_.empty())
-        log::warn("left " + std::to_string(delivered_.size()) + " delivered entries pending for consumer " +
-                  cfg_.consumer + " of " + cfg_.group +
+      if (untracked_ + delivered_.size() > 0)
+        log::warn("left " + std::to_string(untracked_ + delivered_.size()) +
+                  " delivered entries pending for consumer " + cfg_.consumer + " of " + cfg_.group +
                   ": without --ack-from nothing is acknowledged, and the group delivers them again");
       return kExitOk;
     }
@@ -647,6 +685,9 @@ class Reader {
   std::string key_;
   ChangeRecord rec_;
   std::deque<Delivered> delivered_;
+  std::unordered_set<std::string> delivered_ids_;  // the IDs in delivered_
+  uint64_t untracked_ = 0;                         // delivered where nothing tells what is stored (a pipe, no acks)
+  bool tracks() const { return acks_ || out_is_file_; }
   bool past_until_ = false;
 };
 

@@ -47,6 +47,7 @@ bool FrameReader::next(std::string_view& payload) {
     if (hdr == 5) fail("malformed frame length (varint longer than 5 bytes)");
   }
   if (len > 0xffffffffull) fail("malformed frame length");
+  if (len > kDefaultMaxFrame) fail("frame of " + std::to_string(len) + " bytes is larger than protobuf can parse");
   if (len > max_frame_)
     fail("frame of " + std::to_string(len) + " bytes exceeds the limit of " + std::to_string(max_frame_) + " bytes");
   // The buffer grows as bytes arrive (fill() doubles it when it runs short), never to a length the input only

@@ -18,7 +18,9 @@
 
 namespace ss {
 
-inline constexpr size_t kDefaultMaxFrame = 64u << 20;  // 64 MiB: far above any sane row, below a runaway length
+// The largest message protobuf parses (2 GiB - 1): every record PostgreSQL can produce fits (a value is at most
+// 1 GB), and since the reader's buffer grows only as bytes arrive, a garbage length costs nothing before its data.
+inline constexpr size_t kDefaultMaxFrame = 0x7fffffff;
 
 class FrameReader {
  public:

@@ -58,6 +58,55 @@ std::optional<Position> message_position(const rd_kafka_message_t* m) {
   return parse_position(header(m, "position"));
 }
 
+// A record larger than a message may be (the cluster's limit) travels as chunk messages: consecutive, in one
+// partition (same key), one transaction, each with the record's headers plus "chunk: I/N" (1-based), their values
+// concatenated in order being the record. Readers join them here; a set that is cut short (its transaction did not
+// commit whole, or retention took its start) is dropped, never delivered in part.
+class Chunks {
+ public:
+  // Feeds the next message of its partition. Returns the whole record's payload (the message's own, or the joined
+  // chunks once the last arrives; valid until the next call for that partition), or nullopt meanwhile.
+  std::optional<std::string_view> feed(const rd_kafka_message_t* m) {
+    std::string chunk = header(m, "chunk");
+    Partial& part = partial_[m->partition];
+    if (chunk.empty()) {
+      drop(part, m);
+      return std::string_view(static_cast<const char*>(m->payload), m->len);
+    }
+    int i = 0, n = 0;
+    if (std::sscanf(chunk.c_str(), "%d/%d", &i, &n) != 2 || i < 1 || n < 1 || i > n)
+      throw Error(kExitDataErr, "offset " + std::to_string(m->offset) + ": bad chunk header '" + chunk + "'");
+    std::string pos = header(m, "position");
+    if (i == 1 || pos != part.position || i != part.next) {
+      drop(part, m);
+      if (i != 1) return std::nullopt;  // the middle of a set whose start is gone
+      part.position = pos;
+      part.total = n;
+    }
+    part.data.append(static_cast<const char*>(m->payload), m->len);
+    part.next = i + 1;
+    if (i < part.total) return std::nullopt;
+    part.whole.swap(part.data);
+    part.data.clear();
+    part.next = 0;
+    return std::string_view(part.whole);
+  }
+
+ private:
+  struct Partial {
+    std::string position, data, whole;
+    int next = 0, total = 0;
+  };
+  static void drop(Partial& part, const rd_kafka_message_t* m) {
+    if (part.next > 0)
+      log::warn("dropped an incomplete chunked record at " + part.position + " before offset " +
+                std::to_string(m->offset) + " of partition " + std::to_string(m->partition));
+    part.data.clear();
+    part.next = 0;
+  }
+  std::map<int32_t, Partial> partial_;
+};
+
 using RebalanceCb = void (*)(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*);
 
 // A read_committed consumer. Window reads and probes pass no callback; a consumer-group member passes its
@@ -186,13 +235,15 @@ class Batch {
     size_t at, len;
   };
   struct Item {
-    Span payload, key, position, xid, table, op;
+    Span payload, key, position, xid, table, op, chunk;
     int64_t timestamp_ms;
   };
 
-  void add(const ChangeRecord& rec, std::string_view payload) {
+  // Adds one record: one message, or chunk messages of at most `max_value` bytes each.
+  void add(const ChangeRecord& rec, std::string_view payload, size_t max_value = SIZE_MAX) {
     Item it;
     it.payload = put(payload);
+    it.chunk = {0, 0};
     size_t key_at = arena_.size();
     append_key(arena_, rec);
     it.key = {key_at, arena_.size() - key_at};
@@ -205,14 +256,27 @@ class Batch {
     it.table = {table_at, arena_.size() - table_at};
     it.op = put(std::string_view(num, std::to_chars(num, num + sizeof num, static_cast<int>(rec.op())).ptr - num));
     it.timestamp_ms = rec.commit_time() / 1000;
-    items_.push_back(it);
+    if (payload.size() <= max_value) {
+      items_.push_back(it);
+      ++records_;
+      return;
+    }
+    const size_t n = (payload.size() + max_value - 1) / max_value;
+    for (size_t i = 0; i < n; ++i) {
+      Item c = it;
+      c.payload = {it.payload.at + i * max_value, std::min(max_value, payload.size() - i * max_value)};
+      c.chunk = put(std::to_string(i + 1) + "/" + std::to_string(n));
+      items_.push_back(c);
+    }
+    ++records_;
   }
   void clear() {
     arena_.clear();
     items_.clear();
+    records_ = 0;
   }
   bool empty() const { return items_.empty(); }
-  size_t size() const { return items_.size(); }
+  size_t size() const { return records_; }  // records, not messages
   const std::vector<Item>& items() const { return items_; }
   // The position of the last record added.
   Position last() const { return last_; }
@@ -227,6 +291,7 @@ class Batch {
 
   std::string arena_;
   std::vector<Item> items_;
+  size_t records_ = 0;
   Position last_;
 };
 
@@ -253,26 +318,69 @@ class Producer {
       if (stop_requested()) throw Error(kExitTempFail, "stopped before Kafka was reachable");
     }
     kafka::ensure_topic(rk_.get(), cfg.topic, cfg.partitions, kTimeoutMs);
+    // The limit counts the whole record batch: leave room for the key, the headers and the batch's framing.
+    size_t limit = kafka::max_message_bytes(rk_.get(), cfg.topic, 5000);
+    max_value_ = limit > (64u << 10) ? limit - (16u << 10) : limit / 2;
+    log::info("messages to " + cfg.topic + " carry at most " + std::to_string(max_value_) +
+              " bytes of record; larger records are written as chunks");
   }
+
+  size_t max_value() const { return max_value_; }
   ~Producer() {
     if (rk_) rd_kafka_flush(rk_.get(), 5000);
   }
 
   // Writes the batch in one transaction; on an abortable error aborts and writes it again, so it lands exactly once.
+  // A stop request during the retries ends it with Error(75): nothing of the batch was acknowledged.
   void commit_batch(const Batch& batch) {
     for (int64_t backoff = 200'000;; backoff = std::min(backoff * 2, cfg_.max_backoff_us)) {
       std::string why = try_batch(batch);
       if (why.empty()) return;
       log::warn("transaction of " + std::to_string(batch.size()) + " records failed (" + why + "); retrying in " +
                 std::to_string(backoff / 1000) + "ms");
-      std::this_thread::sleep_for(std::chrono::microseconds(backoff));
+      for (int64_t waited = 0; waited < backoff; waited += 50'000) {
+        if (stop_requested())
+          throw Error(kExitTempFail, "stopped while retrying a transaction (" + why +
+                                         "); nothing of it was acknowledged, and a rerun writes it again");
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
     }
   }
 
  private:
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<Producer*>(opaque);
-    if (m->err && self->delivery_error_.empty()) self->delivery_error_ = rd_kafka_err2str(m->err);
+    if (m->err && self->delivery_error_.empty()) {
+      self->delivery_error_ = rd_kafka_err2str(m->err);
+      self->delivery_code_ = m->err;
+      self->delivery_position_ = header(m, "position");
+    }
+  }
+
+  // Errors that no retry clears: a message over a limit that was not read right (the cluster's limit lowered under
+  // us), or a permission the producer lacks. They stop the archiver with the setting to change.
+  [[noreturn]] void permanent(rd_kafka_resp_err_t err, const std::string& position) {
+    const std::string at = position.empty() ? "" : " at " + position;
+    switch (err) {
+      case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+      case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+        throw Error(kExitDataErr, "a message" + at + " is larger than " + cfg_.topic +
+                                      " accepts: raise the topic's max.message.bytes (and the producer's "
+                                      "message.max.bytes with -X), or restart ss-archive to read the limits again");
+      case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+      case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+      case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+        throw Error(kExitNoPerm, std::string("Kafka refused the archiver") + at + ": " + rd_kafka_err2str(err) +
+                                     " (grant its user Write on " + cfg_.topic + " and the transactional-id ACLs)");
+      default:
+        throw Error(kExitSoftware, std::string("unexpected permanent Kafka error: ") + rd_kafka_err2str(err));
+    }
+  }
+  static bool is_permanent(rd_kafka_resp_err_t err) {
+    return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
+           err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+           err == RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED ||
+           err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED;
   }
 
   [[noreturn]] void fatal(rd_kafka_error_t* e) {
@@ -285,43 +393,82 @@ class Producer {
   // "" on success, else why it must be retried (the transaction was aborted).
   std::string try_batch(const Batch& batch) {
     delivery_error_.clear();
+    delivery_code_ = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (kafka::ErrorPtr e{rd_kafka_begin_transaction(rk_.get())}) {
       if (rd_kafka_error_is_fatal(e.get())) fatal(e.get());
       return rd_kafka_error_string(e.get());
     }
     for (const Batch::Item& p : batch.items()) {
       for (;;) {
-        rd_kafka_resp_err_t err = rd_kafka_producev(
-            rk_.get(), RD_KAFKA_V_TOPIC(cfg_.topic.c_str()), RD_KAFKA_V_KEY(batch.at(p.key), p.key.len),
-            RD_KAFKA_V_VALUE(const_cast<char*>(batch.at(p.payload)), p.payload.len),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(p.timestamp_ms),
-            RD_KAFKA_V_HEADER("position", batch.at(p.position), static_cast<ssize_t>(p.position.len)),
-            RD_KAFKA_V_HEADER("source", source_.data(), static_cast<ssize_t>(source_.size())),
-            RD_KAFKA_V_HEADER("xid", batch.at(p.xid), static_cast<ssize_t>(p.xid.len)),
-            RD_KAFKA_V_HEADER("table", batch.at(p.table), static_cast<ssize_t>(p.table.len)),
-            RD_KAFKA_V_HEADER("op", batch.at(p.op), static_cast<ssize_t>(p.op.len)), RD_KAFKA_V_END);
+        rd_kafka_resp_err_t err = produce(batch, p);
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
           rd_kafka_poll(rk_.get(), 50);
           continue;
         }
-        if (err) return abort(std::string("produce: ") + rd_kafka_err2str(err));
+        if (err) {
+          std::string why = abort(std::string("produce: ") + rd_kafka_err2str(err));
+          if (is_permanent(err)) permanent(err, std::string(batch.at(p.position), p.position.len));
+          return why;
+        }
         break;
       }
       rd_kafka_poll(rk_.get(), 0);
     }
-    kafka::ErrorPtr e(rd_kafka_commit_transaction(rk_.get(), kTimeoutMs));
-    if (!e) return delivery_error_.empty() ? "" : abort(delivery_error_);
+    kafka::ErrorPtr e = commit_txn();
+    if (!e && !delivery_error_.empty()) {
+      std::string why = abort(delivery_error_);
+      if (is_permanent(delivery_code_)) permanent(delivery_code_, delivery_position_);
+      return why;
+    }
+    if (!e) return "";
     if (rd_kafka_error_is_fatal(e.get())) fatal(e.get());
     std::string why = rd_kafka_error_string(e.get());
     if (rd_kafka_error_txn_requires_abort(e.get())) return abort(why);
     // Retriable commit: the outcome is unknown until a commit succeeds; retrying the commit is safe.
     for (int i = 0; i < 10 && e && rd_kafka_error_is_retriable(e.get()); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      e.reset(rd_kafka_commit_transaction(rk_.get(), kTimeoutMs));
+      e = commit_txn();
     }
     if (!e) return "";
     if (rd_kafka_error_is_fatal(e.get())) fatal(e.get());
     return abort(rd_kafka_error_string(e.get()));
+  }
+
+  // Commits the open transaction, waiting at most kTimeoutMs in one-second calls (a retriable timeout may be
+  // called again), so that SIGTERM is heard within a second: then Error(75), and the transaction stays open for
+  // the next producer of this transactional id to abort.
+  kafka::ErrorPtr commit_txn() {
+    int64_t deadline = now_us() + kTimeoutMs * 1000LL;
+    for (;;) {
+      kafka::ErrorPtr e(rd_kafka_commit_transaction(rk_.get(), 1000));
+      if (!e || rd_kafka_error_code(e.get()) != RD_KAFKA_RESP_ERR__TIMED_OUT || now_us() > deadline) return e;
+      if (stop_requested())
+        throw Error(kExitTempFail, "stopped while a transaction was committing; nothing of it was acknowledged");
+    }
+  }
+
+  // One message; a chunk carries the record's headers plus its "chunk" header.
+  rd_kafka_resp_err_t produce(const Batch& batch, const Batch::Item& p) {
+    if (p.chunk.len == 0)
+      return rd_kafka_producev(
+          rk_.get(), RD_KAFKA_V_TOPIC(cfg_.topic.c_str()), RD_KAFKA_V_KEY(batch.at(p.key), p.key.len),
+          RD_KAFKA_V_VALUE(const_cast<char*>(batch.at(p.payload)), p.payload.len),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(p.timestamp_ms),
+          RD_KAFKA_V_HEADER("position", batch.at(p.position), static_cast<ssize_t>(p.position.len)),
+          RD_KAFKA_V_HEADER("source", source_.data(), static_cast<ssize_t>(source_.size())),
+          RD_KAFKA_V_HEADER("xid", batch.at(p.xid), static_cast<ssize_t>(p.xid.len)),
+          RD_KAFKA_V_HEADER("table", batch.at(p.table), static_cast<ssize_t>(p.table.len)),
+          RD_KAFKA_V_HEADER("op", batch.at(p.op), static_cast<ssize_t>(p.op.len)), RD_KAFKA_V_END);
+    return rd_kafka_producev(
+        rk_.get(), RD_KAFKA_V_TOPIC(cfg_.topic.c_str()), RD_KAFKA_V_KEY(batch.at(p.key), p.key.len),
+        RD_KAFKA_V_VALUE(const_cast<char*>(batch.at(p.payload)), p.payload.len),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(p.timestamp_ms),
+        RD_KAFKA_V_HEADER("position", batch.at(p.position), static_cast<ssize_t>(p.position.len)),
+        RD_KAFKA_V_HEADER("source", source_.data(), static_cast<ssize_t>(source_.size())),
+        RD_KAFKA_V_HEADER("xid", batch.at(p.xid), static_cast<ssize_t>(p.xid.len)),
+        RD_KAFKA_V_HEADER("table", batch.at(p.table), static_cast<ssize_t>(p.table.len)),
+        RD_KAFKA_V_HEADER("op", batch.at(p.op), static_cast<ssize_t>(p.op.len)),
+        RD_KAFKA_V_HEADER("chunk", batch.at(p.chunk), static_cast<ssize_t>(p.chunk.len)), RD_KAFKA_V_END);
   }
 
   std::string abort(const std::string& why) {
@@ -337,7 +484,9 @@ class Producer {
   const WriteConfig& cfg_;
   std::string txid_;
   kafka::Handle rk_;
-  std::string delivery_error_;
+  size_t max_value_ = SIZE_MAX;
+  std::string delivery_error_, delivery_position_;
+  rd_kafka_resp_err_t delivery_code_ = RD_KAFKA_RESP_ERR_NO_ERROR;
 };
 
 }  // namespace
@@ -353,7 +502,14 @@ struct Archived {
   Position hw;                    // the highest position held
   Position floor;                 // below it, everything up to hw is taken as held
   std::vector<Position> present;  // sorted: what is held in [floor, hw]
-  std::set<Position> written;     // written by this run at or below hw
+  std::set<Position> written;     // written by this run (the newest million)
+
+  // Everything written is remembered, so a record delivered again in the same run (a redelivery after a Redis
+  // restart can come out of order) is dropped, not written twice. The oldest half goes past a million.
+  void note_written(const Position& p) {
+    written.insert(p);
+    if (written.size() > 1'000'000) written.erase(written.begin(), std::next(written.begin(), 500'000));
+  }
 
   bool holds(const Position& p) const {
     return p <= hw && (p < floor || std::binary_search(present.begin(), present.end(), p) || written.count(p));
@@ -392,8 +548,8 @@ int run_write(const WriteConfig& cfg, int in_fd) {
       for (;;) {
         Position pos{rec.commit_lsn(), rec.ordinal()};
         if (!held.holds(pos)) {
-          if (pos <= held.hw) held.written.insert(pos);
-          batch.add(rec, payload);
+          held.note_written(pos);
+          batch.add(rec, payload, producer.max_value());
         } else {
           ++dropped;
         }
@@ -589,6 +745,7 @@ Archived archived_since(const kafka::Settings& s, const std::string& topic, cons
   }
   if (!offsets.empty()) assign(c.get(), topic, offsets);
   std::set<int32_t> eof;
+  Chunks chunks;
   int64_t deadline = now_us() + kTimeoutMs * 1000LL;
   while (eof.size() < offsets.size()) {
     if (now_us() > deadline) throw Error(kExitUnavailable, "timed out reading back " + topic);
@@ -602,6 +759,8 @@ Archived archived_since(const kafka::Settings& s, const std::string& topic, cons
       throw Error(kExitUnavailable, std::string("reading ") + topic + ": " + rd_kafka_message_errstr(m.get()));
     deadline = now_us() + kTimeoutMs * 1000LL;
     if (header(m.get(), "source") != source) continue;
+    // A chunked record is held once its last chunk is there.
+    if (!chunks.feed(m.get())) continue;
     if (auto pos = message_position(m.get()); pos && *pos >= from) a.present.push_back(*pos);
   }
   rd_kafka_consumer_close(c.get());
@@ -612,7 +771,11 @@ Archived archived_since(const kafka::Settings& s, const std::string& topic, cons
 struct Buffered {
   Position pos;
   kafka::Message msg;
+  std::string joined;  // a chunked record's payload; else the message's
   int64_t arrived_us;
+  std::string_view payload() const {
+    return msg ? std::string_view(static_cast<const char*>(msg->payload), msg->len) : std::string_view(joined);
+  }
 };
 
 // With --follow, a partition that has caught up cannot say whether a record with a lower position is still to come,
@@ -643,6 +806,7 @@ int window_read(const ReadConfig& cfg, int out_fd) {
   std::map<int32_t, bool> done;
   ChangeRecord rec;
   std::map<int32_t, bool> caught_up;  // --follow: at the end of the partition, nothing buffered
+  Chunks chunks;
   auto emit_ready = [&](bool final) {
     for (;;) {
       int32_t best = -1;
@@ -660,7 +824,7 @@ int window_read(const ReadConfig& cfg, int out_fd) {
       if (waiting_on_caught_up && now_us() - heads[best].front().arrived_us < kFollowGraceUs) return;
       Buffered b = std::move(heads[best].front());
       heads[best].pop_front();
-      out.write_payload(std::string_view(static_cast<const char*>(b.msg->payload), b.msg->len));
+      out.write_payload(b.payload());
     }
   };
   for (int32_t p : parts)
@@ -707,7 +871,10 @@ int window_read(const ReadConfig& cfg, int out_fd) {
       throw Error(kExitUnavailable, std::string("reading ") + cfg.topic + ": " + rd_kafka_message_errstr(m.get()));
     if (done[p]) continue;
     caught_up[p] = false;
-    if (!rec.ParseFromArray(m->payload, static_cast<int>(m->len)))
+    std::optional<std::string_view> whole = chunks.feed(m.get());
+    if (!whole) continue;
+    const bool chunked = whole->data() != m->payload;
+    if (!rec.ParseFromArray(whole->data(), static_cast<int>(whole->size())))
       throw Error(kExitDataErr, cfg.topic + "[" + std::to_string(p) + "] offset " + std::to_string(m->offset) +
                                     ": not a ChangeRecord");
     Position pos{rec.commit_lsn(), rec.ordinal()};
@@ -717,7 +884,10 @@ int window_read(const ReadConfig& cfg, int out_fd) {
       done[p] = true;  // partitions are in position (and so commit) order: nothing later qualifies
       ++finished;
     } else if (!before) {
-      heads[p].push_back({pos, std::move(m), now_us()});
+      if (chunked)
+        heads[p].push_back({pos, nullptr, std::string(*whole), now_us()});
+      else
+        heads[p].push_back({pos, std::move(m), {}, now_us()});
     }
     emit_ready(false);
   }
@@ -787,8 +957,10 @@ class GroupMember {
         continue;
       }
       idle_since = now_us();
-      if (!rec_.ParseFromArray(m->payload, static_cast<int>(m->len))) continue;
-      out_.write_payload(std::string_view(static_cast<const char*>(m->payload), m->len));
+      std::optional<std::string_view> whole = chunks_.feed(m.get());
+      if (!whole) continue;
+      if (!rec_.ParseFromArray(whole->data(), static_cast<int>(whole->size()))) continue;
+      out_.write_payload(*whole);
       ++delivered_;
       if (tracks()) unacked_.emplace_back(Position{rec_.commit_lsn(), rec_.ordinal()}, m->partition, m->offset + 1);
     }
@@ -861,6 +1033,7 @@ class GroupMember {
   kafka::Handle c_;
   std::unique_ptr<AckReader> acks_;
   ChangeRecord rec_;
+  Chunks chunks_;
   std::deque<std::tuple<Position, int32_t, int64_t>> unacked_;
   std::optional<Position> upto_;  // highest position acknowledged downstream so far
   int64_t assigned_at_ = 0;

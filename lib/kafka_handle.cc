@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -164,6 +165,40 @@ void ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int 
   }
   throw Error(kExitUnavailable, "topic " + topic + " is not available (" + rd_kafka_err2str(last) +
                                     "); create it, or pass --partitions N");
+}
+
+size_t max_message_bytes(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+  constexpr size_t kKafkaDefault = 1'048'588;  // message.max.bytes of a broker nobody configured
+  char buf[64];
+  size_t n = sizeof buf;
+  size_t producer = SIZE_MAX;
+  if (rd_kafka_conf_get(rd_kafka_conf(rk), "message.max.bytes", buf, &n) == RD_KAFKA_CONF_OK)
+    producer = std::strtoull(buf, nullptr, 10);
+  size_t cluster = kKafkaDefault;
+  std::unique_ptr<rd_kafka_ConfigResource_t, ConfigResourceDeleter> res(
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str()));
+  char err[256];
+  AdminOptions opts(rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS));
+  rd_kafka_AdminOptions_set_request_timeout(opts.get(), timeout_ms, err, sizeof err);
+  Queue q(rd_kafka_queue_new(rk));
+  rd_kafka_ConfigResource_t* list[] = {res.get()};
+  rd_kafka_DescribeConfigs(rk, list, 1, opts.get(), q.get());
+  Event ev(rd_kafka_queue_poll(q.get(), timeout_ms + 1000));
+  if (ev && rd_kafka_event_error(ev.get()) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    size_t cnt = 0;
+    const rd_kafka_ConfigResource_t** rs =
+        rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev.get()), &cnt);
+    for (size_t i = 0; i < cnt; ++i) {
+      size_t m = 0;
+      const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(rs[i], &m);
+      for (size_t k = 0; k < m; ++k) {
+        const char* v = rd_kafka_ConfigEntry_value(entries[k]);
+        if (v && std::strcmp(rd_kafka_ConfigEntry_name(entries[k]), "max.message.bytes") == 0)
+          cluster = std::strtoull(v, nullptr, 10);
+      }
+    }
+  }
+  return std::min(producer, cluster);
 }
 
 }  // namespace ss::kafka

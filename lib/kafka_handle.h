@@ -44,6 +44,9 @@ struct EventDeleter {
 struct NewTopicDeleter {
   void operator()(rd_kafka_NewTopic_t* t) const { rd_kafka_NewTopic_destroy(t); }
 };
+struct ConfigResourceDeleter {
+  void operator()(rd_kafka_ConfigResource_t* r) const { rd_kafka_ConfigResource_destroy(r); }
+};
 struct AdminOptionsDeleter {
   void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
 };
@@ -78,6 +81,11 @@ Conf make_conf(const Settings& settings, const std::vector<std::pair<std::string
 // the topic's metadata is fetched through `rk`, so the first transaction does not wait for librdkafka's periodic
 // topic scan. Throws Error(69) when the topic does not exist afterwards, Error(77) when creating it is not allowed.
 void ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int timeout_ms);
+
+// The largest message `rk` may write to `topic`: the smaller of the producer's own message.max.bytes and what the
+// cluster says of the topic (max.message.bytes, which defaults to the broker's message.max.bytes); Kafka's default
+// (1048588) when the cluster does not answer DescribeConfigs.
+size_t max_message_bytes(rd_kafka_t* rk, const std::string& topic, int timeout_ms);
 
 // Throws Error(code) with librdkafka's text when err is not NO_ERROR.
 void check(rd_kafka_resp_err_t err, const std::string& what, int code);

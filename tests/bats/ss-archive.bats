@@ -6,7 +6,7 @@ load ../helpers/servers
 setup_file() {
   # One topic per test, created with the broker rather than through its control channel.
   local topics=() i
-  for i in $(seq 1 30); do topics+=(--topic "t$i"); done
+  for i in $(seq 1 32); do topics+=(--topic "t$i"); done
   ss_start_kafka --partitions 16 "${topics[@]}"
 }
 teardown_file() { ss_stop_all; }
@@ -201,4 +201,60 @@ lag_below() { [ "$(group_lag "$1" "$2")" -lt "$3" ]; }
   ss-archive --topic "$TOPIC" <"$T/reversed.ss"
   [ "$(committed_count "$TOPIC")" -eq 30 ]
   diff <(ss-archive read --topic "$TOPIC" | ss-cat | sort) <(ss-cat "$T/in.ss" | sort)
+}
+
+@test "records over Kafka's message limit travel as chunks, and every reader joins them" {
+  # 0.9 MB fits a message; 1.1 and 3 MB do not (the test broker holds at most 5 MiB per partition, so larger
+  # records are left to a real cluster). Small records around them keep the order honest.
+  {
+    gen -n 3 --start-lsn $((0x1000000))
+    gen -n 1 --size 900000 --start-lsn $((0x2000000))
+    gen -n 1 --size 1100000 --start-lsn $((0x3000000))
+    gen -n 2 --start-lsn $((0x4000000))
+    gen -n 1 --size 3000000 --start-lsn $((0x5000000))
+    gen -n 2 --start-lsn $((0x6000000))
+  } >"$T/in.ss"
+  ss-archive --topic "$TOPIC" <"$T/in.ss"
+  # No message over Kafka's default broker limit (message.max.bytes 1048588).
+  kcat -b "$KAFKA_BROKERS" -C -t "$TOPIC" -e -q -f '%S\n' >"$T/sizes"
+  [ "$(sort -n "$T/sizes" | tail -1)" -le 1048588 ]
+  [ "$(wc -l <"$T/sizes")" -gt 10 ]
+  kcat -b "$KAFKA_BROKERS" -C -t "$TOPIC" -e -q -f '%h\n' | grep -q 'chunk=1/'
+  # Window, position window and group member: whole records, in order.
+  ss-archive read --topic "$TOPIC" | cmp - "$T/in.ss"
+  ss-archive read --topic "$TOPIC" --from-position 0/1000000 | cmp - "$T/in.ss"
+  ss-archive read --topic "$TOPIC" --group chunks >"$T/group.ss"
+  [ "$(ss-cat "$T/group.ss" | jq -r '"\(.commit_lsn) \(.ordinal // 0)"' | sort | tr '\n' ' ')" = \
+    "$(ss-cat "$T/in.ss" | jq -r '"\(.commit_lsn) \(.ordinal // 0)"' | sort | tr '\n' ' ')" ]
+  cmp <(ss-cat "$T/group.ss" | sort) <(ss-cat "$T/in.ss" | sort)
+  # A resend drops what is held, chunked records included.
+  run --separate-stderr ss-archive -v --topic "$TOPIC" <"$T/in.ss"
+  [[ "$stderr" == *"archived 0 records, dropped 10 already archived"* ]]
+}
+
+@test "a chunk set cut short never reaches a reader, and SIGTERM ends a retrying archiver at once" {
+  gen -n 1 --size 2500000 --start-lsn 16777216 >"$T/big.ss"
+  gen -n 2 --start-lsn 33554432 >"$T/after.ss"
+  ss-archive --topic "$TOPIC" <"$T/big.ss"
+  # What an archiver killed mid-transaction leaves on a broker that shows aborted records: the first chunk alone.
+  kcat -b "$KAFKA_BROKERS" -C -t "$TOPIC" -e -q -c 1 -f '%k\n' >"$T/key"
+  printf 'partial' | kcat -b "$KAFKA_BROKERS" -P -t "$TOPIC" -k "$(cat "$T/key")" \
+    -H position=2/0:0 -H "source=src${BATS_TEST_NUMBER}" -H chunk=1/3
+  ss-archive --topic "$TOPIC" <"$T/after.ss"
+  run --separate-stderr ss-archive read --topic "$TOPIC"
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"dropped an incomplete chunked record at 2/0:0"* ]]
+  ss-archive read --topic "$TOPIC" | cmp - <(cat "$T/big.ss" "$T/after.ss")
+  # A coordinator that keeps refusing to end transactions: the commit is retried, and SIGTERM stops the archiver
+  # within a second or so, with 75 and nothing acknowledged (before, only SIGKILL did).
+  ss_kafka_ctl errors 26 15 50
+  gen -n 5 --start-lsn 50331648 | ss-archive -v --topic "$TOPIC" --ack "$T/acks" 2>"$T/retry.err" 3>&- &
+  a=$!
+  ss_wait_for grep -q "archive high-water" "$T/retry.err"
+  kill -TERM "$a"
+  SS_WAIT_TIMEOUT=3 ss_wait_for bash -c "! kill -0 $a 2>/dev/null"
+  st=0
+  wait "$a" || st=$?
+  [ "$st" -eq 75 ]
+  [ ! -s "$T/acks" ]
 }
