@@ -148,7 +148,7 @@ Statement build_statement(const ChangeRecord& rec, const std::string& table) {
 }
 
 struct Applier::Impl {
-  enum class Kind { kControl, kPrepare, kStatement, kQuery };
+  enum class Kind { kControl, kPrepare, kStatement, kQuery, kLock };
   struct Pending {
     Kind kind;
     std::string payload;  // the record, for error messages; empty for control statements
@@ -170,7 +170,9 @@ struct Applier::Impl {
   std::unordered_set<std::string> checked;                                       // target relations known to exist
   std::unordered_map<std::string, Position> hw;                                  // committed high-water per source
   std::map<std::string, std::pair<Position, int64_t>> tx_hw;
-  std::unordered_set<std::string> locked;  // sources whose high-water row this target transaction holds
+  std::unordered_map<std::string, Position> locked;  // sources whose row this transaction locks -> its first record
+  bool tx_applied_elsewhere = false;  // the lock answered: another replay committed this transaction already
+  uint64_t tx_statements = 0;         // statements applied in this transaction, for the stats of a rollback
   std::deque<Pending> pending;
   size_t unsynced = 0;
   bool in_tx = false;
@@ -237,8 +239,17 @@ struct Applier::Impl {
           if (!fail) fail = Failure{p, pg::error_text(raw)};
         } else if (st == PGRES_PIPELINE_ABORTED) {
           if (p.kind == Kind::kPrepare) prepared.erase(p.sql);
+        } else if (p.kind == Kind::kLock) {
+          Position held;
+          if (PQntuples(raw) == 1) {
+            held.lsn = parse_lsn(PQgetvalue(raw, 0, 0)).value_or(0);
+            held.ordinal = std::strtoull(PQgetvalue(raw, 0, 1), nullptr, 10);
+          }
+          hw[p.sql] = std::max(hw[p.sql], held);
+          if (locked.count(p.sql) && locked[p.sql] <= held) tx_applied_elsewhere = true;
         } else if (p.kind == Kind::kStatement) {
           ++stats.applied;
+          ++tx_statements;
           if (p.counts_rows && std::strcmp(PQcmdTuples(raw), "0") == 0) ++stats.not_found;
         } else if (p.kind == Kind::kQuery) {
           query_result = std::move(r);
@@ -252,6 +263,9 @@ struct Applier::Impl {
       throw Error(kExitSoftware, "PostgreSQL pipeline out of step: " + pg::error_text(conn.get()));
     }
     unsynced = 0;
+    // A transaction another replay already applied fails on its keys, or would apply twice: it is rolled back at
+    // commit, so its failures mean nothing.
+    if (tx_applied_elsewhere) return std::nullopt;
     return fail;
   }
 
@@ -270,9 +284,7 @@ struct Applier::Impl {
       send(Kind::kControl, "ROLLBACK");
       drain();
     }
-    in_tx = false;
-    tx_hw.clear();
-    locked.clear();
+    reset_tx();
   }
 
   [[noreturn]] void stop_on(const Failure& f) {
@@ -303,25 +315,19 @@ struct Applier::Impl {
     return hw[source] = p;
   }
 
-  // Locks the source's high-water row for the rest of the target transaction and reloads it, so that replays
-  // overlapping on one target take turns: whoever waits here sees what the other committed and skips it.
-  void lock_high_water(const std::string& source) {
-    const std::string select = "SELECT commit_lsn::text, ordinal FROM " + pos_table + " WHERE source = $1 FOR UPDATE";
-    pg::Result r = query(select, {source});
-    if (!r || PQntuples(r.get()) == 0) {
-      // A concurrent insert of the same row waits for ours (or we for theirs): either way one row, then locked.
-      query("INSERT INTO " + pos_table +
-                " (source, commit_lsn, ordinal) VALUES ($1, '0/0', 0) ON CONFLICT (source) DO NOTHING",
-            {source});
-      r = query(select, {source});
-    }
-    Position p;
-    if (r && PQntuples(r.get()) == 1) {
-      p.lsn = parse_lsn(PQgetvalue(r.get(), 0, 0)).value_or(0);
-      p.ordinal = std::strtoull(PQgetvalue(r.get(), 0, 1), nullptr, 10);
-    }
-    hw[source] = p;
-    locked.insert(source);
+  // Locks the source's high-water row for the rest of the target transaction, so that replays overlapping on one
+  // target take turns. The lock travels in the pipeline ahead of the transaction's statements (no round trip of
+  // its own): an upsert, so the row exists and is locked whoever comes first, answering with the high-water as
+  // committed by whoever held it before. drain() compares it with the transaction's first record: at or below
+  // it, the whole transaction was applied by another replay, and commit() rolls it back.
+  void lock_high_water(const std::string& source, const Position& first) {
+    send(Kind::kLock,
+         "INSERT INTO " + pos_table +
+             " (source, commit_lsn, ordinal) VALUES ($1, '0/0', 0) ON CONFLICT (source) DO UPDATE SET source = "
+             "EXCLUDED.source RETURNING commit_lsn::text, ordinal",
+         {source});
+    pending.back().sql = source;
+    locked[source] = first;
   }
 
   void begin() {
@@ -415,13 +421,7 @@ struct Applier::Impl {
       return false;
     }
     begin();
-    if (!locked.count(source)) {
-      lock_high_water(source);
-      if (pos <= hw[source]) {
-        ++stats.duplicates;
-        return false;
-      }
-    }
+    if (!locked.count(source)) lock_high_water(source, pos);
     tx_hw[source] = {pos, rec.commit_time()};
     auto op = rec.op();
     if (op != shadowstream::v1::OPERATION_INSERT && op != shadowstream::v1::OPERATION_SNAPSHOT &&
@@ -463,20 +463,42 @@ struct Applier::Impl {
   void commit() {
     if (!in_tx) return;
     for (const auto& [source, ph] : tx_hw) {
+      // The new high-water, written only over one below this transaction's first record; otherwise (another
+      // replay applied it meanwhile, as the lock's answer also says) the statement fails, so the COMMIT behind it
+      // in the pipeline never runs. The division by zero (by the count of rows written, so not folded away at plan
+      // time) is that failure; nobody sees its text.
+      const Position& first = locked[source];
       send(Kind::kControl,
-           "INSERT INTO " + pos_table +
-               " (source, commit_lsn, ordinal, commit_time) VALUES ($1, $2::pg_lsn, $3::bigint, $4::timestamptz) "
-               "ON CONFLICT (source) DO UPDATE SET commit_lsn = EXCLUDED.commit_lsn, ordinal = EXCLUDED.ordinal, "
-               "commit_time = EXCLUDED.commit_time, updated_at = now()",
-           {source, format_lsn(ph.first.lsn), std::to_string(ph.first.ordinal), format_time_us(ph.second)});
+           "WITH u AS (INSERT INTO " + pos_table +
+               " AS t (source, commit_lsn, ordinal, commit_time) VALUES ($1, $2::pg_lsn, $3::bigint, "
+               "$4::timestamptz) ON CONFLICT (source) DO UPDATE SET commit_lsn = EXCLUDED.commit_lsn, ordinal = "
+               "EXCLUDED.ordinal, commit_time = EXCLUDED.commit_time, updated_at = now() WHERE (t.commit_lsn, "
+               "t.ordinal) < ($5::pg_lsn, $6::bigint) RETURNING 1) SELECT 1 / count(*) FROM u",
+           {source, format_lsn(ph.first.lsn), std::to_string(ph.first.ordinal), format_time_us(ph.second),
+            format_lsn(first.lsn), std::to_string(first.ordinal)});
     }
     send(Kind::kControl, "COMMIT");
-    check(drain());
+    std::optional<Failure> f = drain();
+    if (tx_applied_elsewhere) {
+      send(Kind::kControl, "ROLLBACK");
+      drain();
+      stats.applied -= tx_statements;
+      stats.duplicates += tx_statements;
+      reset_tx();
+      return;
+    }
+    check(f);
     for (const auto& [source, ph] : tx_hw) hw[source] = ph.first;
+    reset_tx();
+    ++stats.transactions;
+  }
+
+  void reset_tx() {
     tx_hw.clear();
     locked.clear();
+    tx_applied_elsewhere = false;
+    tx_statements = 0;
     in_tx = false;
-    ++stats.transactions;
   }
 };
 
