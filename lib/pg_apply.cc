@@ -148,7 +148,7 @@ Statement build_statement(const ChangeRecord& rec, const std::string& table) {
 }
 
 struct Applier::Impl {
-  enum class Kind { kControl, kPrepare, kStatement, kQuery, kLock };
+  enum class Kind { kControl, kPrepare, kStatement, kQuery };
   struct Pending {
     Kind kind;
     std::string payload;  // the record, for error messages; empty for control statements
@@ -170,9 +170,9 @@ struct Applier::Impl {
   std::unordered_set<std::string> checked;                                       // target relations known to exist
   std::unordered_map<std::string, Position> hw;                                  // committed high-water per source
   std::map<std::string, std::pair<Position, int64_t>> tx_hw;
-  std::unordered_map<std::string, Position> locked;  // sources whose row this transaction locks -> its first record
-  bool tx_applied_elsewhere = false;  // the lock answered: another replay committed this transaction already
-  uint64_t tx_statements = 0;         // statements applied in this transaction, for the stats of a rollback
+  std::unordered_map<std::string, Position> firsts;  // per source in this transaction: its first record
+  std::unordered_set<std::string> has_row;           // sources whose position row is known to exist
+  uint64_t tx_statements = 0;                        // statements applied in this transaction
   std::deque<Pending> pending;
   size_t unsynced = 0;
   bool in_tx = false;
@@ -211,6 +211,23 @@ struct Applier::Impl {
                                    "); the open transaction was not applied: rerun to resume");
   }
 
+  // Like send(), as a statement prepared once: for what every transaction runs (the position write).
+  void send_prepared(Kind kind, const std::string& sql, const std::vector<std::string>& params) {
+    auto it = prepared.find(sql);
+    if (it == prepared.end()) {
+      std::string name = "ss" + std::to_string(++statements);
+      if (PQsendPrepare(conn.get(), name.c_str(), sql.c_str(), 0, nullptr) != 1) lost();
+      pending.push_back({Kind::kPrepare, {}, sql, false});
+      it = prepared.emplace(sql, name).first;
+    }
+    values.clear();
+    for (const auto& p : params) values.push_back(p.c_str());
+    if (PQsendQueryPrepared(conn.get(), it->second.c_str(), static_cast<int>(values.size()), values.data(), nullptr,
+                            nullptr, 0) != 1)
+      lost();
+    pending.push_back({kind, {}, {}, false});
+  }
+
   void send(Kind kind, const std::string& sql, const std::vector<std::string>& params = {},
             std::string_view payload = {}) {
     values.clear();
@@ -239,14 +256,6 @@ struct Applier::Impl {
           if (!fail) fail = Failure{p, pg::error_text(raw)};
         } else if (st == PGRES_PIPELINE_ABORTED) {
           if (p.kind == Kind::kPrepare) prepared.erase(p.sql);
-        } else if (p.kind == Kind::kLock) {
-          Position held;
-          if (PQntuples(raw) == 1) {
-            held.lsn = parse_lsn(PQgetvalue(raw, 0, 0)).value_or(0);
-            held.ordinal = std::strtoull(PQgetvalue(raw, 0, 1), nullptr, 10);
-          }
-          hw[p.sql] = std::max(hw[p.sql], held);
-          if (locked.count(p.sql) && locked[p.sql] <= held) tx_applied_elsewhere = true;
         } else if (p.kind == Kind::kStatement) {
           ++stats.applied;
           ++tx_statements;
@@ -263,9 +272,6 @@ struct Applier::Impl {
       throw Error(kExitSoftware, "PostgreSQL pipeline out of step: " + pg::error_text(conn.get()));
     }
     unsynced = 0;
-    // A transaction another replay already applied fails on its keys, or would apply twice: it is rolled back at
-    // commit, so its failures mean nothing.
-    if (tx_applied_elsewhere) return std::nullopt;
     return fail;
   }
 
@@ -283,6 +289,7 @@ struct Applier::Impl {
     if (in_tx) {
       send(Kind::kControl, "ROLLBACK");
       drain();
+      has_row.clear();  // a position row created in the rolled-back transaction is gone with it
     }
     reset_tx();
   }
@@ -294,7 +301,7 @@ struct Applier::Impl {
   }
 
   void check(std::optional<Failure> f) {
-    if (f) stop_on(*f);
+    if (f && !applied_elsewhere()) stop_on(*f);
   }
 
   pg::Result query(const std::string& sql, const std::vector<std::string>& params) {
@@ -315,19 +322,42 @@ struct Applier::Impl {
     return hw[source] = p;
   }
 
-  // Locks the source's high-water row for the rest of the target transaction, so that replays overlapping on one
-  // target take turns. The lock travels in the pipeline ahead of the transaction's statements (no round trip of
-  // its own): an upsert, so the row exists and is locked whoever comes first, answering with the high-water as
-  // committed by whoever held it before. drain() compares it with the transaction's first record: at or below
-  // it, the whole transaction was applied by another replay, and commit() rolls it back.
-  void lock_high_water(const std::string& source, const Position& first) {
-    send(Kind::kLock,
-         "INSERT INTO " + pos_table +
-             " (source, commit_lsn, ordinal) VALUES ($1, '0/0', 0) ON CONFLICT (source) DO UPDATE SET source = "
-             "EXCLUDED.source RETURNING commit_lsn::text, ordinal",
-         {source});
-    pending.back().sql = source;
-    locked[source] = first;
+  // Overlapping replays into one target (two CLI runs, two server jobs) take turns on the source's position row:
+  // the commit writes the new high-water only over one below the transaction's first record, so of two replays
+  // applying the same transaction the second fails there (or earlier, on a key the first inserted), rolls back,
+  // finds the high-water past its transaction, and goes on as for any duplicate. No lock or round trip is spent
+  // when nobody overlaps. The row must exist for that: the first transaction of a source creates it (a concurrent
+  // creator waits for ours to end, then finds it), one round trip per source and run.
+  void track_source(const std::string& source, const Position& first) {
+    if (!has_row.count(source)) {
+      query("INSERT INTO " + pos_table +
+                " (source, commit_lsn, ordinal) VALUES ($1, '0/0', 0) ON CONFLICT (source) DO NOTHING",
+            {source});
+      has_row.insert(source);
+    }
+    firsts[source] = first;
+  }
+
+  // After a failure inside a transaction: true when another replay committed it meanwhile (then it is rolled back,
+  // counted as duplicates, and the high-water is known past it), false for a real failure.
+  bool applied_elsewhere() {
+    if (!in_tx || firsts.empty()) return false;
+    auto mine = firsts;
+    uint64_t statements = tx_statements;
+    abandon();
+    for (const auto& [source, first] : mine) {
+      pg::Result r = query("SELECT commit_lsn::text, ordinal FROM " + pos_table + " WHERE source = $1", {source});
+      Position held;
+      if (r && PQntuples(r.get()) == 1) {
+        held.lsn = parse_lsn(PQgetvalue(r.get(), 0, 0)).value_or(0);
+        held.ordinal = std::strtoull(PQgetvalue(r.get(), 0, 1), nullptr, 10);
+      }
+      hw[source] = std::max(hw[source], held);
+      if (held < first) return false;
+    }
+    stats.applied -= statements;
+    stats.duplicates += statements;
+    return true;
   }
 
   void begin() {
@@ -421,7 +451,7 @@ struct Applier::Impl {
       return false;
     }
     begin();
-    if (!locked.count(source)) lock_high_water(source, pos);
+    if (!firsts.count(source)) track_source(source, pos);
     tx_hw[source] = {pos, rec.commit_time()};
     auto op = rec.op();
     if (op != shadowstream::v1::OPERATION_INSERT && op != shadowstream::v1::OPERATION_SNAPSHOT &&
@@ -464,30 +494,26 @@ struct Applier::Impl {
     if (!in_tx) return;
     for (const auto& [source, ph] : tx_hw) {
       // The new high-water, written only over one below this transaction's first record; otherwise (another
-      // replay applied it meanwhile, as the lock's answer also says) the statement fails, so the COMMIT behind it
-      // in the pipeline never runs. The division by zero (by the count of rows written, so not folded away at plan
-      // time) is that failure; nobody sees its text.
-      const Position& first = locked[source];
-      send(Kind::kControl,
-           "WITH u AS (INSERT INTO " + pos_table +
-               " AS t (source, commit_lsn, ordinal, commit_time) VALUES ($1, $2::pg_lsn, $3::bigint, "
-               "$4::timestamptz) ON CONFLICT (source) DO UPDATE SET commit_lsn = EXCLUDED.commit_lsn, ordinal = "
-               "EXCLUDED.ordinal, commit_time = EXCLUDED.commit_time, updated_at = now() WHERE (t.commit_lsn, "
-               "t.ordinal) < ($5::pg_lsn, $6::bigint) RETURNING 1) SELECT 1 / count(*) FROM u",
-           {source, format_lsn(ph.first.lsn), std::to_string(ph.first.ordinal), format_time_us(ph.second),
-            format_lsn(first.lsn), std::to_string(first.ordinal)});
+      // replay applied it meanwhile) the statement fails, so the COMMIT behind it in the pipeline never runs. The
+      // division by zero (by the count of rows written, so not folded away at plan time) is that failure; nobody
+      // sees its text: applied_elsewhere() tells it from a real one.
+      const Position& first = firsts[source];
+      send_prepared(
+          Kind::kControl,
+          "WITH u AS (INSERT INTO " + pos_table +
+              " AS t (source, commit_lsn, ordinal, commit_time) VALUES ($1, $2::pg_lsn, $3::bigint, "
+              "$4::timestamptz) ON CONFLICT (source) DO UPDATE SET commit_lsn = EXCLUDED.commit_lsn, ordinal = "
+              "EXCLUDED.ordinal, commit_time = EXCLUDED.commit_time, updated_at = now() WHERE (t.commit_lsn, "
+              "t.ordinal) < ($5::pg_lsn, $6::bigint) RETURNING 1) SELECT 1 / count(*) FROM u",
+          {source, format_lsn(ph.first.lsn), std::to_string(ph.first.ordinal), format_time_us(ph.second),
+           format_lsn(first.lsn), std::to_string(first.ordinal)});
     }
     send(Kind::kControl, "COMMIT");
     std::optional<Failure> f = drain();
-    if (tx_applied_elsewhere) {
-      send(Kind::kControl, "ROLLBACK");
-      drain();
-      stats.applied -= tx_statements;
-      stats.duplicates += tx_statements;
-      reset_tx();
-      return;
+    if (f) {
+      if (applied_elsewhere()) return;
+      stop_on(*f);
     }
-    check(f);
     for (const auto& [source, ph] : tx_hw) hw[source] = ph.first;
     reset_tx();
     ++stats.transactions;
@@ -495,8 +521,7 @@ struct Applier::Impl {
 
   void reset_tx() {
     tx_hw.clear();
-    locked.clear();
-    tx_applied_elsewhere = false;
+    firsts.clear();
     tx_statements = 0;
     in_tx = false;
   }
