@@ -447,28 +447,32 @@ class Producer {
     }
   }
 
-  // One message; a chunk carries the record's headers plus its "chunk" header.
+  // One message: the record's headers, and for a chunk its "chunk" header (produceva: one call shape for both).
   rd_kafka_resp_err_t produce(const Batch& batch, const Batch::Item& p) {
-    if (p.chunk.len == 0)
-      return rd_kafka_producev(
-          rk_.get(), RD_KAFKA_V_TOPIC(cfg_.topic.c_str()), RD_KAFKA_V_KEY(batch.at(p.key), p.key.len),
-          RD_KAFKA_V_VALUE(const_cast<char*>(batch.at(p.payload)), p.payload.len),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(p.timestamp_ms),
-          RD_KAFKA_V_HEADER("position", batch.at(p.position), static_cast<ssize_t>(p.position.len)),
-          RD_KAFKA_V_HEADER("source", source_.data(), static_cast<ssize_t>(source_.size())),
-          RD_KAFKA_V_HEADER("xid", batch.at(p.xid), static_cast<ssize_t>(p.xid.len)),
-          RD_KAFKA_V_HEADER("table", batch.at(p.table), static_cast<ssize_t>(p.table.len)),
-          RD_KAFKA_V_HEADER("op", batch.at(p.op), static_cast<ssize_t>(p.op.len)), RD_KAFKA_V_END);
-    return rd_kafka_producev(
-        rk_.get(), RD_KAFKA_V_TOPIC(cfg_.topic.c_str()), RD_KAFKA_V_KEY(batch.at(p.key), p.key.len),
-        RD_KAFKA_V_VALUE(const_cast<char*>(batch.at(p.payload)), p.payload.len),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(p.timestamp_ms),
-        RD_KAFKA_V_HEADER("position", batch.at(p.position), static_cast<ssize_t>(p.position.len)),
-        RD_KAFKA_V_HEADER("source", source_.data(), static_cast<ssize_t>(source_.size())),
-        RD_KAFKA_V_HEADER("xid", batch.at(p.xid), static_cast<ssize_t>(p.xid.len)),
-        RD_KAFKA_V_HEADER("table", batch.at(p.table), static_cast<ssize_t>(p.table.len)),
-        RD_KAFKA_V_HEADER("op", batch.at(p.op), static_cast<ssize_t>(p.op.len)),
-        RD_KAFKA_V_HEADER("chunk", batch.at(p.chunk), static_cast<ssize_t>(p.chunk.len)), RD_KAFKA_V_END);
+    rd_kafka_vu_t v[11];
+    size_t n = 0;
+    auto header = [&](const char* name, const char* value, size_t len) {
+      v[n].vtype = RD_KAFKA_VTYPE_HEADER;
+      v[n++].u.header = {name, value, static_cast<ssize_t>(len)};
+    };
+    v[n].vtype = RD_KAFKA_VTYPE_TOPIC;
+    v[n++].u.cstr = cfg_.topic.c_str();
+    v[n].vtype = RD_KAFKA_VTYPE_KEY;
+    v[n++].u.mem = {const_cast<char*>(batch.at(p.key)), p.key.len};
+    v[n].vtype = RD_KAFKA_VTYPE_VALUE;
+    v[n++].u.mem = {const_cast<char*>(batch.at(p.payload)), p.payload.len};
+    v[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    v[n++].u.i = RD_KAFKA_MSG_F_COPY;
+    v[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+    v[n++].u.i64 = p.timestamp_ms;
+    header("position", batch.at(p.position), p.position.len);
+    header("source", source_.data(), source_.size());
+    header("xid", batch.at(p.xid), p.xid.len);
+    header("table", batch.at(p.table), p.table.len);
+    header("op", batch.at(p.op), p.op.len);
+    if (p.chunk.len) header("chunk", batch.at(p.chunk), p.chunk.len);
+    kafka::ErrorPtr e(rd_kafka_produceva(rk_.get(), v, n));
+    return e ? rd_kafka_error_code(e.get()) : RD_KAFKA_RESP_ERR_NO_ERROR;
   }
 
   std::string abort(const std::string& why) {
