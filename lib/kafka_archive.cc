@@ -318,14 +318,22 @@ class Producer {
       if (stop_requested()) throw Error(kExitTempFail, "stopped before Kafka was reachable");
     }
     kafka::ensure_topic(rk_.get(), cfg.topic, cfg.partitions, kTimeoutMs);
-    // The limit counts the whole record batch: leave room for the key, the headers and the batch's framing.
-    size_t limit = kafka::max_message_bytes(rk_.get(), cfg.topic, 5000);
-    max_value_ = limit > (64u << 10) ? limit - (16u << 10) : limit / 2;
-    log::info("messages to " + cfg.topic + " carry at most " + std::to_string(max_value_) +
-              " bytes of record; larger records are written as chunks");
   }
 
-  size_t max_value() const { return max_value_; }
+  // The most bytes of a record one message carries. Asked of the cluster only once a record is large enough to
+  // matter (a broker that does not answer DescribeConfigs costs its timeout, 5 s on the test broker, which every
+  // short cron run would otherwise pay); anything smaller fits any topic's limit.
+  size_t max_value(size_t record_bytes) {
+    if (record_bytes <= kAlwaysFits) return SIZE_MAX;
+    if (max_value_ == 0) {
+      // The limit counts the whole record batch: leave room for the key, the headers and the batch's framing.
+      size_t limit = kafka::max_message_bytes(rk_.get(), cfg_.topic, 5000);
+      max_value_ = limit > (64u << 10) ? limit - (16u << 10) : limit / 2;
+      log::info("messages to " + cfg_.topic + " carry at most " + std::to_string(max_value_) +
+                " bytes of record; larger records are written as chunks");
+    }
+    return max_value_;
+  }
   ~Producer() {
     if (rk_) rd_kafka_flush(rk_.get(), 5000);
   }
@@ -488,7 +496,8 @@ class Producer {
   const WriteConfig& cfg_;
   std::string txid_;
   kafka::Handle rk_;
-  size_t max_value_ = SIZE_MAX;
+  static constexpr size_t kAlwaysFits = 64u << 10;
+  size_t max_value_ = 0;  // 0 = not asked yet
   std::string delivery_error_, delivery_position_;
   rd_kafka_resp_err_t delivery_code_ = RD_KAFKA_RESP_ERR_NO_ERROR;
 };
@@ -553,7 +562,7 @@ int run_write(const WriteConfig& cfg, int in_fd) {
         Position pos{rec.commit_lsn(), rec.ordinal()};
         if (!held.holds(pos)) {
           held.note_written(pos);
-          batch.add(rec, payload, producer.max_value());
+          batch.add(rec, payload, producer.max_value(payload.size()));
         } else {
           ++dropped;
         }
