@@ -97,6 +97,15 @@ void append_command(redisContext* c, const std::vector<std::string>& argv) {
     throw Error(kExitUnavailable, std::string("lost connection to Redis: ") + c->errstr);
 }
 
+// The record a stream entry's field array holds (see redis::entry_record).
+std::optional<std::string_view> entry_record(redisReply* fields, std::string& joined) {
+  if (!fields || fields->type != REDIS_REPLY_ARRAY) return std::nullopt;
+  std::vector<std::string_view> f;
+  f.reserve(fields->elements);
+  for (size_t i = 0; i < fields->elements; ++i) f.emplace_back(fields->element[i]->str, fields->element[i]->len);
+  return redis::entry_record(f, joined);
+}
+
 // ---- write ---------------------------------------------------------------------------------------------------------
 
 struct Item {
@@ -107,7 +116,7 @@ struct Item {
 
 // Appends one command in RESP form. Formatting the whole batch into one buffer costs no allocation per record,
 // which is most of what separates a pipelining client from redis-benchmark.
-void append_resp(std::string& out, std::initializer_list<std::string_view> args) {
+void append_resp(std::string& out, const std::vector<std::string_view>& args) {
   out.push_back('*');
   out.append(std::to_string(args.size()));
   out.append("\r\n");
@@ -138,13 +147,15 @@ class Writer {
     it.key = !cfg_.stream.empty() ? cfg_.stream
              : cfg_.per_table     ? redis::default_stream_key(source, rec_.schema(), rec_.table())
                                   : redis::default_stream_key(source);
-    std::vector<std::string> f = redis::entry_fields(rec_, it.payload);
+    redis::EntryFields fields(rec_, it.payload);
     std::string id = redis::entry_id(it.pos);
-    if (cfg_.maxlen > 0) {
-      append_resp(resp_, {"XADD", it.key, "MAXLEN", "~", maxlen_, id, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]});
-    } else {
-      append_resp(resp_, {"XADD", it.key, id, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]});
-    }
+    args_.clear();
+    if (cfg_.maxlen > 0)
+      args_.insert(args_.end(), {"XADD", it.key, "MAXLEN", "~", maxlen_, id});
+    else
+      args_.insert(args_.end(), {"XADD", it.key, id});
+    args_.insert(args_.end(), fields.pairs().begin(), fields.pairs().end());
+    append_resp(resp_, args_);
     if (cfg_.retain_us > 0) keys_.insert(it.key);
     return it;
   }
@@ -229,11 +240,9 @@ class Writer {
     return conn_.with_retry(cfg_.max_backoff_us, [&](redisContext* c) {
       redis::Reply r = redis::command(c, {"XRANGE", it.key, id, id});
       if (r->type != REDIS_REPLY_ARRAY || r->elements != 1) return false;
-      redisReply* fields = r->element[0]->element[1];
-      for (size_t f = 0; f + 1 < fields->elements; f += 2)
-        if (std::string_view(fields->element[f]->str, fields->element[f]->len) == "r")
-          return std::string_view(fields->element[f + 1]->str, fields->element[f + 1]->len) == it.payload;
-      return false;
+      std::string joined;
+      std::optional<std::string_view> rec = entry_record(r->element[0]->element[1], joined);
+      return rec && *rec == it.payload;
     });
   }
 
@@ -302,6 +311,7 @@ class Writer {
   ChangeRecord rec_;
   std::string maxlen_;
   std::string resp_;  // the pending batch's commands
+  std::vector<std::string_view> args_;
   std::set<std::string> keys_;
   int64_t last_retain_ = 0;
   uint64_t stored_ = 0, duplicates_ = 0;
@@ -504,10 +514,7 @@ class Reader {
         if (track) skip_ack.push_back(last);
         continue;
       }
-      std::string_view payload;
-      for (size_t f = 0; f + 1 < fields->elements; f += 2)
-        if (std::string_view(fields->element[f]->str, fields->element[f]->len) == "r")
-          payload = std::string_view(fields->element[f + 1]->str, fields->element[f + 1]->len);
+      std::string_view payload = entry_record(fields, joined_).value_or(std::string_view());
       if (!in_window(payload)) {
         // Before --since: skipped on purpose. At or past --until: left pending, for a later run to deliver.
         if (track && !past_until_) skip_ack.push_back(last);
@@ -683,6 +690,7 @@ class Reader {
   bool out_is_file_;
   std::unique_ptr<AckReader> acks_;
   std::string key_;
+  std::string joined_;  // a record in several parts, joined
   ChangeRecord rec_;
   std::deque<Delivered> delivered_;
   std::unordered_set<std::string> delivered_ids_;  // the IDs in delivered_

@@ -29,13 +29,41 @@ TEST(RedisStream, KeysAndFields) {
   r.set_table("orders");
   r.set_op(shadowstream::v1::OPERATION_DELETE);
   r.set_commit_time(0);
-  auto f = entry_fields(r, "PAYLOAD");
-  std::vector<std::string> want = {"r",  "PAYLOAD", "table", "public.orders",
-                                   "op", "delete",  "time",  "1970-01-01T00:00:00.000000Z"};
-  EXPECT_EQ(f, want);
+  EntryFields f(r, "PAYLOAD");
+  std::vector<std::string_view> want = {"r",  "PAYLOAD", "table", "public.orders",
+                                        "op", "delete",  "time",  "1970-01-01T00:00:00.000000Z"};
+  EXPECT_EQ(f.pairs(), want);
+  std::string joined;
+  EXPECT_EQ(entry_record(f.pairs(), joined), "PAYLOAD");
   EXPECT_TRUE(
       is_duplicate_id_error("ERR The ID specified in XADD is equal or smaller than the target stream top item"));
   EXPECT_FALSE(is_duplicate_id_error("OOM command not allowed"));
+}
+
+TEST(RedisStream, LargeRecordsTravelAsContinuationFields) {
+  shadowstream::v1::ChangeRecord r;
+  std::string payload = "0123456789";
+  EntryFields f(r, payload, 4);  // parts of 4 bytes: r, r:2, r:3
+  const auto& p = f.pairs();
+  ASSERT_EQ(p.size(), 12u);
+  EXPECT_EQ(p[0], "r");
+  EXPECT_EQ(p[1], "0123");
+  EXPECT_EQ(p[8], "r:2");
+  EXPECT_EQ(p[9], "4567");
+  EXPECT_EQ(p[10], "r:3");
+  EXPECT_EQ(p[11], "89");
+  std::string joined;
+  EXPECT_EQ(entry_record(p, joined), payload);
+  // Exactly divisible: no empty last part.
+  EntryFields even(r, "01234567", 4);
+  EXPECT_EQ(even.pairs().size(), 10u);
+  // Parts out of order or missing are a data error, never a silently shorter record.
+  std::vector<std::string_view> gap = {"r", "0123", "r:3", "89"};
+  EXPECT_THROW(entry_record(gap, joined), ss::Error);
+  std::vector<std::string_view> orphan = {"table", "t", "r:2", "89"};
+  EXPECT_THROW(entry_record(orphan, joined), ss::Error);
+  std::vector<std::string_view> none = {"table", "t"};
+  EXPECT_FALSE(entry_record(none, joined));
 }
 
 TEST(RedisUrl, ParsesHostPortPasswordAndDb) {
