@@ -137,29 +137,72 @@ class Writer {
   }
 
   Item make_item(std::string_view payload) {
+    Item it = describe(payload);
+    it.payload.assign(payload);
+    append_resp(resp_, args_);
+    return it;
+  }
+
+  // Stores one record straight from `payload` (the frame reader's buffer), as its own batch: for a record of
+  // hundreds of MB, no copy of it in the item or the batch buffer. hiredis's output buffer holds the one copy that
+  // is sent.
+  void store_alone(std::string_view payload) {
+    Item it = describe(payload);
+    uint64_t dups = conn_.with_retry(cfg_.max_backoff_us, [&](redisContext* c) {
+      std::vector<const char*> a;
+      std::vector<size_t> l;
+      for (std::string_view v : args_) {
+        a.push_back(v.data());
+        l.push_back(v.size());
+      }
+      if (redisAppendCommandArgv(c, static_cast<int>(a.size()), a.data(), l.data()) != REDIS_OK)
+        throw Error(kExitUnavailable, std::string("lost connection to Redis: ") + c->errstr);
+      redis::Reply r = get_reply(c);
+      if (r->type != REDIS_REPLY_ERROR) return 0;
+      std::string msg(r->str, r->len);
+      if (!redis::is_duplicate_id_error(msg)) throw_reply_error("XADD to " + it.key, msg);
+      return 1;
+    });
+    if (out_) {
+      out_->write_payload(payload);
+      out_->flush();
+    }
+    note_stored(1, dups, it.pos);
+  }
+
+ private:
+  // Parses and checks a record and lays out its XADD in args_ (views into `payload`, the item and fields_).
+  Item describe(std::string_view payload) {
     if (!rec_.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
       throw Error(kExitDataErr, "frame is not a valid ChangeRecord");
     validate_record(rec_);
     Item it;
-    it.payload.assign(payload);
     it.pos = Position{rec_.commit_lsn(), rec_.ordinal()};
     const std::string& source = rec_.source().name().empty() ? std::string("default") : rec_.source().name();
     it.key = !cfg_.stream.empty() ? cfg_.stream
              : cfg_.per_table     ? redis::default_stream_key(source, rec_.schema(), rec_.table())
                                   : redis::default_stream_key(source);
-    redis::EntryFields fields(rec_, it.payload);
-    std::string id = redis::entry_id(it.pos);
+    fields_.emplace(rec_, payload);
+    id_ = redis::entry_id(it.pos);
+    key_ = it.key;
     args_.clear();
     if (cfg_.maxlen > 0)
-      args_.insert(args_.end(), {"XADD", it.key, "MAXLEN", "~", maxlen_, id});
+      args_.insert(args_.end(), {"XADD", key_, "MAXLEN", "~", maxlen_, id_});
     else
-      args_.insert(args_.end(), {"XADD", it.key, id});
-    args_.insert(args_.end(), fields.pairs().begin(), fields.pairs().end());
-    append_resp(resp_, args_);
+      args_.insert(args_.end(), {"XADD", key_, id_});
+    args_.insert(args_.end(), fields_->pairs().begin(), fields_->pairs().end());
     if (cfg_.retain_us > 0) keys_.insert(it.key);
     return it;
   }
 
+  void note_stored(size_t n, uint64_t dups, const Position& last) {
+    stored_ += n - dups;
+    duplicates_ += dups;
+    if (ack_) ack_->ack(last);
+    maybe_retain();
+  }
+
+ public:
   // Stores the batch (pipelined), retrying the whole batch on failures: entries already stored are refused by ID.
   void store(const std::vector<Item>& batch) {
     if (batch.empty()) return;
@@ -181,15 +224,12 @@ class Writer {
       if (!first_error.empty()) throw_reply_error("XADD to " + batch.front().key, first_error);
       return d;
     });
-    stored_ += batch.size() - dups;
-    duplicates_ += dups;
     if (out_) {
       for (const Item& it : batch) out_->write_payload(it.payload);
       out_->flush();
     }
-    if (ack_) ack_->ack(batch.back().pos);
     resp_.clear();
-    maybe_retain();
+    note_stored(batch.size(), dups, batch.back().pos);
   }
 
   // Stores the pending batch in one MULTI/EXEC, so no other client's entry lands between two of its XADDs: the batch
@@ -228,9 +268,7 @@ class Writer {
     // A connection lost after EXEC ran makes the retry's XADDs refused by our own entries: the reserved LSN is ours
     // alone, so an entry at its ID means the batch is stored.
     if (refused && !entry_exists(batch.front())) return refused;
-    stored_ += batch.size();
-    if (ack_) ack_->ack(batch.back().pos);
-    maybe_retain();
+    note_stored(batch.size(), 0, batch.back().pos);
     return 0;
   }
 
@@ -310,14 +348,19 @@ class Writer {
   std::unique_ptr<AckWriter> ack_;
   ChangeRecord rec_;
   std::string maxlen_;
-  std::string resp_;  // the pending batch's commands
-  std::vector<std::string_view> args_;
+  std::string resp_;                    // the pending batch's commands
+  std::vector<std::string_view> args_;  // the XADD being laid out: views into fields_, id_ and the record
+  std::optional<redis::EntryFields> fields_;
+  std::string id_, key_;
   std::set<std::string> keys_;
   int64_t last_retain_ = 0;
   uint64_t stored_ = 0, duplicates_ = 0;
 };
 
 }  // namespace
+
+// Records from this size up are stored alone, straight from the frame reader's buffer.
+constexpr size_t kAloneBytes = size_t{8} << 20;
 
 int run_write(const WriteConfig& cfg, int in_fd, int out_fd) {
   Writer w(cfg, out_fd);
@@ -329,8 +372,16 @@ int run_write(const WriteConfig& cfg, int in_fd, int out_fd) {
     batch.clear();
     try {
       // Fill a batch, but never wait for more input while records are in hand: latency over batch size.
-      while (batch.size() < cfg.batch && (batch.empty() || in.buffered() > 0) && in.next(payload))
-        batch.push_back(w.make_item(payload));
+      while (batch.size() < cfg.batch && (batch.empty() || in.buffered() > 0) && in.next(payload)) {
+        if (payload.size() < kAloneBytes) {
+          batch.push_back(w.make_item(payload));
+          continue;
+        }
+        w.store(batch);  // in order: what came before first
+        batch.clear();
+        w.store_alone(payload);
+        if (stop_requested()) break;
+      }
     } catch (const Error& e) {
       // Store what came before the bad frame, then report it: nothing after the last good frame is stored.
       w.store(batch);

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "error.h"
 #include "signals.h"
@@ -26,20 +28,28 @@ BufferedWriter::~BufferedWriter() {
 }
 
 void BufferedWriter::flush() {
+  try {
+    write_all(buf_);
+  } catch (...) {
+    buf_.clear();
+    throw;
+  }
+  buf_.clear();
+}
+
+void BufferedWriter::write_all(std::string_view bytes) {
   size_t off = 0;
-  while (off < buf_.size()) {
-    ssize_t n = ::write(fd_, buf_.data() + off, buf_.size() - off);
+  while (off < bytes.size()) {
+    ssize_t n = ::write(fd_, bytes.data() + off, bytes.size() - off);
     if (n >= 0) {
       off += static_cast<size_t>(n);
       continue;
     }
     if (errno == EINTR) continue;  // finish the batch in hand even when a stop was requested
     int err = errno;
-    buf_.clear();
     if (err == EPIPE) throw BrokenPipe();
     throw Error(kExitIoErr, "write failed: " + errno_text(err));
   }
-  buf_.clear();
 }
 
 bool is_regular_file(int fd) {
@@ -53,30 +63,29 @@ void BufferedWriter::sync() {
     throw Error(kExitIoErr, "fsync failed: " + errno_text(errno));
 }
 
-ReadBuffer::ReadBuffer(int fd, std::string name, size_t initial) : fd_(fd), name_(std::move(name)), buf_(initial) {}
-
-void ReadBuffer::reserve(size_t n) {
-  if (buf_.size() - pos_ >= n) return;
-  if (pos_ > 0) {
-    std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
-    consumed_ += pos_;
-    end_ -= pos_;
-    pos_ = 0;
-  }
-  buf_.resize(std::max(buf_.size() * 2, n + (1u << 20)));
+ReadBuffer::ReadBuffer(int fd, std::string name, size_t initial)
+    : fd_(fd), name_(std::move(name)), buf_(static_cast<char*>(std::malloc(initial)), std::free), cap_(initial) {
+  if (!buf_) throw std::bad_alloc();
 }
 
-bool ReadBuffer::fill() {
+bool ReadBuffer::fill(size_t need) {
   if (eof_) return false;
   if (pos_ > 0) {
-    std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
+    std::memmove(buf_.get(), buf_.get() + pos_, end_ - pos_);
     consumed_ += pos_;
     end_ -= pos_;
     pos_ = 0;
   }
-  if (buf_.size() - end_ < buf_.size() / 4) buf_.resize(buf_.size() * 2);
+  if (cap_ - end_ < cap_ / 4 && (need == 0 || need > cap_)) {
+    size_t grown = need ? std::min(cap_ * 2, need) : cap_ * 2;
+    char* p = static_cast<char*>(std::realloc(buf_.get(), grown));
+    if (!p) throw std::bad_alloc();
+    buf_.release();
+    buf_.reset(p);
+    cap_ = grown;
+  }
   for (;;) {
-    ssize_t n = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
+    ssize_t n = ::read(fd_, buf_.get() + end_, cap_ - end_);
     if (n > 0) {
       end_ += static_cast<size_t>(n);
       return true;

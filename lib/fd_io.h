@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,8 +22,14 @@ class BufferedWriter {
   BufferedWriter(const BufferedWriter&) = delete;
   BufferedWriter& operator=(const BufferedWriter&) = delete;
 
-  // Appends bytes; flushes when the buffer is full.
+  // Appends bytes; flushes when the buffer is full. Bytes as large as the buffer go straight out after what is
+  // pending, so a 300 MB record is never copied into it.
   void write(std::string_view bytes) {
+    if (bytes.size() >= limit_) {
+      flush();
+      write_all(bytes);
+      return;
+    }
     buf_.append(bytes);
     if (buf_.size() >= limit_) flush();
   }
@@ -36,9 +43,11 @@ class BufferedWriter {
   // flush() then fsync(2); EINVAL/EROFS (pipes, terminals) are not errors.
   void sync();
   size_t pending() const { return buf_.size(); }
+  size_t limit() const { return limit_; }
   int fd() const { return fd_; }
 
  private:
+  void write_all(std::string_view bytes);
   int fd_;
   size_t limit_;
   std::string buf_;
@@ -51,10 +60,10 @@ class ReadBuffer {
   explicit ReadBuffer(int fd, std::string name = "stdin", size_t initial = 1u << 20);
   // Reads more bytes, keeping the unconsumed ones. False at end of input (then eof()) or when a stop was requested
   // while waiting. Throws Error(74) on read errors.
-  bool fill();
-  // Makes room for `n` contiguous unconsumed bytes (for a frame larger than the buffer).
-  void reserve(size_t n);
-  const char* data() const { return buf_.data() + pos_; }
+  // `need`, when known, is how many unconsumed bytes the caller waits for (a frame's length): the buffer then grows
+  // only up to that, not to the next power of two.
+  bool fill(size_t need = 0);
+  const char* data() const { return buf_.get() + pos_; }
   size_t size() const { return end_ - pos_; }
   void consume(size_t n) { pos_ += n; }
   bool eof() const { return eof_; }
@@ -65,7 +74,10 @@ class ReadBuffer {
  private:
   int fd_;
   std::string name_;
-  std::vector<char> buf_;
+  // malloc'd so that growing it is realloc: for large buffers that is mremap, with no moment holding both the old
+  // and the new copy (a vector's growth peaks at three times the old size).
+  std::unique_ptr<char, void (*)(void*)> buf_;
+  size_t cap_;
   size_t pos_ = 0, end_ = 0;
   uint64_t consumed_ = 0;  // stream offset of buf_[0]
   bool eof_ = false;

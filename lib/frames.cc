@@ -53,7 +53,7 @@ bool FrameReader::next(std::string_view& payload) {
   // The buffer grows as bytes arrive (fill() doubles it when it runs short), never to a length the input only
   // declares: four bytes claiming 4 GB must not cost 4 GB.
   while (in_.size() < hdr + len) {
-    if (!in_.fill()) {
+    if (!in_.fill(hdr + len)) {
       if (!in_.eof()) return false;
       fail("truncated frame (" + std::to_string(in_.size() - hdr) + " of " + std::to_string(len) + " bytes present)");
     }
@@ -103,7 +103,12 @@ void FrameWriter::write(const google::protobuf::MessageLite& msg) {
 }
 
 void FrameWriter::write_payload(std::string_view payload) {
-  append_frame(out_.buffer(), payload);
+  if (payload.size() >= out_.limit()) {
+    put_varint32(out_.buffer(), static_cast<uint32_t>(payload.size()));
+    out_.write(payload);  // straight out, not copied into the buffer
+  } else {
+    append_frame(out_.buffer(), payload);
+  }
   ++frames_;
   out_.maybe_flush();
 }

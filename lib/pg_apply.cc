@@ -151,10 +151,23 @@ struct Applier::Impl {
   enum class Kind { kControl, kPrepare, kStatement, kQuery };
   struct Pending {
     Kind kind;
-    std::string payload;  // the record, for error messages; empty for control statements
+    std::string payload;  // the record, for error messages; empty for control statements and large records
     std::string sql;      // kPrepare: the cached text, forgotten again if the prepare fails
     bool counts_rows = false;
+    std::string large;  // a large record's table and position, for error messages
   };
+  // A failing record is reported whole (as JSON) up to this size, and past it by table and position only: a one-line
+  // error must not carry a 300 MB value, nor the pipeline a copy of it per statement.
+  static constexpr size_t kQuotedRecordBytes = size_t{64} << 10;
+  static Pending record_pending(Kind kind, const ChangeRecord& rec, std::string_view payload, std::string sql = {},
+                                bool counts_rows = false) {
+    if (payload.size() <= kQuotedRecordBytes) return {kind, std::string(payload), std::move(sql), counts_rows, {}};
+    return {kind,
+            {},
+            std::move(sql),
+            counts_rows,
+            where_text(rec) + " (a record of " + std::to_string(payload.size()) + " bytes)"};
+  }
   struct Failure {
     Pending pending;
     std::string error;
@@ -217,7 +230,7 @@ struct Applier::Impl {
     if (it == prepared.end()) {
       std::string name = "ss" + std::to_string(++statements);
       if (PQsendPrepare(conn.get(), name.c_str(), sql.c_str(), 0, nullptr) != 1) lost();
-      pending.push_back({Kind::kPrepare, {}, sql, false});
+      pending.push_back({Kind::kPrepare, {}, sql, false, {}});
       it = prepared.emplace(sql, name).first;
     }
     values.clear();
@@ -225,17 +238,18 @@ struct Applier::Impl {
     if (PQsendQueryPrepared(conn.get(), it->second.c_str(), static_cast<int>(values.size()), values.data(), nullptr,
                             nullptr, 0) != 1)
       lost();
-    pending.push_back({kind, {}, {}, false});
+    pending.push_back({kind, {}, {}, false, {}});
   }
 
   void send(Kind kind, const std::string& sql, const std::vector<std::string>& params = {},
-            std::string_view payload = {}) {
+            Pending what = {Kind::kControl, {}, {}, false, {}}) {
     values.clear();
     for (const auto& p : params) values.push_back(p.c_str());
     if (PQsendQueryParams(conn.get(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
                           nullptr, 0) != 1)
       lost();
-    pending.push_back({kind, std::string(payload), {}, false});
+    what.kind = kind;
+    pending.push_back(std::move(what));
   }
 
   // Sends a sync and reads every pending result. Returns the first failure (later statements of the pipeline are
@@ -276,6 +290,7 @@ struct Applier::Impl {
   }
 
   std::string describe(const Failure& f) {
+    if (!f.pending.large.empty()) return "cannot apply " + f.pending.large + ": " + f.error;
     if (f.pending.payload.empty()) return "target transaction failed: " + f.error;
     ChangeRecord rec;
     rec.ParseFromString(f.pending.payload);
@@ -382,7 +397,7 @@ struct Applier::Impl {
     if (std::strcmp(PQgetvalue(r.get(), 0, 0), "t") != 0) {
       const auto& cols = rec.columns().empty() ? rec.old_columns() : rec.columns();
       if (cols.empty())
-        stop_on({{Kind::kControl, std::string(payload), {}, false},
+        stop_on({record_pending(Kind::kControl, rec, payload),
                  "target table " + qualified + " does not exist and the record has no columns to create it from"});
       std::string ddl = "CREATE TABLE IF NOT EXISTS " + qualified + " (";
       std::string key;
@@ -392,8 +407,9 @@ struct Applier::Impl {
       }
       if (!key.empty() && rec.replica_identity() != "f") ddl += ", PRIMARY KEY (" + key + ")";
       ddl += ")";
-      send(Kind::kControl, "CREATE SCHEMA IF NOT EXISTS " + quote_ident(schema), {}, payload);
-      send(Kind::kControl, ddl, {}, payload);
+      send(Kind::kControl, "CREATE SCHEMA IF NOT EXISTS " + quote_ident(schema), {},
+           record_pending(Kind::kControl, rec, payload));
+      send(Kind::kControl, ddl, {}, record_pending(Kind::kControl, rec, payload));
       check(drain());
       log::info("created target table " + qualified);
     }
@@ -411,12 +427,12 @@ struct Applier::Impl {
     return targets[key] = {s, quote_ident(s) + "." + quote_ident(t)};
   }
 
-  void send_statement(const Statement& st, std::string_view payload, bool counts_rows) {
+  void send_statement(const Statement& st, const ChangeRecord& rec, std::string_view payload, bool counts_rows) {
     auto it = prepared.find(st.sql);
     if (it == prepared.end()) {
       std::string name = "ss" + std::to_string(++statements);
       if (PQsendPrepare(conn.get(), name.c_str(), st.sql.c_str(), 0, nullptr) != 1) lost();
-      pending.push_back({Kind::kPrepare, std::string(payload), st.sql, false});
+      pending.push_back(record_pending(Kind::kPrepare, rec, payload, st.sql));
       it = prepared.emplace(st.sql, name).first;
     }
     values.clear();
@@ -435,7 +451,7 @@ struct Applier::Impl {
     if (PQsendQueryPrepared(conn.get(), it->second.c_str(), static_cast<int>(values.size()), values.data(),
                             lengths.data(), nullptr, 0) != 1)
       lost();
-    pending.push_back({Kind::kStatement, std::string(payload), {}, counts_rows});
+    pending.push_back(record_pending(Kind::kStatement, rec, payload, {}, counts_rows));
   }
 
   void skip(const std::string& msg) {
@@ -466,22 +482,22 @@ struct Applier::Impl {
     try {
       st = build_statement(rec, table);
     } catch (const Error& e) {
-      if (cfg.on_error == OnError::kStop) stop_on({{Kind::kControl, std::string(payload), {}, false}, e.what()});
+      if (cfg.on_error == OnError::kStop) stop_on({record_pending(Kind::kControl, rec, payload), e.what()});
       skip(where_text(rec) + ": " + e.what());
       return true;
     }
     bool counts_rows = op == shadowstream::v1::OPERATION_UPDATE || op == shadowstream::v1::OPERATION_DELETE;
     if (cfg.on_error == OnError::kStop) {
-      send_statement(*st, payload, counts_rows);
+      send_statement(*st, rec, payload, counts_rows);
       if (++unsynced >= cfg.pipeline_depth) check(drain());
       return true;
     }
     // skip/log: each row in its own savepoint, so a failing one is undone alone and the transaction goes on.
     send(Kind::kControl, "SAVEPOINT ss_apply");
-    send_statement(*st, payload, counts_rows);
+    send_statement(*st, rec, payload, counts_rows);
     send(Kind::kControl, "RELEASE SAVEPOINT ss_apply");
     if (auto f = drain()) {
-      if (f->pending.kind == Kind::kControl && f->pending.payload.empty()) stop_on(*f);
+      if (f->pending.kind == Kind::kControl && f->pending.payload.empty() && f->pending.large.empty()) stop_on(*f);
       send(Kind::kControl, "ROLLBACK TO SAVEPOINT ss_apply");
       send(Kind::kControl, "RELEASE SAVEPOINT ss_apply");
       check(drain());
