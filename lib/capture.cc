@@ -277,7 +277,13 @@ class Capture {
     has_pending_ = false;
   }
   void write(const ChangeRecord& rec) {
-    out_.write(rec);
+    try {
+      out_.write(rec);
+    } catch (const Error& e) {
+      if (e.code() != kExitDataErr) throw;
+      throw Error(kExitDataErr, std::string(e.what()) + ": " + rec.schema() + "." + rec.table() + " at position " +
+                                    format_position({rec.commit_lsn(), rec.ordinal()}));
+    }
     last_emitted_ = Position{rec.commit_lsn(), rec.ordinal()};
     ++emitted_;
   }

@@ -94,6 +94,11 @@ bool FrameReader::next(shadowstream::v1::ChangeRecord& rec, std::string_view& pa
 void FrameWriter::write(const google::protobuf::MessageLite& msg) {
   std::string& buf = out_.buffer();
   size_t size = msg.ByteSizeLong();
+  // Protobuf cannot serialize or parse past 2 GiB: a row with several 1 GB values is refused here, whole, rather
+  // than written as a frame no reader could take.
+  if (size > kDefaultMaxFrame)
+    throw Error(kExitDataErr, "a " + msg.GetTypeName() + " of " + std::to_string(size) +
+                                  " bytes is over the 2 GiB a protobuf message can hold");
   put_varint32(buf, static_cast<uint32_t>(size));
   size_t at = buf.size();
   buf.resize(at + size);
