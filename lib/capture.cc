@@ -19,6 +19,7 @@
 #include "position.h"
 #include "replication_protocol.h"
 #include "shadowstream.pb.h"
+#include "shape.h"
 #include "signals.h"
 
 namespace ss::capture {
@@ -193,6 +194,19 @@ class Capture {
     return it != type_names_.end() ? it->second : std::string();
   }
 
+  // A column added with a default after rows existed: those rows read attmissingval, and no WAL says so. The shadow
+  // needs the value to give its own older rows when it adds the column.
+  std::unordered_map<std::string, std::string> missing_values(uint32_t oid) {
+    pg::Result r = pg::exec(
+        sql_.get(),
+        "SELECT attname, (attmissingval::text::text[])[1] FROM pg_attribute WHERE attrelid = " + std::to_string(oid) +
+            " AND attnum > 0 AND NOT attisdropped AND atthasmissing AND attmissingval IS NOT NULL");
+    std::unordered_map<std::string, std::string> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i)
+      if (!PQgetisnull(r.get(), i, 1)) out[PQgetvalue(r.get(), i, 0)] = PQgetvalue(r.get(), i, 1);
+    return out;
+  }
+
   void ensure_publication() {
     std::string lit = pg::quote_literal(sql_.get(), cfg_.publication);
     pg::Result r = pg::exec(sql_.get(), "SELECT 1 FROM pg_publication WHERE pubname = " + lit);
@@ -312,7 +326,8 @@ class Capture {
       pg::Result cols = pg::exec(
           sql_.get(),
           "SELECT a.attname, a.atttypid, a.atttypmod, c.oid, c.relreplident, "
-          "  c.relreplident = 'f' OR coalesce(a.attnum = ANY(i.indkey), false) "
+          "  c.relreplident = 'f' OR coalesce(a.attnum = ANY(i.indkey), false), "
+          "  CASE WHEN a.atthasmissing THEN (a.attmissingval::text::text[])[1] END "
           "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
           "LEFT JOIN pg_index i ON i.indrelid = c.oid AND ((c.relreplident = 'd' AND i.indisprimary) OR "
           "  (c.relreplident = 'i' AND i.indisreplident)) "
@@ -347,8 +362,10 @@ class Capture {
         col->set_type_name(tn.empty() ? std::to_string(col->type_oid()) : tn);
         col->set_type_modifier(std::stoi(PQgetvalue(cols.get(), c, 2)));
         col->set_is_key(PQgetvalue(cols.get(), c, 5)[0] == 't');
+        if (!PQgetisnull(cols.get(), c, 6)) col->set_missing_value(PQgetvalue(cols.get(), c, 6));
         select += (c ? ", " : "") + pg::quote_ident(sql_.get(), col->name());
       }
+      proto.set_shape_id(shape::id(proto));
       select += " FROM " + qualified + (filter.empty() ? "" : " WHERE " + filter) + ") TO STDOUT";
       pg::Result copy(PQexec(sql_.get(), select.c_str()));
       if (PQresultStatus(copy.get()) != PGRES_COPY_OUT)
@@ -424,7 +441,8 @@ class Capture {
   }
 
   void stream() {
-    decoder_ = std::make_unique<pgoutput::Decoder>([this](uint32_t oid) { return type_name(oid); });
+    decoder_ = std::make_unique<pgoutput::Decoder>([this](uint32_t oid) { return type_name(oid); },
+                                                   [this](uint32_t oid) { return missing_values(oid); });
     in_tx_ = false;
     has_pending_ = false;
     std::string cmd = "START_REPLICATION SLOT " + pg::quote_ident(repl_.get(), cfg_.slot) + " LOGICAL " +

@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <optional>
@@ -12,6 +13,7 @@
 #include "json_codec.h"
 #include "log.h"
 #include "pg_conn.h"
+#include "shape.h"
 
 namespace ss::apply {
 
@@ -176,6 +178,16 @@ struct Applier::Impl {
   Config cfg;
   pg::Conn conn;
   std::string pos_table;
+  // --create-tables: which target table holds each source relation (by OID), so that a renamed relation renames its
+  // table and a dropped and recreated one replaces it, across runs too.
+  std::string rel_table;
+  // oid -> (source, target) as registered: a vector, as sources replayed into one target may share OIDs.
+  std::unordered_map<uint32_t, std::vector<std::pair<std::string, std::string>>> rel_targets;
+  struct TargetShape {
+    uint64_t shape = 0;  // the shape_id the target was last checked against
+    std::vector<shape::TargetColumn> columns;
+  };
+  std::unordered_map<std::string, TargetShape> shapes;  // target -> what it is known to match
   Stats stats;
   std::unordered_map<std::string, std::string> prepared;                         // SQL -> statement name
   uint64_t statements = 0;                                                       // names handed out, never reused
@@ -205,13 +217,19 @@ struct Applier::Impl {
         nullptr);
     auto [s, t] = pg::split_table_name(cfg.position_table);
     pos_table = quote_ident(s) + "." + quote_ident(t);
+    rel_table = quote_ident(s) + "." + quote_ident(t + "_relations");
     // IF NOT EXISTS is not safe against a concurrent creator (two replays starting together fail on pg_type's
     // unique index): one transaction under an advisory lock, so the second waits and then finds the table.
     pg::exec_command(conn.get(), "BEGIN; SELECT pg_advisory_xact_lock(hashtext(" +
                                      pg::quote_literal(conn.get(), pos_table) + ")); CREATE SCHEMA IF NOT EXISTS " +
                                      quote_ident(s) + "; CREATE TABLE IF NOT EXISTS " + pos_table +
                                      " (source text PRIMARY KEY, commit_lsn pg_lsn NOT NULL, ordinal bigint NOT "
-                                     "NULL, commit_time timestamptz, updated_at timestamptz NOT NULL DEFAULT now());"
+                                     "NULL, commit_time timestamptz, updated_at timestamptz NOT NULL DEFAULT now());" +
+                                     (cfg.create_tables ? "CREATE TABLE IF NOT EXISTS " + rel_table +
+                                                              " (source text NOT NULL, relation_oid bigint NOT NULL, "
+                                                              "target text NOT NULL, PRIMARY KEY (source, "
+                                                              "relation_oid));"
+                                                        : std::string()) +
                                      " COMMIT");
     // Pipelining sends a transaction's statements without waiting for each reply: one round trip per
     // pipeline_depth statements instead of one per row.
@@ -388,6 +406,156 @@ struct Applier::Impl {
     return PQgetvalue(r.get(), 0, 0);
   }
 
+  std::string at_position(const ChangeRecord& rec) { return format_position({rec.commit_lsn(), rec.ordinal()}); }
+
+  // A DDL statement of the open transaction, logged with the position that called for it.
+  void run_ddl(const ChangeRecord& rec, const std::string& sql, std::string_view payload) {
+    log::info(at_position(rec) + ": " + sql);
+    send(Kind::kControl, sql, {}, record_pending(Kind::kControl, rec, payload));
+  }
+
+  std::vector<shape::TargetColumn> target_columns(const std::string& table) {
+    pg::Result r = query(
+        "SELECT a.attname, a.atttypid, CASE WHEN n.nspname = 'pg_catalog' THEN t.typname "
+        "  ELSE n.nspname || '.' || t.typname END, a.atttypmod, coalesce(a.attnum = ANY(i.indkey), false) "
+        "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid JOIN pg_namespace n ON n.oid = t.typnamespace "
+        "LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
+        "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' "
+        "ORDER BY a.attnum",
+        {table});
+    std::vector<shape::TargetColumn> cols;
+    for (int i = 0; i < PQntuples(r.get()); ++i)
+      cols.push_back(
+          {PQgetvalue(r.get(), i, 0), static_cast<uint32_t>(std::strtoul(PQgetvalue(r.get(), i, 1), nullptr, 10)),
+           PQgetvalue(r.get(), i, 2), std::atoi(PQgetvalue(r.get(), i, 3)), PQgetvalue(r.get(), i, 4)[0] == 't'});
+    return cols;
+  }
+
+  // Before the first record of a new shape, the target takes that shape, in the same transaction: a replay that
+  // stops leaves the table as it was, and a rerun finds nothing to change. A target the user manages (no
+  // --create-tables) is never altered: a record with columns it lacks stops the replay before anything of the
+  // transaction is applied.
+  void follow_shape(const ChangeRecord& rec, const std::string& table, std::string_view payload) {
+    TargetShape& ts = shapes[table];
+    if (ts.shape == rec.shape_id()) return;
+    if (!checked.count(table) && !cfg.create_tables) {
+      pg::Result r = query("SELECT to_regclass($1) IS NOT NULL", {table});
+      if (std::strcmp(PQgetvalue(r.get(), 0, 0), "t") != 0) return;  // the insert says so, as before
+    }
+    ts.columns = target_columns(table);
+    shape::Change ch = shape::compare(rec, ts.columns);
+    if (ch.empty()) {
+      ts.shape = rec.shape_id();
+      return;
+    }
+    if (!cfg.create_tables) {
+      if (ch.added.empty()) {  // extra columns or other types in a table the user shaped: theirs to decide
+        ts.shape = rec.shape_id();
+        return;
+      }
+      std::string missing;
+      for (const Column* c : ch.added) missing += (missing.empty() ? "" : ", ") + c->name() + " " + c->type_name();
+      stop_on({record_pending(Kind::kControl, rec, {}),
+               "target table " + table + " lacks column(s) " + missing + " that " + where_text(rec) +
+                   " has; rerun with --create-tables to evolve the target, or add them"});
+    }
+    log::info(table + " changes shape at " + at_position(rec) + ": " + shape::describe(ch, ts.columns));
+    const std::string alter = "ALTER TABLE " + table + " ";
+    if (ch.key_changed && std::any_of(ts.columns.begin(), ts.columns.end(), [](auto& c) { return c.is_key; })) {
+      pg::Result r =
+          query("SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'", {table});
+      if (PQntuples(r.get()) == 1)
+        run_ddl(rec, alter + "DROP CONSTRAINT " + quote_ident(PQgetvalue(r.get(), 0, 0)), payload);
+    }
+    for (const std::string& d : ch.dropped) run_ddl(rec, alter + "DROP COLUMN " + quote_ident(d), payload);
+    for (const Column* c : ch.added) {
+      std::string type = sql_type(*c), col = quote_ident(c->name());
+      if (!c->has_missing_value()) {
+        run_ddl(rec, alter + "ADD COLUMN " + col + " " + type, payload);
+        continue;
+      }
+      // Rows already in the shadow are the source's rows older than the column: they read its missing value.
+      run_ddl(rec,
+              alter + "ADD COLUMN " + col + " " + type + " DEFAULT " +
+                  pg::quote_literal(conn.get(), c->missing_value()) + "::" + type,
+              payload);
+      run_ddl(rec, alter + "ALTER COLUMN " + col + " DROP DEFAULT", payload);
+    }
+    for (const Column* c : ch.retyped) {
+      std::string type = sql_type(*c), col = quote_ident(c->name());
+      run_ddl(rec, alter + "ALTER COLUMN " + col + " TYPE " + type + " USING " + col + "::" + type, payload);
+    }
+    if (ch.key_changed && !ch.key.empty()) {
+      std::string key;
+      for (const std::string& k : ch.key) key += (key.empty() ? "" : ", ") + quote_ident(k);
+      run_ddl(rec, alter + "ADD PRIMARY KEY (" + key + ")", payload);
+    }
+    check(drain());
+    ts.shape = rec.shape_id();
+    ts.columns.clear();
+  }
+
+  // --create-tables: a relation is known by its OID. Renamed on the source (same OID, new name), its table is
+  // renamed; dropped and recreated (a new OID under a name whose table held another), the table is replaced.
+  void follow_relation(const ChangeRecord& rec, const std::string& table, std::string_view payload) {
+    if (rec.relation_oid() == 0) return;
+    auto& known = rel_targets[rec.relation_oid()];
+    auto mine = std::find_if(known.begin(), known.end(), [&](auto& k) { return k.first == rec.source().name(); });
+    if (mine != known.end() && mine->second == table) return;
+    std::string oid = std::to_string(rec.relation_oid());
+    std::string was;
+    if (mine != known.end()) {
+      was = mine->second;
+    } else {
+      pg::Result r = query("SELECT target FROM " + rel_table + " WHERE source = $1 AND relation_oid = $2",
+                           {rec.source().name(), oid});
+      if (PQntuples(r.get()) == 1) was = PQgetvalue(r.get(), 0, 0);
+    }
+    auto exists = [&](const std::string& t) {
+      pg::Result r = query("SELECT to_regclass($1) IS NOT NULL", {t});
+      return std::strcmp(PQgetvalue(r.get(), 0, 0), "t") == 0;
+    };
+    if (!was.empty() && was != table && exists(was)) {
+      if (exists(table)) {
+        run_ddl(rec, "DROP TABLE " + table, payload);  // the new name's old table is gone on the source too
+      }
+      auto [s, t] = pg::split_table_name(table);
+      auto [ws, wt] = pg::split_table_name(was);
+      if (s != ws) run_ddl(rec, "ALTER TABLE " + was + " SET SCHEMA " + quote_ident(s), payload);
+      if (t != wt)
+        run_ddl(rec, "ALTER TABLE " + quote_ident(s) + "." + quote_ident(wt) + " RENAME TO " + quote_ident(t), payload);
+      forget(was);
+      forget(table);
+    } else if (was.empty() || was != table) {
+      // The name's table, if any, belongs to another OID of this source: a relation dropped and created again.
+      pg::Result r =
+          query("SELECT relation_oid FROM " + rel_table + " WHERE source = $1 AND target = $2 AND relation_oid <> $3",
+                {rec.source().name(), table, oid});
+      if (PQntuples(r.get()) > 0 && exists(table)) {
+        run_ddl(rec, "DROP TABLE " + table, payload);
+        forget(table);
+      }
+      if (PQntuples(r.get()) > 0)
+        send(Kind::kControl, "DELETE FROM " + rel_table + " WHERE source = $1 AND target = $2",
+             {rec.source().name(), table});
+    }
+    send(Kind::kControl,
+         "INSERT INTO " + rel_table +
+             " (source, relation_oid, target) VALUES ($1, $2, $3) "
+             "ON CONFLICT (source, relation_oid) DO UPDATE SET target = excluded.target",
+         {rec.source().name(), oid, table});
+    check(drain());
+    if (mine != known.end())
+      mine->second = table;
+    else
+      known.emplace_back(rec.source().name(), table);
+  }
+
+  void forget(const std::string& table) {
+    checked.erase(table);
+    shapes.erase(table);
+  }
+
   // --create-tables: the target relation is made from the record's own column names and types, in the open
   // transaction, so a failed replay leaves no empty tables behind.
   void ensure_table(const ChangeRecord& rec, const std::string& schema, const std::string& qualified,
@@ -477,7 +645,9 @@ struct Applier::Impl {
       return true;
     }
     const auto& [schema, table] = target(rec);
+    if (cfg.create_tables) follow_relation(rec, table, payload);
     if (cfg.create_tables) ensure_table(rec, schema, table, payload);
+    if (rec.shape_id() != 0 && op != shadowstream::v1::OPERATION_TRUNCATE) follow_shape(rec, table, payload);
     std::optional<Statement> st;
     try {
       st = build_statement(rec, table);

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "error.h"
+#include "shape.h"
 
 namespace ss::pgoutput {
 
@@ -102,6 +103,7 @@ void Decoder::fill_relation(const Relation& rel, ChangeRecord& rec) {
   rec.set_table(rel.table);
   rec.set_relation_oid(rel.oid);
   rec.set_replica_identity(std::string(1, rel.replica_identity));
+  rec.set_shape_id(rel.shape_id);
 }
 
 void Decoder::decode_tuple(Reader& r, const Relation& rel,
@@ -118,6 +120,7 @@ void Decoder::decode_tuple(Reader& r, const Relation& rel,
     c->set_type_name(type_name(meta.type_oid));
     c->set_type_modifier(meta.type_modifier);
     c->set_is_key(meta.is_key);
+    if (meta.missing_value) c->set_missing_value(*meta.missing_value);
     char kind = static_cast<char>(r.u8());
     switch (kind) {
       case 'n':
@@ -189,6 +192,23 @@ const Event& Decoder::decode(std::string_view msg) {
         c.type_modifier = static_cast<int32_t>(r.u32());
         rel.columns.push_back(std::move(c));
       }
+      if (missing_) {
+        auto values = missing_(rel.oid);
+        for (Column& c : rel.columns)
+          if (auto v = values.find(c.name); v != values.end()) c.missing_value = v->second;
+      }
+      // The fingerprint from the very fields every record of this shape carries, so that it equals shape::id of
+      // each of them (and of a snapshot record built from the catalog).
+      ChangeRecord probe;
+      fill_relation(rel, probe);
+      for (const Column& c : rel.columns) {
+        auto* pc = probe.add_columns();
+        pc->set_name(c.name);
+        pc->set_type_oid(c.type_oid);
+        pc->set_type_modifier(c.type_modifier);
+        pc->set_is_key(c.is_key);
+      }
+      rel.shape_id = shape::id(probe);
       relations_[rel.oid] = std::move(rel);
       break;
     }

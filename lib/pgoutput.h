@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -30,6 +31,7 @@ struct Column {
   uint32_t type_oid = 0;
   int32_t type_modifier = -1;
   bool is_key = false;
+  std::optional<std::string> missing_value;  // see ChangeRecord's Column.missing_value
 };
 
 struct Relation {
@@ -38,6 +40,7 @@ struct Relation {
   std::string table;
   char replica_identity = 'd';
   std::vector<Column> columns;
+  uint64_t shape_id = 0;  // shape::id of its records
 };
 
 enum class Kind { kNone, kBegin, kCommit, kChange, kMessage, kOrigin, kRelation, kType };
@@ -60,7 +63,11 @@ class Decoder {
   // Resolves a type OID to its name (schema-qualified unless pg_catalog), or "" when unknown (then the Type
   // message's name, or the OID, is used). Called once per unseen OID.
   using TypeNamer = std::function<std::string(uint32_t oid)>;
-  explicit Decoder(TypeNamer namer) : namer_(std::move(namer)) {}
+  // The values rows older than a column read for it (attmissingval), by column name: asked for each Relation
+  // message, which pgoutput sends when a relation is first used in a session and after every change to it.
+  using MissingValues = std::function<std::unordered_map<std::string, std::string>(uint32_t oid)>;
+  explicit Decoder(TypeNamer namer, MissingValues missing = nullptr)
+      : namer_(std::move(namer)), missing_(std::move(missing)) {}
 
   // Decodes one pgoutput message. Throws Error(65) naming the message type on malformed input (a protocol bug or
   // version mismatch, never expected from a real server).
@@ -80,6 +87,7 @@ class Decoder {
   void fill_relation(const Relation& rel, shadowstream::v1::ChangeRecord& rec);
 
   TypeNamer namer_;
+  MissingValues missing_;
   std::unordered_map<uint32_t, Relation> relations_;
   std::unordered_map<uint32_t, std::string> type_names_;
   std::unordered_map<uint32_t, std::string> type_fallback_;
