@@ -2,11 +2,16 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+#include <unordered_map>
+
 #include "error.h"
 #include "fd_io.h"
 #include "json_codec.h"
+#include "position.h"
 #include "record_check.h"
 #include "shadowstream.pb.h"
+#include "shape.h"
 
 namespace ss::cat {
 namespace {
@@ -39,6 +44,66 @@ void frames_to_json(const std::string& path, size_t max_frame, BufferedWriter& o
   }
 }
 
+// --shapes: one line per relation shape, as the stream first shows it and then at each change.
+class ShapeLog {
+ public:
+  void feed(const shadowstream::v1::ChangeRecord& rec, std::string& out) {
+    if (rec.shape_id() == 0) return;
+    Known& k = known_[rec.source().name() + '\0' + std::to_string(rec.relation_oid())];
+    if (k.shape == rec.shape_id()) return;
+    const std::string name = rec.schema() + "." + rec.table();
+    out += format_position({rec.commit_lsn(), rec.ordinal()}) + " " + name + " shape " + hex(rec.shape_id()) + ": ";
+    std::vector<shape::TargetColumn> now;
+    const auto& cols = rec.columns().empty() ? rec.old_columns() : rec.columns();
+    for (const auto& c : cols)
+      now.push_back(
+          {c.name(), c.type_oid(), c.type_name(), c.type_modifier(), c.is_key() && rec.replica_identity() != "f"});
+    if (k.shape == 0) {
+      shape::Change all;  // the first sight: every column is new
+      for (const auto& c : cols) all.added.push_back(&c);
+      out += shape::describe(all, {});
+      for (const auto& c : now)
+        if (c.is_key) {
+          out += " (key";
+          for (const auto& kc : now)
+            if (kc.is_key) out += " " + kc.name;
+          out += ")";
+          break;
+        }
+    } else {
+      std::string change = shape::describe(shape::compare(rec, k.columns), k.columns);
+      if (k.name != name) change = "renamed from " + k.name + (change.empty() ? "" : ", " + change);
+      out += change;
+    }
+    out += '\n';
+    k = {rec.shape_id(), name, std::move(now)};
+  }
+
+ private:
+  static std::string hex(uint64_t v) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return buf;
+  }
+  struct Known {
+    uint64_t shape = 0;
+    std::string name;
+    std::vector<shape::TargetColumn> columns;
+  };
+  std::unordered_map<std::string, Known> known_;
+};
+
+void frames_to_shapes(const std::string& path, size_t max_frame, BufferedWriter& out, ShapeLog& log) {
+  Input in(path);
+  FrameReader reader(in.fd, display_name(path), max_frame);
+  shadowstream::v1::ChangeRecord rec;
+  while (reader.next(rec)) {
+    log.feed(rec, out.buffer());
+    out.maybe_flush();
+    if (reader.buffered() == 0) out.flush();
+  }
+}
+
 void json_to_frames(const std::string& path, FrameWriter& out, json::Parser& parser) {
   Input in(path);
   LineReader lines(in.fd, display_name(path));
@@ -66,6 +131,11 @@ int run(const Config& cfg, int out_fd) {
     FrameWriter out(out_fd);
     json::Parser parser;
     for (const auto& path : inputs) json_to_frames(path, out, parser);
+    out.flush();
+  } else if (cfg.shapes) {
+    BufferedWriter out(out_fd);
+    ShapeLog log;
+    for (const auto& path : inputs) frames_to_shapes(path, cfg.max_frame, out, log);
     out.flush();
   } else {
     BufferedWriter out(out_fd);

@@ -12,6 +12,7 @@ namespace ss::cat {
 struct Config {
   std::vector<std::string> inputs;  // "-" = stdin; empty = stdin
   bool from_json = false;           // JSON lines -> frames (default: frames -> JSON lines)
+  bool shapes = false;              // one line per relation shape change instead of the records
   size_t max_frame = kDefaultMaxFrame;
 };
 

@@ -95,6 +95,13 @@ migrate() {
   [ "$(wc -l <"$T/instants")" -eq 5 ]
   # Records carry the shape: it changes at each migration, not on every record.
   [ "$(ss-cat "$T/history.ss" | jq -r 'select(.table == "ev") | .shape_id' | uniq | wc -l)" -ge 5 ]
+  # ss-cat --shapes tells each change in a line.
+  ss-cat --shapes "$T/history.ss" >"$T/shapes"
+  grep -Eq '^0/[0-9A-F]+:0 public.ev shape [0-9a-f]{16}: \+id int4, \+a int4, \+b varchar\(10\), \+c text, \+d int4 \(key id\)$' "$T/shapes"
+  grep -Eq ' public.ev shape [0-9a-f]{16}: \+e int4$' "$T/shapes"
+  grep -Eq ' public.ev shape [0-9a-f]{16}: -d, a int4 -> int8, b varchar\(10\) -> varchar\(40\), c text -> jsonb$' "$T/shapes"
+  grep -Eq ' public.t3 shape [0-9a-f]{16}: renamed from public.t2$' "$T/shapes"
+  grep -Eq ' public.ev shape [0-9a-f]{16}: key \(g, id\)$|key \(id, g\)$' "$T/shapes"
   for k in 1 2 3 4 5; do
     at=$(sed -n "${k}p" "$T/instants")
     fresh_db shape_$k

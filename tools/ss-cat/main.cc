@@ -10,7 +10,9 @@ int main(int argc, char** argv) {
   ss::cat::Config cfg;
   bool force = false;
   app.add_option("FILE", cfg.inputs, "Inputs, read in order; - or none = stdin");
-  app.add_flag("-j,--from-json", cfg.from_json, "Read JSON lines, write frames");
+  auto* json = app.add_flag("-j,--from-json", cfg.from_json, "Read JSON lines, write frames");
+  app.add_flag("--shapes", cfg.shapes, "Print each relation's shape and every change of it, not the records")
+      ->excludes(json);
   app.add_option("--max-frame", cfg.max_frame, "Largest frame accepted, in bytes")
       ->default_val(ss::kDefaultMaxFrame)
       ->check(CLI::Range(size_t{1}, size_t{0xffffffff}));
