@@ -12,7 +12,7 @@ trap 'rm -rf "$d"; ss_stop_all' EXIT
 ss_start_postgres "synchronous_commit = off" "shared_buffers = 512MB" "max_wal_size = 4GB" >&2
 rate() { awk -v n="$N" -v s="$1" 'BEGIN{printf "%.0f", n/s}'; }
 
-parts=${BENCH_REPLAY_PARTS:-devnull postgres pacing}
+parts=${BENCH_REPLAY_PARTS:-devnull postgres shapes pacing}
 ss-gen-records -n "$N" --tx-size 10 --size 200 --mix --source bench >"$d/in.ss"
 [[ " $parts " == *" postgres "* ]] && ss-gen-records -n "$N" --tx-size 10 --size 200 --mix --source bench --sql >"$d/in.sql"
 
@@ -32,6 +32,19 @@ r=$(secs bash -c "ss-replay --speed max --to dbname=viareplay <'$d/in.ss'")
 same=$([ "$(psql -XAtq -d viapsql -c "select md5(string_agg(id || payload, ',' order by id)) from items")" = \
   "$(psql -XAtq -d viareplay -c "select md5(string_agg(id || payload, ',' order by id)) from items")" ] && echo same || echo DIFFERENT)
 echo "BENCH|ss-replay --to postgres (rec/s)|$(rate "$r")|$(rate "$p")|$(ratio "$p" "$r")|ours/psql -f same statements+txns, target >= 1; tables $same"
+fi
+
+if [[ " $parts " == *" shapes "* ]]; then
+  # A migration every 10,000 records (a column added, then dropped again) against the same stream with one shape
+  # throughout: what following the source's shape costs a replay.
+  ss-gen-records -n "$N" --tx-size 10 --size 200 --mix --source bench --shape-every 10000 >"$d/migrating.ss"
+  ss-gen-records -n "$N" --tx-size 10 --size 200 --mix --source bench --shape-every $((N + 1)) >"$d/steady.ss"
+  psql -XAtq -c "create database migrating" -c "create database steady"
+  st=$(secs bash -c "ss-replay --speed max --to dbname=steady --create-tables <'$d/steady.ss'")
+  mt=$(secs bash -c "ss-replay --speed max --to dbname=migrating --create-tables <'$d/migrating.ss'")
+  sum() { psql -XAtq -d "$1" -c "select md5(string_agg(id || payload, ',' order by id)) from items"; }
+  same=$([ "$(sum steady)" = "$(sum migrating)" ] && echo same || echo DIFFERENT)
+  echo "BENCH|ss-replay --to postgres, migration per 10k (rec/s)|$(rate "$mt")|$(rate "$st")|$(ratio "$st" "$mt")|the same stream with one shape throughout, target >= 0.9; rows $same"
 fi
 
 if [[ " $parts " == *" pacing "* ]]; then

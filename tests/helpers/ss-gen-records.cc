@@ -8,6 +8,7 @@
 #include "json_codec.h"
 #include "position.h"
 #include "shadowstream.pb.h"
+#include "shape.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Write synthetic ChangeRecord frames (or JSON lines) to stdout.", "ss-gen-records"};
@@ -26,6 +27,10 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "JSON lines instead of frames");
   app.add_flag("--mix", mix, "Inserts, updates and deletes of live rows (6:3:1) instead of inserts only");
   app.add_flag("--sql", sql, "The same changes as SQL statements in the same transactions (a psql baseline)");
+  uint64_t shape_every = 0;
+  app.add_option("--shape-every", shape_every,
+                 "Records carry a relation shape, which gains a column \"extra\" and loses it again every N records "
+                 "(a migration each time; larger than -n: one shape throughout)");
   return ss::run_main(app, argc, argv, [&] {
     auto t0 = ss::parse_time_us(start_time);
     auto gap = ss::parse_duration_us(interval);
@@ -83,6 +88,31 @@ int main(int argc, char** argv) {
       } else {
         *rec.add_columns() = id_col;
         *rec.add_columns() = payload_col;
+      }
+      if (shape_every) {
+        // As pgoutput does: a key-only old image still lists every column, the others null.
+        auto* cols = op == shadowstream::v1::OPERATION_DELETE ? rec.mutable_old_columns() : rec.mutable_columns();
+        if (op == shadowstream::v1::OPERATION_DELETE) {
+          auto* p = cols->Add();
+          *p = payload_col;
+          p->clear_text();
+          p->set_is_null(true);
+        }
+        uint64_t period = i / shape_every;
+        if (period % 2 == 1) {
+          auto* extra = cols->Add();
+          extra->set_name("extra");
+          extra->set_type_oid(23);
+          extra->set_type_name("int4");
+          extra->set_type_modifier(-1);
+          if (op == shadowstream::v1::OPERATION_DELETE)
+            extra->set_is_null(true);
+          else
+            extra->set_text(std::to_string(period));
+        }
+        rec.set_relation_oid(16384);
+        rec.set_replica_identity("d");
+        rec.set_shape_id(ss::shape::id(rec));
       }
       if (sql) {
         std::string& b = text.buffer();
