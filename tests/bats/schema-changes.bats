@@ -157,3 +157,46 @@ migrate() {
   kill -TERM "$srv"
   wait "$srv"
 }
+
+@test "a migration inside a transaction; a capture split by restarts carries the same shapes; a failed transaction leaves no half-evolved table" {
+  psql -XAtq -d postgres -c "create database src_$BATS_TEST_NUMBER"
+  export PGDATABASE=src_$BATS_TEST_NUMBER
+  q "create table tx (id int primary key, v text)"
+  ss-capture --slot split --publication p_split --create-slot
+  ss-capture --slot whole2 --publication p_split --create-slot
+  q "insert into tx values (1, 'a')"
+  ss-capture --slot split --publication p_split --endpos "$(lsn_now)" >"$T/split.ss"
+  psql -Xq -v ON_ERROR_STOP=1 <<'SQL'
+begin;
+insert into tx values (2, 'b');
+alter table tx add column w int;
+insert into tx values (3, 'c', 30);
+alter table tx alter column v type varchar(5);
+update tx set w = 10 where id = 1;
+commit;
+SQL
+  ss-capture --slot split --publication p_split --endpos "$(lsn_now)" >>"$T/split.ss"
+  q "insert into tx values (4, 'd', 40)"
+  ss-capture --slot split --publication p_split --endpos "$(lsn_now)" >>"$T/split.ss"
+  ss-capture --slot whole2 --publication p_split --endpos "$(lsn_now)" >"$T/whole.ss"
+  # The same shapes at the same positions, however the capture was split.
+  shapes() { ss-cat "$1" | jq -r 'select(.table == "tx") | "\(.commit_lsn) \(.ordinal // 0) \(.shape_id)"'; }
+  diff <(shapes "$T/split.ss") <(shapes "$T/whole.ss")
+  # Within the one transaction, three shapes follow each other.
+  xid=$(ss-cat "$T/whole.ss" | jq -r 'select(.table == "tx" and .op == "update") | .xid')
+  [ "$(ss-cat "$T/whole.ss" | jq -r --argjson x "$xid" 'select(.xid == $x) | .shape_id' | uniq | wc -l)" -eq 3 ]
+  fresh_db tx_shadow
+  ss-replay --speed max --to dbname=tx_shadow --create-tables <"$T/whole.ss"
+  state "$PGDATABASE" >"$T/want"
+  state tx_shadow >"$T/got"
+  diff "$T/want" "$T/got"
+
+  # A transaction that fails after its DDL: rolled back whole, the table keeps its shape.
+  fresh_db tx_fail
+  qd tx_fail "create table tx (id int primary key, v text)"
+  qd tx_fail "insert into tx values (3, 'in the way')"
+  run -65 --separate-stderr ss-replay --speed max --to dbname=tx_fail --create-tables <"$T/whole.ss"
+  [[ "$stderr" == *"duplicate key"* ]]
+  [ "$(qd tx_fail "select string_agg(attname, ',' order by attnum) from pg_attribute where attrelid = 'tx'::regclass and attnum > 0 and not attisdropped")" = "id,v" ]
+  [ "$(qd tx_fail "select count(*) from tx")" = 2 ]
+}
