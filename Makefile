@@ -16,7 +16,7 @@ LDLIBS    = $(PKG_LIBS) -pthread
 PROTO     := proto/shadowstream.proto
 GEN_SRCS  := $(BUILD)/gen/shadowstream.pb.cc $(BUILD)/gen/shadowstream.grpc.pb.cc
 GEN_HDRS  := $(GEN_SRCS:.cc=.h)
-LIB_SRCS  := $(wildcard lib/*.cc)
+LIB_SRCS  := $(wildcard lib/*/*.cc)
 LIB_OBJS  := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o) $(GEN_SRCS:$(BUILD)/gen/%.cc=$(BUILD)/obj/gen/%.o)
 LIB_A     := $(BUILD)/libshadowstream.a
 TOOLS     := $(notdir $(patsubst %/main.cc,%,$(wildcard tools/*/main.cc)))
@@ -176,7 +176,7 @@ fuzz:
 	  tail -1 $$log; \
 	done
 
-FORMAT_SRCS = $(wildcard lib/*.cc lib/*.h tools/*/*.cc tests/unit/*.cc tests/helpers/*.cc tests/fuzz/*.cc)
+FORMAT_SRCS = $(wildcard lib/*/*.cc lib/*/*.h tools/*/*.cc tests/unit/*.cc tests/helpers/*.cc tests/fuzz/*.cc)
 format:
 	clang-format -i $(FORMAT_SRCS)
 

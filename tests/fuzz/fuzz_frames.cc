@@ -6,9 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "error.h"
-#include "frames.h"
-#include "json_codec.h"
+#include "core/error.h"
+#include "core/frames.h"
+#include "core/json.h"
 #include "shadowstream.pb.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <string_view>
 
-#include "error.h"
-#include "json_codec.h"
-#include "record_check.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "core/record_check.h"
 #include "shadowstream.pb.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

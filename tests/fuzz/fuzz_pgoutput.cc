@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <string_view>
 
-#include "error.h"
-#include "pgoutput.h"
-#include "replication_protocol.h"
+#include "core/error.h"
+#include "pg/pgoutput.h"
+#include "pg/replication.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static ss::pgoutput::Decoder decoder([](uint32_t) { return std::string(); });

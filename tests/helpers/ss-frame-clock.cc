@@ -4,9 +4,9 @@
 
 #include <cstdio>
 
-#include "cli.h"
-#include "frames.h"
-#include "pacing.h"
+#include "core/cli.h"
+#include "core/frames.h"
+#include "replay/pacing.h"
 #include "shadowstream.pb.h"
 
 int main(int argc, char** argv) {

@@ -2,13 +2,13 @@
 // --tx-size records, commit times --interval apart, rows of about --size bytes.
 #include <unistd.h>
 
-#include "cli.h"
-#include "error.h"
-#include "frames.h"
-#include "json_codec.h"
-#include "position.h"
+#include "core/cli.h"
+#include "core/error.h"
+#include "core/frames.h"
+#include "core/json.h"
+#include "core/position.h"
+#include "core/shape.h"
 #include "shadowstream.pb.h"
-#include "shape.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Write synthetic ChangeRecord frames (or JSON lines) to stdout.", "ss-gen-records"};

@@ -22,10 +22,10 @@
 #include <string>
 #include <vector>
 
-#include "cli.h"
-#include "error.h"
-#include "fd_io.h"
-#include "kafka_handle.h"
+#include "core/cli.h"
+#include "core/error.h"
+#include "core/fd_io.h"
+#include "kafka/handle.h"
 
 namespace {
 

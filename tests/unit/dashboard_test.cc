@@ -1,8 +1,8 @@
-#include "dashboard.h"
+#include "serve/dashboard.h"
 
 #include <gtest/gtest.h>
 
-#include "error.h"
+#include "core/error.h"
 
 namespace ss::dashboard {
 namespace {

@@ -1,4 +1,4 @@
-#include "frames.h"
+#include "core/frames.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "error.h"
+#include "core/error.h"
 #include "shadowstream.pb.h"
 
 namespace ss {

@@ -1,10 +1,10 @@
-#include "json_codec.h"
+#include "core/json.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "error.h"
+#include "core/error.h"
 #include "shadowstream.pb.h"
 
 namespace ss {

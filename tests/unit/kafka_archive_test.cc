@@ -1,11 +1,11 @@
-#include "kafka_archive.h"
+#include "kafka/archive.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
-#include "error.h"
-#include "kafka_handle.h"
+#include "core/error.h"
+#include "kafka/handle.h"
 
 namespace ss {
 namespace {

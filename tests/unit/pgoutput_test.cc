@@ -1,10 +1,10 @@
-#include "pgoutput.h"
+#include "pg/pgoutput.h"
 
 #include <gtest/gtest.h>
 
-#include "capture.h"
-#include "error.h"
-#include "pg_conn.h"
+#include "core/error.h"
+#include "pg/capture.h"
+#include "pg/conn.h"
 
 namespace ss::pgoutput {
 namespace {

@@ -1,8 +1,8 @@
-#include "progress.h"
+#include "serve/progress.h"
 
 #include <gtest/gtest.h>
 
-#include "replay_jobs.h"
+#include "replay/jobs.h"
 
 namespace ss {
 namespace {

@@ -1,11 +1,11 @@
-#include "redis_stream.h"
+#include "redis/stream.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
-#include "error.h"
-#include "redis_conn.h"
+#include "core/error.h"
+#include "redis/conn.h"
 
 namespace ss::redis {
 namespace {

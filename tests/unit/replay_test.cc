@@ -1,4 +1,4 @@
-#include "replay.h"
+#include "replay/replay.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "error.h"
-#include "pacing.h"
-#include "pg_apply.h"
+#include "core/error.h"
+#include "pg/apply.h"
+#include "replay/pacing.h"
 
 namespace ss {
 namespace {

@@ -1,8 +1,8 @@
-#include "replication_protocol.h"
+#include "pg/replication.h"
 
 #include <gtest/gtest.h>
 
-#include "error.h"
+#include "core/error.h"
 
 namespace ss::replication {
 namespace {

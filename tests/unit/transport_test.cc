@@ -1,8 +1,8 @@
-#include "transport.h"
+#include "core/transport.h"
 
 #include <gtest/gtest.h>
 
-#include "error.h"
+#include "core/error.h"
 
 namespace ss::transport {
 namespace {

@@ -1,10 +1,10 @@
 // ss-archive: frames -> a Kafka topic in transactions (default), or the topic -> frames (`read`).
 #include <unistd.h>
 
-#include "cli.h"
-#include "error.h"
-#include "kafka_archive.h"
-#include "position.h"
+#include "core/cli.h"
+#include "core/error.h"
+#include "core/position.h"
+#include "kafka/archive.h"
 
 namespace {
 void add_kafka_flags(CLI::App* app, ss::kafka::Settings& k) {

@@ -1,11 +1,11 @@
 // ss-buffer: frames -> a Redis Stream, idempotent by position (default), or a Redis Stream -> frames (`read`).
 #include <unistd.h>
 
-#include "buffer.h"
-#include "cli.h"
-#include "error.h"
-#include "ingestor.h"
-#include "position.h"
+#include "core/cli.h"
+#include "core/error.h"
+#include "core/position.h"
+#include "redis/buffer.h"
+#include "serve/ingestor.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Buffer ShadowStream frames in a Redis Stream, or read them back through a consumer group.",

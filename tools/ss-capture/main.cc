@@ -1,10 +1,10 @@
 // ss-capture: PostgreSQL logical replication (pgoutput) -> ChangeRecord frames on stdout.
 #include <unistd.h>
 
-#include "capture.h"
-#include "cli.h"
-#include "error.h"
-#include "position.h"
+#include "core/cli.h"
+#include "core/error.h"
+#include "core/position.h"
+#include "pg/capture.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Stream every change of a PostgreSQL database as ChangeRecord frames on stdout.", "ss-capture"};

@@ -1,9 +1,9 @@
 // ss-cat: frames -> JSON lines (default) or JSON lines -> frames (-j).
 #include <unistd.h>
 
-#include "cat.h"
-#include "cli.h"
-#include "error.h"
+#include "core/cat.h"
+#include "core/cli.h"
+#include "core/error.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Show a ShadowStream frames stream as JSON lines, or turn JSON lines back into frames.", "ss-cat"};

@@ -3,9 +3,9 @@
 
 #include <cstdlib>
 
-#include "cli.h"
-#include "error.h"
-#include "progress.h"
+#include "core/cli.h"
+#include "core/error.h"
+#include "serve/progress.h"
 
 namespace {
 ss::progress::Format format_of(bool json, bool bar) {

@@ -4,14 +4,14 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "cli.h"
-#include "error.h"
-#include "fd_io.h"
-#include "json_codec.h"
-#include "log.h"
-#include "progress.h"
-#include "replay.h"
-#include "replay_service.h"
+#include "core/cli.h"
+#include "core/error.h"
+#include "core/fd_io.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "replay/replay.h"
+#include "serve/progress.h"
+#include "serve/replay_service.h"
 
 namespace {
 

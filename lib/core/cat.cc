@@ -1,0 +1,148 @@
+#include "core/cat.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <unordered_map>
+
+#include "core/error.h"
+#include "core/fd_io.h"
+#include "core/json.h"
+#include "core/position.h"
+#include "core/record_check.h"
+#include "core/shape.h"
+#include "shadowstream.pb.h"
+
+namespace ss::cat {
+namespace {
+
+// Closes what open_input opened, but never stdin.
+struct Input {
+  int fd;
+  explicit Input(const std::string& path) : fd(open_input(path)) {}
+  ~Input() {
+    if (fd != STDIN_FILENO) ::close(fd);
+  }
+  Input(const Input&) = delete;
+  Input& operator=(const Input&) = delete;
+};
+
+std::string display_name(const std::string& path) {
+  return path == "-" ? "stdin" : path;
+}
+
+void frames_to_json(const std::string& path, size_t max_frame, BufferedWriter& out) {
+  Input in(path);
+  FrameReader reader(in.fd, display_name(path), max_frame);
+  shadowstream::v1::ChangeRecord rec;
+  while (reader.next(rec)) {
+    json::append(rec, out.buffer());
+    out.buffer().push_back('\n');
+    out.maybe_flush();
+    // Interactive use (`ss-capture | ss-cat`): show what arrived before blocking for more.
+    if (reader.buffered() == 0) out.flush();
+  }
+}
+
+// --shapes: one line per relation shape, as the stream first shows it and then at each change.
+class ShapeLog {
+ public:
+  void feed(const shadowstream::v1::ChangeRecord& rec, std::string& out) {
+    if (rec.shape_id() == 0) return;
+    Known& k = known_[rec.source().name() + '\0' + std::to_string(rec.relation_oid())];
+    if (k.shape == rec.shape_id()) return;
+    const std::string name = rec.schema() + "." + rec.table();
+    out += format_position({rec.commit_lsn(), rec.ordinal()}) + " " + name + " shape " + hex(rec.shape_id()) + ": ";
+    std::vector<shape::TargetColumn> now;
+    const auto& cols = rec.columns().empty() ? rec.old_columns() : rec.columns();
+    for (const auto& c : cols)
+      now.push_back(
+          {c.name(), c.type_oid(), c.type_name(), c.type_modifier(), c.is_key() && rec.replica_identity() != "f"});
+    if (k.shape == 0) {
+      shape::Change all;  // the first sight: every column is new
+      for (const auto& c : cols) all.added.push_back(&c);
+      out += shape::describe(all, {});
+      for (const auto& c : now)
+        if (c.is_key) {
+          out += " (key";
+          for (const auto& kc : now)
+            if (kc.is_key) out += " " + kc.name;
+          out += ")";
+          break;
+        }
+    } else {
+      std::string change = shape::describe(shape::compare(rec, k.columns), k.columns);
+      if (k.name != name) change = "renamed from " + k.name + (change.empty() ? "" : ", " + change);
+      out += change;
+    }
+    out += '\n';
+    k = {rec.shape_id(), name, std::move(now)};
+  }
+
+ private:
+  static std::string hex(uint64_t v) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return buf;
+  }
+  struct Known {
+    uint64_t shape = 0;
+    std::string name;
+    std::vector<shape::TargetColumn> columns;
+  };
+  std::unordered_map<std::string, Known> known_;
+};
+
+void frames_to_shapes(const std::string& path, size_t max_frame, BufferedWriter& out, ShapeLog& log) {
+  Input in(path);
+  FrameReader reader(in.fd, display_name(path), max_frame);
+  shadowstream::v1::ChangeRecord rec;
+  while (reader.next(rec)) {
+    log.feed(rec, out.buffer());
+    out.maybe_flush();
+    if (reader.buffered() == 0) out.flush();
+  }
+}
+
+void json_to_frames(const std::string& path, FrameWriter& out, json::Parser& parser) {
+  Input in(path);
+  LineReader lines(in.fd, display_name(path));
+  shadowstream::v1::ChangeRecord rec;
+  std::string_view line;
+  while (lines.next(line)) {
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;  // blank lines are allowed
+    const std::string where = lines.name() + " line " + std::to_string(lines.line_number());
+    parser.parse(line, rec, where);
+    try {
+      validate_record(rec);
+    } catch (const Error& e) {
+      throw Error(kExitDataErr, where + ": " + e.what());
+    }
+    out.write(rec);
+  }
+}
+
+}  // namespace
+
+int run(const Config& cfg, int out_fd) {
+  std::vector<std::string> inputs = cfg.inputs;
+  if (inputs.empty()) inputs.push_back("-");
+  if (cfg.from_json) {
+    FrameWriter out(out_fd);
+    json::Parser parser;
+    for (const auto& path : inputs) json_to_frames(path, out, parser);
+    out.flush();
+  } else if (cfg.shapes) {
+    BufferedWriter out(out_fd);
+    ShapeLog log;
+    for (const auto& path : inputs) frames_to_shapes(path, cfg.max_frame, out, log);
+    out.flush();
+  } else {
+    BufferedWriter out(out_fd);
+    for (const auto& path : inputs) frames_to_json(path, cfg.max_frame, out);
+    out.flush();
+  }
+  return kExitOk;
+}
+
+}  // namespace ss::cat

@@ -1,0 +1,38 @@
+// What every tool's main() shares: CLI11 parsing mapped to sysexits, and the single place where ss::Error
+// becomes a one-line message and an exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
+
+#include <string>
+
+#include "core/position.h"
+#include "core/transport.h"
+
+namespace ss {
+
+// Parses argv with `app` (help/version print and return 0; a usage error prints one line and returns 64), then runs
+// `body` and maps what it throws: ss::Error -> "tool: message" + its code, BrokenPipe -> quiet 0, anything else ->
+// "tool: internal error: ..." + 70. Installs the stop handlers first.
+int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
+
+// Adds -v/--verbose (repeatable) wired to ss::log.
+void add_verbose_flag(CLI::App& app);
+
+// Flag values in the forms every tool accepts; a malformed one is a usage error (64) naming the flag.
+int64_t duration_flag(const std::string& flag, const std::string& text);  // 10s, 500ms, 24h -> µs
+int64_t time_flag(const std::string& flag, const std::string& text);      // RFC 3339 -> µs since the epoch
+uint64_t lsn_flag(const std::string& flag, const std::string& text);      // X/Y
+
+Position position_flag(const std::string& flag, const std::string& text);  // X/Y or X/Y:N
+
+// A server's --tls-cert/--tls-key/--tls-ca and --insecure; a client's --tls-ca/--tls-cert/--tls-key.
+void add_server_tls_flags(CLI::App& app, transport::ServerTls& tls, bool& insecure);
+void add_client_tls_flags(CLI::App& app, transport::ClientTls& tls);
+
+// Value of an environment variable, or `fallback` when unset or empty.
+std::string env_or(const char* name, const std::string& fallback);
+
+}  // namespace ss

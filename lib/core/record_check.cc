@@ -1,0 +1,26 @@
+#include "core/record_check.h"
+
+#include <string>
+
+#include "core/error.h"
+#include "core/position.h"
+
+namespace ss {
+
+using shadowstream::v1::ChangeRecord;
+
+void validate_record(const ChangeRecord& rec, PositionRule rule) {
+  if (!shadowstream::v1::Operation_IsValid(rec.op()))
+    throw Error(kExitDataErr, "op " + std::to_string(rec.op()) + " is not an operation this version knows");
+  const bool unassigned = rec.commit_lsn() == 0 && rec.ordinal() == 0;
+  if (rec.commit_lsn() == 0 && !(unassigned && rule == PositionRule::kOptional))
+    throw Error(kExitDataErr, "position " + format_position({rec.commit_lsn(), rec.ordinal()}) +
+                                  ": commit_lsn 0 is not a position PostgreSQL produces");
+  if (rec.commit_lsn() > kMaxLsn || rec.ordinal() > kMaxLsn)
+    throw Error(kExitDataErr, "position " + format_position({rec.commit_lsn(), rec.ordinal()}) +
+                                  " is beyond what PostgreSQL can produce (LSN and ordinal below 2^63)");
+  if (rec.commit_time() < kMinTimeUs || rec.commit_time() > kMaxTimeUs)
+    throw Error(kExitDataErr, "commit_time " + std::to_string(rec.commit_time()) + " us is outside years 0000-9999");
+}
+
+}  // namespace ss

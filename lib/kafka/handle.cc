@@ -1,0 +1,204 @@
+#include "kafka/handle.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/position.h"
+#include "core/signals.h"
+
+namespace ss::kafka {
+namespace {
+void set(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
+  char err[512];
+  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
+    throw Error(kExitConfig, "Kafka property " + key + ": " + err);
+}
+
+void set_kv(rd_kafka_conf_t* conf, const std::string& kv, const std::string& where) {
+  auto eq = kv.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw Error(kExitUsage, "Kafka property " + where + " must be key=value, got a string without '='");
+  set(conf, kv.substr(0, eq), kv.substr(eq + 1));
+}
+}  // namespace
+
+Conf make_conf(const Settings& settings, const std::vector<std::pair<std::string, std::string>>& defaults) {
+  Conf conf(rd_kafka_conf_new());
+  for (const auto& [k, v] : defaults) set(conf.get(), k, v);
+  std::string brokers = settings.brokers;
+  if (brokers.empty()) {
+    const char* env = std::getenv("KAFKA_BROKERS");
+    if (env && *env) brokers = env;
+  }
+  if (!brokers.empty()) set(conf.get(), "bootstrap.servers", brokers);
+  for (const auto& file : settings.property_files) {
+    std::ifstream in(file);
+    if (!in) throw Error(kExitConfig, "cannot read Kafka properties file " + file);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+      ++n;
+      auto first = line.find_first_not_of(" \t");
+      if (first == std::string::npos || line[first] == '#') continue;
+      set_kv(conf.get(), line.substr(first), file + ":" + std::to_string(n));
+    }
+  }
+  for (const auto& kv : settings.properties) set_kv(conf.get(), kv, "-X");
+  return conf;
+}
+
+void check(rd_kafka_resp_err_t err, const std::string& what, int code) {
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) throw Error(code, what + ": " + rd_kafka_err2str(err));
+}
+
+}  // namespace ss::kafka
+
+namespace ss::kafka {
+namespace {
+
+// -1: absent; else its partition count. all_topics=1 lists without asking the broker to auto-create anything.
+int partition_count(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+  const rd_kafka_metadata_t* raw = nullptr;
+  check(rd_kafka_metadata(rk, 1, nullptr, &raw, timeout_ms), "cannot list Kafka topics", kExitUnavailable);
+  Metadata md(raw);
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const rd_kafka_metadata_topic& t = md->topics[i];
+    if (topic == t.topic) return t.err ? -1 : t.partition_cnt;
+  }
+  return -1;
+}
+
+// Whether the cluster's controller is one of its brokers.
+bool controller_known(rd_kafka_t* rk, int timeout_ms) {
+  int32_t id = rd_kafka_controllerid(rk, std::min(timeout_ms, 5000));
+  const rd_kafka_metadata_t* raw = nullptr;
+  if (id < 0 || rd_kafka_metadata(rk, 0, nullptr, &raw, timeout_ms)) return false;
+  Metadata md(raw);
+  for (int i = 0; i < md->broker_cnt; ++i)
+    if (md->brokers[i].id == id) return true;
+  return false;
+}
+
+// "" when created (or created meanwhile by someone else), else why not.
+rd_kafka_resp_err_t create_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int timeout_ms,
+                                 std::string& why) {
+  // Admin requests go to the controller; a cluster that names none (the test broker) could only time out.
+  if (!controller_known(rk, timeout_ms)) {
+    why = "the cluster names no controller to send CreateTopics to";
+    return RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE;
+  }
+  char err[512];
+  NewTopic nt(rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, err, sizeof err));
+  if (!nt) throw Error(kExitUsage, "cannot create topic " + topic + ": " + err);
+  AdminOptions opts(rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS));
+  rd_kafka_AdminOptions_set_request_timeout(opts.get(), timeout_ms, err, sizeof err);
+  Queue q(rd_kafka_queue_new(rk));
+  rd_kafka_NewTopic_t* topics[] = {nt.get()};
+  rd_kafka_CreateTopics(rk, topics, 1, opts.get(), q.get());
+  Event ev(rd_kafka_queue_poll(q.get(), timeout_ms + 1000));
+  if (!ev) {
+    why = "no answer from the broker";
+    return RD_KAFKA_RESP_ERR__TIMED_OUT;
+  }
+  if (rd_kafka_resp_err_t e = rd_kafka_event_error(ev.get())) {
+    why = rd_kafka_event_error_string(ev.get());
+    return e;
+  }
+  size_t n = 0;
+  const rd_kafka_topic_result_t** res =
+      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+    if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) return RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (e) {
+      const char* s = rd_kafka_topic_result_error_string(res[i]);
+      why = s ? s : rd_kafka_err2str(e);
+      return e;
+    }
+  }
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+}  // namespace
+
+void ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int timeout_ms) {
+  if (partitions > 0 && partition_count(rk, topic, timeout_ms) < 0) {
+    std::string why;
+    rd_kafka_resp_err_t e = create_topic(rk, topic, partitions, timeout_ms, why);
+    if (e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED || e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED ||
+        e == RD_KAFKA_RESP_ERR_POLICY_VIOLATION)
+      throw Error(kExitNoPerm, "not allowed to create topic " + topic + ": " + why);
+    if (e == RD_KAFKA_RESP_ERR_INVALID_PARTITIONS || e == RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR ||
+        e == RD_KAFKA_RESP_ERR_INVALID_CONFIG)
+      throw Error(kExitConfig, "cannot create topic " + topic + ": " + why);
+    if (e)
+      log::warn("cannot create topic " + topic + " with " + std::to_string(partitions) + " partitions (" + why +
+                "); leaving it to the broker's auto-creation and its default partition count");
+    else
+      log::info("created topic " + topic + " with " + std::to_string(partitions) + " partitions");
+  }
+  // Asking for this topic's metadata through a topic handle lets a broker that auto-creates topics do so now, and
+  // fills the producer's cache. A topic just created (by us or by auto-creation) is reported without a leader, or
+  // not at all by a broker whose cache lags, for a moment: ask again until the timeout.
+  Topic rkt(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
+  rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (int64_t deadline = now_us() + timeout_ms * 1000LL, backoff_ms = 50;;
+       backoff_ms = std::min<int64_t>(backoff_ms * 2, 1000)) {
+    const rd_kafka_metadata_t* raw = nullptr;
+    last = rd_kafka_metadata(rk, 0, rkt.get(), &raw, timeout_ms);
+    if (!last) {
+      Metadata md(raw);
+      last = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+      if (!last && md->topics[0].partition_cnt > 0) return;
+      if (!last) last = RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE;
+    }
+    bool transient = last == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                     last == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || last == RD_KAFKA_RESP_ERR__TRANSPORT ||
+                     last == RD_KAFKA_RESP_ERR__TIMED_OUT;
+    if (!transient || now_us() > deadline || stop_requested()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+  }
+  throw Error(kExitUnavailable, "topic " + topic + " is not available (" + rd_kafka_err2str(last) +
+                                    "); create it, or pass --partitions N");
+}
+
+size_t max_message_bytes(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+  constexpr size_t kKafkaDefault = 1'048'588;  // message.max.bytes of a broker nobody configured
+  char buf[64];
+  size_t n = sizeof buf;
+  size_t producer = SIZE_MAX;
+  if (rd_kafka_conf_get(rd_kafka_conf(rk), "message.max.bytes", buf, &n) == RD_KAFKA_CONF_OK)
+    producer = std::strtoull(buf, nullptr, 10);
+  size_t cluster = kKafkaDefault;
+  std::unique_ptr<rd_kafka_ConfigResource_t, ConfigResourceDeleter> res(
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str()));
+  char err[256];
+  AdminOptions opts(rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS));
+  rd_kafka_AdminOptions_set_request_timeout(opts.get(), timeout_ms, err, sizeof err);
+  Queue q(rd_kafka_queue_new(rk));
+  rd_kafka_ConfigResource_t* list[] = {res.get()};
+  rd_kafka_DescribeConfigs(rk, list, 1, opts.get(), q.get());
+  Event ev(rd_kafka_queue_poll(q.get(), timeout_ms + 1000));
+  if (ev && rd_kafka_event_error(ev.get()) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    size_t cnt = 0;
+    const rd_kafka_ConfigResource_t** rs =
+        rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev.get()), &cnt);
+    for (size_t i = 0; i < cnt; ++i) {
+      size_t m = 0;
+      const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(rs[i], &m);
+      for (size_t k = 0; k < m; ++k) {
+        const char* v = rd_kafka_ConfigEntry_value(entries[k]);
+        if (v && std::strcmp(rd_kafka_ConfigEntry_name(entries[k]), "max.message.bytes") == 0)
+          cluster = std::strtoull(v, nullptr, 10);
+      }
+    }
+  }
+  return std::min(producer, cluster);
+}
+
+}  // namespace ss::kafka

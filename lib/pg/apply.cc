@@ -1,0 +1,748 @@
+#include "pg/apply.h"
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/error.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/shape.h"
+#include "pg/conn.h"
+
+namespace ss::apply {
+
+using shadowstream::v1::ChangeRecord;
+using shadowstream::v1::Column;
+using shadowstream::v1::Operation;
+
+namespace {
+
+constexpr uint32_t kFirstNormalObjectId = 16384;  // OIDs below are built-in and mean the same on every cluster
+
+std::string mapped_schema(const Config& cfg, const std::string& schema) {
+  for (const auto& [src, dst] : cfg.schema_map)
+    if (src == schema) return dst;
+  return schema;
+}
+
+std::string op_name(const ChangeRecord& rec) {
+  return json::enum_short_name(shadowstream::v1::Operation_descriptor()->FindValueByNumber(rec.op()));
+}
+
+std::string where_text(const ChangeRecord& rec) {
+  return op_name(rec) + " on " + rec.schema() + "." + rec.table() + " at position " +
+         format_position({rec.commit_lsn(), rec.ordinal()});
+}
+
+void add_param(Statement& st, std::string& sql, const Column& c) {
+  st.params.push_back(&c);
+  sql += '$';
+  sql += std::to_string(st.params.size());
+}
+
+void append_where(Statement& st, const ChangeRecord& rec, const std::string& table) {
+  const auto& old = rec.old_columns();
+  // REPLICA IDENTITY FULL: the whole old row identifies it, NULLs included, and there may be identical rows, of
+  // which exactly one must change.
+  bool full = rec.replica_identity() == "f" && !old.empty() && !rec.old_key_only();
+  std::vector<const Column*> keys;
+  for (const Column& c : old.empty() ? rec.columns() : old)
+    if ((full || c.is_key()) && !c.unchanged_toast()) keys.push_back(&c);
+  if (keys.empty())
+    throw Error(kExitDataErr, "the record carries no key columns to find the row by (REPLICA IDENTITY NOTHING?)");
+  std::string cond;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i) cond += " AND ";
+    cond += quote_ident(keys[i]->name());
+    if (keys[i]->is_null()) {
+      cond += " IS NULL";
+    } else {
+      cond += full ? " IS NOT DISTINCT FROM " : " = ";
+      add_param(st, cond, *keys[i]);
+    }
+  }
+  if (full)
+    st.sql += " WHERE ctid = (SELECT ctid FROM " + table + " WHERE " + cond + " LIMIT 1)";
+  else
+    st.sql += " WHERE " + cond;
+}
+
+}  // namespace
+
+std::string quote_ident(std::string_view ident) {
+  std::string s = "\"";
+  for (char c : ident) {
+    if (c == '"') s += '"';
+    s += c;
+  }
+  s += '"';
+  return s;
+}
+
+std::pair<std::string, std::string> map_table(const Config& cfg, const std::string& schema, const std::string& table) {
+  for (const auto& [src, dst] : cfg.table_map) {
+    size_t dot = src.find('.');
+    bool match = dot == std::string::npos ? src == table
+                                          : src.compare(0, dot, schema) == 0 && dot == schema.size() &&
+                                                src.compare(dot + 1, std::string::npos, table) == 0;
+    if (!match) continue;
+    size_t d = dst.find('.');
+    if (d == std::string::npos) return {mapped_schema(cfg, schema), dst};
+    return {dst.substr(0, d), dst.substr(d + 1)};
+  }
+  return {mapped_schema(cfg, schema), table};
+}
+
+Statement build_statement(const ChangeRecord& rec, const std::string& table) {
+  Statement st;
+  switch (rec.op()) {
+    case shadowstream::v1::OPERATION_INSERT:
+    case shadowstream::v1::OPERATION_SNAPSHOT: {
+      std::string values;
+      st.sql = "INSERT INTO " + table + " (";
+      for (const Column& c : rec.columns()) {
+        if (c.unchanged_toast()) continue;
+        if (!st.params.empty()) {
+          st.sql += ", ";
+          values += ", ";
+        }
+        st.sql += quote_ident(c.name());
+        add_param(st, values, c);
+      }
+      if (st.params.empty()) throw Error(kExitDataErr, "the record carries no column values to insert");
+      st.sql += ") VALUES (" + values + ")";
+      break;
+    }
+    case shadowstream::v1::OPERATION_UPDATE: {
+      st.sql = "UPDATE " + table + " SET ";
+      bool any = false;
+      for (const Column& c : rec.columns()) {
+        // An unchanged TOASTed value was not sent: the target keeps the one it has.
+        if (c.unchanged_toast()) continue;
+        if (any) st.sql += ", ";
+        any = true;
+        st.sql += quote_ident(c.name()) + " = ";
+        add_param(st, st.sql, c);
+      }
+      if (!any) throw Error(kExitDataErr, "the record carries no column values to update");
+      append_where(st, rec, table);
+      break;
+    }
+    case shadowstream::v1::OPERATION_DELETE:
+      st.sql = "DELETE FROM " + table;
+      append_where(st, rec, table);
+      break;
+    case shadowstream::v1::OPERATION_TRUNCATE:
+      st.sql = "TRUNCATE TABLE " + table;
+      if (rec.truncate_restart_identity()) st.sql += " RESTART IDENTITY";
+      if (rec.truncate_cascade()) st.sql += " CASCADE";
+      break;
+    default:
+      throw Error(kExitDataErr, "nothing to apply for operation " + op_name(rec));
+  }
+  return st;
+}
+
+struct Applier::Impl {
+  enum class Kind { kControl, kPrepare, kStatement, kQuery };
+  struct Pending {
+    Kind kind;
+    std::string payload;  // the record, for error messages; empty for control statements and large records
+    std::string sql;      // kPrepare: the cached text, forgotten again if the prepare fails
+    bool counts_rows = false;
+    std::string large;  // a large record's table and position, for error messages
+  };
+  // A failing record is reported whole (as JSON) up to this size, and past it by table and position only: a one-line
+  // error must not carry a 300 MB value, nor the pipeline a copy of it per statement.
+  static constexpr size_t kQuotedRecordBytes = size_t{64} << 10;
+  static Pending record_pending(Kind kind, const ChangeRecord& rec, std::string_view payload, std::string sql = {},
+                                bool counts_rows = false) {
+    if (payload.size() <= kQuotedRecordBytes) return {kind, std::string(payload), std::move(sql), counts_rows, {}};
+    return {kind,
+            {},
+            std::move(sql),
+            counts_rows,
+            where_text(rec) + " (a record of " + std::to_string(payload.size()) + " bytes)"};
+  }
+  struct Failure {
+    Pending pending;
+    std::string error;
+  };
+
+  Config cfg;
+  pg::Conn conn;
+  std::string pos_table;
+  // --create-tables: which target table holds each source relation (by OID), so that a renamed relation renames its
+  // table and a dropped and recreated one replaces it, across runs too.
+  std::string rel_table;
+  // oid -> (source, target) as registered: a vector, as sources replayed into one target may share OIDs.
+  std::unordered_map<uint32_t, std::vector<std::pair<std::string, std::string>>> rel_targets;
+  struct TargetShape {
+    uint64_t shape = 0;  // the shape_id the target was last checked against
+    std::vector<shape::TargetColumn> columns;
+  };
+  std::unordered_map<std::string, TargetShape> shapes;  // target -> what it is known to match
+  Stats stats;
+  std::unordered_map<std::string, std::string> prepared;                         // SQL -> statement name
+  uint64_t statements = 0;                                                       // names handed out, never reused
+  std::unordered_map<std::string, std::pair<std::string, std::string>> targets;  // schema '\0' table -> target
+  std::unordered_set<std::string> checked;                                       // target relations known to exist
+  std::unordered_map<std::string, Position> hw;                                  // committed high-water per source
+  std::map<std::string, std::pair<Position, int64_t>> tx_hw;
+  std::unordered_map<std::string, Position> firsts;  // per source in this transaction: its first record
+  std::unordered_set<std::string> has_row;           // sources whose position row is known to exist
+  uint64_t tx_statements = 0;                        // statements applied in this transaction
+  std::deque<Pending> pending;
+  size_t unsynced = 0;
+  bool in_tx = false;
+  pg::Result query_result;
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+
+  explicit Impl(const Config& c) : cfg(c) {
+    conn = pg::connect(cfg.conninfo);
+    PQsetNoticeProcessor(
+        conn.get(),
+        [](void*, const char* msg) {
+          std::string m = msg;
+          while (!m.empty() && m.back() == '\n') m.pop_back();
+          log::debug("target: " + m);
+        },
+        nullptr);
+    auto [s, t] = pg::split_table_name(cfg.position_table);
+    pos_table = quote_ident(s) + "." + quote_ident(t);
+    rel_table = quote_ident(s) + "." + quote_ident(t + "_relations");
+    // IF NOT EXISTS is not safe against a concurrent creator (two replays starting together fail on pg_type's
+    // unique index): one transaction under an advisory lock, so the second waits and then finds the table.
+    pg::exec_command(conn.get(), "BEGIN; SELECT pg_advisory_xact_lock(hashtext(" +
+                                     pg::quote_literal(conn.get(), pos_table) + ")); CREATE SCHEMA IF NOT EXISTS " +
+                                     quote_ident(s) + "; CREATE TABLE IF NOT EXISTS " + pos_table +
+                                     " (source text PRIMARY KEY, commit_lsn pg_lsn NOT NULL, ordinal bigint NOT "
+                                     "NULL, commit_time timestamptz, updated_at timestamptz NOT NULL DEFAULT now());" +
+                                     (cfg.create_tables ? "CREATE TABLE IF NOT EXISTS " + rel_table +
+                                                              " (source text NOT NULL, relation_oid bigint NOT NULL, "
+                                                              "target text NOT NULL, PRIMARY KEY (source, "
+                                                              "relation_oid));"
+                                                        : std::string()) +
+                                     " COMMIT");
+    // Pipelining sends a transaction's statements without waiting for each reply: one round trip per
+    // pipeline_depth statements instead of one per row.
+    if (PQenterPipelineMode(conn.get()) != 1)
+      throw Error(kExitUnavailable, "cannot use pipeline mode on the target: " + pg::error_text(conn.get()));
+  }
+
+  [[noreturn]] void lost() {
+    throw Error(kExitTempFail, "lost the connection to the target PostgreSQL (" + pg::error_text(conn.get()) +
+                                   "); the open transaction was not applied: rerun to resume");
+  }
+
+  // Like send(), as a statement prepared once: for what every transaction runs (the position write).
+  void send_prepared(Kind kind, const std::string& sql, const std::vector<std::string>& params) {
+    auto it = prepared.find(sql);
+    if (it == prepared.end()) {
+      std::string name = "ss" + std::to_string(++statements);
+      if (PQsendPrepare(conn.get(), name.c_str(), sql.c_str(), 0, nullptr) != 1) lost();
+      pending.push_back({Kind::kPrepare, {}, sql, false, {}});
+      it = prepared.emplace(sql, name).first;
+    }
+    values.clear();
+    for (const auto& p : params) values.push_back(p.c_str());
+    if (PQsendQueryPrepared(conn.get(), it->second.c_str(), static_cast<int>(values.size()), values.data(), nullptr,
+                            nullptr, 0) != 1)
+      lost();
+    pending.push_back({kind, {}, {}, false, {}});
+  }
+
+  void send(Kind kind, const std::string& sql, const std::vector<std::string>& params = {},
+            Pending what = {Kind::kControl, {}, {}, false, {}}) {
+    values.clear();
+    for (const auto& p : params) values.push_back(p.c_str());
+    if (PQsendQueryParams(conn.get(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                          nullptr, 0) != 1)
+      lost();
+    what.kind = kind;
+    pending.push_back(std::move(what));
+  }
+
+  // Sends a sync and reads every pending result. Returns the first failure (later statements of the pipeline are
+  // then aborted by the server); the caller decides what it means.
+  std::optional<Failure> drain() {
+    if (pending.empty()) return std::nullopt;
+    if (PQpipelineSync(conn.get()) != 1) lost();
+    std::optional<Failure> fail;
+    while (!pending.empty()) {
+      Pending p = std::move(pending.front());
+      pending.pop_front();
+      while (PGresult* raw = PQgetResult(conn.get())) {
+        pg::Result r(raw);
+        ExecStatusType st = PQresultStatus(raw);
+        if (st == PGRES_FATAL_ERROR) {
+          if (PQstatus(conn.get()) == CONNECTION_BAD) lost();
+          if (p.kind == Kind::kPrepare) prepared.erase(p.sql);
+          if (!fail) fail = Failure{p, pg::error_text(raw)};
+        } else if (st == PGRES_PIPELINE_ABORTED) {
+          if (p.kind == Kind::kPrepare) prepared.erase(p.sql);
+        } else if (p.kind == Kind::kStatement) {
+          ++stats.applied;
+          ++tx_statements;
+          if (p.counts_rows && std::strcmp(PQcmdTuples(raw), "0") == 0) ++stats.not_found;
+        } else if (p.kind == Kind::kQuery) {
+          query_result = std::move(r);
+        }
+      }
+      if (PQstatus(conn.get()) == CONNECTION_BAD) lost();
+    }
+    pg::Result sync(PQgetResult(conn.get()));
+    if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
+      if (PQstatus(conn.get()) == CONNECTION_BAD) lost();
+      throw Error(kExitSoftware, "PostgreSQL pipeline out of step: " + pg::error_text(conn.get()));
+    }
+    unsynced = 0;
+    return fail;
+  }
+
+  std::string describe(const Failure& f) {
+    if (!f.pending.large.empty()) return "cannot apply " + f.pending.large + ": " + f.error;
+    if (f.pending.payload.empty()) return "target transaction failed: " + f.error;
+    ChangeRecord rec;
+    rec.ParseFromString(f.pending.payload);
+    std::string json;
+    json::append(rec, json);
+    return "cannot apply " + where_text(rec) + ": " + f.error + "; record: " + json;
+  }
+
+  void abandon() {
+    drain();  // results still in flight belong to the transaction being abandoned; their errors no longer matter
+    if (in_tx) {
+      send(Kind::kControl, "ROLLBACK");
+      drain();
+      has_row.clear();  // a position row created in the rolled-back transaction is gone with it
+    }
+    reset_tx();
+  }
+
+  [[noreturn]] void stop_on(const Failure& f) {
+    std::string msg = describe(f);
+    abandon();
+    throw Error(kExitDataErr, msg);
+  }
+
+  void check(std::optional<Failure> f) {
+    if (f && !applied_elsewhere()) stop_on(*f);
+  }
+
+  pg::Result query(const std::string& sql, const std::vector<std::string>& params) {
+    send(Kind::kQuery, sql, params);
+    check(drain());
+    return std::move(query_result);
+  }
+
+  Position& high_water(const std::string& source) {
+    auto it = hw.find(source);
+    if (it != hw.end()) return it->second;
+    pg::Result r = query("SELECT commit_lsn::text, ordinal FROM " + pos_table + " WHERE source = $1", {source});
+    Position p;
+    if (r && PQntuples(r.get()) == 1) {
+      p.lsn = parse_lsn(PQgetvalue(r.get(), 0, 0)).value_or(0);
+      p.ordinal = std::strtoull(PQgetvalue(r.get(), 0, 1), nullptr, 10);
+    }
+    return hw[source] = p;
+  }
+
+  // Overlapping replays into one target (two CLI runs, two server jobs) take turns on the source's position row:
+  // the commit writes the new high-water only over one below the transaction's first record, so of two replays
+  // applying the same transaction the second fails there (or earlier, on a key the first inserted), rolls back,
+  // finds the high-water past its transaction, and goes on as for any duplicate. No lock or round trip is spent
+  // when nobody overlaps. The row must exist for that: the first transaction of a source creates it (a concurrent
+  // creator waits for ours to end, then finds it), one round trip per source and run.
+  void track_source(const std::string& source, const Position& first) {
+    if (!has_row.count(source)) {
+      query("INSERT INTO " + pos_table +
+                " (source, commit_lsn, ordinal) VALUES ($1, '0/0', 0) ON CONFLICT (source) DO NOTHING",
+            {source});
+      has_row.insert(source);
+    }
+    firsts[source] = first;
+  }
+
+  // After a failure inside a transaction: true when another replay committed it meanwhile (then it is rolled back,
+  // counted as duplicates, and the high-water is known past it), false for a real failure.
+  bool applied_elsewhere() {
+    if (!in_tx || firsts.empty()) return false;
+    auto mine = firsts;
+    uint64_t statements = tx_statements;
+    abandon();
+    for (const auto& [source, first] : mine) {
+      pg::Result r = query("SELECT commit_lsn::text, ordinal FROM " + pos_table + " WHERE source = $1", {source});
+      Position held;
+      if (r && PQntuples(r.get()) == 1) {
+        held.lsn = parse_lsn(PQgetvalue(r.get(), 0, 0)).value_or(0);
+        held.ordinal = std::strtoull(PQgetvalue(r.get(), 0, 1), nullptr, 10);
+      }
+      hw[source] = std::max(hw[source], held);
+      if (held < first) return false;
+    }
+    stats.applied -= statements;
+    stats.duplicates += statements;
+    return true;
+  }
+
+  void begin() {
+    if (in_tx) return;
+    send(Kind::kControl, "BEGIN");
+    in_tx = true;
+  }
+
+  std::string sql_type(const Column& c) {
+    if (c.type_oid() == 0 || c.type_oid() >= kFirstNormalObjectId) return c.type_name();
+    pg::Result r = query("SELECT format_type($1::oid, $2::int)",
+                         {std::to_string(c.type_oid()), std::to_string(c.type_modifier())});
+    return PQgetvalue(r.get(), 0, 0);
+  }
+
+  std::string at_position(const ChangeRecord& rec) { return format_position({rec.commit_lsn(), rec.ordinal()}); }
+
+  // A DDL statement of the open transaction, logged with the position that called for it.
+  void run_ddl(const ChangeRecord& rec, const std::string& sql, std::string_view payload) {
+    log::info(at_position(rec) + ": " + sql);
+    send(Kind::kControl, sql, {}, record_pending(Kind::kControl, rec, payload));
+  }
+
+  std::vector<shape::TargetColumn> target_columns(const std::string& table) {
+    pg::Result r = query(
+        "SELECT a.attname, a.atttypid, CASE WHEN n.nspname = 'pg_catalog' THEN t.typname "
+        "  ELSE n.nspname || '.' || t.typname END, a.atttypmod, coalesce(a.attnum = ANY(i.indkey), false) "
+        "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid JOIN pg_namespace n ON n.oid = t.typnamespace "
+        "LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
+        "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' "
+        "ORDER BY a.attnum",
+        {table});
+    std::vector<shape::TargetColumn> cols;
+    for (int i = 0; i < PQntuples(r.get()); ++i)
+      cols.push_back(
+          {PQgetvalue(r.get(), i, 0), static_cast<uint32_t>(std::strtoul(PQgetvalue(r.get(), i, 1), nullptr, 10)),
+           PQgetvalue(r.get(), i, 2), std::atoi(PQgetvalue(r.get(), i, 3)), PQgetvalue(r.get(), i, 4)[0] == 't'});
+    return cols;
+  }
+
+  // Before the first record of a new shape, the target takes that shape, in the same transaction: a replay that
+  // stops leaves the table as it was, and a rerun finds nothing to change. A target the user manages (no
+  // --create-tables) is never altered: a record with columns it lacks stops the replay before anything of the
+  // transaction is applied.
+  void follow_shape(const ChangeRecord& rec, const std::string& table, std::string_view payload) {
+    TargetShape& ts = shapes[table];
+    if (ts.shape == rec.shape_id()) return;
+    if (!checked.count(table) && !cfg.create_tables) {
+      pg::Result r = query("SELECT to_regclass($1) IS NOT NULL", {table});
+      if (std::strcmp(PQgetvalue(r.get(), 0, 0), "t") != 0) return;  // the insert says so, as before
+    }
+    ts.columns = target_columns(table);
+    shape::Change ch = shape::compare(rec, ts.columns);
+    if (ch.empty()) {
+      ts.shape = rec.shape_id();
+      return;
+    }
+    if (!cfg.create_tables) {
+      if (ch.added.empty()) {  // extra columns or other types in a table the user shaped: theirs to decide
+        ts.shape = rec.shape_id();
+        return;
+      }
+      std::string missing;
+      for (const Column* c : ch.added) missing += (missing.empty() ? "" : ", ") + c->name() + " " + c->type_name();
+      stop_on({record_pending(Kind::kControl, rec, {}),
+               "target table " + table + " lacks column(s) " + missing + " that " + where_text(rec) +
+                   " has; rerun with --create-tables to evolve the target, or add them"});
+    }
+    log::info(table + " changes shape at " + at_position(rec) + ": " + shape::describe(ch, ts.columns));
+    const std::string alter = "ALTER TABLE " + table + " ";
+    if (ch.key_changed && std::any_of(ts.columns.begin(), ts.columns.end(), [](auto& c) { return c.is_key; })) {
+      pg::Result r =
+          query("SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'", {table});
+      if (PQntuples(r.get()) == 1)
+        run_ddl(rec, alter + "DROP CONSTRAINT " + quote_ident(PQgetvalue(r.get(), 0, 0)), payload);
+    }
+    for (const std::string& d : ch.dropped) run_ddl(rec, alter + "DROP COLUMN " + quote_ident(d), payload);
+    for (const Column* c : ch.added) {
+      std::string type = sql_type(*c), col = quote_ident(c->name());
+      if (!c->has_missing_value()) {
+        run_ddl(rec, alter + "ADD COLUMN " + col + " " + type, payload);
+        continue;
+      }
+      // Rows already in the shadow are the source's rows older than the column: they read its missing value.
+      run_ddl(rec,
+              alter + "ADD COLUMN " + col + " " + type + " DEFAULT " +
+                  pg::quote_literal(conn.get(), c->missing_value()) + "::" + type,
+              payload);
+      run_ddl(rec, alter + "ALTER COLUMN " + col + " DROP DEFAULT", payload);
+    }
+    for (const Column* c : ch.retyped) {
+      std::string type = sql_type(*c), col = quote_ident(c->name());
+      run_ddl(rec, alter + "ALTER COLUMN " + col + " TYPE " + type + " USING " + col + "::" + type, payload);
+    }
+    if (ch.key_changed && !ch.key.empty()) {
+      std::string key;
+      for (const std::string& k : ch.key) key += (key.empty() ? "" : ", ") + quote_ident(k);
+      run_ddl(rec, alter + "ADD PRIMARY KEY (" + key + ")", payload);
+    }
+    check(drain());
+    ts.shape = rec.shape_id();
+    ts.columns.clear();
+  }
+
+  // --create-tables: a relation is known by its OID. Renamed on the source (same OID, new name), its table is
+  // renamed; dropped and recreated (a new OID under a name whose table held another), the table is replaced.
+  void follow_relation(const ChangeRecord& rec, const std::string& table, std::string_view payload) {
+    if (rec.relation_oid() == 0) return;
+    auto& known = rel_targets[rec.relation_oid()];
+    auto mine = std::find_if(known.begin(), known.end(), [&](auto& k) { return k.first == rec.source().name(); });
+    if (mine != known.end() && mine->second == table) return;
+    std::string oid = std::to_string(rec.relation_oid());
+    std::string was;
+    if (mine != known.end()) {
+      was = mine->second;
+    } else {
+      pg::Result r = query("SELECT target FROM " + rel_table + " WHERE source = $1 AND relation_oid = $2",
+                           {rec.source().name(), oid});
+      if (PQntuples(r.get()) == 1) was = PQgetvalue(r.get(), 0, 0);
+    }
+    auto exists = [&](const std::string& t) {
+      pg::Result r = query("SELECT to_regclass($1) IS NOT NULL", {t});
+      return std::strcmp(PQgetvalue(r.get(), 0, 0), "t") == 0;
+    };
+    if (!was.empty() && was != table && exists(was)) {
+      if (exists(table)) {
+        run_ddl(rec, "DROP TABLE " + table, payload);  // the new name's old table is gone on the source too
+      }
+      auto [s, t] = pg::split_table_name(table);
+      auto [ws, wt] = pg::split_table_name(was);
+      if (s != ws) run_ddl(rec, "ALTER TABLE " + was + " SET SCHEMA " + quote_ident(s), payload);
+      if (t != wt)
+        run_ddl(rec, "ALTER TABLE " + quote_ident(s) + "." + quote_ident(wt) + " RENAME TO " + quote_ident(t), payload);
+      forget(was);
+      forget(table);
+    } else if (was.empty() || was != table) {
+      // The name's table, if any, belongs to another OID of this source: a relation dropped and created again.
+      pg::Result r =
+          query("SELECT relation_oid FROM " + rel_table + " WHERE source = $1 AND target = $2 AND relation_oid <> $3",
+                {rec.source().name(), table, oid});
+      if (PQntuples(r.get()) > 0 && exists(table)) {
+        run_ddl(rec, "DROP TABLE " + table, payload);
+        forget(table);
+      }
+      if (PQntuples(r.get()) > 0)
+        send(Kind::kControl, "DELETE FROM " + rel_table + " WHERE source = $1 AND target = $2",
+             {rec.source().name(), table});
+    }
+    send(Kind::kControl,
+         "INSERT INTO " + rel_table +
+             " (source, relation_oid, target) VALUES ($1, $2, $3) "
+             "ON CONFLICT (source, relation_oid) DO UPDATE SET target = excluded.target",
+         {rec.source().name(), oid, table});
+    check(drain());
+    if (mine != known.end())
+      mine->second = table;
+    else
+      known.emplace_back(rec.source().name(), table);
+  }
+
+  void forget(const std::string& table) {
+    checked.erase(table);
+    shapes.erase(table);
+  }
+
+  // --create-tables: the target relation is made from the record's own column names and types, in the open
+  // transaction, so a failed replay leaves no empty tables behind.
+  void ensure_table(const ChangeRecord& rec, const std::string& schema, const std::string& qualified,
+                    std::string_view payload) {
+    if (checked.count(qualified)) return;
+    pg::Result r = query("SELECT to_regclass($1) IS NOT NULL", {qualified});
+    if (std::strcmp(PQgetvalue(r.get(), 0, 0), "t") != 0) {
+      const auto& cols = rec.columns().empty() ? rec.old_columns() : rec.columns();
+      if (cols.empty())
+        stop_on({record_pending(Kind::kControl, rec, payload),
+                 "target table " + qualified + " does not exist and the record has no columns to create it from"});
+      std::string ddl = "CREATE TABLE IF NOT EXISTS " + qualified + " (";
+      std::string key;
+      for (int i = 0; i < cols.size(); ++i) {
+        ddl += (i ? ", " : "") + quote_ident(cols[i].name()) + " " + sql_type(cols[i]);
+        if (cols[i].is_key()) key += (key.empty() ? "" : ", ") + quote_ident(cols[i].name());
+      }
+      if (!key.empty() && rec.replica_identity() != "f") ddl += ", PRIMARY KEY (" + key + ")";
+      ddl += ")";
+      send(Kind::kControl, "CREATE SCHEMA IF NOT EXISTS " + quote_ident(schema), {},
+           record_pending(Kind::kControl, rec, payload));
+      send(Kind::kControl, ddl, {}, record_pending(Kind::kControl, rec, payload));
+      check(drain());
+      log::info("created target table " + qualified);
+    }
+    checked.insert(qualified);
+  }
+
+  // Per source relation, resolved once: the target schema (for --create-tables) and the quoted target relation.
+  const std::pair<std::string, std::string>& target(const ChangeRecord& rec) {
+    std::string key = rec.schema();
+    key += '\0';
+    key += rec.table();
+    auto it = targets.find(key);
+    if (it != targets.end()) return it->second;
+    auto [s, t] = map_table(cfg, rec.schema(), rec.table());
+    return targets[key] = {s, quote_ident(s) + "." + quote_ident(t)};
+  }
+
+  void send_statement(const Statement& st, const ChangeRecord& rec, std::string_view payload, bool counts_rows) {
+    auto it = prepared.find(st.sql);
+    if (it == prepared.end()) {
+      std::string name = "ss" + std::to_string(++statements);
+      if (PQsendPrepare(conn.get(), name.c_str(), st.sql.c_str(), 0, nullptr) != 1) lost();
+      pending.push_back(record_pending(Kind::kPrepare, rec, payload, st.sql));
+      it = prepared.emplace(st.sql, name).first;
+    }
+    values.clear();
+    lengths.clear();
+    for (const Column* c : st.params) {
+      if (c->is_null()) {
+        values.push_back(nullptr);
+        lengths.push_back(0);
+      } else {
+        // Values that are not UTF-8 travel in `binary`, still in the server's text form.
+        const std::string& v = c->binary().empty() ? c->text() : c->binary();
+        values.push_back(v.c_str());
+        lengths.push_back(static_cast<int>(v.size()));
+      }
+    }
+    if (PQsendQueryPrepared(conn.get(), it->second.c_str(), static_cast<int>(values.size()), values.data(),
+                            lengths.data(), nullptr, 0) != 1)
+      lost();
+    pending.push_back(record_pending(Kind::kStatement, rec, payload, {}, counts_rows));
+  }
+
+  void skip(const std::string& msg) {
+    ++stats.failed;
+    if (cfg.on_error == OnError::kLog) log::warn("skipped: " + msg);
+  }
+
+  bool apply(const ChangeRecord& rec, std::string_view payload) {
+    Position pos{rec.commit_lsn(), rec.ordinal()};
+    const std::string& source = rec.source().name();
+    if (pos <= high_water(source)) {
+      ++stats.duplicates;
+      return false;
+    }
+    begin();
+    if (!firsts.count(source)) track_source(source, pos);
+    tx_hw[source] = {pos, rec.commit_time()};
+    auto op = rec.op();
+    if (op != shadowstream::v1::OPERATION_INSERT && op != shadowstream::v1::OPERATION_SNAPSHOT &&
+        op != shadowstream::v1::OPERATION_UPDATE && op != shadowstream::v1::OPERATION_DELETE &&
+        op != shadowstream::v1::OPERATION_TRUNCATE) {
+      ++stats.ignored;
+      return true;
+    }
+    const auto& [schema, table] = target(rec);
+    if (cfg.create_tables) follow_relation(rec, table, payload);
+    if (cfg.create_tables) ensure_table(rec, schema, table, payload);
+    if (rec.shape_id() != 0 && op != shadowstream::v1::OPERATION_TRUNCATE) follow_shape(rec, table, payload);
+    std::optional<Statement> st;
+    try {
+      st = build_statement(rec, table);
+    } catch (const Error& e) {
+      if (cfg.on_error == OnError::kStop) stop_on({record_pending(Kind::kControl, rec, payload), e.what()});
+      skip(where_text(rec) + ": " + e.what());
+      return true;
+    }
+    bool counts_rows = op == shadowstream::v1::OPERATION_UPDATE || op == shadowstream::v1::OPERATION_DELETE;
+    if (cfg.on_error == OnError::kStop) {
+      send_statement(*st, rec, payload, counts_rows);
+      if (++unsynced >= cfg.pipeline_depth) check(drain());
+      return true;
+    }
+    // skip/log: each row in its own savepoint, so a failing one is undone alone and the transaction goes on.
+    send(Kind::kControl, "SAVEPOINT ss_apply");
+    send_statement(*st, rec, payload, counts_rows);
+    send(Kind::kControl, "RELEASE SAVEPOINT ss_apply");
+    if (auto f = drain()) {
+      if (f->pending.kind == Kind::kControl && f->pending.payload.empty() && f->pending.large.empty()) stop_on(*f);
+      send(Kind::kControl, "ROLLBACK TO SAVEPOINT ss_apply");
+      send(Kind::kControl, "RELEASE SAVEPOINT ss_apply");
+      check(drain());
+      skip(where_text(rec) + ": " + f->error);
+    }
+    return true;
+  }
+
+  void commit() {
+    if (!in_tx) return;
+    for (const auto& [source, ph] : tx_hw) {
+      // The new high-water, written only over one below this transaction's first record; otherwise (another
+      // replay applied it meanwhile) the statement fails, so the COMMIT behind it in the pipeline never runs. The
+      // division by zero (by the count of rows written, so not folded away at plan time) is that failure; nobody
+      // sees its text: applied_elsewhere() tells it from a real one.
+      const Position& first = firsts[source];
+      send_prepared(
+          Kind::kControl,
+          "WITH u AS (INSERT INTO " + pos_table +
+              " AS t (source, commit_lsn, ordinal, commit_time) VALUES ($1, $2::pg_lsn, $3::bigint, "
+              "$4::timestamptz) ON CONFLICT (source) DO UPDATE SET commit_lsn = EXCLUDED.commit_lsn, ordinal = "
+              "EXCLUDED.ordinal, commit_time = EXCLUDED.commit_time, updated_at = now() WHERE (t.commit_lsn, "
+              "t.ordinal) < ($5::pg_lsn, $6::bigint) RETURNING 1) SELECT 1 / count(*) FROM u",
+          {source, format_lsn(ph.first.lsn), std::to_string(ph.first.ordinal), format_time_us(ph.second),
+           format_lsn(first.lsn), std::to_string(first.ordinal)});
+    }
+    send(Kind::kControl, "COMMIT");
+    std::optional<Failure> f = drain();
+    if (f) {
+      if (applied_elsewhere()) return;
+      stop_on(*f);
+    }
+    for (const auto& [source, ph] : tx_hw) hw[source] = ph.first;
+    reset_tx();
+    ++stats.transactions;
+  }
+
+  void reset_tx() {
+    tx_hw.clear();
+    firsts.clear();
+    tx_statements = 0;
+    in_tx = false;
+  }
+};
+
+Applier::Applier(const Config& cfg) : impl_(std::make_unique<Impl>(cfg)) {}
+Applier::~Applier() {
+  if (impl_ && impl_->in_tx) {
+    try {
+      impl_->abandon();
+    } catch (const Error&) {
+      // The server rolls back an abandoned transaction when the connection closes.
+    }
+  }
+}
+bool Applier::apply(const ChangeRecord& rec, std::string_view payload) {
+  return impl_->apply(rec, payload);
+}
+void Applier::commit() {
+  impl_->commit();
+}
+void Applier::flush() {
+  impl_->check(impl_->drain());
+}
+void Applier::rollback() {
+  impl_->abandon();
+}
+bool Applier::in_transaction() const {
+  return impl_->in_tx;
+}
+const Stats& Applier::stats() const {
+  return impl_->stats;
+}
+Position Applier::high_water(const std::string& source) {
+  return impl_->high_water(source);
+}
+
+}  // namespace ss::apply

@@ -1,0 +1,695 @@
+#include "pg/capture.h"
+
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <deque>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/ack.h"
+#include "core/error.h"
+#include "core/frames.h"
+#include "core/log.h"
+#include "core/position.h"
+#include "core/shape.h"
+#include "core/signals.h"
+#include "pg/conn.h"
+#include "pg/pgoutput.h"
+#include "pg/replication.h"
+#include "shadowstream.pb.h"
+
+namespace ss::capture {
+
+using shadowstream::v1::ChangeRecord;
+
+std::vector<std::optional<std::string>> parse_copy_text_row(std::string_view row) {
+  std::vector<std::optional<std::string>> out;
+  if (!row.empty() && row.back() == '\n') row.remove_suffix(1);
+  size_t start = 0;
+  for (;;) {
+    size_t tab = row.find('\t', start);
+    std::string_view f = row.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start);
+    if (f == "\\N") {
+      out.emplace_back(std::nullopt);
+    } else {
+      std::string v;
+      v.reserve(f.size());
+      for (size_t i = 0; i < f.size(); ++i) {
+        if (f[i] != '\\' || i + 1 == f.size()) {
+          v.push_back(f[i]);
+          continue;
+        }
+        char e = f[++i];
+        switch (e) {
+          case 'b':
+            v.push_back('\b');
+            break;
+          case 'f':
+            v.push_back('\f');
+            break;
+          case 'n':
+            v.push_back('\n');
+            break;
+          case 'r':
+            v.push_back('\r');
+            break;
+          case 't':
+            v.push_back('\t');
+            break;
+          case 'v':
+            v.push_back('\v');
+            break;
+          case 'x': {
+            int val = 0, n = 0;
+            while (n < 2 && i + 1 < f.size() && std::isxdigit(static_cast<unsigned char>(f[i + 1]))) {
+              char h = f[++i];
+              val = val * 16 + (std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (std::tolower(h) - 'a' + 10));
+              ++n;
+            }
+            v.push_back(static_cast<char>(val));
+            break;
+          }
+          default:
+            if (e >= '0' && e <= '7') {
+              int val = e - '0', n = 1;
+              while (n < 3 && i + 1 < f.size() && f[i + 1] >= '0' && f[i + 1] <= '7') {
+                val = val * 8 + (f[++i] - '0');
+                ++n;
+              }
+              v.push_back(static_cast<char>(val));
+            } else {
+              v.push_back(e);  // \\ and any other escaped character stand for themselves
+            }
+        }
+      }
+      out.emplace_back(std::move(v));
+    }
+    if (tab == std::string_view::npos) break;
+    start = tab + 1;
+  }
+  return out;
+}
+
+namespace {
+
+struct PqFree {
+  void operator()(char* p) const { PQfreemem(p); }
+};
+
+std::string sqlstate(const PGresult* r) {
+  const char* s = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  return s ? s : "";
+}
+
+// A transaction emitted downstream but not yet known to be durable there.
+struct InFlight {
+  uint64_t commit_lsn;
+  uint64_t last_ordinal;
+  uint64_t end_lsn;  // what confirming this transaction reports to PostgreSQL
+  bool empty;        // nothing of it was emitted (all excluded): durable as soon as what precedes it is
+};
+
+class Capture {
+ public:
+  Capture(const Config& cfg, int out_fd) : cfg_(cfg), out_(out_fd) {
+    out_is_file_ = is_regular_file(out_fd);
+    for (const auto& t : cfg.exclude_tables) {
+      auto [s, n] = pg::split_table_name(t);
+      excluded_.insert(s + "." + n);
+    }
+    if (!cfg.ack_from.empty())
+      acks_ = std::make_unique<AckReader>(cfg.ack_from);
+    else if (!out_is_file_)
+      log::info(
+          "stdout is not a file and there is no --ack-from: nothing is confirmed to PostgreSQL, so the slot "
+          "keeps its WAL and a restart resends from the last confirmed position (the supervisor wires acks)");
+  }
+
+  int run() {
+    connect();
+    if (cfg_.drop_slot_only) return drop_slot();
+    ensure_publication();
+    bool exists = slot_exists();
+    if (!exists) {
+      bool snap = cfg_.snapshot != SnapshotMode::kNever && !cfg_.create_slot_only;
+      auto [cp, snapshot_name] = create_slot(snap);
+      log::info("created replication slot " + cfg_.slot + " at " + format_lsn(cp));
+      if (cfg_.create_slot_only) return kExitOk;
+      if (snap) {
+        try {
+          take_snapshot(snapshot_name, cp);
+        } catch (...) {
+          // An incomplete snapshot must be taken again; a slot left behind would make the next run skip it.
+          abandon_slot();
+          throw;
+        }
+        if (stop_requested()) {
+          abandon_slot();
+          return kExitOk;
+        }
+      }
+      if (cfg_.snapshot == SnapshotMode::kOnly) return kExitOk;
+    } else if (cfg_.create_slot_only) {
+      throw Error(kExitTempFail, "replication slot " + cfg_.slot + " already exists");
+    } else if (cfg_.snapshot == SnapshotMode::kOnly) {
+      throw Error(kExitUsage, "--snapshot only needs a new slot, and " + cfg_.slot +
+                                  " exists (drop it with --drop-slot, or pick another --slot)");
+    }
+    stream_with_reconnect();
+    return kExitOk;
+  }
+
+ private:
+  // ---- connections and catalog ---------------------------------------------------------------------------------
+  void connect() {
+    sql_ = pg::connect(cfg_.conninfo);
+    repl_ = pg::connect(cfg_.conninfo, "database");
+    pg::Result id = pg::exec(repl_.get(), "IDENTIFY_SYSTEM");
+    source_.set_system_id(PQgetvalue(id.get(), 0, 0));
+    source_.set_timeline(static_cast<uint32_t>(std::stoul(PQgetvalue(id.get(), 0, 1))));
+    source_.set_database(PQgetvalue(id.get(), 0, 3));
+    source_.set_name(cfg_.source_name.empty() ? source_.database() : cfg_.source_name);
+    source_.set_slot(cfg_.slot);
+    load_type_names();
+  }
+
+  void load_type_names() {
+    pg::Result r = pg::exec(sql_.get(),
+                            "SELECT t.oid, CASE WHEN n.nspname = 'pg_catalog' THEN t.typname::text "
+                            "ELSE n.nspname || '.' || t.typname END FROM pg_type t "
+                            "JOIN pg_namespace n ON n.oid = t.typnamespace");
+    for (int i = 0; i < PQntuples(r.get()); ++i)
+      type_names_[static_cast<uint32_t>(std::stoul(PQgetvalue(r.get(), i, 0)))] = PQgetvalue(r.get(), i, 1);
+  }
+
+  std::string type_name(uint32_t oid) {
+    auto it = type_names_.find(oid);
+    if (it != type_names_.end()) return it->second;
+    load_type_names();  // a type created since start-up (a new enum, domain or composite)
+    it = type_names_.find(oid);
+    return it != type_names_.end() ? it->second : std::string();
+  }
+
+  // A column added with a default after rows existed: those rows read attmissingval, and no WAL says so. The shadow
+  // needs the value to give its own older rows when it adds the column.
+  std::unordered_map<std::string, std::string> missing_values(uint32_t oid) {
+    pg::Result r = pg::exec(
+        sql_.get(),
+        "SELECT attname, (attmissingval::text::text[])[1] FROM pg_attribute WHERE attrelid = " + std::to_string(oid) +
+            " AND attnum > 0 AND NOT attisdropped AND atthasmissing AND attmissingval IS NOT NULL");
+    std::unordered_map<std::string, std::string> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i)
+      if (!PQgetisnull(r.get(), i, 1)) out[PQgetvalue(r.get(), i, 0)] = PQgetvalue(r.get(), i, 1);
+    return out;
+  }
+
+  void ensure_publication() {
+    std::string lit = pg::quote_literal(sql_.get(), cfg_.publication);
+    pg::Result r = pg::exec(sql_.get(), "SELECT 1 FROM pg_publication WHERE pubname = " + lit);
+    if (PQntuples(r.get()) > 0) return;
+    std::string sql = "CREATE PUBLICATION " + pg::quote_ident(sql_.get(), cfg_.publication);
+    if (cfg_.tables.empty()) {
+      sql += " FOR ALL TABLES";
+    } else {
+      sql += " FOR TABLE ";
+      for (size_t i = 0; i < cfg_.tables.size(); ++i) {
+        auto [s, t] = pg::split_table_name(cfg_.tables[i]);
+        sql += (i ? ", " : "") + pg::quote_ident(sql_.get(), s) + "." + pg::quote_ident(sql_.get(), t);
+      }
+    }
+    if (cfg_.via_partition_root) sql += " WITH (publish_via_partition_root = true)";
+    try {
+      pg::exec_command(sql_.get(), sql);
+    } catch (const Error& e) {
+      throw Error(kExitConfig, "cannot create publication " + cfg_.publication + " (" + e.what() +
+                                   "); create it as a superuser or the tables' owner, then run again");
+    }
+    log::info("created publication " + cfg_.publication);
+  }
+
+  bool slot_exists() {
+    pg::Result r = pg::exec(sql_.get(), "SELECT plugin, database FROM pg_replication_slots WHERE slot_name = " +
+                                            pg::quote_literal(sql_.get(), cfg_.slot));
+    if (PQntuples(r.get()) == 0) return false;
+    std::string plugin = PQgetvalue(r.get(), 0, 0), db = PQgetvalue(r.get(), 0, 1);
+    if (plugin != "pgoutput" || db != source_.database())
+      throw Error(kExitConfig, "replication slot " + cfg_.slot + " exists for plugin " + plugin + " in database " + db +
+                                   "; ss-capture needs a pgoutput slot in " + source_.database());
+    return true;
+  }
+
+  std::pair<uint64_t, std::string> create_slot(bool export_snapshot) {
+    std::string sql = "CREATE_REPLICATION_SLOT " + pg::quote_ident(repl_.get(), cfg_.slot) + " LOGICAL pgoutput " +
+                      (export_snapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT");
+    pg::Result r(PQexec(repl_.get(), sql.c_str()));
+    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
+      std::string msg = pg::error_text(r.get());
+      throw Error(sqlstate(r.get()) == "42710" ? kExitTempFail : kExitUnavailable,
+                  "cannot create replication slot " + cfg_.slot + ": " + msg);
+    }
+    auto cp = parse_lsn(PQgetvalue(r.get(), 0, 1));
+    if (!cp) throw Error(kExitSoftware, "server returned an unparseable consistent point");
+    return {*cp, PQgetisnull(r.get(), 0, 2) ? "" : PQgetvalue(r.get(), 0, 2)};
+  }
+
+  int drop_slot() {
+    if (!slot_exists()) throw Error(kExitConfig, "replication slot " + cfg_.slot + " does not exist");
+    pg::Result r(PQexec(repl_.get(), ("DROP_REPLICATION_SLOT " + pg::quote_ident(repl_.get(), cfg_.slot)).c_str()));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+      throw Error(sqlstate(r.get()) == "55006" ? kExitTempFail : kExitUnavailable,
+                  "cannot drop replication slot " + cfg_.slot + ": " + pg::error_text(r.get()));
+    log::info("dropped replication slot " + cfg_.slot);
+    return kExitOk;
+  }
+
+  void abandon_slot() {
+    try {
+      repl_ = pg::connect(cfg_.conninfo, "database");
+      drop_slot();
+      log::warn("initial snapshot incomplete: dropped slot " + cfg_.slot + " so the next run takes it again");
+    } catch (const std::exception& e) {
+      log::warn(std::string("initial snapshot incomplete, and the slot could not be dropped: ") + e.what() +
+                "; drop it with --drop-slot before running again");
+    }
+  }
+
+  // ---- emission ----------------------------------------------------------------------------------------------------
+  // One record is held back so that tx_last can be set on the last record of a transaction when its Commit arrives.
+  void stage(ChangeRecord& rec) {
+    if (has_pending_) write(pending_);
+    pending_.Swap(&rec);
+    has_pending_ = true;
+  }
+  void finish_tx() {
+    if (!has_pending_) return;
+    pending_.set_tx_last(true);
+    write(pending_);
+    has_pending_ = false;
+  }
+  void write(const ChangeRecord& rec) {
+    try {
+      out_.write(rec);
+    } catch (const Error& e) {
+      if (e.code() != kExitDataErr) throw;
+      throw Error(kExitDataErr, std::string(e.what()) + ": " + rec.schema() + "." + rec.table() + " at position " +
+                                    format_position({rec.commit_lsn(), rec.ordinal()}));
+    }
+    last_emitted_ = Position{rec.commit_lsn(), rec.ordinal()};
+    ++emitted_;
+  }
+
+  // ---- snapshot ----------------------------------------------------------------------------------------------------
+  void take_snapshot(const std::string& snapshot_name, uint64_t cp) {
+    pg::exec_command(sql_.get(), "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    pg::exec_command(sql_.get(), "SET TRANSACTION SNAPSHOT " + pg::quote_literal(sql_.get(), snapshot_name));
+    pg::Result tables = pg::exec(
+        sql_.get(), "SELECT schemaname, tablename, attnames, rowfilter FROM pg_publication_tables WHERE pubname = " +
+                        pg::quote_literal(sql_.get(), cfg_.publication) + " ORDER BY 1, 2");
+    const int64_t snap_time = now_us();
+    // Just below every streamed transaction's commit LSN (which is at or after the consistent point).
+    const uint64_t snap_lsn = cp - 1;
+    const bool tty = isatty(STDERR_FILENO);
+    uint64_t ordinal = 0;
+    int64_t last_report = now_us();
+    const int ntables = PQntuples(tables.get());
+    for (int ti = 0; ti < ntables && !stop_requested(); ++ti) {
+      std::string schema = PQgetvalue(tables.get(), ti, 0), table = PQgetvalue(tables.get(), ti, 1);
+      if (excluded_.count(schema + "." + table)) continue;
+      std::string qualified = pg::quote_ident(sql_.get(), schema) + "." + pg::quote_ident(sql_.get(), table);
+      std::string filter = PQgetisnull(tables.get(), ti, 3) ? "" : PQgetvalue(tables.get(), ti, 3);
+      // Column metadata as pgoutput reports it: no dropped or generated columns; under REPLICA IDENTITY FULL every
+      // column is part of the key.
+      pg::Result cols = pg::exec(
+          sql_.get(),
+          "SELECT a.attname, a.atttypid, a.atttypmod, c.oid, c.relreplident, "
+          "  c.relreplident = 'f' OR coalesce(a.attnum = ANY(i.indkey), false), "
+          "  CASE WHEN a.atthasmissing THEN (a.attmissingval::text::text[])[1] END "
+          "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+          "LEFT JOIN pg_index i ON i.indrelid = c.oid AND ((c.relreplident = 'd' AND i.indisprimary) OR "
+          "  (c.relreplident = 'i' AND i.indisreplident)) "
+          "WHERE c.oid = " +
+              pg::quote_literal(sql_.get(), qualified) +
+              "::regclass AND a.attnum > 0 "
+              "AND NOT a.attisdropped AND a.attgenerated = '' "
+              "AND (" +
+              std::string(PQgetisnull(tables.get(), ti, 2)
+                              ? "true"
+                              : "a.attname = ANY(" + pg::quote_literal(sql_.get(), PQgetvalue(tables.get(), ti, 2)) +
+                                    "::name[])") +
+              ") "
+              "ORDER BY a.attnum");
+      const int ncols = PQntuples(cols.get());
+      if (ncols == 0) continue;
+      ChangeRecord proto;
+      *proto.mutable_source() = source_;
+      proto.set_op(shadowstream::v1::OPERATION_SNAPSHOT);
+      proto.set_schema(schema);
+      proto.set_table(table);
+      proto.set_relation_oid(static_cast<uint32_t>(std::stoul(PQgetvalue(cols.get(), 0, 3))));
+      proto.set_replica_identity(PQgetvalue(cols.get(), 0, 4));
+      proto.set_commit_lsn(snap_lsn);
+      proto.set_commit_time(snap_time);
+      std::string select = "COPY (SELECT ";
+      for (int c = 0; c < ncols; ++c) {
+        auto* col = proto.add_columns();
+        col->set_name(PQgetvalue(cols.get(), c, 0));
+        col->set_type_oid(static_cast<uint32_t>(std::stoul(PQgetvalue(cols.get(), c, 1))));
+        std::string tn = type_name(col->type_oid());
+        col->set_type_name(tn.empty() ? std::to_string(col->type_oid()) : tn);
+        col->set_type_modifier(std::stoi(PQgetvalue(cols.get(), c, 2)));
+        col->set_is_key(PQgetvalue(cols.get(), c, 5)[0] == 't');
+        if (!PQgetisnull(cols.get(), c, 6)) col->set_missing_value(PQgetvalue(cols.get(), c, 6));
+        select += (c ? ", " : "") + pg::quote_ident(sql_.get(), col->name());
+      }
+      proto.set_shape_id(shape::id(proto));
+      select += " FROM " + qualified + (filter.empty() ? "" : " WHERE " + filter) + ") TO STDOUT";
+      pg::Result copy(PQexec(sql_.get(), select.c_str()));
+      if (PQresultStatus(copy.get()) != PGRES_COPY_OUT)
+        throw Error(kExitUnavailable, "snapshot of " + qualified + " failed: " + pg::error_text(sql_.get()));
+      uint64_t rows = 0;
+      for (;;) {
+        char* raw = nullptr;
+        int n = PQgetCopyData(sql_.get(), &raw, 0);
+        if (n == -1) break;
+        if (n < 0) throw Error(kExitUnavailable, "snapshot of " + qualified + " failed: " + pg::error_text(sql_.get()));
+        std::unique_ptr<char, PqFree> row(raw);
+        auto fields = parse_copy_text_row(std::string_view(raw, static_cast<size_t>(n)));
+        if (fields.size() != static_cast<size_t>(ncols))
+          throw Error(kExitSoftware, "snapshot of " + qualified + ": COPY row has " + std::to_string(fields.size()) +
+                                         " fields, expected " + std::to_string(ncols));
+        ChangeRecord rec = proto;
+        rec.set_ordinal(ordinal++);
+        for (int c = 0; c < ncols; ++c) {
+          auto* col = rec.mutable_columns(c);
+          if (!fields[c])
+            col->set_is_null(true);
+          else if (pgoutput::valid_utf8(*fields[c]))
+            col->set_text(std::move(*fields[c]));
+          else
+            col->set_binary(std::move(*fields[c]));
+        }
+        stage(rec);
+        ++rows;
+        if (tty && now_us() - last_report > 1'000'000) {
+          last_report = now_us();
+          double secs = (last_report - snap_time) / 1e6;
+          log::warn("snapshot: table " + std::to_string(ti + 1) + "/" + std::to_string(ntables) + " " + qualified +
+                    ", " + std::to_string(ordinal) + " rows, " + std::to_string(static_cast<int64_t>(ordinal / secs)) +
+                    " rows/s");
+        }
+      }
+      pg::Result done(PQgetResult(sql_.get()));
+      if (PQresultStatus(done.get()) != PGRES_COMMAND_OK)
+        throw Error(kExitUnavailable, "snapshot of " + qualified + " failed: " + pg::error_text(sql_.get()));
+      while (pg::Result extra{PQgetResult(sql_.get())}) {
+      }
+      log::info("snapshot: " + qualified + ": " + std::to_string(rows) + " rows");
+    }
+    finish_tx();
+    out_.flush();
+    pg::exec_command(sql_.get(), "COMMIT");
+    log::info("snapshot complete: " + std::to_string(ordinal) + " rows at " + format_lsn(cp));
+  }
+
+  // ---- streaming ---------------------------------------------------------------------------------------------------
+  void stream_with_reconnect() {
+    int64_t backoff = 1'000'000;
+    for (;;) {
+      try {
+        stream();
+        return;
+      } catch (const Error& e) {
+        if (e.code() != kExitUnavailable || stop_requested()) throw;
+        log::warn(std::string(e.what()) + "; reconnecting in " + std::to_string(backoff / 1'000'000) + "s");
+      }
+      for (int64_t waited = 0; waited < backoff && !stop_requested(); waited += 100'000)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (stop_requested()) return;
+      backoff = std::min(backoff * 2, cfg_.max_backoff_us);
+      try {
+        connect();
+        backoff = 1'000'000;
+      } catch (const Error& e) {
+        if (e.code() != kExitUnavailable) throw;
+        log::warn(e.what());
+      }
+    }
+  }
+
+  void stream() {
+    decoder_ = std::make_unique<pgoutput::Decoder>([this](uint32_t oid) { return type_name(oid); },
+                                                   [this](uint32_t oid) { return missing_values(oid); });
+    in_tx_ = false;
+    has_pending_ = false;
+    std::string cmd = "START_REPLICATION SLOT " + pg::quote_ident(repl_.get(), cfg_.slot) + " LOGICAL " +
+                      format_lsn(cfg_.start_lsn.value_or(0)) + " (proto_version '1', publication_names " +
+                      pg::quote_literal(repl_.get(), pg::quote_ident(repl_.get(), cfg_.publication)) +
+                      ", messages 'true')";
+    pg::Result r(PQexec(repl_.get(), cmd.c_str()));
+    if (PQresultStatus(r.get()) != PGRES_COPY_BOTH) {
+      std::string msg = pg::error_text(r.get());
+      if (sqlstate(r.get()) == "55006")
+        throw Error(kExitTempFail, "replication slot " + cfg_.slot + " is in use by another process (" + msg +
+                                       "); is another ss-capture running?");
+      if (PQstatus(repl_.get()) != CONNECTION_OK) throw Error(kExitUnavailable, "lost connection: " + msg);
+      throw Error(kExitConfig, "cannot start replication: " + msg);
+    }
+    log::info("streaming from slot " + cfg_.slot);
+    int64_t last_status = 0;
+    last_activity_ = now_us();
+    while (!done_ && !stop_requested()) {
+      char* raw = nullptr;
+      int n = PQgetCopyData(repl_.get(), &raw, 1);
+      if (n > 0) {
+        std::unique_ptr<char, PqFree> buf(raw);
+        handle(raw, static_cast<size_t>(n));
+        continue;
+      }
+      if (n == -2) throw Error(kExitUnavailable, "lost replication connection: " + pg::error_text(repl_.get()));
+      if (n == -1) {  // the server ended the COPY
+        pg::Result end(PQgetResult(repl_.get()));
+        if (PQresultStatus(end.get()) != PGRES_COMMAND_OK)
+          throw Error(kExitUnavailable, "replication ended: " + pg::error_text(repl_.get()));
+        break;
+      }
+      // Nothing more buffered: make what we have visible downstream before waiting.
+      make_durable();
+      int64_t now = now_us();
+      if (cfg_.heartbeat_us > 0 && now - last_activity_ >= cfg_.heartbeat_us) heartbeat(now);
+      if (reply_requested_ || now - last_status >= cfg_.status_interval_us ||
+          (confirmed_ > reported_ && now - last_status >= 1'000'000)) {
+        send_status();
+        last_status = now;
+      }
+      wait_for_input(last_status);
+      if (PQconsumeInput(repl_.get()) == 0)
+        throw Error(kExitUnavailable, "lost replication connection: " + pg::error_text(repl_.get()));
+    }
+    make_durable();
+    send_status();
+    PQputCopyEnd(repl_.get(), nullptr);
+    PQflush(repl_.get());
+  }
+
+  void wait_for_input(int64_t last_status) {
+    int64_t now = now_us();
+    int64_t timeout_us = std::max<int64_t>(0, last_status + cfg_.status_interval_us - now);
+    if (cfg_.heartbeat_us > 0)
+      timeout_us = std::min(timeout_us, std::max<int64_t>(0, last_activity_ + cfg_.heartbeat_us - now));
+    if (acks_) timeout_us = std::min<int64_t>(timeout_us, acks_->poll_fd() >= 0 ? 1'000'000 : 200'000);
+    pollfd fds[2] = {{PQsocket(repl_.get()), POLLIN, 0}, {acks_ ? acks_->poll_fd() : -1, POLLIN, 0}};
+    ::poll(fds, 2, static_cast<int>(timeout_us / 1000) + 1);
+  }
+
+  void handle(const char* buf, size_t n) {
+    replication::ServerMessage m = replication::parse_server_message(std::string_view(buf, n));
+    if (m.kind == replication::ServerMessage::Kind::kXLogData) {
+      received_ = std::max(received_, m.wal_end);
+      last_activity_ = now_us();
+      on_message(m.data, m.wal_start);
+    } else if (m.kind == replication::ServerMessage::Kind::kKeepalive) {
+      received_ = std::max(received_, m.wal_end);
+      // A keepalive carries the walsender's sent pointer: every transaction committed before it was sent to us
+      // already, so it is safe to confirm once all of those are durable.
+      keepalive_end_ = std::max(keepalive_end_, m.wal_end);
+      if (m.reply_requested) reply_requested_ = true;
+      if (!in_tx_ && cfg_.endpos && m.wal_end >= *cfg_.endpos) done_ = true;
+    }
+  }
+
+  void on_message(std::string_view msg, uint64_t wal_start) {
+    const pgoutput::Event& ev = decoder_->decode(msg);
+    switch (ev.kind) {
+      case pgoutput::Kind::kBegin:
+        if (cfg_.endpos && ev.lsn > *cfg_.endpos) {
+          done_ = true;
+          return;
+        }
+        in_tx_ = true;
+        tx_lsn_ = ev.lsn;
+        tx_time_ = ev.time_us;
+        tx_xid_ = ev.xid;
+        tx_ordinal_ = 0;
+        origin_.clear();
+        origin_lsn_ = 0;
+        break;
+      case pgoutput::Kind::kOrigin:
+        origin_ = ev.record.origin();
+        origin_lsn_ = ev.record.origin_lsn();
+        break;
+      case pgoutput::Kind::kChange: {
+        pgoutput::Event e = ev;
+        do {
+          add_change(e.record, wal_start);
+        } while (decoder_->next_truncate(e));
+        break;
+      }
+      case pgoutput::Kind::kMessage: {
+        ChangeRecord rec = ev.record;
+        if (rec.message().prefix() == kHeartbeatPrefix) rec.set_op(shadowstream::v1::OPERATION_HEARTBEAT);
+        if (ev.transactional && in_tx_) {
+          add_change(rec, wal_start);
+        } else {
+          if (cfg_.endpos && ev.lsn > *cfg_.endpos) {
+            done_ = true;
+            return;
+          }
+          // Outside any transaction: its own position, complete in itself.
+          *rec.mutable_source() = source_;
+          rec.set_commit_lsn(ev.lsn);
+          rec.set_ordinal(0);
+          rec.set_tx_last(true);
+          rec.set_commit_time(now_us());
+          rec.set_change_lsn(wal_start);
+          if (Position{ev.lsn, 0} > last_emitted_) {
+            write(rec);
+            in_flight_.push_back({ev.lsn, 0, ev.lsn + 1, false});
+          }
+        }
+        break;
+      }
+      case pgoutput::Kind::kCommit: {
+        bool emitted = has_pending_;
+        uint64_t last_ord = has_pending_ ? pending_.ordinal() : 0;
+        finish_tx();
+        if (tx_lsn_ > last_tracked_) {
+          in_flight_.push_back({tx_lsn_, last_ord, ev.end_lsn, !emitted});
+          last_tracked_ = tx_lsn_;
+        }
+        in_tx_ = false;
+        if (cfg_.endpos && ev.end_lsn >= *cfg_.endpos) done_ = true;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  void add_change(ChangeRecord& rec, uint64_t wal_start) {
+    uint64_t ordinal = tx_ordinal_++;
+    if (!rec.table().empty() && excluded_.count(rec.schema() + "." + rec.table())) return;
+    if (Position{tx_lsn_, ordinal} <= last_emitted_) return;  // already emitted before a reconnect
+    *rec.mutable_source() = source_;
+    rec.set_commit_lsn(tx_lsn_);
+    rec.set_ordinal(ordinal);
+    rec.set_xid(tx_xid_);
+    rec.set_commit_time(tx_time_);
+    rec.set_change_lsn(wal_start);
+    if (!origin_.empty()) {
+      rec.set_origin(origin_);
+      rec.set_origin_lsn(origin_lsn_);
+    }
+    stage(rec);
+  }
+
+  // Flushes output and advances `confirmed_` over every transaction known to be durable downstream.
+  void make_durable() {
+    out_.flush();
+    std::optional<Position> durable;
+    if (acks_) {
+      durable = acks_->poll_acks();
+    } else if (emitted_ > 0 && out_is_file_) {
+      // Without acknowledgements: a regular file is durable once fsynced (as pg_recvlogical does). Written to a
+      // pipe is not stored: nothing is confirmed, and a restart resends from the slot's confirmed position.
+      if (emitted_ != synced_) {
+        out_.sync();
+        synced_ = emitted_;
+      }
+      durable = last_emitted_;
+    }
+    while (!in_flight_.empty()) {
+      const InFlight& t = in_flight_.front();
+      bool ok = t.empty || (durable && (t.commit_lsn < durable->lsn ||
+                                        (t.commit_lsn == durable->lsn && t.last_ordinal <= durable->ordinal)));
+      if (!ok) break;
+      confirmed_ = std::max(confirmed_, t.end_lsn);
+      in_flight_.pop_front();
+    }
+    // Idle and everything acknowledged: PostgreSQL's keepalives tell how far WAL has moved without anything for us;
+    // confirming that keeps the slot from pinning WAL on a quiet database.
+    if (in_flight_.empty() && !in_tx_ && keepalive_end_ > confirmed_) confirmed_ = keepalive_end_;
+  }
+
+  void heartbeat(int64_t now) {
+    last_activity_ = now;
+    if (cfg_.heartbeat_message) {
+      try {
+        pg::exec(sql_.get(),
+                 "SELECT pg_logical_emit_message(false, '" + std::string(kHeartbeatPrefix) + "', now()::text)");
+      } catch (const Error& e) {
+        log::warn(std::string("heartbeat message failed: ") + e.what());
+      }
+    }
+    reply_requested_ = true;
+  }
+
+  void send_status() {
+    std::string msg = replication::standby_status(std::max(received_, confirmed_), confirmed_, confirmed_, now_us());
+    if (PQputCopyData(repl_.get(), msg.data(), static_cast<int>(msg.size())) <= 0 || PQflush(repl_.get()) != 0)
+      throw Error(kExitUnavailable, "lost replication connection: " + pg::error_text(repl_.get()));
+    reported_ = confirmed_;
+    reply_requested_ = false;
+    log::debug("confirmed flush " + format_lsn(confirmed_));
+  }
+
+  static constexpr const char* kHeartbeatPrefix = "shadowstream.heartbeat";
+
+  const Config& cfg_;
+  FrameWriter out_;
+  bool out_is_file_ = false;
+  std::unique_ptr<AckReader> acks_;
+  std::unordered_set<std::string> excluded_;
+  pg::Conn sql_, repl_;
+  shadowstream::v1::Source source_;
+  std::unordered_map<uint32_t, std::string> type_names_;
+  std::unique_ptr<pgoutput::Decoder> decoder_;
+
+  ChangeRecord pending_;
+  bool has_pending_ = false;
+  Position last_emitted_;
+  uint64_t emitted_ = 0, synced_ = 0;
+
+  bool in_tx_ = false;
+  uint64_t tx_lsn_ = 0, tx_ordinal_ = 0, origin_lsn_ = 0, last_tracked_ = 0;
+  int64_t tx_time_ = 0;
+  uint32_t tx_xid_ = 0;
+  std::string origin_;
+
+  std::deque<InFlight> in_flight_;
+  uint64_t received_ = 0, keepalive_end_ = 0, confirmed_ = 0, reported_ = 0;
+  bool reply_requested_ = false, done_ = false;
+  int64_t last_activity_ = 0;
+};
+
+}  // namespace
+
+int run(const Config& cfg, int out_fd) {
+  Capture c(cfg, out_fd);
+  return c.run();
+}
+
+}  // namespace ss::capture

@@ -1,0 +1,118 @@
+#include "pg/conn.h"
+
+#include <cstdlib>
+#include <vector>
+
+#include "core/error.h"
+
+namespace ss::pg {
+namespace {
+void adopt_seed_env(const char* seed, const char* libpq) {
+  const char* v = std::getenv(seed);
+  const char* cur = std::getenv(libpq);
+  if (v && *v && !(cur && *cur)) setenv(libpq, v, 0);
+}
+
+// libpq messages span lines ("...failed: Connection refused\n\tIs the server running..."); ours are one line.
+std::string trim(const std::string& in) {
+  std::string s;
+  for (char c : in) {
+    if (c == '\n' || c == '\t') {
+      if (!s.empty() && s.back() != ' ') s.push_back(' ');
+    } else {
+      s.push_back(c);
+    }
+  }
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+}  // namespace
+
+std::string conninfo(const std::string& url_or_conninfo) {
+  adopt_seed_env("PG_HOST", "PGHOST");
+  adopt_seed_env("PG_PORT", "PGPORT");
+  adopt_seed_env("PG_USER", "PGUSER");
+  adopt_seed_env("PG_PASSWORD", "PGPASSWORD");
+  adopt_seed_env("PG_DATABASE", "PGDATABASE");
+  return url_or_conninfo;
+}
+
+Conn connect(const std::string& url_or_conninfo, const std::string& replication) {
+  std::string info = conninfo(url_or_conninfo);
+  // Pass the conninfo as "dbname" with expand_dbname so both URIs and key=value strings work, and add the
+  // replication keyword without string surgery on the user's text.
+  const char* keys[] = {"dbname", replication.empty() ? nullptr : "replication", nullptr};
+  const char* vals[] = {info.empty() ? nullptr : info.c_str(), replication.c_str(), nullptr};
+  if (info.empty()) {
+    keys[0] = replication.empty() ? nullptr : "replication";
+    vals[0] = replication.c_str();
+    keys[1] = nullptr;
+  }
+  Conn c(PQconnectdbParams(keys, vals, 1));
+  if (!c) throw Error(kExitSoftware, "out of memory creating a PostgreSQL connection");
+  if (PQstatus(c.get()) != CONNECTION_OK) {
+    std::string msg = trim(PQerrorMessage(c.get()));
+    // A malformed conninfo or URI is configuration; anything else (refused, timed out) an outage worth retrying.
+    bool config = msg.find("invalid") != std::string::npos || msg.find("missing") != std::string::npos ||
+                  msg.find(" URI") != std::string::npos;
+    int code = config ? kExitConfig : kExitUnavailable;
+    throw Error(code, "cannot connect to PostgreSQL: " + msg);
+  }
+  return c;
+}
+
+std::string error_text(PGconn* c) {
+  return trim(PQerrorMessage(c));
+}
+std::string error_text(const PGresult* r) {
+  return trim(PQresultErrorMessage(r));
+}
+
+Result exec(PGconn* c, const std::string& sql, ExecStatusType ok_status) {
+  Result r(PQexec(c, sql.c_str()));
+  if (r && PQresultStatus(r.get()) == ok_status) return r;
+  if (PQstatus(c) != CONNECTION_OK) throw Error(kExitUnavailable, "lost connection to PostgreSQL: " + error_text(c));
+  std::string msg = r ? error_text(r.get()) : error_text(c);
+  throw Error(kExitSoftware, "PostgreSQL: " + msg);
+}
+
+Result exec_command(PGconn* c, const std::string& sql) {
+  return exec(c, sql, PGRES_COMMAND_OK);
+}
+
+std::string quote_ident(PGconn* c, const std::string& ident) {
+  std::unique_ptr<char, decltype(&PQfreemem)> q(PQescapeIdentifier(c, ident.data(), ident.size()), PQfreemem);
+  if (!q) throw Error(kExitDataErr, "cannot quote identifier: " + error_text(c));
+  return q.get();
+}
+
+std::string quote_literal(PGconn* c, const std::string& value) {
+  std::unique_ptr<char, decltype(&PQfreemem)> q(PQescapeLiteral(c, value.data(), value.size()), PQfreemem);
+  if (!q) throw Error(kExitDataErr, "cannot quote literal: " + error_text(c));
+  return q.get();
+}
+
+std::pair<std::string, std::string> split_table_name(const std::string& name) {
+  // Split on the first dot outside double quotes; strip the quotes (doubled quotes stand for one).
+  std::vector<std::string> parts(1);
+  bool quoted = false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (c == '"') {
+      if (quoted && i + 1 < name.size() && name[i + 1] == '"') {
+        parts.back().push_back('"');
+        ++i;
+      } else {
+        quoted = !quoted;
+      }
+    } else if (c == '.' && !quoted && parts.size() == 1) {
+      parts.emplace_back();
+    } else {
+      parts.back().push_back(c);
+    }
+  }
+  if (parts.size() == 1) return {"public", parts[0]};
+  return {parts[0], parts[1]};
+}
+
+}  // namespace ss::pg

@@ -1,0 +1,803 @@
+#include "replay/jobs.h"
+
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <libpq-fe.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "core/cli.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/position.h"
+#include "core/signals.h"
+#include "kafka/archive.h"
+#include "redis/conn.h"
+#include "replay/pacing.h"
+#include "replay/replay.h"
+
+namespace ss::jobs {
+
+using shadowstream::v1::JobState;
+
+bool is_final(JobState s) {
+  return s == shadowstream::v1::JOB_STATE_DONE || s == shadowstream::v1::JOB_STATE_FAILED ||
+         s == shadowstream::v1::JOB_STATE_CANCELLED;
+}
+
+std::string state_name(JobState s) {
+  return json::enum_short_name(shadowstream::v1::JobState_descriptor()->FindValueByNumber(s));
+}
+
+namespace {
+
+struct ConninfoDeleter {
+  void operator()(PQconninfoOption* o) const { PQconninfoFree(o); }
+};
+
+std::string target_problem(const std::string& target) {
+  char* err = nullptr;
+  std::unique_ptr<PQconninfoOption, ConninfoDeleter> opts(PQconninfoParse(target.c_str(), &err));
+  if (!opts) {
+    std::string msg = err ? err : "not a conninfo or postgres:// URI";
+    if (err) PQfreemem(err);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return redact_secrets("target: " + msg);  // libpq repeats a malformed URI whole, password included
+  }
+  for (PQconninfoOption* o = opts.get(); o->keyword; ++o)
+    if (std::strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+      return "target must not carry a password: the server uses its own PGPASSWORD or ~/.pgpass";
+  return "";
+}
+
+}  // namespace
+
+std::string validate(const ReplayRequest& r) {
+  const std::string& src = r.source();
+  if (r.name().size() > kMaxNameBytes) return "name is longer than " + std::to_string(kMaxNameBytes) + " bytes";
+  if (src.size() > kMaxSourceBytes) return "source is longer than " + std::to_string(kMaxSourceBytes) + " bytes";
+  if (r.target().size() > kMaxTargetBytes) return "target is longer than " + std::to_string(kMaxTargetBytes) + " bytes";
+  if (static_cast<size_t>(r.tables_size()) > kMaxTables) return "more than " + std::to_string(kMaxTables) + " tables";
+  for (const auto& t : r.tables())
+    if (t.size() > kMaxTableBytes) return "a table name is longer than " + std::to_string(kMaxTableBytes) + " bytes";
+  if (src.rfind("kafka:", 0) == 0) {
+    if (src.size() == 6) return "source kafka: needs a topic, e.g. kafka:shadowstream.archive";
+  } else if (src.rfind("file:", 0) == 0) {
+    if (src.size() == 5) return "source file: needs a path";
+  } else if (!src.empty()) {
+    return "source must be kafka:<topic> or file:<path>, not '" + src + "'";
+  }
+  if (!(r.speed_factor() >= 0)) return "speed_factor must be 0 (as fast as possible) or more";
+  if (!(r.rate() >= 0)) return "rate must be 0 (unused) or more";
+  if (r.max_gap_us() < 0) return "max_gap_us must not be negative";
+  if (r.start_time() < 0 || r.end_time() < 0) return "start_time and end_time must not be negative";
+  if (r.start_time() && r.end_time() && r.start_time() >= r.end_time()) return "start_time must be before end_time";
+  if (r.to_lsn() && r.from_lsn() > r.to_lsn()) return "from_lsn must not be above to_lsn";
+  if (!r.on_error().empty() && r.on_error() != "stop" && r.on_error() != "skip" && r.on_error() != "log")
+    return "on_error must be stop, skip or log";
+  if (!r.target().empty())
+    if (std::string why = target_problem(r.target()); !why.empty()) return why;
+  for (const auto& t : r.tables())
+    if (t.empty()) return "tables: empty table name";
+  return "";
+}
+
+std::string target_refusal(const std::string& target, const std::vector<std::string>& allow) {
+  char* err = nullptr;
+  std::unique_ptr<PQconninfoOption, ConninfoDeleter> opts(PQconninfoParse(target.c_str(), &err));
+  if (!opts) {
+    if (err) PQfreemem(err);
+    return "target is not a conninfo or postgres:// URI";
+  }
+  // Only keywords that choose what to connect to; the rest (passfile, sslkey, service, ...) would make the server
+  // read files or settings a client names.
+  static const char* const kClientKeys[] = {"dbname",          "user",    "host",
+                                            "hostaddr",        "port",    "application_name",
+                                            "connect_timeout", "sslmode", "target_session_attrs"};
+  std::string host, hostaddr, port, dbname;
+  for (PQconninfoOption* o = opts.get(); o->keyword; ++o) {
+    if (!o->val || !*o->val) continue;
+    std::string_view k = o->keyword;
+    if (std::find(std::begin(kClientKeys), std::end(kClientKeys), k) == std::end(kClientKeys))
+      return "target may not set " + std::string(k) + " (a job chooses only dbname, user, host and port)";
+    if (k == "host") host = o->val;
+    if (k == "hostaddr") hostaddr = o->val;
+    if (k == "port") port = o->val;
+    if (k == "dbname") dbname = o->val;
+  }
+  if (host.empty() && hostaddr.empty() && port.empty()) return "";  // the server's own PGHOST and PGPORT
+  std::string where = !hostaddr.empty() ? hostaddr : host;
+  if (where.empty()) where = env_or("PGHOST", "localhost");
+  if (port.empty()) port = env_or("PGPORT", "5432");
+  // Several hosts ("h1,h2") each need to be allowed.
+  std::vector<std::string> hosts;
+  for (size_t at = 0;;) {
+    size_t comma = where.find(',', at);
+    hosts.push_back(where.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  for (const std::string& h : hosts) {
+    bool ok = false;
+    for (const std::string& pattern : allow) {
+      // HOST[:PORT][/DB], each part matched on its own: a wildcard never spans a ':' or '/' of the target (a
+      // dbname "x.internal:1/y" must not make evil.com match "*.internal").
+      std::string hp = pattern, pp = "*", dp = "*";
+      if (size_t slash = hp.find('/'); slash != std::string::npos) {
+        dp = hp.substr(slash + 1);
+        hp.resize(slash);
+      }
+      if (size_t colon = hp.rfind(':'); colon != std::string::npos && hp.find(']') == std::string::npos) {
+        pp = hp.substr(colon + 1);
+        hp.resize(colon);
+      }
+      if (fnmatch(hp.c_str(), h.c_str(), 0) == 0 && fnmatch(pp.c_str(), port.c_str(), 0) == 0 &&
+          fnmatch(dp.c_str(), dbname.c_str(), 0) == 0)
+        ok = true;
+    }
+    if (!ok)
+      return "target " + h + ":" + port + "/" + dbname +
+             " is not allowed: the server sends its credentials only where --allow-target says";
+  }
+  return "";
+}
+
+namespace {
+
+// The file a file: source names, confined to `dir`: a regular file beneath it, opened by the kernel's own
+// confinement (openat2 RESOLVE_BENEATH: no "..", no symbolic link or mount leading out, no race between a check and
+// the open). Error(64) for anything else; whether a path outside exists is never told.
+int open_source_file(const std::string& spec, const std::string& dir) {
+  if (dir.empty()) throw Error(kExitUsage, "this server reads no files (start it with --files-dir DIR)");
+  const std::string outside = "source file:" + spec + " is outside --files-dir";
+  std::string rel = spec;
+  if (!rel.empty() && rel.front() == '/') {
+    std::string prefix = dir.back() == '/' ? dir : dir + "/";
+    if (rel.rfind(prefix, 0) != 0) throw Error(kExitUsage, outside);
+    rel = rel.substr(prefix.size());
+  }
+  int dfd = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) throw Error(kExitConfig, "--files-dir " + dir + ": " + errno_text(errno));
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  int fd = static_cast<int>(syscall(SYS_openat2, dfd, rel.c_str(), &how, sizeof how));
+  int err = errno;
+  close(dfd);
+  if (fd < 0) {
+    if (err == EXDEV || err == ELOOP) throw Error(kExitUsage, outside);
+    throw Error(kExitUsage, "source file:" + spec + ": " + errno_text(err));
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    throw Error(kExitUsage, "source file:" + spec + " is not a regular file");
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
+replay::Config replay_config(const ReplayRequest& r) {
+  replay::Config c;
+  c.pacing.speed = r.speed_factor();
+  c.pacing.rate = r.rate();
+  c.pacing.max_gap_us = r.max_gap_us();
+  if (r.start_time()) c.window.since_us = r.start_time();
+  if (r.end_time()) c.window.until_us = r.end_time();
+  if (r.from_lsn()) c.window.from = Position{r.from_lsn(), 0};
+  if (r.to_lsn()) c.window.to = Position{r.to_lsn(), UINT64_MAX};
+  for (const auto& t : r.tables()) c.window.add_table(t);
+  return c;
+}
+
+// Frames of the job's source on a descriptor: a file, or a pipe fed by an archive window read on its own thread.
+class Source {
+ public:
+  Source(const ReplayRequest& r, const replay::Config& rc, const Config& cfg, std::function<bool()> should_stop) {
+    if (r.source().rfind("file:", 0) == 0) {
+      name_ = r.source().substr(5);
+      fd_ = open_source_file(name_, cfg.files_dir);
+      return;
+    }
+    const kafka::Settings& k = cfg.kafka;
+    archive::ReadConfig rd;
+    rd.kafka = k;
+    rd.topic = r.source().substr(6);
+    rd.since_us = rc.window.since_us;
+    rd.until_us = rc.window.until_us;
+    rd.from = rc.window.from;
+    rd.to = rc.window.to;
+    rd.should_stop = std::move(should_stop);
+    name_ = "kafka topic " + rd.topic;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) throw Error(kExitIoErr, "pipe: " + errno_text(errno));
+    fd_ = fds[0];
+    int wfd = fds[1];
+    reader_ = std::thread([this, rd, wfd] {
+      try {
+        archive::run_read(rd, wfd);
+      } catch (const BrokenPipe&) {
+        // The job stopped reading (cancelled or stopped): not an error of the source.
+      } catch (const Error& e) {
+        error_ = e.what();
+        code_ = e.code();
+      }
+      close(wfd);
+    });
+  }
+  ~Source() { finish(); }
+  int fd() const { return fd_; }
+  const std::string& name() const { return name_; }
+  // Closes the read side (a writer still running gets EPIPE and ends) and reports the reader's failure.
+  void finish() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+    if (reader_.joinable()) reader_.join();
+  }
+  void check() const {
+    if (!error_.empty()) throw Error(code_, error_);
+  }
+
+ private:
+  std::string name_;
+  int fd_ = -1;
+  std::thread reader_;
+  std::string error_;
+  int code_ = 0;
+};
+
+struct Job {
+  ReplayJob rec;
+  pacing::PauseGate gate;
+  std::atomic<bool> cancel{false};
+  std::atomic<bool> lost{false};     // the lease went to another server: stop without touching the stored state
+  bool local = false;                // this server holds the job's lease and runs it
+  bool unsaved = false;              // the last persist failed: keep_leases saves it again
+  int64_t renewed_us = 0;            // when the lease was last renewed (monotonic)
+  std::atomic<bool> running{false};  // the worker has not returned yet
+  std::thread worker;
+  uint64_t version = 1;
+  int64_t persisted_us = 0;
+  std::deque<std::pair<int64_t, uint64_t>> samples;  // (monotonic µs, records done) over the last few seconds
+};
+
+}  // namespace
+
+struct Manager::Impl {
+  Config cfg;
+  redis::Endpoint ep;
+  redis::Context store;  // guarded by mu; reset after a failure and reconnected on the next write
+  mutable std::mutex mu;
+  mutable std::condition_variable cv;
+  std::map<std::string, std::unique_ptr<Job>> jobs;
+  std::atomic<bool> shutting_down{false};
+  uint64_t counter = 0;
+  int64_t pruned_us = INT64_MIN / 2;
+
+  std::string instance;  // this server's name on its leases
+  std::string id_suffix;
+  std::thread leaser;
+
+  explicit Impl(const Config& c) : cfg(c), ep(redis::parse_url(c.redis_url)) {
+    std::random_device rd;
+    char host[256] = "host";
+    gethostname(host, sizeof host - 1);
+    instance = std::string(host) + ":" + std::to_string(getpid()) + ":" + std::to_string(rd());
+    // Servers sharing a store create ids in the same millisecond: a few random letters keep them apart.
+    for (int i = 0; i < 4; ++i) id_suffix.push_back(static_cast<char>('a' + rd() % 26));
+    store = redis::connect(ep);
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      load();
+    }
+    leaser = std::thread([this] { keep_leases(); });
+  }
+
+  ~Impl() {
+    shutting_down = true;
+    cv.notify_all();
+    if (leaser.joinable()) leaser.join();
+    for (auto& [id, j] : jobs)
+      if (j->worker.joinable()) j->worker.join();
+    // What still runs here goes back to the store's other servers now, not when the leases lapse.
+    std::lock_guard<std::mutex> lk(mu);
+    for (auto& [id, j] : jobs)
+      if (j->local) release(id);
+  }
+
+  // ---- leases: with mu held --------------------------------------------------------------------------------------
+  std::string lease_key(const std::string& id) const { return cfg.key + ":lease:" + id; }
+
+  // Runs one command on the store, reconnecting once; nullptr when Redis cannot be reached (the caller retries).
+  redis::Reply store_command(std::initializer_list<std::string> argv) {
+    try {
+      if (!store) store = redis::connect(ep, 1000);
+      redis::Reply r = redis::command(store.get(), argv);
+      if (redis::is_error(r.get())) throw Error(kExitUnavailable, std::string(r->str, r->len));
+      return r;
+    } catch (const Error& e) {
+      store.reset();
+      log::warn(std::string("job store: ") + e.what());
+      return nullptr;
+    }
+  }
+
+  bool acquire(const std::string& id) {
+    redis::Reply r = store_command(
+        {"SET", lease_key(id), instance, "NX", "PX", std::to_string(std::max<int64_t>(cfg.lease_us / 1000, 1))});
+    return r && r->type == REDIS_REPLY_STATUS;
+  }
+
+  // True while the lease is still ours (renewed); false when another server took it. When Redis cannot be reached
+  // the answer is unknown: the job goes on until its lease would have lapsed anyway (see keep_leases).
+  std::optional<bool> renew(const std::string& id) {
+    static const std::string kRenew =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
+        "return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0";
+    redis::Reply r = store_command(
+        {"EVAL", kRenew, "1", lease_key(id), instance, std::to_string(std::max<int64_t>(cfg.lease_us / 1000, 1))});
+    if (!r || r->type != REDIS_REPLY_INTEGER) return std::nullopt;
+    return r->integer == 1;
+  }
+
+  void release(const std::string& id) {
+    static const std::string kRelease =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+    store_command({"EVAL", kRelease, "1", lease_key(id), instance});
+  }
+
+  // Renews this server's leases, stops jobs whose lease another server took, and takes over unfinished jobs that
+  // no server holds (their server died).
+  void keep_leases() {
+    std::unique_lock<std::mutex> lk(mu);
+    while (!shutting_down) {
+      cv.wait_for(lk, std::chrono::microseconds(std::max<int64_t>(cfg.lease_us / 3, 1000)),
+                  [&] { return shutting_down.load(); });
+      if (shutting_down) break;
+      for (auto& [id, j] : jobs)
+        if (j->unsaved) persist(*j);  // a state Redis did not take (a final one above all) is saved again
+      refresh_others();
+      for (auto& [id, j] : jobs) {
+        if (is_final(j->rec.state())) continue;
+        if (j->local) {
+          std::optional<bool> ours = renew(id);
+          if (ours.value_or(true)) {
+            if (ours) j->renewed_us = pacing::mono_us();
+            // Cut off from Redis for a whole lease: another server may have taken the job by now.
+            if (pacing::mono_us() - j->renewed_us < cfg.lease_us) continue;
+          }
+          log::warn("replay job " + id + (ours ? " was taken over by another server" : " lost its lease") +
+                    "; stopping it here");
+          j->lost = true;
+          j->local = false;
+          continue;
+        }
+        if (j->running) continue;  // a worker that lost its lease is still winding down
+        if (j->worker.joinable()) j->worker.join();
+        if (acquire(id)) {
+          redis::Reply r = store_command({"HGET", cfg.key, id});
+          if (r && r->type == REDIS_REPLY_STRING) j->rec.ParseFromArray(r->str, static_cast<int>(r->len));
+          if (is_final(j->rec.state())) {
+            release(id);
+            continue;
+          }
+          log::warn("taking over replay job " + id + " (" + state_name(j->rec.state()) +
+                    ") from a server that stopped");
+          take(*j, true);
+        }
+      }
+    }
+  }
+
+  // Jobs of other servers sharing the store: new ones appear, and their state follows what their server stores.
+  void refresh_others() {
+    redis::Reply r = store_command({"HGETALL", cfg.key});
+    if (!r || r->type != REDIS_REPLY_ARRAY) return;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+      std::string id(r->element[i]->str, r->element[i]->len);
+      auto it = jobs.find(id);
+      if (it != jobs.end() && (it->second->local || it->second->running)) continue;
+      ReplayJob rec;
+      if (!rec.ParseFromArray(r->element[i + 1]->str, static_cast<int>(r->element[i + 1]->len))) continue;
+      if (it == jobs.end()) it = jobs.emplace(id, std::make_unique<Job>()).first;
+      if (is_final(it->second->rec.state()) && !is_final(rec.state())) continue;  // ours is newer: not yet saved
+      if (it->second->rec.SerializeAsString() != rec.SerializeAsString()) {
+        it->second->rec = std::move(rec);
+        ++it->second->version;
+        cv.notify_all();
+      }
+    }
+  }
+
+  // Starts a job this server holds the lease of.
+  void take(Job& j, bool resumed) {
+    j.local = true;
+    j.renewed_us = pacing::mono_us();
+    j.lost = false;
+    if (j.rec.state() == shadowstream::v1::JOB_STATE_PAUSED)
+      j.gate.pause();
+    else
+      j.gate.resume();  // it may have been paused here before another server resumed it
+    start(j, resumed);
+  }
+
+  void persist(Job& j) {
+    j.persisted_us = pacing::mono_us();
+    try {
+      if (!store) store = redis::connect(ep, 1000);
+      redis::Reply r = redis::command(store.get(), {"HSET", cfg.key, j.rec.id(), j.rec.SerializeAsString()});
+      if (redis::is_error(r.get())) throw Error(kExitUnavailable, std::string(r->str, r->len));
+      j.unsaved = false;
+    } catch (const Error& e) {
+      j.unsaved = true;
+      store.reset();
+      log::warn("cannot save replay job " + j.rec.id() + " to Redis (" + e.what() + "); will retry");
+    }
+  }
+
+  // Called with mu held after every change of a job.
+  void publish(Job& j, bool force) {
+    j.rec.mutable_progress()->set_state(j.rec.state());
+    j.rec.mutable_progress()->set_update_time(now_us());
+    ++j.version;
+    cv.notify_all();
+    if (force || pacing::mono_us() - j.persisted_us >= cfg.persist_interval_us) persist(j);
+  }
+
+  void load() {
+    redis::Reply r = redis::command(store.get(), {"HGETALL", cfg.key});
+    if (redis::is_error(r.get())) throw Error(kExitUnavailable, "reading replay jobs: " + std::string(r->str, r->len));
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+      auto j = std::make_unique<Job>();
+      if (!j->rec.ParseFromArray(r->element[i + 1]->str, static_cast<int>(r->element[i + 1]->len))) {
+        log::warn("ignoring an unreadable replay job in " + cfg.key);
+        continue;
+      }
+      Job& job = *j;
+      std::string id = job.rec.id();
+      jobs[id] = std::move(j);
+      if (is_final(job.rec.state())) continue;
+      if (!acquire(id)) {
+        log::warn("replay job " + id + " runs on another server; leaving it there");
+        continue;
+      }
+      log::warn("resuming replay job " + id + " (" + state_name(job.rec.state()) + ") after a server restart");
+      take(job, true);
+    }
+  }
+
+  void start(Job& j, bool resumed) {
+    j.running = true;
+    j.worker = std::thread([this, &j, resumed] {
+      run(j, resumed);
+      j.running = false;
+    });
+  }
+
+  void update(Job& j, const replay::Progress& p, uint64_t base, const replay::Config& rc) {
+    auto* pu = j.rec.mutable_progress();
+    uint64_t done = base + p.done;
+    pu->set_records_done(done);
+    if (p.done) {
+      pu->set_commit_lsn(p.last.lsn);
+      pu->set_ordinal(p.last.ordinal);
+      pu->set_replayed_time(p.replayed_time);
+    }
+    pu->set_lag_us(p.lag_us);
+    int64_t now = pacing::mono_us();
+    j.samples.emplace_back(now, done);
+    while (j.samples.size() > 2 && now - j.samples.front().first > 5'000'000) j.samples.pop_front();
+    double rate = 0;
+    if (j.samples.size() >= 2 && j.samples.back().first > j.samples.front().first)
+      rate = static_cast<double>(j.samples.back().second - j.samples.front().second) * 1e6 /
+             static_cast<double>(j.samples.back().first - j.samples.front().first);
+    pu->set_rate(rate);
+    int64_t eta = -1;
+    if (pu->records_total() > 0 && rate > 0) {
+      eta = static_cast<int64_t>(static_cast<double>(pu->records_total() - std::min(done, pu->records_total())) / rate *
+                                 1e6);
+    } else if (rc.window.until_us && rc.pacing.speed > 0 && rc.pacing.rate <= 0 && p.replayed_time > 0) {
+      eta = static_cast<int64_t>(static_cast<double>(std::max<int64_t>(0, *rc.window.until_us - p.replayed_time)) /
+                                 rc.pacing.speed);
+    }
+    pu->set_eta_us(eta);
+  }
+
+  // Records of the window in a frames file, for records_total; a quick unpaced pass that a cancel or a stop ends.
+  uint64_t count_file(const std::string& spec, const replay::Config& rc, const std::function<bool()>& should_stop) {
+    int fd = open_source_file(spec, cfg.files_dir);
+    FrameReader in(fd, spec);
+    replay::CountSink sink;
+    replay::Config unpaced = rc;
+    unpaced.pacing = {};
+    replay::Hooks hooks;
+    hooks.should_stop = should_stop;
+    uint64_t n = 0;
+    try {
+      n = replay::run(unpaced, in, sink, hooks).done;
+    } catch (...) {
+      close(fd);
+      throw;
+    }
+    close(fd);
+    return n;
+  }
+
+  void run(Job& j, bool resumed) {
+    ReplayRequest req;
+    uint64_t base = 0;
+    Position resume_from;
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      req = j.rec.request();
+      if (resumed) {
+        base = j.rec.progress().records_done();
+        resume_from = {j.rec.progress().commit_lsn(), j.rec.progress().ordinal()};
+      }
+      if (j.rec.state() != shadowstream::v1::JOB_STATE_PAUSED) j.rec.set_state(shadowstream::v1::JOB_STATE_RUNNING);
+      if (!j.rec.started_time()) j.rec.set_started_time(now_us());
+      publish(j, true);
+    }
+    auto stopping = [&] { return shutting_down.load() || stop_requested() || j.lost.load(); };
+    JobState final_state = shadowstream::v1::JOB_STATE_DONE;
+    std::string error;
+    try {
+      replay::Config rc = replay_config(req);
+      if (req.source().rfind("file:", 0) == 0) {
+        uint64_t total = count_file(req.source().substr(5), rc, [&] { return j.cancel.load() || stopping(); });
+        std::lock_guard<std::mutex> lk(mu);
+        j.rec.mutable_progress()->set_records_total(total);
+        publish(j, false);
+      }
+      // Resuming after a restart: start at the last position reported; a PostgreSQL target skips what it has.
+      if (resumed && !resume_from.is_zero() && (!rc.window.from || *rc.window.from < resume_from)) {
+        rc.window.from = resume_from;
+        base = base > 0 ? base - 1 : 0;  // the record at resume_from is replayed (or skipped) again
+      }
+      std::unique_ptr<replay::Sink> sink;
+      if (req.target().empty()) {
+        sink = std::make_unique<replay::CountSink>();
+      } else {
+        apply::Config ac;
+        ac.conninfo = req.target();
+        ac.create_tables = req.create_tables();
+        ac.on_error = req.on_error() == "skip"  ? apply::OnError::kSkip
+                      : req.on_error() == "log" ? apply::OnError::kLog
+                                                : apply::OnError::kStop;
+        sink = std::make_unique<replay::PostgresSink>(ac);
+      }
+      Source src(req, rc, cfg, [&] { return j.cancel.load() || stopping(); });
+      FrameReader in(src.fd(), src.name());
+      replay::Hooks hooks;
+      hooks.gate = &j.gate;
+      hooks.should_stop = [&] { return j.cancel.load() || stopping(); };
+      hooks.progress_interval_us = 250'000;
+      hooks.on_progress = [&](const replay::Progress& p) {
+        std::lock_guard<std::mutex> lk(mu);
+        update(j, p, base, rc);
+        publish(j, false);
+      };
+      replay::Progress p = replay::run(rc, in, *sink, hooks);
+      src.finish();
+      if (j.cancel) {
+        final_state = shadowstream::v1::JOB_STATE_CANCELLED;
+      } else if (stopping()) {
+        return;  // stays running in the store: the next server resumes it
+      } else {
+        src.check();
+        (void)p;
+      }
+    } catch (const Error& e) {
+      if (stopping() && !j.cancel) return;
+      final_state = j.cancel ? shadowstream::v1::JOB_STATE_CANCELLED : shadowstream::v1::JOB_STATE_FAILED;
+      error = e.what();
+    } catch (const std::exception& e) {
+      final_state = shadowstream::v1::JOB_STATE_FAILED;
+      error = std::string("internal error: ") + e.what();
+    }
+    std::lock_guard<std::mutex> lk(mu);
+    j.rec.set_state(final_state);
+    j.rec.set_finished_time(now_us());
+    if (final_state == shadowstream::v1::JOB_STATE_DONE) j.rec.mutable_progress()->set_eta_us(0);
+    if (!error.empty()) {
+      j.rec.set_error(error);
+      j.rec.mutable_progress()->set_error(error);
+      log::warn("replay job " + j.rec.id() + " failed: " + error);
+    }
+    publish(j, true);
+    release(j.rec.id());
+    j.local = false;
+  }
+
+  // Called with mu held: pause, resume and cancel act on the server that runs the job.
+  void check_local(const Job& j) const {
+    if (!j.local && !is_final(j.rec.state()))
+      throw Refused("job " + j.rec.id() + " runs on another server sharing this job store: ask that server");
+  }
+
+  // Called with mu held. A finished job's worker has returned; joining it here costs nothing.
+  void erase(const std::string& id) {
+    auto it = jobs.find(id);
+    if (it == jobs.end()) return;
+    if (it->second->worker.joinable()) it->second->worker.join();
+    jobs.erase(it);
+    try {
+      if (!store) store = redis::connect(ep, 1000);
+      redis::Reply r = redis::command(store.get(), {"HDEL", cfg.key, id});
+      if (redis::is_error(r.get())) throw Error(kExitUnavailable, std::string(r->str, r->len));
+    } catch (const Error& e) {
+      store.reset();
+      throw Error(kExitUnavailable, "cannot delete replay job " + id + " from Redis: " + e.what());
+    }
+  }
+
+  // Called with mu held: --keep-jobs, at most once a minute.
+  void prune() {
+    if (cfg.keep_jobs_us <= 0) return;
+    if (pacing::mono_us() - pruned_us < std::clamp<int64_t>(cfg.keep_jobs_us / 2, 100'000, 60'000'000)) return;
+    pruned_us = pacing::mono_us();
+    std::vector<std::string> old;
+    int64_t cutoff = now_us() - cfg.keep_jobs_us;
+    for (const auto& [id, j] : jobs)
+      if (is_final(j->rec.state()) && j->rec.finished_time() && j->rec.finished_time() < cutoff) old.push_back(id);
+    for (const std::string& id : old) {
+      try {
+        erase(id);
+      } catch (const Error& e) {
+        log::warn(e.what());
+      }
+    }
+    if (!old.empty()) log::info("deleted " + std::to_string(old.size()) + " replay jobs older than --keep-jobs");
+  }
+
+  Job& find(const std::string& id) const {
+    auto it = jobs.find(id);
+    if (it == jobs.end()) throw NotFound(id);
+    return *it->second;
+  }
+
+  std::string new_id() {
+    // Time-ordered and unique within a server's life; readable enough to type.
+    return "r" + std::to_string(now_us() / 1000) + "-" + id_suffix + std::to_string(++counter);
+  }
+};
+
+Manager::Manager(const Config& cfg) : impl_(std::make_unique<Impl>(cfg)) {}
+Manager::~Manager() = default;
+
+ReplayJob Manager::create(ReplayRequest req) {
+  if (req.source().empty()) req.set_source(impl_->cfg.default_source);
+  if (std::string why = validate(req); !why.empty()) throw Error(kExitUsage, why);
+  if (!req.target().empty())
+    if (std::string why = target_refusal(req.target(), impl_->cfg.allow_targets); !why.empty())
+      throw Error(kExitUsage, why);
+  if (req.source().rfind("file:", 0) == 0) close(open_source_file(req.source().substr(5), impl_->cfg.files_dir));
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  auto j = std::make_unique<Job>();
+  Job& job = *j;
+  job.rec.set_id(impl_->new_id());
+  *job.rec.mutable_request() = req;
+  job.rec.set_state(shadowstream::v1::JOB_STATE_PENDING);
+  job.rec.set_created_time(now_us());
+  job.rec.mutable_progress()->set_job_id(job.rec.id());
+  job.rec.mutable_progress()->set_eta_us(-1);
+  // The lease before the job is stored, so no other server sees it unleased and takes it over.
+  if (!impl_->acquire(job.rec.id()))
+    throw Error(kExitUnavailable, "cannot reach the job store to create job " + job.rec.id());
+  impl_->jobs[job.rec.id()] = std::move(j);
+  impl_->publish(job, true);
+  impl_->take(job, false);
+  return job.rec;
+}
+
+std::vector<ReplayJob> Manager::list(const std::vector<JobState>& states, size_t limit,
+                                     const std::string& before) const {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  impl_->prune();
+  auto newer = [](const ReplayJob& a, const ReplayJob& b) {
+    return a.created_time() != b.created_time() ? a.created_time() > b.created_time() : a.id() > b.id();
+  };
+  std::vector<const ReplayJob*> all;
+  for (const auto& [id, j] : impl_->jobs)
+    if (states.empty() || std::find(states.begin(), states.end(), j->rec.state()) != states.end())
+      all.push_back(&j->rec);
+  std::sort(all.begin(), all.end(), [&](const ReplayJob* a, const ReplayJob* b) { return newer(*a, *b); });
+  auto from = all.begin();
+  if (!before.empty()) {
+    auto it = impl_->jobs.find(before);
+    if (it == impl_->jobs.end()) throw NotFound(before);
+    const ReplayJob& mark = it->second->rec;
+    from = std::find_if(all.begin(), all.end(), [&](const ReplayJob* r) { return newer(mark, *r); });
+  }
+  std::vector<ReplayJob> out;
+  for (auto it = from; it != all.end() && (limit == 0 || out.size() < limit); ++it) out.push_back(**it);
+  return out;
+}
+
+void Manager::remove(const std::string& id) {
+  std::unique_lock<std::mutex> lk(impl_->mu);
+  Job& j = impl_->find(id);
+  if (!is_final(j.rec.state()))
+    throw Refused("job " + id + " is " + state_name(j.rec.state()) + ": cancel it before deleting it");
+  impl_->erase(id);
+}
+
+ReplayJob Manager::get(const std::string& id) const {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  return impl_->find(id).rec;
+}
+
+ReplayJob Manager::pause(const std::string& id) {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  Job& j = impl_->find(id);
+  impl_->check_local(j);
+  if (is_final(j.rec.state()))
+    throw Refused("job " + id + " is " + state_name(j.rec.state()) + ": only running jobs can be paused");
+  if (j.rec.state() != shadowstream::v1::JOB_STATE_PAUSED) {
+    j.gate.pause();
+    j.rec.set_state(shadowstream::v1::JOB_STATE_PAUSED);
+    impl_->publish(j, true);
+  }
+  return j.rec;
+}
+
+ReplayJob Manager::resume(const std::string& id) {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  Job& j = impl_->find(id);
+  impl_->check_local(j);
+  if (is_final(j.rec.state()))
+    throw Refused("job " + id + " is " + state_name(j.rec.state()) + ": only paused jobs can be resumed");
+  if (j.rec.state() == shadowstream::v1::JOB_STATE_PAUSED) {
+    j.gate.resume();
+    j.rec.set_state(shadowstream::v1::JOB_STATE_RUNNING);
+    impl_->publish(j, true);
+  }
+  return j.rec;
+}
+
+ReplayJob Manager::cancel(const std::string& id) {
+  std::unique_lock<std::mutex> lk(impl_->mu);
+  Job& j = impl_->find(id);
+  impl_->check_local(j);
+  if (is_final(j.rec.state())) throw Refused("job " + id + " is already " + state_name(j.rec.state()));
+  j.cancel = true;
+  // The worker notices within a pacing slice; answer with the final state when it is that quick. The job may be
+  // deleted while the lock is let go: look it up again.
+  impl_->cv.wait_for(lk, std::chrono::seconds(5), [&] {
+    auto it = impl_->jobs.find(id);
+    return it == impl_->jobs.end() || is_final(it->second->rec.state());
+  });
+  return impl_->find(id).rec;
+}
+
+void Manager::wait_progress(const std::string& id, uint64_t& seen, ProgressUpdate& out, int64_t timeout_us) const {
+  std::unique_lock<std::mutex> lk(impl_->mu);
+  impl_->find(id);
+  // The lock is let go while waiting and the job may be deleted meanwhile: look it up again each time.
+  impl_->cv.wait_for(lk, std::chrono::microseconds(timeout_us), [&] {
+    auto it = impl_->jobs.find(id);
+    return it == impl_->jobs.end() || it->second->version > seen || impl_->shutting_down.load();
+  });
+  Job& j = impl_->find(id);
+  seen = j.version;
+  out = j.rec.progress();
+  out.set_job_id(j.rec.id());
+  out.set_state(j.rec.state());
+  out.set_error(j.rec.error());
+}
+
+}  // namespace ss::jobs

@@ -1,0 +1,62 @@
+#include "replay/pacing.h"
+
+#include <time.h>
+
+#include <cerrno>
+
+namespace ss::pacing {
+
+std::optional<int64_t> Schedule::due_us(int64_t commit_time_us, bool starts_tx) {
+  if (cfg_.rate > 0) {
+    // Record n is due at n/rate seconds; computed from the count, not accumulated, so rounding never drifts.
+    return static_cast<int64_t>(static_cast<double>(records_++) * 1e6 / cfg_.rate);
+  }
+  if (cfg_.speed <= 0) return std::nullopt;
+  if (!started_) {
+    started_ = true;
+    prev_commit_ = commit_time_us;
+  } else if (starts_tx) {
+    int64_t gap = commit_time_us - prev_commit_;
+    // Commit times can step backwards (clock adjustments on the source); order comes from positions, so such a
+    // transaction simply follows at once.
+    if (gap < 0) gap = 0;
+    if (cfg_.max_gap_us > 0 && gap > cfg_.max_gap_us) gap = cfg_.max_gap_us;
+    source_elapsed_ += gap;
+    prev_commit_ = commit_time_us;
+    current_due_ = static_cast<int64_t>(static_cast<double>(source_elapsed_) / cfg_.speed);
+  }
+  return current_due_;
+}
+
+int64_t mono_us() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+void PauseGate::pause() {
+  if (!paused_.load()) {
+    pause_start_.store(mono_us());
+    paused_.store(true);
+  }
+}
+
+void PauseGate::resume() {
+  if (paused_.exchange(false)) paused_total_.fetch_add(mono_us() - pause_start_.load());
+}
+
+int64_t PauseGate::paused_total_us() const {
+  int64_t total = paused_total_.load();
+  if (paused_.load()) total += mono_us() - pause_start_.load();
+  return total;
+}
+
+bool Pacer::sleep_until(int64_t deadline_mono_us) {
+  timespec ts{};
+  ts.tv_sec = deadline_mono_us / 1'000'000;
+  ts.tv_nsec = (deadline_mono_us % 1'000'000) * 1000;
+  // EINTR (a stop or pause signal) just returns early; the caller re-evaluates.
+  return clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == 0;
+}
+
+}  // namespace ss::pacing

@@ -1,0 +1,142 @@
+#include "replay/replay.h"
+
+#include <signal.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/signals.h"
+#include "pg/conn.h"
+
+namespace ss::replay {
+
+using shadowstream::v1::ChangeRecord;
+
+void Window::add_table(const std::string& name) {
+  tables.push_back(pg::split_table_name(name));
+}
+
+bool Window::contains(const ChangeRecord& rec) const {
+  if (since_us && rec.commit_time() < *since_us) return false;
+  if (until_us && rec.commit_time() >= *until_us) return false;
+  Position p{rec.commit_lsn(), rec.ordinal()};
+  if (from && p < *from) return false;
+  if (to && p > *to) return false;
+  if (tables.empty()) return true;
+  for (const auto& [s, t] : tables)
+    if (s == rec.schema() && t == rec.table()) return true;
+  return false;
+}
+
+bool Window::past_end(const ChangeRecord& rec) const {
+  return to && Position{rec.commit_lsn(), rec.ordinal()} > *to;
+}
+
+Progress run(const Config& cfg, FrameReader& in, Sink& sink, const Hooks& hooks) {
+  auto should_stop = hooks.should_stop ? hooks.should_stop : [] { return stop_requested(); };
+  pacing::Pacer pacer(cfg.pacing, hooks.gate);
+  Progress prog;
+  ChangeRecord rec;
+  std::string_view payload;
+  bool have_tx = false;  // a transaction has been seen
+  uint64_t tx_lsn = 0;   // its commit LSN
+  bool tx_open = false;  // records of it went to the sink
+  bool tx_first = true;  // the next replayed record is the first of its transaction
+  bool input_at_tx_end = true;
+  bool cut = false, stopped = false;
+  int64_t last_report = pacing::mono_us();
+
+  auto report = [&](bool force) {
+    if (!hooks.on_progress) return;
+    int64_t now = pacing::mono_us();
+    if (!force && now - last_report < hooks.progress_interval_us) return;
+    last_report = now;
+    prog.lag_us = pacer.lag_us();
+    prog.paused = hooks.gate && hooks.gate->paused();
+    hooks.on_progress(prog);
+  };
+  auto end_tx = [&] {
+    if (!tx_open) return;
+    sink.end_tx();
+    tx_open = false;
+    ++prog.transactions;
+  };
+
+  for (;;) {
+    if (should_stop()) {
+      stopped = true;
+      break;
+    }
+    if (!in.next(rec, payload)) {
+      stopped = should_stop();
+      break;
+    }
+    ++prog.read;
+    if (!have_tx || rec.commit_lsn() != tx_lsn) {
+      // The previous transaction's last record may have been filtered out; it is complete all the same.
+      end_tx();
+      have_tx = true;
+      tx_lsn = rec.commit_lsn();
+      tx_first = true;
+    }
+    input_at_tx_end = rec.tx_last();
+    if (cfg.window.past_end(rec)) {
+      cut = true;
+      break;
+    }
+    if (cfg.window.contains(rec)) {
+      if (!pacer.wait(rec.commit_time(), tx_first, should_stop, [&] { sink.flush(); })) {
+        stopped = true;
+        break;
+      }
+      tx_first = false;
+      if (sink.write(rec, payload)) {
+        ++prog.done;
+        prog.last = {rec.commit_lsn(), rec.ordinal()};
+        prog.replayed_time = rec.commit_time();
+      } else {
+        ++prog.duplicates;
+      }
+      tx_open = true;
+    }
+    if (rec.tx_last()) end_tx();
+    if ((prog.read & 63) == 0) report(false);
+  }
+
+  if (tx_open) {
+    if (stopped || (!cut && !input_at_tx_end)) {
+      if (sink.abort_tx())
+        log::warn(std::string(stopped ? "stopped" : "input ended") + " inside the transaction at " +
+                  format_lsn(tx_lsn) + ": its changes were not applied (a rerun applies them once it is whole)");
+    } else {
+      end_tx();
+    }
+  }
+  sink.flush();
+  prog.finished = !stopped;
+  report(true);
+  return prog;
+}
+
+namespace {
+pacing::PauseGate* g_gate = nullptr;
+
+void on_tstp(int) {
+  if (g_gate) g_gate->pause();
+  raise(SIGSTOP);
+}
+void on_cont(int) {
+  if (g_gate) g_gate->resume();
+}
+}  // namespace
+
+void install_pause_signals(pacing::PauseGate* gate) {
+  g_gate = gate;
+  struct sigaction sa {};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = on_tstp;
+  sigaction(SIGTSTP, &sa, nullptr);
+  sa.sa_handler = on_cont;
+  sigaction(SIGCONT, &sa, nullptr);
+}
+
+}  // namespace ss::replay

@@ -1,0 +1,432 @@
+// The dashboard page: plain HTML, CSS and JavaScript, served from the binary (no build step, no network fetches).
+// Job data is only ever put into the page as text (textContent), never as markup.
+#include "serve/dashboard.h"
+
+namespace ss::dashboard {
+
+const std::string_view kIndexHtml = R"html(<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>ShadowStream replay jobs</title>
+<link rel="stylesheet" href="/dashboard.css">
+<script src="/dashboard.js" defer></script>
+</head>
+<body>
+<header>
+  <h1>ShadowStream replay jobs</h1>
+  <button id="logout" type="button" hidden>Sign out</button>
+</header>
+
+<main>
+<section id="login" hidden aria-labelledby="login-title">
+  <h2 id="login-title">Sign in</h2>
+  <form id="login-form">
+    <label for="token">Token (the first line of the server's --token-file)</label>
+    <input id="token" name="token" type="password" autocomplete="current-password" required>
+    <button type="submit">Sign in</button>
+    <p id="login-error" class="error" role="alert"></p>
+  </form>
+</section>
+
+<div id="app" hidden>
+<section id="pipeline" aria-labelledby="pipeline-title">
+  <h2 id="pipeline-title">Pipeline</h2>
+  <dl id="pipeline-stages"><dt>Status</dt><dd>loading…</dd></dl>
+</section>
+
+<section id="create" aria-labelledby="create-title">
+  <h2 id="create-title">New replay job</h2>
+  <form id="create-form" novalidate>
+    <div class="fields">
+      <label>Name <input name="name" maxlength="200" placeholder="e.g. incident 4711"></label>
+      <label>From (UTC) <input name="start_time" type="datetime-local" step="1"></label>
+      <label>Until (UTC) <input name="end_time" type="datetime-local" step="1"></label>
+      <label>Speed factor <input name="speed_factor" type="number" min="0" step="any" value="10"
+        title="10 replays ten times faster than it happened; 0 as fast as possible"></label>
+      <label>Target <input name="target" placeholder="host=shadow dbname=app (empty: dry run)"
+        title="PostgreSQL conninfo without a password"></label>
+      <label>Tables <input name="tables" placeholder="public.orders, public.items (empty: all)"></label>
+      <label>Source <input name="source" placeholder="kafka:shadowstream.archive (default)"></label>
+    </div>
+    <button type="submit">Create job</button>
+    <p id="form-error" class="error" role="alert"></p>
+  </form>
+</section>
+
+<section id="jobs" aria-labelledby="jobs-title">
+  <h2 id="jobs-title">Jobs</h2>
+  <p id="jobs-error" class="error" role="alert"></p>
+  <table id="jobs-table">
+    <thead><tr>
+      <th>Id</th><th>Window</th><th>Speed</th><th>Target</th><th>State</th><th>Progress</th><th>Rate</th>
+      <th>ETA</th><th>Started</th><th>Finished</th><th>Actions</th>
+    </tr></thead>
+    <tbody></tbody>
+  </table>
+  <p id="no-jobs" hidden>No replay jobs yet.</p>
+</section>
+
+<section id="detail" hidden aria-labelledby="detail-title">
+  <h2 id="detail-title">Job <span id="detail-id"></span></h2>
+  <button id="detail-close" type="button">Close</button>
+  <dl id="detail-fields"></dl>
+  <pre id="detail-error" class="error" role="alert" hidden></pre>
+  <h3>Progress history</h3>
+  <svg id="detail-chart" viewBox="0 0 600 120" preserveAspectRatio="none" role="img"
+    aria-label="records replayed over time"></svg>
+  <table id="detail-history"><thead><tr><th>Time</th><th>Records</th><th>Rate</th></tr></thead><tbody></tbody></table>
+</section>
+</div>
+</main>
+</body>
+</html>
+)html";
+
+const std::string_view kDashboardCss = R"css(
+*, *::before, *::after { box-sizing: border-box; }
+:root { font-family: system-ui, sans-serif; line-height: 1.4; }
+body { margin: 0 auto; max-width: 1200px; padding: 0 1rem 2rem; overflow-wrap: anywhere; }
+header { display: flex; justify-content: space-between; align-items: center; border-bottom: 2px solid; }
+h1 { font-size: 1.4rem; }
+h2 { font-size: 1.15rem; margin-top: 1.5rem; }
+button { font: inherit; padding: .35rem .8rem; margin: .1rem; border: 2px solid; border-radius: 4px;
+  background: #fff; cursor: pointer; }
+button:focus-visible, input:focus-visible { outline: 3px solid; outline-offset: 2px; }
+input { font: inherit; padding: .3rem; border: 1px solid; border-radius: 3px; max-width: 100%; }
+input[aria-invalid="true"] { border-width: 3px; border-style: dashed; }
+.fields { display: grid; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr)); gap: .6rem 1rem; }
+.fields label { display: flex; flex-direction: column; font-weight: 600; }
+.error { font-weight: 600; white-space: pre-wrap; }
+.error:not(:empty)::before { content: "⚠ "; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid; vertical-align: top; }
+th, button, .state { overflow-wrap: normal; white-space: nowrap; }
+progress { width: 7rem; height: 1rem; }
+td.num { font-variant-numeric: tabular-nums; }
+.state { font-weight: 700; white-space: nowrap; }
+.state[data-state="failed"] > div { color: #a00; }
+.state[data-state="done"] > div { color: #060; }
+#pipeline-stages { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
+#pipeline-stages dt { font-weight: 700; }
+#detail { border: 2px solid; padding: 0 1rem 1rem; margin-top: 1.5rem; }
+#detail-fields { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
+#detail-fields dt { font-weight: 700; }
+#detail-chart { width: 100%; height: 120px; border: 1px solid; }
+/* A phone: the jobs table becomes one card per job, each cell labelled. */
+@media (max-width: 760px) {
+  #jobs-table thead { display: none; }
+  #jobs-table tr { display: block; border: 2px solid; margin-bottom: .8rem; padding: .3rem; }
+  #jobs-table td { display: grid; grid-template-columns: 7rem 1fr; border: none; padding: .15rem .3rem; }
+  #jobs-table td::before { content: attr(data-label); font-weight: 700; }
+  .fields { grid-template-columns: 1fr; }
+  .fields input { width: 100%; min-width: 0; }
+  #pipeline-stages, #detail-fields { grid-template-columns: 1fr; }
+  #detail { padding: 0 .5rem .5rem; }
+}
+)css";
+
+const std::string_view kDashboardJs = R"js('use strict';
+// The dashboard's script: polls the JSON API every second; every value goes into the page as text.
+const $ = (sel, el = document) => el.querySelector(sel);
+let csrf = '';
+let selected = null;
+let timer = null;
+let pipelineTick = 0;
+
+const SYMBOL = { pending: '… ', running: '▶ ', paused: '‖ ', done: '✓ ', failed: '✗ ', cancelled: '■ ' };
+const FINAL = new Set(['done', 'failed', 'cancelled']);
+
+async function call(method, path, body) {
+  const opt = { method, headers: {}, credentials: 'same-origin' };
+  if (method !== 'GET') opt.headers['X-CSRF-Token'] = csrf;
+  if (body !== undefined) {
+    opt.headers['Content-Type'] = 'application/json';
+    opt.body = JSON.stringify(body);
+  }
+  const r = await fetch(path, opt);
+  let data = {};
+  try { data = await r.json(); } catch (e) { /* an empty answer */ }
+  if (r.status === 401) { showLogin(); throw new Error('Signed out: sign in again.'); }
+  if (!r.ok) throw new Error(data.error || ('HTTP ' + r.status));
+  return data;
+}
+
+function el(tag, text, attrs) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  return e;
+}
+
+function shortTime(s) { return s ? s.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '—'; }
+function duration(us) {
+  if (!(us > 0)) return '—';
+  let s = Math.round(us / 1e6);
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+  s %= 60;
+  return (h ? h + 'h ' : '') + (h || m ? m + 'm ' : '') + s + 's';
+}
+function windowText(r) {
+  if (!r.start_time && !r.end_time) return 'all of the source';
+  return shortTime(r.start_time) + ' → ' + shortTime(r.end_time);
+}
+function speedText(r) {
+  if (r.rate > 0) return r.rate + ' rec/s';
+  if (r.speed_factor > 0) return r.speed_factor + 'x';
+  return 'max';
+}
+function percent(j) {
+  const p = j.progress || {}, r = j.request || {};
+  if (j.state === 'done') return 100;
+  if (p.records_total > 0) return Math.min(100, 100 * (p.records_done || 0) / p.records_total);
+  if (r.start_time && r.end_time && p.replayed_time) {
+    const a = Date.parse(r.start_time), b = Date.parse(r.end_time), c = Date.parse(p.replayed_time);
+    if (b > a) return Math.max(0, Math.min(99.9, 100 * (c - a) / (b - a)));
+  }
+  return 0;
+}
+
+function renderJobs(jobs) {
+  const tbody = $('#jobs-table tbody');
+  tbody.replaceChildren();
+  $('#no-jobs').hidden = jobs.length > 0;
+  for (const j of jobs) {
+    const r = j.request || {}, p = j.progress || {};
+    const tr = el('tr', null, { 'data-job': j.id, 'data-state': j.state });
+    // Each cell's content sits in one box, so the phone layout's label/value grid has exactly two items per cell.
+    const cell = (label, text, cls) => {
+      const td = el('td', null, { 'data-label': label });
+      if (cls) td.className = cls;
+      const box = el('div', text);
+      td.append(box);
+      tr.append(td);
+      return box;
+    };
+    const idCell = cell('Id', null);
+    idCell.append(el('code', j.id));
+    if (r.name) idCell.append(el('br'), el('span', r.name));
+    cell('Window', windowText(r));
+    cell('Speed', speedText(r));
+    cell('Target', r.target || 'dry run');
+    cell('State', (SYMBOL[j.state] || '') + j.state, 'state');
+    tr.lastChild.setAttribute('data-state', j.state);
+    const pct = percent(j);
+    const pc = cell('Progress', null, 'num');
+    pc.append(el('progress', null, { max: '100', value: pct.toFixed(1), 'aria-label': 'progress of ' + j.id }));
+    pc.append(' ', el('span', pct.toFixed(pct >= 100 || pct === 0 ? 0 : 1) + '%', { class: 'pct' }));
+    pc.append(el('br'), el('span', (p.records_done || 0) + (p.records_total ? ' / ' + p.records_total : '') + ' records'));
+    cell('Rate', p.rate ? Math.round(p.rate) + ' rec/s' : '—', 'num');
+    cell('ETA', FINAL.has(j.state) ? '—' : duration(p.eta_us), 'num');
+    cell('Started', shortTime(j.started_time));
+    cell('Finished', shortTime(j.finished_time));
+    const actions = cell('Actions', null);
+    const button = (label, verb) => {
+      const b = el('button', label, { type: 'button', 'data-action': verb });
+      b.addEventListener('click', () => act(j.id, verb));
+      actions.append(b);
+    };
+    if (j.state === 'running' || j.state === 'pending') button('Pause', 'pause');
+    if (j.state === 'paused') button('Resume', 'resume');
+    if (!FINAL.has(j.state)) button('Cancel', 'cancel');
+    button('Details', 'details');
+    tbody.append(tr);
+  }
+}
+
+async function act(id, verb) {
+  $('#jobs-error').textContent = '';
+  if (verb === 'details') { selected = id; $('#detail').hidden = false; return refresh(); }
+  if (verb === 'cancel' && !confirm('Cancel job ' + id + '?')) return;
+  try {
+    await call('POST', '/api/jobs/' + encodeURIComponent(id) + '/' + verb);
+  } catch (e) {
+    $('#jobs-error').textContent = e.message;
+  }
+  refresh();
+}
+
+function renderDetail(d) {
+  const j = d.job, r = j.request || {}, p = j.progress || {};
+  $('#detail-id').textContent = j.id;
+  const dl = $('#detail-fields');
+  dl.replaceChildren();
+  const row = (k, v) => dl.append(el('dt', k), el('dd', v));
+  row('Name', r.name || '—');
+  row('State', (SYMBOL[j.state] || '') + j.state);
+  row('Window', windowText(r));
+  row('Speed', speedText(r));
+  row('Source', r.source || 'server default');
+  row('Target', r.target || 'dry run');
+  row('Tables', (r.tables || []).join(', ') || 'all');
+  row('Records', (p.records_done || 0) + (p.records_total ? ' of ' + p.records_total : ''));
+  row('Replayed up to', shortTime(p.replayed_time));
+  row('Behind schedule', p.lag_us ? duration(p.lag_us) : 'on time');
+  row('Created', shortTime(j.created_time));
+  row('Started', shortTime(j.started_time));
+  row('Finished', shortTime(j.finished_time));
+  const err = $('#detail-error');
+  err.textContent = j.error || '';
+  err.hidden = !j.error;
+  const h = d.history || [];
+  const svg = $('#detail-chart');
+  svg.replaceChildren();
+  if (h.length > 1) {
+    const t0 = h[0][0], t1 = h[h.length - 1][0], max = Math.max(1, ...h.map((x) => x[1]));
+    const pts = h.map((x) => ((x[0] - t0) / Math.max(1, t1 - t0) * 600).toFixed(1) + ',' +
+      (118 - x[1] / max * 116).toFixed(1)).join(' ');
+    const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
+    line.setAttribute('points', pts);
+    line.setAttribute('fill', 'none');
+    line.setAttribute('stroke', 'currentColor');
+    line.setAttribute('stroke-width', '2');
+    svg.append(line);
+  }
+  const tb = $('#detail-history tbody');
+  tb.replaceChildren();
+  for (const x of h.slice(-10).reverse()) {
+    const tr = el('tr');
+    tr.append(el('td', new Date(x[0]).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z')), el('td', x[1]),
+      el('td', Math.round(x[2]) + ' rec/s'));
+    tb.append(tr);
+  }
+}
+
+function renderPipeline(s) {
+  const dl = $('#pipeline-stages');
+  dl.replaceChildren();
+  const stage = (name, text) => dl.append(el('dt', name), el('dd', text));
+  if (!s.postgres && !s.redis && !s.kafka) {
+    stage('Status', 'not configured (ss-replay serve --pipeline-pg, --pipeline-stream, --pipeline-group)');
+    return;
+  }
+  if (s.postgres) {
+    const p = s.postgres;
+    stage('PostgreSQL', p.error ? 'error: ' + p.error : 'slot ' + p.slot + (p.active ? ' (capturing)' : ' (idle)') +
+      ', lag ' + (p.lag_bytes || 0) + ' bytes, ' + (p.lag_seconds || 0).toFixed(1) + ' s');
+  }
+  if (s.redis) {
+    const r = s.redis;
+    stage('Redis', r.error ? 'error: ' + r.error : r.stream + ': length ' + (r.length || 0) +
+      (r.groups || []).map((g) => '; ' + g.name + ' pending ' + (g.pending || 0) + ', lag ' + (g.lag || 0)).join(''));
+  }
+  if (s.kafka) {
+    const k = s.kafka;
+    stage('Kafka', k.error ? 'error: ' + k.error : k.topic + ': ' + (k.end_offsets || 0) + ' messages' +
+      (k.groups || []).map((g) => '; ' + g.name + ' lag ' + (g.lag || 0) + (g.has_offsets ? '' : ' (no offsets)')).join(''));
+  }
+}
+
+async function refresh() {
+  try {
+    const d = await call('GET', '/api/jobs');
+    renderJobs(d.jobs || []);
+    if (selected) renderDetail(await call('GET', '/api/jobs/' + encodeURIComponent(selected)));
+    if (pipelineTick++ % 2 === 0) renderPipeline(await call('GET', '/api/pipeline'));
+    $('#jobs-error').textContent = '';
+  } catch (e) {
+    $('#jobs-error').textContent = e.message;
+  }
+}
+
+function formRequest(form) {
+  const f = new FormData(form);
+  const req = {};
+  const problems = [];
+  for (const input of form.querySelectorAll('input')) input.removeAttribute('aria-invalid');
+  const bad = (name, why) => { form.elements[name].setAttribute('aria-invalid', 'true'); problems.push(why); };
+  const time = (name) => {
+    const v = f.get(name);
+    if (!v) return null;
+    const d = new Date(v.length === 16 ? v + ':00Z' : v + 'Z');
+    if (isNaN(d)) { bad(name, name + ' is not a date and time'); return null; }
+    return d.toISOString().replace('.000Z', 'Z');
+  };
+  const name = String(f.get('name') || '').trim();
+  if (name) req.name = name;
+  const a = time('start_time'), b = time('end_time');
+  if (a) req.start_time = a;
+  if (b) req.end_time = b;
+  if (a && b && a >= b) bad('end_time', 'Until must be after From.');
+  const speed = String(f.get('speed_factor') || '').trim();
+  if (speed) {
+    const n = Number(speed);
+    if (!(n >= 0)) bad('speed_factor', 'Speed factor must be a number, 0 or more.');
+    else if (n > 0) req.speed_factor = n;
+  }
+  const target = String(f.get('target') || '').trim();
+  if (target) req.target = target;
+  const tables = String(f.get('tables') || '').split(',').map((t) => t.trim()).filter((t) => t);
+  if (tables.length) req.tables = tables;
+  const source = String(f.get('source') || '').trim();
+  if (source) req.source = source;
+  return { req, problems };
+}
+
+async function createJob(ev) {
+  ev.preventDefault();
+  const form = ev.target;
+  const { req, problems } = formRequest(form);
+  $('#form-error').textContent = problems.join('\n');
+  if (problems.length) return;
+  try {
+    const j = await call('POST', '/api/jobs', req);
+    $('#form-error').textContent = '';
+    selected = j.id;
+    $('#detail').hidden = false;
+    refresh();
+  } catch (e) {
+    $('#form-error').textContent = e.message;
+  }
+}
+
+function showLogin() {
+  if (timer) { clearInterval(timer); timer = null; }
+  $('#app').hidden = true;
+  $('#logout').hidden = true;
+  $('#login').hidden = false;
+  $('#token').focus();
+}
+
+function showApp() {
+  $('#login').hidden = true;
+  $('#app').hidden = false;
+  $('#logout').hidden = false;
+  refresh();
+  if (!timer) timer = setInterval(refresh, 1000);
+}
+
+async function login(ev) {
+  ev.preventDefault();
+  $('#login-error').textContent = '';
+  const r = await fetch('/login', {
+    method: 'POST', credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: $('#token').value }),
+  });
+  let d = {};
+  try { d = await r.json(); } catch (e) { /* none */ }
+  if (!r.ok) { $('#login-error').textContent = d.error || ('sign-in failed (HTTP ' + r.status + ')'); return; }
+  csrf = d.csrf;
+  $('#token').value = '';
+  showApp();
+}
+
+async function logout() {
+  try { await call('POST', '/logout'); } catch (e) { /* signed out either way */ }
+  csrf = '';
+  showLogin();
+}
+
+document.addEventListener('DOMContentLoaded', async () => {
+  $('#login-form').addEventListener('submit', login);
+  $('#create-form').addEventListener('submit', createJob);
+  $('#logout').addEventListener('click', logout);
+  $('#detail-close').addEventListener('click', () => { selected = null; $('#detail').hidden = true; });
+  const r = await fetch('/api/session', { credentials: 'same-origin' });
+  if (r.ok) { csrf = (await r.json()).csrf; showApp(); } else { showLogin(); }
+});
+)js";
+
+}  // namespace ss::dashboard

@@ -1,0 +1,92 @@
+#include "serve/grpc_server.h"
+
+#include <fstream>
+#include <thread>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/signals.h"
+
+namespace ss::grpc_server {
+
+std::string read_token(const std::string& path) {
+  if (path.empty()) return "";
+  std::ifstream in(path);
+  if (!in) throw Error(kExitConfig, "cannot read token file " + path);
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) throw Error(kExitConfig, "token file " + path + " is empty");
+  return token;
+}
+
+grpc::Status check(const grpc::ServerContext* ctx, const std::string& token) {
+  if (token.empty()) return grpc::Status::OK;
+  auto it = ctx->client_metadata().find("authorization");
+  if (it == ctx->client_metadata().end() ||
+      !transport::same_secret(std::string_view(it->second.data(), it->second.size()), "Bearer " + token))
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing or wrong bearer token");
+  return grpc::Status::OK;
+}
+
+namespace {
+std::shared_ptr<grpc::ServerCredentials> server_credentials(const transport::ServerTls& tls) {
+  if (!tls.on()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions opts(tls.client_ca.empty()
+                                             ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                             : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  if (!tls.client_ca.empty()) opts.pem_root_certs = transport::read_file(tls.client_ca, "TLS client CA");
+  opts.pem_key_cert_pairs.push_back(
+      {transport::read_file(tls.key, "TLS key"), transport::read_file(tls.cert, "TLS certificate")});
+  return grpc::SslServerCredentials(opts);
+}
+}  // namespace
+
+std::shared_ptr<grpc::Channel> channel(const std::string& server, const transport::ClientTls& tls) {
+  if (!tls.on()) return grpc::CreateChannel(server, grpc::InsecureChannelCredentials());
+  grpc::SslCredentialsOptions opts;
+  if (!tls.ca.empty()) opts.pem_root_certs = transport::read_file(tls.ca, "TLS CA");
+  if (!tls.cert.empty()) {
+    opts.pem_cert_chain = transport::read_file(tls.cert, "TLS certificate");
+    opts.pem_private_key = transport::read_file(tls.key, "TLS key");
+  }
+  return grpc::CreateChannel(server, grpc::SslCredentials(opts));
+}
+
+int serve(const std::string& listen, const Exposure& exposure, const std::vector<grpc::Service*>& services) {
+  transport::check_server_tls(exposure.tls);
+  transport::check_exposure("--listen", listen, !exposure.token.empty(), exposure.tls.on(), exposure.insecure);
+  grpc::ServerBuilder builder;
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(exposure.max_request_bytes);
+  int port = 0;
+  builder.AddListeningPort(listen, server_credentials(exposure.tls), &port);
+  for (grpc::Service* s : services) builder.RegisterService(s);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0)
+    throw Error(kExitUnavailable, "cannot listen on " + listen + " (is another server using that port?)");
+  log::warn("listening on " + listen.substr(0, listen.rfind(':')) + ":" + std::to_string(port));
+  while (!stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  return kExitOk;
+}
+
+void add_token(grpc::ClientContext& ctx, const std::string& token) {
+  if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+}
+
+void throw_status(const grpc::Status& st, const std::string& server) {
+  switch (st.error_code()) {
+    case grpc::StatusCode::NOT_FOUND:
+      throw Error(kExitNoInput, st.error_message() + " on " + server);
+    case grpc::StatusCode::UNAUTHENTICATED:
+      throw Error(kExitNoPerm, "the server refused the token: " + st.error_message() + " (see --token-file)");
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      throw Error(kExitUsage, st.error_message());
+    default:
+      throw Error(kExitUnavailable, "cannot reach the server at " + server + ": " + st.error_message());
+  }
+}
+
+}  // namespace ss::grpc_server

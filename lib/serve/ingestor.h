@@ -1,0 +1,27 @@
+// ss-buffer serve: the gRPC Ingestor service, for producers that are not PostgreSQL. Pushed records land in the
+// same Redis stream as captured ones, with the same guarantees (lib/buffer.h RecordStore).
+#pragma once
+
+#include <string>
+
+#include "core/transport.h"
+#include "redis/buffer.h"
+
+namespace ss::ingestor {
+
+struct ServeConfig {
+  buffer::WriteConfig store;
+  std::string listen = "127.0.0.1:50051";
+  std::string token_file;  // when set, calls need "authorization: Bearer <token>"
+  transport::ServerTls tls;
+  bool insecure = false;  // listen off loopback without a token and TLS
+  std::string default_source = "grpc";
+};
+
+// Serves until SIGTERM/SIGINT. Prints "listening on HOST:PORT" on stderr once bound (port 0 picks a free one).
+int run_serve(const ServeConfig& cfg);
+
+// Why `rec` cannot be stored, or "" when it can (INVALID_ARGUMENT text).
+std::string validate(const shadowstream::v1::ChangeRecord& rec);
+
+}  // namespace ss::ingestor

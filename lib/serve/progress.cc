@@ -1,0 +1,382 @@
+#include "serve/progress.h"
+
+#include <grpcpp/grpcpp.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "core/error.h"
+#include "core/fd_io.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/position.h"
+#include "core/signals.h"
+#include "pg/conn.h"
+#include "redis/conn.h"
+#include "redis/stream.h"
+#include "replay/jobs.h"
+#include "serve/grpc_server.h"
+#include "shadowstream.grpc.pb.h"
+
+namespace ss::progress {
+
+namespace pb = shadowstream::v1;
+
+namespace {
+
+bool use_bar(Format f, int fd) {
+  return f == Format::kBar || (f == Format::kAuto && isatty(fd));
+}
+
+int terminal_width(int fd) {
+  winsize ws{};
+  if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20) return ws.ws_col;
+  return 80;
+}
+
+std::string duration_text(int64_t us) {
+  if (us < 0) return "?";
+  int64_t s = (us + 500'000) / 1'000'000;
+  char buf[32];
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", static_cast<long long>(s / 3600),
+                  static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
+  else
+    std::snprintf(buf, sizeof buf, "%lld:%02lld", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+  return buf;
+}
+
+std::string rate_text(double r) {
+  char buf[32];
+  if (r >= 10'000)
+    std::snprintf(buf, sizeof buf, "%.0fk/s", r / 1000);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f/s", r);
+  return buf;
+}
+
+}  // namespace
+
+std::string render_bar(const pb::ProgressUpdate& u, const pb::ReplayRequest& req, int width) {
+  double frac = -1;
+  if (u.records_total() > 0) {
+    frac = static_cast<double>(u.records_done()) / static_cast<double>(u.records_total());
+  } else if (req.start_time() && req.end_time() && u.replayed_time()) {
+    frac = static_cast<double>(u.replayed_time() - req.start_time()) /
+           static_cast<double>(req.end_time() - req.start_time());
+  }
+  if (u.state() == pb::JOB_STATE_DONE) frac = 1;
+  std::string tail;
+  char pct[16] = "   ?%";
+  if (frac >= 0) std::snprintf(pct, sizeof pct, "%5.1f%%", std::min(1.0, std::max(0.0, frac)) * 100);
+  tail += pct;
+  tail += "  " + std::to_string(u.records_done());
+  if (u.records_total()) tail += "/" + std::to_string(u.records_total());
+  tail += " rec  " + rate_text(u.rate()) + "  ETA " + duration_text(u.eta_us());
+  if (u.replayed_time()) tail += "  at " + format_time_us(u.replayed_time()).substr(0, 19) + "Z";
+  tail += "  " + jobs::state_name(u.state());
+  int bar = width - static_cast<int>(tail.size()) - 3;
+  std::string out;
+  if (bar >= 10) {
+    int fill = frac < 0 ? 0 : static_cast<int>(std::lround(std::min(1.0, frac) * bar));
+    // '#' and '-' rather than colour or block glyphs: readable on any terminal and in a log.
+    out = "[" + std::string(fill, '#') + std::string(bar - fill, '-') + "] ";
+  }
+  out += tail;
+  if (static_cast<int>(out.size()) > width) out.resize(width);
+  return out;
+}
+
+int watch(const WatchConfig& cfg, int out_fd) {
+  std::string token = grpc_server::read_token(cfg.token_file);
+  auto channel = grpc_server::channel(cfg.server, cfg.tls);
+  auto replayer = pb::Replayer::NewStub(channel);
+  auto tracker = pb::ProgressTracker::NewStub(channel);
+  auto context = [&](grpc::ClientContext& ctx) { grpc_server::add_token(ctx, token); };
+  const bool bar = use_bar(cfg.format, out_fd);
+  BufferedWriter out(out_fd, 1 << 16);
+  pb::ReplayRequest request;
+  pb::ProgressUpdate last;
+  bool final = false;
+  int64_t unreachable_since = 0;
+  while (!final && !stop_requested()) {
+    grpc::ClientContext gctx;
+    context(gctx);
+    gctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    pb::JobRef ref;
+    ref.set_id(cfg.job_id);
+    pb::ReplayJob job;
+    grpc::Status st = replayer->GetJob(&gctx, ref, &job);
+    if (st.ok()) {
+      request = job.request();
+      unreachable_since = 0;
+      grpc::ClientContext sctx;
+      context(sctx);
+      pb::ProgressRequest preq;
+      preq.set_job_id(cfg.job_id);
+      auto reader = tracker->StreamProgress(&sctx, preq);
+      pb::ProgressUpdate u;
+      while (reader->Read(&u)) {
+        last = u;
+        if (bar) {
+          out.write("\r" + render_bar(u, request, terminal_width(out_fd) - 1) + "\x1b[K");
+        } else {
+          json::append(u, out.buffer());
+          out.buffer().push_back('\n');
+        }
+        out.flush();
+        if (jobs::is_final(u.state())) {
+          final = true;
+          sctx.TryCancel();
+          break;
+        }
+      }
+      st = reader->Finish();
+      if (final || st.ok()) continue;
+    }
+    if (st.error_code() != grpc::StatusCode::UNAVAILABLE && st.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED &&
+        st.error_code() != grpc::StatusCode::CANCELLED)
+      grpc_server::throw_status(st, cfg.server);
+    // The server is away (restarting?): jobs survive a restart, so keep trying for a while.
+    if (!unreachable_since) unreachable_since = now_us();
+    if (now_us() - unreachable_since > cfg.reconnect_us) grpc_server::throw_status(st, cfg.server);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  if (bar) {
+    out.write("\n");
+    if (!last.error().empty()) out.write("error: " + last.error() + "\n");
+  }
+  out.flush();
+  if (!final) return kExitOk;  // interrupted by the user
+  switch (last.state()) {
+    case pb::JOB_STATE_DONE:
+      return 0;
+    case pb::JOB_STATE_CANCELLED:
+      return 2;
+    default:
+      return 1;
+  }
+}
+
+namespace {
+
+class Sampler {
+ public:
+  explicit Sampler(const PipelineConfig& cfg) : cfg_(cfg) {}
+
+  pb::PipelineStatus sample() {
+    pb::PipelineStatus s;
+    s.set_sample_time(now_us());
+    if (cfg_.postgres) sample_pg(*s.mutable_postgres());
+    if (cfg_.redis) sample_redis(*s.mutable_redis());
+    if (cfg_.kafka) sample_kafka(*s.mutable_kafka());
+    return s;
+  }
+
+ private:
+  void sample_pg(pb::PipelineStatus::Postgres& p) {
+    p.set_slot(cfg_.slot);
+    try {
+      if (!pg_ || PQstatus(pg_.get()) != CONNECTION_OK) pg_ = pg::connect(cfg_.pg);
+      pg::Result r = pg::exec(pg_.get(),
+                              "SELECT s.active, pg_current_wal_lsn()::text, coalesce(s.confirmed_flush_lsn::text, ''), "
+                              "coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn), 0)::bigint, "
+                              "coalesce(extract(epoch from r.flush_lag), 0) FROM pg_replication_slots s "
+                              "LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid WHERE s.slot_name = " +
+                                  pg::quote_literal(pg_.get(), cfg_.slot));
+      if (PQntuples(r.get()) == 0) {
+        p.set_error("no replication slot " + cfg_.slot);
+        return;
+      }
+      p.set_active(std::string(PQgetvalue(r.get(), 0, 0)) == "t");
+      p.set_current_lsn(parse_lsn(PQgetvalue(r.get(), 0, 1)).value_or(0));
+      p.set_confirmed_flush_lsn(parse_lsn(PQgetvalue(r.get(), 0, 2)).value_or(0));
+      p.set_lag_bytes(std::strtoull(PQgetvalue(r.get(), 0, 3), nullptr, 10));
+      p.set_lag_seconds(std::strtod(PQgetvalue(r.get(), 0, 4), nullptr));
+    } catch (const Error& e) {
+      pg_.reset();
+      p.set_error(e.what());
+    }
+  }
+
+  void sample_redis(pb::PipelineStatus::Redis& out) {
+    std::string key = cfg_.stream.empty() ? redis::default_stream_key(cfg_.source) : cfg_.stream;
+    out.set_stream(key);
+    try {
+      if (!redis_) redis_ = redis::connect(redis::parse_url(cfg_.redis_url), 2000);
+      redis::Reply len = redis::command(redis_.get(), {"XLEN", key});
+      if (len->type == REDIS_REPLY_INTEGER) out.set_length(static_cast<uint64_t>(len->integer));
+      redis::Reply groups = redis::command(redis_.get(), {"XINFO", "GROUPS", key});
+      if (redis::is_error(groups.get())) {
+        out.set_error(std::string(groups->str, groups->len));
+        return;
+      }
+      for (size_t i = 0; i < groups->elements; ++i) {
+        const redisReply* g = groups->element[i];
+        auto* og = out.add_groups();
+        og->set_lag(-1);
+        for (size_t k = 0; k + 1 < g->elements; k += 2) {
+          std::string field(g->element[k]->str, g->element[k]->len);
+          const redisReply* v = g->element[k + 1];
+          if (field == "name") og->set_name(std::string(v->str, v->len));
+          if (field == "pending" && v->type == REDIS_REPLY_INTEGER) og->set_pending(v->integer);
+          if (field == "consumers" && v->type == REDIS_REPLY_INTEGER) og->set_consumers(v->integer);
+          if (field == "lag" && v->type == REDIS_REPLY_INTEGER) og->set_lag(v->integer);
+        }
+      }
+    } catch (const Error& e) {
+      redis_.reset();
+      out.set_error(e.what());
+    }
+  }
+
+  rd_kafka_t* group_handle(const std::string& group) {
+    auto it = consumers_.find(group);
+    if (it != consumers_.end()) return it->second.get();
+    kafka::Conf conf = kafka::make_conf(cfg_.kafka_settings, {{"group.id", group}, {"log_level", "3"}});
+    char err[512];
+    kafka::Handle h(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err));
+    if (!h) throw Error(kExitConfig, std::string("cannot create a Kafka consumer: ") + err);
+    conf.release();
+    return (consumers_[group] = std::move(h)).get();
+  }
+
+  void sample_kafka(pb::PipelineStatus::Kafka& out) {
+    out.set_topic(cfg_.topic);
+    try {
+      // Any group's handle answers metadata and watermarks; the first one serves them all.
+      std::string first = cfg_.groups.empty() ? "ss-progress" : cfg_.groups.front();
+      rd_kafka_t* h = group_handle(first);
+      const rd_kafka_metadata_t* md = nullptr;
+      rd_kafka_topic_t* t = rd_kafka_topic_new(h, cfg_.topic.c_str(), nullptr);
+      rd_kafka_resp_err_t err = rd_kafka_metadata(h, 0, t, &md, 5000);
+      rd_kafka_topic_destroy(t);
+      kafka::check(err, "reading metadata of " + cfg_.topic, kExitUnavailable);
+      std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> guard(md,
+                                                                                             rd_kafka_metadata_destroy);
+      if (md->topic_cnt != 1 || md->topics[0].err) {
+        out.set_error("topic " + cfg_.topic + " does not exist");
+        return;
+      }
+      std::vector<int32_t> parts;
+      for (int i = 0; i < md->topics[0].partition_cnt; ++i) parts.push_back(md->topics[0].partitions[i].id);
+      std::map<int32_t, std::pair<int64_t, int64_t>> marks;
+      int64_t end = 0;
+      for (int32_t p : parts) {
+        int64_t lo = 0, hi = 0;
+        kafka::check(rd_kafka_query_watermark_offsets(h, cfg_.topic.c_str(), p, &lo, &hi, 5000),
+                     "reading offsets of " + cfg_.topic, kExitUnavailable);
+        marks[p] = {lo, hi};
+        end += hi;
+      }
+      out.set_end_offsets(end);
+      for (const auto& g : cfg_.groups) {
+        rd_kafka_t* gh = group_handle(g);
+        kafka::PartitionList l(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
+        for (int32_t p : parts) rd_kafka_topic_partition_list_add(l.get(), cfg_.topic.c_str(), p);
+        kafka::check(rd_kafka_committed(gh, l.get(), 5000), "reading offsets of group " + g, kExitUnavailable);
+        auto* og = out.add_groups();
+        og->set_name(g);
+        int64_t lag = 0;
+        for (int i = 0; i < l->cnt; ++i) {
+          auto [lo, hi] = marks[l->elems[i].partition];
+          int64_t committed = l->elems[i].offset;
+          if (committed >= 0) og->set_has_offsets(true);
+          lag += hi - std::max(committed < 0 ? lo : committed, lo);
+        }
+        og->set_lag(lag);
+      }
+    } catch (const Error& e) {
+      out.set_error(e.what());
+    }
+  }
+
+  const PipelineConfig& cfg_;
+  pg::Conn pg_;
+  redis::Context redis_;
+  std::map<std::string, kafka::Handle> consumers_;
+};
+
+}  // namespace
+
+std::string render_pipeline(const pb::PipelineStatus& s) {
+  std::string out = format_time_us(s.sample_time()).substr(0, 19) + "Z\n";
+  if (s.has_postgres()) {
+    const auto& p = s.postgres();
+    out += "  postgres  slot " + p.slot();
+    if (!p.error().empty()) {
+      out += ": " + p.error() + "\n";
+    } else {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.1f s", p.lag_seconds());
+      out += std::string(p.active() ? " (capturing)" : " (no capture connected)") + "  lag " +
+             std::to_string(p.lag_bytes()) + " bytes, " + buf + "  confirmed " + format_lsn(p.confirmed_flush_lsn()) +
+             " of " + format_lsn(p.current_lsn()) + "\n";
+    }
+  }
+  if (s.has_redis()) {
+    const auto& r = s.redis();
+    out += "  redis     " + r.stream() + "  length " + std::to_string(r.length());
+    for (const auto& g : r.groups())
+      out += "  [" + g.name() + ": pending " + std::to_string(g.pending()) + ", lag " +
+             (g.lag() < 0 ? std::string("?") : std::to_string(g.lag())) + "]";
+    if (!r.error().empty()) out += "  (" + r.error() + ")";
+    out += "\n";
+  }
+  if (s.has_kafka()) {
+    const auto& k = s.kafka();
+    out += "  kafka     " + k.topic();
+    if (!k.error().empty()) {
+      out += ": " + k.error() + "\n";
+    } else {
+      out += "  messages " + std::to_string(k.end_offsets());
+      for (const auto& g : k.groups())
+        out += "  [" + g.name() + ": lag " + std::to_string(g.lag()) + (g.has_offsets() ? "" : ", no offsets") + "]";
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+struct PipelineSampler::Impl {
+  PipelineConfig cfg;
+  Sampler sampler{cfg};
+  explicit Impl(const PipelineConfig& c) : cfg(c) {}
+};
+PipelineSampler::PipelineSampler(const PipelineConfig& cfg) : impl_(std::make_unique<Impl>(cfg)) {}
+PipelineSampler::~PipelineSampler() = default;
+pb::PipelineStatus PipelineSampler::sample() {
+  return impl_->sampler.sample();
+}
+
+int pipeline(const PipelineConfig& cfg, int out_fd) {
+  if (!cfg.postgres && !cfg.redis && !cfg.kafka)
+    throw Error(kExitUsage,
+                "nothing to watch: give --pg, --redis or --brokers (or set PGDATABASE/PGHOST, REDIS_URL, "
+                "KAFKA_BROKERS)");
+  Sampler sampler(cfg);
+  const bool text = use_bar(cfg.format, out_fd);
+  BufferedWriter out(out_fd, 1 << 16);
+  for (;;) {
+    pb::PipelineStatus s = sampler.sample();
+    if (text) {
+      out.write(render_pipeline(s));
+    } else {
+      json::append(s, out.buffer());
+      out.buffer().push_back('\n');
+    }
+    out.flush();
+    if (cfg.once || stop_requested()) break;
+    int64_t until = now_us() + cfg.interval_us;
+    while (!stop_requested() && now_us() < until) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (stop_requested()) break;
+  }
+  return kExitOk;
+}
+
+}  // namespace ss::progress

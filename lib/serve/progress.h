@@ -1,0 +1,75 @@
+// ss-progress: a replay job's live progress (from ss-replay serve's ProgressTracker) as a terminal bar or JSON
+// lines, and the live pipeline's lag (replication slot, Redis stream, Kafka consumer groups).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/transport.h"
+#include "kafka/handle.h"
+#include "shadowstream.pb.h"
+
+namespace ss::progress {
+
+enum class Format { kAuto, kBar, kJson };
+
+struct WatchConfig {
+  std::string server = "127.0.0.1:50052";
+  std::string token_file;
+  transport::ClientTls tls;
+  std::string job_id;
+  Format format = Format::kAuto;
+  int64_t reconnect_us = 30'000'000;  // how long to keep trying when the server is unreachable
+};
+
+// Follows the job until it ends. Returns 0 when it is done, 1 when it failed, 2 when it was cancelled. Throws
+// Error(66) for an unknown job, 69 when the server cannot be reached, 77 for a refused token.
+int watch(const WatchConfig& cfg, int out_fd);
+
+// One progress-bar line (no newline) for a terminal `width` columns wide. The percentage comes from the record
+// counts when the total is known, else from how far the replayed commit time is into the request's window.
+std::string render_bar(const shadowstream::v1::ProgressUpdate& u, const shadowstream::v1::ReplayRequest& req,
+                       int width);
+
+struct PipelineConfig {
+  bool postgres = false;
+  std::string pg;  // conninfo; empty = PG* environment
+  std::string slot = "shadowstream";
+  bool redis = false;
+  std::string redis_url;
+  std::string stream;  // key; empty = shadowstream:<source>:changes
+  std::string source;
+  bool kafka = false;
+  kafka::Settings kafka_settings;
+  std::string topic = "shadowstream.archive";
+  std::vector<std::string> groups;
+  Format format = Format::kAuto;
+  int64_t interval_us = 1'000'000;
+  bool once = false;
+};
+
+// Samples the pipeline's configured stages on demand (ss-progress pipeline and the dashboard's panel). Keeps its
+// connections between samples. Not thread-safe.
+class PipelineSampler {
+ public:
+  explicit PipelineSampler(const PipelineConfig& cfg);
+  ~PipelineSampler();
+  PipelineSampler(const PipelineSampler&) = delete;
+  PipelineSampler& operator=(const PipelineSampler&) = delete;
+  shadowstream::v1::PipelineStatus sample();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Samples until stopped (or once). A stage that cannot be sampled reports its error in the sample; it does not
+// end the watch.
+int pipeline(const PipelineConfig& cfg, int out_fd);
+
+// The sample as a few readable lines (for a terminal).
+std::string render_pipeline(const shadowstream::v1::PipelineStatus& s);
+
+}  // namespace ss::progress
