@@ -39,9 +39,14 @@ class Connection {
  public:
   explicit Connection(const std::string& url) : ep_(redis::parse_url(url)) {}
   redisContext* get() {
-    if (!ctx_) ctx_ = redis::connect(ep_);
+    if (!ctx_) {
+      ctx_ = redis::connect(ep_);
+      ++connects_;
+    }
     return ctx_.get();
   }
+  // How many connections were made: a change tells a caller that replies may have been lost in between.
+  uint64_t connects() const { return connects_; }
   void drop() { ctx_.reset(); }
   const redis::Endpoint& endpoint() const { return ep_; }
 
@@ -68,6 +73,7 @@ class Connection {
  private:
   redis::Endpoint ep_;
   redis::Context ctx_;
+  uint64_t connects_ = 0;
 };
 
 // A Redis error reply that may clear by itself: retry rather than fail.
@@ -647,23 +653,32 @@ class Reader {
       return 0;
     });
     // First what this consumer was given before and never acknowledged (a restart after a crash) ...
-    for (std::string start = "0";;) {
-      redis::Reply r = read_group(start, false);
+    for (;;) {
+      redis::Reply r = read_group(last_read_.empty() ? "0" : last_read_, false);
       redisReply* entries = entries_of(r.get());
       if (!entries || entries->elements == 0) break;
-      start = deliver(entries, true);
+      last_read_ = deliver(entries, true);
     }
     // ... then what dead consumers of the group left pending for longer than --claim-idle ...
     claim();
     // ... then new entries.
     int64_t last_claim = now_us();
+    uint64_t connects = conn_.connects();
     while (!stop_requested() && !past_until_) {
       settle();
       // Draining (--until-idle): an empty non-blocking read means drained; waiting would only add latency.
       redis::Reply r = read_group(">", !cfg_.until_idle);
+      if (conn_.connects() != connects) {
+        // The connection was lost and made again (a Redis restart): a reply it lost took its entries into this
+        // consumer's pending list all the same, and reading on with ">" would skip them, to be claimed a minute
+        // later, out of order. Deliver them now, in order, from the pending list (this reply's entries with them).
+        connects = conn_.connects();
+        redeliver_lost();
+        continue;
+      }
       redisReply* entries = entries_of(r.get());
       if (entries && entries->elements > 0) {
-        deliver(entries, true);
+        last_read_ = deliver(entries, true);
       } else if (cfg_.until_idle) {
         break;
       }
@@ -675,6 +690,16 @@ class Reader {
       }
     }
     return finish();
+  }
+
+  // This consumer's pending entries past the last one this run delivered from its reads (a lost reply's), in order.
+  void redeliver_lost() {
+    for (;;) {
+      redis::Reply r = read_group(last_read_.empty() ? "0" : last_read_, false);
+      redisReply* entries = entries_of(r.get());
+      if (!entries || entries->elements == 0) break;
+      last_read_ = deliver(entries, true);
+    }
   }
 
   void claim() {
@@ -741,7 +766,8 @@ class Reader {
   bool out_is_file_;
   std::unique_ptr<AckReader> acks_;
   std::string key_;
-  std::string joined_;  // a record in several parts, joined
+  std::string joined_;     // a record in several parts, joined
+  std::string last_read_;  // the ID of the last entry this consumer's own reads gave it
   ChangeRecord rec_;
   std::deque<Delivered> delivered_;
   std::unordered_set<std::string> delivered_ids_;  // the IDs in delivered_
