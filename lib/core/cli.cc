@@ -47,6 +47,32 @@ void add_verbose_flag(CLI::App& app) {
       "More diagnostics on stderr (repeat for debug)");
 }
 
+double speed_flag(const std::string& flag, const std::string& text) {
+  if (text == "max") return 0;
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(v > 0))
+    throw Error(kExitUsage, flag + ": expected a positive factor or 'max', got '" + text + "'");
+  return v;
+}
+
+double rate_flag(const std::string& flag, const std::string& text) {
+  std::string t = text;
+  if (t.size() > 2 && t.compare(t.size() - 2, 2, "/s") == 0) t.resize(t.size() - 2);
+  char* end = nullptr;
+  double v = std::strtod(t.c_str(), &end);
+  if (t.empty() || *end != '\0' || !(v > 0))
+    throw Error(kExitUsage, flag + ": expected records per second such as 5000 or 5000/s, got '" + text + "'");
+  return v;
+}
+
+std::pair<std::string, std::string> mapping_flag(const std::string& flag, const std::string& text) {
+  size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
+    throw Error(kExitUsage, flag + ": expected SRC=DST, got '" + text + "'");
+  return {text.substr(0, eq), text.substr(eq + 1)};
+}
+
 int64_t duration_flag(const std::string& flag, const std::string& text) {
   auto v = parse_duration_us(text);
   if (!v) throw Error(kExitUsage, flag + " takes a duration like 10s, 500ms or 24h, got \"" + text + "\"");

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include <string>
+#include <utility>
 
 #include "core/position.h"
 #include "core/transport.h"
@@ -27,6 +28,9 @@ int64_t time_flag(const std::string& flag, const std::string& text);      // RFC
 uint64_t lsn_flag(const std::string& flag, const std::string& text);      // X/Y
 
 Position position_flag(const std::string& flag, const std::string& text);  // X/Y or X/Y:N
+double speed_flag(const std::string& flag, const std::string& text);       // a factor > 0, or "max" -> 0
+double rate_flag(const std::string& flag, const std::string& text);        // records per second: 5000 or 5000/s
+std::pair<std::string, std::string> mapping_flag(const std::string& flag, const std::string& text);  // SRC=DST
 
 // A server's --tls-cert/--tls-key/--tls-ca and --insecure; a client's --tls-ca/--tls-cert/--tls-key.
 void add_server_tls_flags(CLI::App& app, transport::ServerTls& tls, bool& insecure);

@@ -23,6 +23,11 @@ void put_varint32(std::string& out, uint32_t v) {
 FrameReader::FrameReader(int fd, std::string name, size_t max_frame)
     : in_(fd, std::move(name)), max_frame_(max_frame) {}
 
+void refuse_terminal(int fd, std::string_view instead) {
+  if (::isatty(fd))
+    throw Error(kExitUsage, "refusing to write binary frames to a terminal (" + std::string(instead) + ")");
+}
+
 void FrameReader::fail(const std::string& what) const {
   throw Error(kExitDataErr, in_.name() + ": " + what + " at byte offset " + std::to_string(frame_offset_));
 }

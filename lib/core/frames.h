@@ -18,6 +18,9 @@
 
 namespace ss {
 
+// Frames are binary: a tool refuses to write them to a terminal (exit 64), saying what to do instead.
+void refuse_terminal(int fd, std::string_view instead = "pipe into ss-cat or a file");
+
 // The largest message protobuf parses (2 GiB - 1): every record PostgreSQL can produce fits (a value is at most
 // 1 GB), and since the reader's buffer grows only as bytes arrive, a garbage length costs nothing before its data.
 inline constexpr size_t kDefaultMaxFrame = 0x7fffffff;

@@ -30,14 +30,8 @@ void set_tool(std::string_view name) {
   std::lock_guard<std::mutex> lock(g_mu);
   g_tool = name;
 }
-const std::string& tool() {
-  return g_tool;
-}
 void set_verbosity(int level) {
   g_verbosity = level;
-}
-int verbosity() {
-  return g_verbosity;
 }
 void warn(std::string_view msg) {
   emit(msg);

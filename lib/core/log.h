@@ -7,11 +7,9 @@
 namespace ss::log {
 
 void set_tool(std::string_view name);
-const std::string& tool();
 
 // Verbosity: 0 = errors and warnings only (default), 1 = info (-v), 2 = debug (-vv).
 void set_verbosity(int level);
-int verbosity();
 
 void warn(std::string_view msg);
 void info(std::string_view msg);

@@ -2,15 +2,16 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <thread>
 
 namespace ss {
 namespace {
 std::atomic<bool> g_stop{false};
-std::atomic<int> g_signal{0};
 
-void on_stop(int sig) {
-  g_signal.store(sig);
+void on_stop(int) {
   g_stop.store(true);
 }
 }  // namespace
@@ -28,11 +29,10 @@ void install_stop_handlers() {
 bool stop_requested() {
   return g_stop.load(std::memory_order_relaxed);
 }
-void request_stop() {
-  g_stop.store(true);
-}
-int stop_signal() {
-  return g_signal.load();
+bool sleep_unless_stopped(int64_t us) {
+  for (int64_t waited = 0; waited < us && !stop_requested(); waited += 50'000)
+    std::this_thread::sleep_for(std::chrono::microseconds(std::min<int64_t>(50'000, us - waited)));
+  return !stop_requested();
 }
 
 }  // namespace ss

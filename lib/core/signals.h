@@ -3,14 +3,15 @@
 // tool idle on stdin notices promptly.
 #pragma once
 
+#include <cstdint>
+
 namespace ss {
 
 // Installs the SIGTERM/SIGINT handlers and ignores SIGPIPE (EPIPE is handled where writes happen).
 void install_stop_handlers();
 bool stop_requested();
-// For tests and for tools that stop themselves (e.g. --endpos reached).
-void request_stop();
-// The signal number that requested the stop (0 if none or request_stop()).
-int stop_signal();
+// Sleeps for `us`, looking for a stop request every 50 ms: every wait of a retry loop goes through here, so SIGTERM
+// ends a tool within a moment whatever it is waiting for. False when a stop cut the sleep short.
+bool sleep_unless_stopped(int64_t us);
 
 }  // namespace ss

@@ -8,6 +8,9 @@
 
 namespace ss::transport {
 
+// Where ss-replay serve listens, and its clients look, unless told otherwise.
+inline constexpr const char* kDefaultReplayServer = "127.0.0.1:50052";
+
 // A listen address: "HOST:PORT", ":PORT" or "PORT" (loopback), "[v6]:PORT"; port 0 picks a free one. Throws
 // Error(64) naming `flag` for anything else.
 std::pair<std::string, int> parse_listen(const std::string& addr, const std::string& flag = "--listen");

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "core/error.h"
@@ -160,8 +161,7 @@ void ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int 
     bool transient = last == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
                      last == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || last == RD_KAFKA_RESP_ERR__TRANSPORT ||
                      last == RD_KAFKA_RESP_ERR__TIMED_OUT;
-    if (!transient || now_us() > deadline || stop_requested()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+    if (!transient || now_us() > deadline || !sleep_unless_stopped(backoff_ms * 1000)) break;
   }
   throw Error(kExitUnavailable, "topic " + topic + " is not available (" + rd_kafka_err2str(last) +
                                     "); create it, or pass --partitions N");
@@ -199,6 +199,64 @@ size_t max_message_bytes(rd_kafka_t* rk, const std::string& topic, int timeout_m
     }
   }
   return std::min(producer, cluster);
+}
+
+Handle make_consumer(const Settings& s, const std::string& group, RebalanceCb on_rebalance, void* opaque, bool follow) {
+  std::vector<std::pair<std::string, std::string>> defaults = {{"isolation.level", "read_committed"},
+                                                               {"enable.partition.eof", "true"},
+                                                               {"enable.auto.commit", "false"},
+                                                               {"auto.offset.reset", "earliest"},
+                                                               {"log_level", "3"}};
+  // A seek probe or a window's end must not wait out the default 500 ms for data that is not coming (each of a
+  // seek's rounds waited on it); a window reader that follows polls every 10 ms, and a group member that may follow
+  // an idle topic for days keeps the default.
+  if (!on_rebalance) defaults.push_back({"fetch.wait.max.ms", follow ? "10" : "1"});
+  // A member that dies without leaving (kill -9) holds its partitions until its session expires: 10 s rather than
+  // librdkafka's 45 s before another member takes over.
+  if (on_rebalance) defaults.push_back({"session.timeout.ms", "10000"});
+  // librdkafka 2.0 refuses rd_kafka_assign() without a group.id; window reads never commit, so any id serves.
+  defaults.push_back({"group.id", group.empty() ? "shadowstream-window-reader" : group});
+  Conf conf = make_conf(s, defaults);
+  if (on_rebalance) {
+    rd_kafka_conf_set_rebalance_cb(conf.get(), on_rebalance);
+    rd_kafka_conf_set_opaque(conf.get(), opaque);
+  }
+  char err[512];
+  Handle h(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err));
+  if (!h) throw Error(kExitConfig, std::string("cannot create a Kafka consumer: ") + err);
+  conf.release();  // owned by the handle now
+  rd_kafka_poll_set_consumer(h.get());
+  return h;
+}
+
+std::vector<int32_t> partitions_of(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+  Topic t(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
+  const rd_kafka_metadata_t* raw = nullptr;
+  check(rd_kafka_metadata(rk, 0, t.get(), &raw, timeout_ms), "cannot read metadata of topic " + topic,
+        kExitUnavailable);
+  Metadata md(raw);
+  std::vector<int32_t> ids;
+  if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+    for (int i = 0; i < md->topics[0].partition_cnt; ++i) ids.push_back(md->topics[0].partitions[i].id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+Watermarks watermarks(rd_kafka_t* rk, const std::string& topic, int32_t p, int timeout_ms) {
+  Watermarks w;
+  check(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &w.low, &w.high, timeout_ms),
+        "cannot read offsets of " + topic + "[" + std::to_string(p) + "]", kExitUnavailable);
+  return w;
+}
+
+std::map<int32_t, Watermarks> all_watermarks(rd_kafka_t* rk, const std::string& topic,
+                                             const std::vector<int32_t>& parts, int timeout_ms) {
+  std::vector<std::future<Watermarks>> answers;
+  for (int32_t p : parts)
+    answers.push_back(std::async(std::launch::async, [=] { return watermarks(rk, topic, p, timeout_ms); }));
+  std::map<int32_t, Watermarks> wm;
+  for (size_t i = 0; i < parts.size(); ++i) wm[parts[i]] = answers[i].get();
+  return wm;
 }
 
 }  // namespace ss::kafka

@@ -4,6 +4,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -86,6 +87,25 @@ void ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int 
 // cluster says of the topic (max.message.bytes, which defaults to the broker's message.max.bytes); Kafka's default
 // (1048588) when the cluster does not answer DescribeConfigs.
 size_t max_message_bytes(rd_kafka_t* rk, const std::string& topic, int timeout_ms);
+
+using RebalanceCb = void (*)(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*);
+
+// A read_committed consumer that never commits by itself. Window reads, probes and lag figures pass no callback
+// (and assign partitions themselves, or only ask); a consumer-group member passes its rebalance callback and itself
+// as opaque. `follow`: a window reader that waits at the end for more.
+Handle make_consumer(const Settings& s, const std::string& group, RebalanceCb on_rebalance = nullptr,
+                     void* opaque = nullptr, bool follow = false);
+
+// Partition ids of `topic`, sorted (waits for metadata); empty when the topic does not exist.
+std::vector<int32_t> partitions_of(rd_kafka_t* rk, const std::string& topic, int timeout_ms);
+
+struct Watermarks {
+  int64_t low = 0, high = 0;
+};
+Watermarks watermarks(rd_kafka_t* rk, const std::string& topic, int32_t p, int timeout_ms);
+// Every partition's watermarks, asked for in parallel: one round trip each, and topics have dozens of partitions.
+std::map<int32_t, Watermarks> all_watermarks(rd_kafka_t* rk, const std::string& topic,
+                                             const std::vector<int32_t>& parts, int timeout_ms);
 
 // Throws Error(code) with librdkafka's text when err is not NO_ERROR.
 void check(rd_kafka_resp_err_t err, const std::string& what, int code);

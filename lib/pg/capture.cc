@@ -426,9 +426,7 @@ class Capture {
         if (e.code() != kExitUnavailable || stop_requested()) throw;
         log::warn(std::string(e.what()) + "; reconnecting in " + std::to_string(backoff / 1'000'000) + "s");
       }
-      for (int64_t waited = 0; waited < backoff && !stop_requested(); waited += 100'000)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (stop_requested()) return;
+      if (!sleep_unless_stopped(backoff)) return;
       backoff = std::min(backoff * 2, cfg_.max_backoff_us);
       try {
         connect();

@@ -25,15 +25,6 @@ namespace {
 
 using shadowstream::v1::ChangeRecord;
 
-// Sleeps for `us`, returning early (false) when a stop is requested.
-bool backoff_sleep(int64_t us) {
-  for (int64_t waited = 0; waited < us; waited += 50'000) {
-    if (stop_requested()) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return !stop_requested();
-}
-
 // A Redis connection that reconnects on demand.
 class Connection {
  public:
@@ -63,7 +54,7 @@ class Connection {
         drop();
         log::warn(std::string(e.what()) + "; retrying in " + std::to_string(backoff / 1000) + "ms");
       }
-      if (!backoff_sleep(backoff))
+      if (!sleep_unless_stopped(backoff))
         throw Error(kExitTempFail,
                     "stopped while Redis at " + ep_.display() + " was unavailable; nothing unstored was acknowledged");
       backoff = std::min(backoff * 2, max_backoff_us);

@@ -64,9 +64,23 @@ std::string target_problem(const std::string& target) {
   return "";
 }
 
+// A job's source: "kafka:<topic>" or "file:<path>" (anything else, or an empty name, is refused by validate()).
+struct SourceName {
+  enum Kind { kNone, kKafka, kFile } kind = kNone;
+  std::string name;
+};
+SourceName parse_source(const std::string& src) {
+  for (auto [prefix, kind] : {std::pair{"kafka:", SourceName::kKafka}, std::pair{"file:", SourceName::kFile}}) {
+    std::string_view p(prefix);
+    if (src.compare(0, p.size(), p) == 0) return {kind, src.substr(p.size())};
+  }
+  return {};
+}
+
 }  // namespace
 
-std::string validate(const ReplayRequest& r) {
+namespace {
+std::string why_invalid(const ReplayRequest& r) {
   const std::string& src = r.source();
   if (r.name().size() > kMaxNameBytes) return "name is longer than " + std::to_string(kMaxNameBytes) + " bytes";
   if (src.size() > kMaxSourceBytes) return "source is longer than " + std::to_string(kMaxSourceBytes) + " bytes";
@@ -74,13 +88,12 @@ std::string validate(const ReplayRequest& r) {
   if (static_cast<size_t>(r.tables_size()) > kMaxTables) return "more than " + std::to_string(kMaxTables) + " tables";
   for (const auto& t : r.tables())
     if (t.size() > kMaxTableBytes) return "a table name is longer than " + std::to_string(kMaxTableBytes) + " bytes";
-  if (src.rfind("kafka:", 0) == 0) {
-    if (src.size() == 6) return "source kafka: needs a topic, e.g. kafka:shadowstream.archive";
-  } else if (src.rfind("file:", 0) == 0) {
-    if (src.size() == 5) return "source file: needs a path";
-  } else if (!src.empty()) {
+  SourceName source = parse_source(src);
+  if (source.kind == SourceName::kKafka && source.name.empty())
+    return "source kafka: needs a topic, e.g. kafka:shadowstream.archive";
+  if (source.kind == SourceName::kFile && source.name.empty()) return "source file: needs a path";
+  if (source.kind == SourceName::kNone && !src.empty())
     return "source must be kafka:<topic> or file:<path>, not '" + src + "'";
-  }
   if (!(r.speed_factor() >= 0)) return "speed_factor must be 0 (as fast as possible) or more";
   if (!(r.rate() >= 0)) return "rate must be 0 (unused) or more";
   if (r.max_gap_us() < 0) return "max_gap_us must not be negative";
@@ -96,7 +109,7 @@ std::string validate(const ReplayRequest& r) {
   return "";
 }
 
-std::string target_refusal(const std::string& target, const std::vector<std::string>& allow) {
+std::string why_refused(const std::string& target, const std::vector<std::string>& allow) {
   char* err = nullptr;
   std::unique_ptr<PQconninfoOption, ConninfoDeleter> opts(PQconninfoParse(target.c_str(), &err));
   if (!opts) {
@@ -155,6 +168,15 @@ std::string target_refusal(const std::string& target, const std::vector<std::str
   }
   return "";
 }
+}  // namespace
+
+void validate(const ReplayRequest& r) {
+  if (std::string why = why_invalid(r); !why.empty()) throw Error(kExitUsage, why);
+}
+
+void check_target(const std::string& target, const std::vector<std::string>& allow) {
+  if (std::string why = why_refused(target, allow); !why.empty()) throw Error(kExitUsage, why);
+}
 
 namespace {
 
@@ -191,32 +213,20 @@ int open_source_file(const std::string& spec, const std::string& dir) {
   return fd;
 }
 
-replay::Config replay_config(const ReplayRequest& r) {
-  replay::Config c;
-  c.pacing.speed = r.speed_factor();
-  c.pacing.rate = r.rate();
-  c.pacing.max_gap_us = r.max_gap_us();
-  if (r.start_time()) c.window.since_us = r.start_time();
-  if (r.end_time()) c.window.until_us = r.end_time();
-  if (r.from_lsn()) c.window.from = Position{r.from_lsn(), 0};
-  if (r.to_lsn()) c.window.to = Position{r.to_lsn(), UINT64_MAX};
-  for (const auto& t : r.tables()) c.window.add_table(t);
-  return c;
-}
-
 // Frames of the job's source on a descriptor: a file, or a pipe fed by an archive window read on its own thread.
 class Source {
  public:
   Source(const ReplayRequest& r, const replay::Config& rc, const Config& cfg, std::function<bool()> should_stop) {
-    if (r.source().rfind("file:", 0) == 0) {
-      name_ = r.source().substr(5);
+    SourceName source = parse_source(r.source());
+    if (source.kind == SourceName::kFile) {
+      name_ = source.name;
       fd_ = open_source_file(name_, cfg.files_dir);
       return;
     }
     const kafka::Settings& k = cfg.kafka;
     archive::ReadConfig rd;
     rd.kafka = k;
-    rd.topic = r.source().substr(6);
+    rd.topic = source.name;
     rd.since_us = rc.window.since_us;
     rd.until_us = rc.window.until_us;
     rd.from = rc.window.from;
@@ -556,9 +566,9 @@ struct Manager::Impl {
     JobState final_state = shadowstream::v1::JOB_STATE_DONE;
     std::string error;
     try {
-      replay::Config rc = replay_config(req);
-      if (req.source().rfind("file:", 0) == 0) {
-        uint64_t total = count_file(req.source().substr(5), rc, [&] { return j.cancel.load() || stopping(); });
+      replay::Config rc = replay::config_of(req);
+      if (SourceName source = parse_source(req.source()); source.kind == SourceName::kFile) {
+        uint64_t total = count_file(source.name, rc, [&] { return j.cancel.load() || stopping(); });
         std::lock_guard<std::mutex> lk(mu);
         j.rec.mutable_progress()->set_records_total(total);
         publish(j, false);
@@ -572,13 +582,7 @@ struct Manager::Impl {
       if (req.target().empty()) {
         sink = std::make_unique<replay::CountSink>();
       } else {
-        apply::Config ac;
-        ac.conninfo = req.target();
-        ac.create_tables = req.create_tables();
-        ac.on_error = req.on_error() == "skip"  ? apply::OnError::kSkip
-                      : req.on_error() == "log" ? apply::OnError::kLog
-                                                : apply::OnError::kStop;
-        sink = std::make_unique<replay::PostgresSink>(ac);
+        sink = std::make_unique<replay::PostgresSink>(replay::apply_config_of(req));
       }
       Source src(req, rc, cfg, [&] { return j.cancel.load() || stopping(); });
       FrameReader in(src.fd(), src.name());
@@ -681,11 +685,10 @@ Manager::~Manager() = default;
 
 ReplayJob Manager::create(ReplayRequest req) {
   if (req.source().empty()) req.set_source(impl_->cfg.default_source);
-  if (std::string why = validate(req); !why.empty()) throw Error(kExitUsage, why);
-  if (!req.target().empty())
-    if (std::string why = target_refusal(req.target(), impl_->cfg.allow_targets); !why.empty())
-      throw Error(kExitUsage, why);
-  if (req.source().rfind("file:", 0) == 0) close(open_source_file(req.source().substr(5), impl_->cfg.files_dir));
+  validate(req);
+  if (!req.target().empty()) check_target(req.target(), impl_->cfg.allow_targets);
+  if (SourceName source = parse_source(req.source()); source.kind == SourceName::kFile)
+    close(open_source_file(source.name, impl_->cfg.files_dir));
   std::lock_guard<std::mutex> lk(impl_->mu);
   auto j = std::make_unique<Job>();
   Job& job = *j;

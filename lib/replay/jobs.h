@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kafka/archive.h"
 #include "kafka/handle.h"
 #include "shadowstream.pb.h"
 
@@ -25,7 +26,7 @@ struct Config {
   std::string redis_url;  // job store; empty = REDIS_URL
   std::string key = "shadowstream:replay:jobs";
   kafka::Settings kafka;  // brokers for "kafka:<topic>" sources
-  std::string default_source = "kafka:shadowstream.archive";
+  std::string default_source = std::string("kafka:") + archive::kDefaultTopic;
   int64_t persist_interval_us = 1'000'000;
   // Where a job may send the server's credentials: a target naming a host or port must match one of these
   // HOST[:PORT][/DBNAME] patterns (shell wildcards); a target naming neither goes to the server's own PGHOST.
@@ -43,12 +44,12 @@ struct Config {
 inline constexpr size_t kMaxNameBytes = 256, kMaxSourceBytes = 1024, kMaxTargetBytes = 1024, kMaxTables = 1000,
                         kMaxTableBytes = 256;
 
-// Why a request cannot become a job (a one-line message), or "" when it can: its shape and bounds. What a server
-// allows (targets, files) is checked by Manager::create.
-std::string validate(const ReplayRequest& req);
+// Throws Error(64) saying why a request cannot become a job: its shape and bounds. What a server allows (targets,
+// files) is checked by Manager::create.
+void validate(const ReplayRequest& req);
 
-// Why `target` may not receive this server's credentials under `allow` (see Config::allow_targets), or "".
-std::string target_refusal(const std::string& target, const std::vector<std::string>& allow);
+// Throws Error(64) when `target` may not receive this server's credentials under `allow` (Config::allow_targets).
+void check_target(const std::string& target, const std::vector<std::string>& allow);
 
 // No job with that id.
 class NotFound : public Error {

@@ -139,4 +139,26 @@ void install_pause_signals(pacing::PauseGate* gate) {
   sigaction(SIGCONT, &sa, nullptr);
 }
 
+Config config_of(const shadowstream::v1::ReplayRequest& r) {
+  Config c;
+  c.pacing.speed = r.speed_factor();
+  c.pacing.rate = r.rate();
+  c.pacing.max_gap_us = r.max_gap_us();
+  if (r.start_time()) c.window.since_us = r.start_time();
+  if (r.end_time()) c.window.until_us = r.end_time();
+  if (r.from_lsn()) c.window.from = Position{r.from_lsn(), 0};
+  if (r.to_lsn()) c.window.to = Position{r.to_lsn(), UINT64_MAX};
+  for (const auto& t : r.tables()) c.window.add_table(t);
+  return c;
+}
+
+apply::Config apply_config_of(const shadowstream::v1::ReplayRequest& r, apply::Config ac) {
+  ac.conninfo = r.target();
+  ac.create_tables = r.create_tables();
+  ac.on_error = r.on_error() == "skip"  ? apply::OnError::kSkip
+                : r.on_error() == "log" ? apply::OnError::kLog
+                                        : apply::OnError::kStop;
+  return ac;
+}
+
 }  // namespace ss::replay

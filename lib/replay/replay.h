@@ -102,6 +102,13 @@ struct Config {
   Window window;
 };
 
+// A ReplayRequest as the engine's settings (pacing and window): the one translation, used by ss-replay's own flags
+// (which fill a request) and by server jobs alike.
+Config config_of(const shadowstream::v1::ReplayRequest& r);
+// The applier settings a request names (target, create_tables, on_error) over `ac`, which brings what requests do
+// not carry (table and schema maps, the position table).
+apply::Config apply_config_of(const shadowstream::v1::ReplayRequest& r, apply::Config ac = {});
+
 struct Hooks {
   const pacing::PauseGate* gate = nullptr;
   std::function<bool()> should_stop;                 // default: a stop signal (signals.h)

@@ -13,7 +13,8 @@ namespace ss::ingestor {
 using shadowstream::v1::ChangeRecord;
 using shadowstream::v1::PushResponse;
 
-std::string validate(const ChangeRecord& rec) {
+namespace {
+std::string why_invalid(const ChangeRecord& rec) {
   try {
     validate_record(rec, PositionRule::kOptional);
   } catch (const Error& e) {
@@ -27,7 +28,8 @@ std::string validate(const ChangeRecord& rec) {
     case shadowstream::v1::OPERATION_SNAPSHOT:
       if (rec.table().empty()) return "table is required for row changes";
       if (rec.columns_size() == 0)
-        return "columns are required for " + std::string(rec.op() == 2 ? "update" : "insert");
+        return "columns are required for " +
+               std::string(rec.op() == shadowstream::v1::OPERATION_UPDATE ? "update" : "insert");
       break;
     case shadowstream::v1::OPERATION_DELETE:
       if (rec.table().empty()) return "table is required for row changes";
@@ -45,6 +47,11 @@ std::string validate(const ChangeRecord& rec) {
     if (c.name().empty()) return "every old column needs a name";
   if (rec.commit_lsn() == 0 && rec.ordinal() != 0) return "ordinal without commit_lsn";
   return "";
+}
+}  // namespace
+
+void validate(const ChangeRecord& rec) {
+  if (std::string why = why_invalid(rec); !why.empty()) throw Error(kExitDataErr, why);
 }
 
 namespace {
@@ -87,8 +94,11 @@ class Service final : public shadowstream::v1::Ingestor::Service {
     const bool assign = recs.front().commit_lsn() == 0;
     for (size_t i = 0; i < recs.size(); ++i) {
       auto& r = recs[i];
-      if (std::string why = validate(r); !why.empty())
-        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "record " + std::to_string(i) + ": " + why);
+      try {
+        validate(r);
+      } catch (const Error& e) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "record " + std::to_string(i) + ": " + e.what());
+      }
       if ((r.commit_lsn() == 0) != assign)
         return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                             "either every record of a call carries a position or none does");

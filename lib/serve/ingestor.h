@@ -21,7 +21,7 @@ struct ServeConfig {
 // Serves until SIGTERM/SIGINT. Prints "listening on HOST:PORT" on stderr once bound (port 0 picks a free one).
 int run_serve(const ServeConfig& cfg);
 
-// Why `rec` cannot be stored, or "" when it can (INVALID_ARGUMENT text).
-std::string validate(const shadowstream::v1::ChangeRecord& rec);
+// Throws Error(65) saying why `rec` cannot be stored (the service answers INVALID_ARGUMENT with it).
+void validate(const shadowstream::v1::ChangeRecord& rec);
 
 }  // namespace ss::ingestor

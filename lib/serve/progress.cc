@@ -145,7 +145,7 @@ int watch(const WatchConfig& cfg, int out_fd) {
     // The server is away (restarting?): jobs survive a restart, so keep trying for a while.
     if (!unreachable_since) unreachable_since = now_us();
     if (now_us() - unreachable_since > cfg.reconnect_us) grpc_server::throw_status(st, cfg.server);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (!sleep_unless_stopped(500'000)) break;
   }
   if (bar) {
     out.write("\n");
@@ -238,12 +238,7 @@ class Sampler {
   rd_kafka_t* group_handle(const std::string& group) {
     auto it = consumers_.find(group);
     if (it != consumers_.end()) return it->second.get();
-    kafka::Conf conf = kafka::make_conf(cfg_.kafka_settings, {{"group.id", group}, {"log_level", "3"}});
-    char err[512];
-    kafka::Handle h(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err));
-    if (!h) throw Error(kExitConfig, std::string("cannot create a Kafka consumer: ") + err);
-    conf.release();
-    return (consumers_[group] = std::move(h)).get();
+    return (consumers_[group] = kafka::make_consumer(cfg_.kafka_settings, group)).get();
   }
 
   void sample_kafka(pb::PipelineStatus::Kafka& out) {
@@ -252,28 +247,14 @@ class Sampler {
       // Any group's handle answers metadata and watermarks; the first one serves them all.
       std::string first = cfg_.groups.empty() ? "ss-progress" : cfg_.groups.front();
       rd_kafka_t* h = group_handle(first);
-      const rd_kafka_metadata_t* md = nullptr;
-      rd_kafka_topic_t* t = rd_kafka_topic_new(h, cfg_.topic.c_str(), nullptr);
-      rd_kafka_resp_err_t err = rd_kafka_metadata(h, 0, t, &md, 5000);
-      rd_kafka_topic_destroy(t);
-      kafka::check(err, "reading metadata of " + cfg_.topic, kExitUnavailable);
-      std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> guard(md,
-                                                                                             rd_kafka_metadata_destroy);
-      if (md->topic_cnt != 1 || md->topics[0].err) {
+      std::vector<int32_t> parts = kafka::partitions_of(h, cfg_.topic, 5000);
+      if (parts.empty()) {
         out.set_error("topic " + cfg_.topic + " does not exist");
         return;
       }
-      std::vector<int32_t> parts;
-      for (int i = 0; i < md->topics[0].partition_cnt; ++i) parts.push_back(md->topics[0].partitions[i].id);
-      std::map<int32_t, std::pair<int64_t, int64_t>> marks;
+      std::map<int32_t, kafka::Watermarks> marks = kafka::all_watermarks(h, cfg_.topic, parts, 5000);
       int64_t end = 0;
-      for (int32_t p : parts) {
-        int64_t lo = 0, hi = 0;
-        kafka::check(rd_kafka_query_watermark_offsets(h, cfg_.topic.c_str(), p, &lo, &hi, 5000),
-                     "reading offsets of " + cfg_.topic, kExitUnavailable);
-        marks[p] = {lo, hi};
-        end += hi;
-      }
+      for (const auto& [p, w] : marks) end += w.high;
       out.set_end_offsets(end);
       for (const auto& g : cfg_.groups) {
         rd_kafka_t* gh = group_handle(g);
@@ -284,7 +265,8 @@ class Sampler {
         og->set_name(g);
         int64_t lag = 0;
         for (int i = 0; i < l->cnt; ++i) {
-          auto [lo, hi] = marks[l->elems[i].partition];
+          const kafka::Watermarks& w = marks[l->elems[i].partition];
+          const int64_t lo = w.low, hi = w.high;
           int64_t committed = l->elems[i].offset;
           if (committed >= 0) og->set_has_offsets(true);
           lag += hi - std::max(committed < 0 ? lo : committed, lo);
@@ -372,9 +354,7 @@ int pipeline(const PipelineConfig& cfg, int out_fd) {
     }
     out.flush();
     if (cfg.once || stop_requested()) break;
-    int64_t until = now_us() + cfg.interval_us;
-    while (!stop_requested() && now_us() < until) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (stop_requested()) break;
+    if (!sleep_unless_stopped(cfg.interval_us)) break;
   }
   return kExitOk;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/transport.h"
+#include "kafka/archive.h"
 #include "kafka/handle.h"
 #include "shadowstream.pb.h"
 
@@ -16,7 +17,7 @@ namespace ss::progress {
 enum class Format { kAuto, kBar, kJson };
 
 struct WatchConfig {
-  std::string server = "127.0.0.1:50052";
+  std::string server = transport::kDefaultReplayServer;
   std::string token_file;
   transport::ClientTls tls;
   std::string job_id;
@@ -43,7 +44,7 @@ struct PipelineConfig {
   std::string source;
   bool kafka = false;
   kafka::Settings kafka_settings;
-  std::string topic = "shadowstream.archive";
+  std::string topic = archive::kDefaultTopic;
   std::vector<std::string> groups;
   Format format = Format::kAuto;
   int64_t interval_us = 1'000'000;

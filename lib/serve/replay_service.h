@@ -12,7 +12,7 @@ namespace ss::replay_service {
 
 struct ServeConfig {
   jobs::Config jobs;
-  std::string listen = "127.0.0.1:50052";
+  std::string listen = transport::kDefaultReplayServer;
   std::string token_file;                            // when set, calls need "authorization: Bearer <token>"
   transport::ServerTls tls;                          // for gRPC and the dashboard alike
   bool insecure = false;                             // listen off loopback without a token and TLS
@@ -25,7 +25,7 @@ int run_serve(const ServeConfig& cfg);
 
 // The command-line client: ss-replay submit / ss-replay jobs.
 struct ClientConfig {
-  std::string server = "127.0.0.1:50052";
+  std::string server = transport::kDefaultReplayServer;
   std::string token_file;
   transport::ClientTls tls;
 };

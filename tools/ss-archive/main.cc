@@ -54,8 +54,7 @@ int main(int argc, char** argv) {
       if (!from.empty()) r.from = ss::position_flag("--from-position", from);
       if (!to.empty()) r.to = ss::position_flag("--to-position", to);
       if (!r.ack_from.empty() && r.group.empty()) throw ss::Error(ss::kExitUsage, "--ack-from needs --group");
-      if (isatty(STDOUT_FILENO))
-        throw ss::Error(ss::kExitUsage, "refusing to write binary frames to a terminal (pipe into ss-cat or a file)");
+      ss::refuse_terminal(STDOUT_FILENO);
       return ss::archive::run_read(r, STDOUT_FILENO);
     }
     w.linger_us = ss::duration_flag("--linger", linger);

@@ -68,8 +68,7 @@ int main(int argc, char** argv) {
       }
       if (r.group.empty() && (r.until_idle || !r.ack_from.empty()))
         throw ss::Error(ss::kExitUsage, "--until-idle and --ack-from need --group");
-      if (isatty(STDOUT_FILENO))
-        throw ss::Error(ss::kExitUsage, "refusing to write binary frames to a terminal (pipe into ss-cat or a file)");
+      ss::refuse_terminal(STDOUT_FILENO);
       return ss::buffer::run_read(r, STDOUT_FILENO);
     }
     if (!retain.empty()) w.retain_us = ss::duration_flag("--retain", retain);

@@ -3,6 +3,7 @@
 
 #include "core/cli.h"
 #include "core/error.h"
+#include "core/frames.h"
 #include "core/position.h"
 #include "pg/capture.h"
 
@@ -44,8 +45,7 @@ int main(int argc, char** argv) {
     if (!heartbeat.empty()) cfg.heartbeat_us = ss::duration_flag("--heartbeat", heartbeat);
     if (cfg.create_slot_only && cfg.drop_slot_only)
       throw ss::Error(ss::kExitUsage, "--create-slot and --drop-slot exclude each other");
-    if (!cfg.create_slot_only && !cfg.drop_slot_only && isatty(STDOUT_FILENO))
-      throw ss::Error(ss::kExitUsage, "refusing to write binary frames to a terminal (pipe into ss-cat or a file)");
+    if (!cfg.create_slot_only && !cfg.drop_slot_only) ss::refuse_terminal(STDOUT_FILENO);
     return ss::capture::run(cfg, STDOUT_FILENO);
   });
 }

@@ -20,8 +20,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("-V,--version", "ss-cat 0.1.0");
   ss::add_verbose_flag(app);
   return ss::run_main(app, argc, argv, [&] {
-    if (cfg.from_json && !force && isatty(STDOUT_FILENO))
-      throw ss::Error(ss::kExitUsage, "refusing to write binary frames to a terminal (redirect stdout, or --force)");
+    if (cfg.from_json && !force) ss::refuse_terminal(STDOUT_FILENO, "redirect stdout, or --force");
     return ss::cat::run(cfg, STDOUT_FILENO);
   });
 }

@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   bool json = false, bar = false;
   std::string reconnect = "30s";
   app.add_option("job", w.job_id, "Replay job id (from ss-replay serve)");
-  app.add_option("-s,--server", w.server, "ss-replay serve address")->default_val("127.0.0.1:50052");
+  app.add_option("-s,--server", w.server, "ss-replay serve address")->default_val(ss::transport::kDefaultReplayServer);
   app.add_option("--token-file", w.token_file, "Bearer token for the server (first line of FILE)");
   ss::add_client_tls_flags(app, w.tls);
   app.add_flag("--json", json, "JSON lines even on a terminal");
@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   pipe->add_option("-b,--brokers", p.kafka_settings.brokers, "Kafka bootstrap brokers (default: $KAFKA_BROKERS)");
   pipe->add_option("-X", p.kafka_settings.properties, "librdkafka property key=value (repeatable)");
   pipe->add_option("-F", p.kafka_settings.property_files, "File of librdkafka key=value properties");
-  pipe->add_option("-t,--topic", p.topic, "Archive topic")->default_val("shadowstream.archive");
+  pipe->add_option("-t,--topic", p.topic, "Archive topic")->default_val(ss::archive::kDefaultTopic);
   pipe->add_option("-g,--group", p.groups, "Kafka consumer group to report (repeatable)");
   pipe->add_option("--interval", interval, "Time between samples")->default_val("1s");
   pipe->add_flag("--once", p.once, "One sample, then exit");

@@ -15,55 +15,54 @@
 
 namespace {
 
-std::pair<std::string, std::string> split_mapping(const std::string& flag, const std::string& text) {
-  size_t eq = text.find('=');
-  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
-    throw ss::Error(ss::kExitUsage, flag + ": expected SRC=DST, got '" + text + "'");
-  return {text.substr(0, eq), text.substr(eq + 1)};
+// The flags a local replay and a submitted job share: they fill the same ReplayRequest.
+struct RequestFlags {
+  std::string speed = "1", rate, max_gap, since, until, on_error = "stop";
+  std::vector<std::string> tables;
+  bool create_tables = false;
+};
+
+void add_request_flags(CLI::App& app, RequestFlags& f, shadowstream::v1::ReplayRequest& req, const char* to_help) {
+  app.add_option("--speed", f.speed, "Speed factor over the original timing, or 'max' for no pacing")->default_val("1");
+  app.add_option("--rate", f.rate, "Pace at N records per second instead (e.g. 5000 or 5000/s)");
+  app.add_option("--max-gap", f.max_gap, "Shorten idle stretches longer than DURATION to DURATION (e.g. 5s)");
+  app.add_option("--since", f.since, "Replay records committed at or after TIME (RFC 3339)");
+  app.add_option("--until", f.until, "Replay records committed before TIME");
+  app.add_option("-t,--table", f.tables, "Only this table (schema.table; repeatable)");
+  app.add_option("--to", *req.mutable_target(), to_help);
+  app.add_flag("--create-tables", f.create_tables, "Create missing target tables from the records' columns");
+  app.add_option("--on-error", f.on_error, "A change that cannot be applied: stop, skip or log")
+      ->default_val("stop")
+      ->check(CLI::IsMember({"stop", "skip", "log"}));
 }
 
-double speed_value(const std::string& text) {
-  if (text == "max") return 0;
-  char* end = nullptr;
-  double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || !(v > 0))
-    throw ss::Error(ss::kExitUsage, "--speed: expected a positive factor or 'max', got '" + text + "'");
-  return v;
-}
-
-double rate_value(std::string text) {
-  if (text.size() > 2 && text.compare(text.size() - 2, 2, "/s") == 0) text.resize(text.size() - 2);
-  char* end = nullptr;
-  double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || !(v > 0))
-    throw ss::Error(ss::kExitUsage, "--rate: expected records per second such as 5000 or 5000/s, got '" + text + "'");
-  return v;
+void fill_request(const RequestFlags& f, shadowstream::v1::ReplayRequest& req) {
+  req.set_speed_factor(ss::speed_flag("--speed", f.speed));
+  if (!f.rate.empty()) req.set_rate(ss::rate_flag("--rate", f.rate));
+  if (!f.max_gap.empty()) req.set_max_gap_us(ss::duration_flag("--max-gap", f.max_gap));
+  if (!f.since.empty()) req.set_start_time(ss::time_flag("--since", f.since));
+  if (!f.until.empty()) req.set_end_time(ss::time_flag("--until", f.until));
+  for (const auto& t : f.tables) req.add_tables(t);
+  req.set_create_tables(f.create_tables);
+  req.set_on_error(f.on_error);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Replay ShadowStream frames at a chosen speed, to stdout or into a PostgreSQL target.", "ss-replay"};
-  std::string speed = "1", rate, max_gap, since, until, from, to, on_error = "stop";
-  std::vector<std::string> tables, table_maps, schema_maps;
+  RequestFlags local;
+  shadowstream::v1::ReplayRequest local_req;
+  std::string from, to;
+  std::vector<std::string> table_maps, schema_maps;
   ss::apply::Config apply;
   size_t max_frame = ss::kDefaultMaxFrame;
-  app.add_option("--speed", speed, "Speed factor over the original timing, or 'max' for no pacing")->default_val("1");
-  app.add_option("--rate", rate, "Pace at N records per second instead (e.g. 5000 or 5000/s)");
-  app.add_option("--max-gap", max_gap, "Shorten idle stretches longer than DURATION to DURATION (e.g. 5s)");
-  app.add_option("--since", since, "Replay records committed at or after TIME (RFC 3339)");
-  app.add_option("--until", until, "Replay records committed before TIME");
+  add_request_flags(app, local, local_req,
+                    "Apply to this PostgreSQL target (URI or conninfo; password from PGPASSWORD or ~/.pgpass)");
   app.add_option("--from-position", from, "Replay records at or after POSITION (X/Y or X/Y:N)");
   app.add_option("--to-position", to, "Replay records at or before POSITION");
-  app.add_option("-t,--table", tables, "Only this table (schema.table; repeatable)");
-  app.add_option("--to", apply.conninfo,
-                 "Apply to this PostgreSQL target (URI or conninfo; password from PGPASSWORD or ~/.pgpass)");
-  app.add_flag("--create-tables", apply.create_tables, "Create missing target tables from the records' columns");
   app.add_option("--table-map", table_maps, "Apply table SRC to DST (schema.table or table; repeatable)");
   app.add_option("--schema-map", schema_maps, "Apply schema SRC to schema DST (repeatable)");
-  app.add_option("--on-error", on_error, "A change that cannot be applied: stop, skip or log")
-      ->default_val("stop")
-      ->check(CLI::IsMember({"stop", "skip", "log"}));
   app.add_option("--position-table", apply.position_table, "Target table holding the high-water positions")
       ->default_val("shadowstream.replay_position");
   app.add_option("--max-frame", max_frame, "Largest frame accepted, in bytes")->default_val(ss::kDefaultMaxFrame);
@@ -73,7 +72,7 @@ int main(int argc, char** argv) {
   ss::replay_service::ServeConfig serve_cfg;
   CLI::App* serve = app.add_subcommand("serve", "Serve replay jobs over gRPC (Replayer, ProgressTracker)");
   serve->add_option("--listen", serve_cfg.listen, "Address to listen on (port 0 picks a free one)")
-      ->default_val("127.0.0.1:50052");
+      ->default_val(ss::transport::kDefaultReplayServer);
   serve->add_option("--token-file", serve_cfg.token_file, "Require this bearer token (first line of FILE)");
   ss::add_server_tls_flags(*serve, serve_cfg.tls, serve_cfg.insecure);
   serve->add_option("--allow-target", serve_cfg.jobs.allow_targets,
@@ -88,7 +87,7 @@ int main(int argc, char** argv) {
   serve->add_option("--store-key", serve_cfg.jobs.key, "Redis hash holding the jobs")
       ->default_val("shadowstream:replay:jobs");
   serve->add_option("--default-source", serve_cfg.jobs.default_source, "Source of jobs that name none")
-      ->default_val("kafka:shadowstream.archive");
+      ->default_val(std::string("kafka:") + ss::archive::kDefaultTopic);
   serve->add_option("-b,--brokers", serve_cfg.jobs.kafka.brokers,
                     "Kafka bootstrap brokers for kafka: sources (default: $KAFKA_BROKERS)");
   serve->add_option("-X", serve_cfg.jobs.kafka.properties, "librdkafka property key=value (repeatable)");
@@ -104,33 +103,24 @@ int main(int argc, char** argv) {
 
   ss::replay_service::ClientConfig client;
   shadowstream::v1::ReplayRequest req;
-  std::string s_speed = "1", s_rate, s_gap, s_since, s_until, s_from, s_to, s_on_error = "stop";
-  std::vector<std::string> s_tables;
+  RequestFlags remote;
+  std::string s_from, s_to;
   CLI::App* submit = app.add_subcommand("submit", "Create a replay job on a server and print its id");
-  submit->add_option("-s,--server", client.server, "ss-replay serve address")->default_val("127.0.0.1:50052");
+  submit->add_option("-s,--server", client.server, "ss-replay serve address")
+      ->default_val(ss::transport::kDefaultReplayServer);
   submit->add_option("--token-file", client.token_file, "Bearer token for the server (first line of FILE)");
   ss::add_client_tls_flags(*submit, client.tls);
   submit->add_option("--source", *req.mutable_source(), "kafka:TOPIC or file:PATH (default: the server's)");
-  submit->add_option("--speed", s_speed, "Speed factor, or 'max'")->default_val("1");
-  submit->add_option("--rate", s_rate, "Pace at N records per second instead");
-  submit->add_option("--max-gap", s_gap, "Shorten idle stretches to DURATION");
-  submit->add_option("--since", s_since, "Records committed at or after TIME");
-  submit->add_option("--until", s_until, "Records committed before TIME");
+  add_request_flags(*submit, remote, req, "PostgreSQL target, without a password (default: a dry run)");
   submit->add_option("--from-lsn", s_from, "Records of transactions committed at or after LSN");
   submit->add_option("--to-lsn", s_to, "Records of transactions committed at or before LSN");
-  submit->add_option("-t,--table", s_tables, "Only this table (repeatable)");
-  submit->add_option("--to", *req.mutable_target(), "PostgreSQL target, without a password (default: a dry run)");
-  bool s_create = false;
-  submit->add_flag("--create-tables", s_create, "Create missing target tables");
-  submit->add_option("--on-error", s_on_error, "stop, skip or log")
-      ->default_val("stop")
-      ->check(CLI::IsMember({"stop", "skip", "log"}));
   submit->add_option("--name", *req.mutable_name(), "Label shown in listings");
 
   bool jobs_json = false;
   ss::replay_service::ClientConfig jobs_client;
   CLI::App* jobs = app.add_subcommand("jobs", "List a server's replay jobs, newest first");
-  jobs->add_option("-s,--server", jobs_client.server, "ss-replay serve address")->default_val("127.0.0.1:50052");
+  jobs->add_option("-s,--server", jobs_client.server, "ss-replay serve address")
+      ->default_val(ss::transport::kDefaultReplayServer);
   jobs->add_option("--token-file", jobs_client.token_file, "Bearer token for the server (first line of FILE)");
   ss::add_client_tls_flags(*jobs, jobs_client.tls);
   jobs->add_flag("--json", jobs_json, "JSON lines");
@@ -155,16 +145,9 @@ int main(int argc, char** argv) {
       return ss::replay_service::run_serve(serve_cfg);
     }
     if (*submit) {
-      req.set_speed_factor(speed_value(s_speed));
-      if (!s_rate.empty()) req.set_rate(rate_value(s_rate));
-      if (!s_gap.empty()) req.set_max_gap_us(ss::duration_flag("--max-gap", s_gap));
-      if (!s_since.empty()) req.set_start_time(ss::time_flag("--since", s_since));
-      if (!s_until.empty()) req.set_end_time(ss::time_flag("--until", s_until));
+      fill_request(remote, req);
       if (!s_from.empty()) req.set_from_lsn(ss::lsn_flag("--from-lsn", s_from));
       if (!s_to.empty()) req.set_to_lsn(ss::lsn_flag("--to-lsn", s_to));
-      for (const auto& t : s_tables) req.add_tables(t);
-      req.set_create_tables(s_create);
-      req.set_on_error(s_on_error);
       std::printf("%s\n", ss::replay_service::submit(client, req).id().c_str());
       return 0;
     }
@@ -189,25 +172,17 @@ int main(int argc, char** argv) {
       out.flush();
       return 0;
     }
-    ss::replay::Config cfg;
-    cfg.pacing.speed = speed_value(speed);
-    if (!rate.empty()) cfg.pacing.rate = rate_value(rate);
-    if (!max_gap.empty()) cfg.pacing.max_gap_us = ss::duration_flag("--max-gap", max_gap);
-    if (!since.empty()) cfg.window.since_us = ss::time_flag("--since", since);
-    if (!until.empty()) cfg.window.until_us = ss::time_flag("--until", until);
+    fill_request(local, local_req);
+    ss::replay::Config cfg = ss::replay::config_of(local_req);
     if (!from.empty()) cfg.window.from = ss::position_flag("--from-position", from);
     if (!to.empty()) cfg.window.to = ss::position_flag("--to-position", to);
-    for (const auto& t : tables) cfg.window.add_table(t);
-    for (const auto& m : table_maps) apply.table_map.push_back(split_mapping("--table-map", m));
-    for (const auto& m : schema_maps) apply.schema_map.push_back(split_mapping("--schema-map", m));
-    apply.on_error = on_error == "skip"  ? ss::apply::OnError::kSkip
-                     : on_error == "log" ? ss::apply::OnError::kLog
-                                         : ss::apply::OnError::kStop;
+    for (const auto& m : table_maps) apply.table_map.push_back(ss::mapping_flag("--table-map", m));
+    for (const auto& m : schema_maps) apply.schema_map.push_back(ss::mapping_flag("--schema-map", m));
+    apply = ss::replay::apply_config_of(local_req, apply);
     bool to_pg = !apply.conninfo.empty();
     if (!to_pg && (apply.create_tables || !table_maps.empty() || !schema_maps.empty()))
       throw ss::Error(ss::kExitUsage, "--create-tables, --table-map and --schema-map need --to");
-    if (!to_pg && isatty(STDOUT_FILENO))
-      throw ss::Error(ss::kExitUsage, "refusing to write binary frames to a terminal (pipe into ss-cat, or use --to)");
+    if (!to_pg) ss::refuse_terminal(STDOUT_FILENO, "pipe into ss-cat, or use --to");
 
     ss::pacing::PauseGate gate;
     ss::replay::install_pause_signals(&gate);

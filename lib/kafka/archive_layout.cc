@@ -1,0 +1,230 @@
+#include "kafka/archive_layout.h"
+
+#include <algorithm>
+#include <future>
+
+#include "kafka/archive.h"
+
+namespace ss::archive {
+
+using shadowstream::v1::ChangeRecord;
+
+void detail::append_key(std::string& key, const ChangeRecord& rec) {
+  key.append(rec.source().name()).append("/").append(rec.schema()).append(".").append(rec.table());
+  const auto& cols = rec.old_columns_size() > 0 ? rec.old_columns() : rec.columns();
+  for (const auto& c : cols) {
+    if (!c.is_key()) continue;
+    key.push_back('/');
+    key.append(c.is_null() ? "\\N" : c.text().empty() ? c.binary() : c.text());
+  }
+}
+
+std::string message_key(const ChangeRecord& rec) {
+  std::string key;
+  detail::append_key(key, rec);
+  return key;
+}
+
+namespace detail {
+
+using kafka::make_consumer;
+
+std::string header(const rd_kafka_message_t* m, const char* name) {
+  rd_kafka_headers_t* h = nullptr;
+  if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR) return "";
+  const void* v = nullptr;
+  size_t n = 0;
+  if (rd_kafka_header_get_last(h, name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR || !v) return "";
+  return std::string(static_cast<const char*>(v), n);
+}
+
+std::optional<Position> message_position(const rd_kafka_message_t* m) {
+  return parse_position(header(m, "position"));
+}
+
+std::vector<int32_t> partitions_of(rd_kafka_t* rk, const std::string& topic) {
+  return kafka::partitions_of(rk, topic, kTimeoutMs);
+}
+Watermarks watermarks(rd_kafka_t* rk, const std::string& topic, int32_t p) {
+  return kafka::watermarks(rk, topic, p, kTimeoutMs);
+}
+std::map<int32_t, Watermarks> all_watermarks(rd_kafka_t* rk, const std::string& topic,
+                                             const std::vector<int32_t>& parts) {
+  return kafka::all_watermarks(rk, topic, parts, kTimeoutMs);
+}
+
+void assign(rd_kafka_t* rk, const std::string& topic, const std::map<int32_t, int64_t>& offsets) {
+  kafka::PartitionList l(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (auto [p, off] : offsets) rd_kafka_topic_partition_list_add(l.get(), topic.c_str(), p)->offset = off;
+  kafka::check(rd_kafka_assign(rk, l.get()), "cannot assign partitions", kExitUnavailable);
+}
+
+namespace {
+
+// Per partition, the first offset whose message's key (commit time, or LSN) is >= `target`. Every partition is in
+// commit order, so the key grows along it. Each round probes every unfinished partition once: first its last and
+// its first message (the keys at the range's ends; a window at the end of the topic is often decided there), then
+// rounds of three: just below and just above the offset interpolated from the keys at the ends (commit times are
+// close to linear in offsets, so the range shrinks ~100x per pair), then a halving (so skewed data still
+// converges). It stops within kSearchSlack offsets of the answer: the reader skips the few records before the
+// window faster than more rounds would find them. A round seeks the partitions still searched and pauses the rest
+// (reassigning cost twice as much). On 1M records in 64 partitions that is ~6 rounds instead of 14 halvings.
+constexpr int64_t kSearchSlack = 32;
+
+template <typename Key>
+std::map<int32_t, int64_t> search_offsets(rd_kafka_t* c, const std::string& topic, const std::vector<int32_t>& parts,
+                                          std::map<int32_t, Watermarks>& wm, double target, Key key) {
+  struct Range {
+    int64_t lo, hi;                        // the answer is in [lo, hi]; hi = end means "after everything"
+    std::optional<double> key_lo, key_hi;  // keys of the messages just before lo and at hi, once seen
+  };
+  std::map<int32_t, Range> range;
+  for (int32_t p : parts) range[p] = {wm[p].low, wm[p].high, {}, {}};
+  for (int round = 0;; ++round) {
+    std::map<int32_t, int64_t> probe;
+    for (auto& [p, r] : range) {
+      if (r.hi - r.lo <= kSearchSlack) continue;
+      int64_t at = r.lo + (r.hi - r.lo) / 2;
+      int step = round < 2 ? round : 2 + (round - 2) % 3;
+      if (step == 0) {
+        at = r.hi - 2;  // the last offset is usually the last transaction's commit marker
+      } else if (step == 1) {
+        at = r.lo;
+      } else if (step < 4 && r.key_lo && r.key_hi && *r.key_hi > *r.key_lo) {
+        double f = (target - *r.key_lo) / (*r.key_hi - *r.key_lo);
+        int64_t margin = (r.hi - r.lo) / 128 + 1;
+        at = r.lo + static_cast<int64_t>(f * static_cast<double>(r.hi - r.lo)) + (step == 2 ? -margin : margin);
+      }
+      probe[p] = std::clamp(at, r.lo, r.hi - 1);
+    }
+    if (probe.empty()) break;
+    if (round == 0) {
+      assign(c, topic, probe);
+    } else {
+      kafka::PartitionList idle(rd_kafka_topic_partition_list_new(static_cast<int>(range.size())));
+      kafka::PartitionList seek(rd_kafka_topic_partition_list_new(static_cast<int>(probe.size())));
+      for (auto& [p, r] : range)
+        if (!probe.count(p)) rd_kafka_topic_partition_list_add(idle.get(), topic.c_str(), p);
+      for (auto [p, off] : probe) rd_kafka_topic_partition_list_add(seek.get(), topic.c_str(), p)->offset = off;
+      if (idle->cnt) rd_kafka_pause_partitions(c, idle.get());
+      kafka::ErrorPtr e(rd_kafka_seek_partitions(c, seek.get(), kTimeoutMs));
+      if (e) throw Error(kExitUnavailable, std::string("seeking in ") + topic + ": " + rd_kafka_error_string(e.get()));
+    }
+    std::map<int32_t, bool> answered;
+    int64_t deadline = now_us() + kTimeoutMs * 1000LL;
+    while (answered.size() < probe.size()) {
+      if (now_us() > deadline) throw Error(kExitUnavailable, "timed out seeking in " + topic);
+      kafka::Message m(rd_kafka_consumer_poll(c, 200));
+      if (!m || answered.count(m->partition) || !probe.count(m->partition)) continue;
+      Range& r = range[m->partition];
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        // Nothing readable at or after the probe (aborted records, markers): the answer is at or before it.
+        r.hi = probe[m->partition];
+      } else if (m->err) {
+        throw Error(kExitUnavailable, std::string("seeking in ") + topic + ": " + rd_kafka_message_errstr(m.get()));
+      } else {
+        // The message read may lie past the probe (skipped markers); its offset bounds the answer either way.
+        // Nothing readable lies between the probe and this message, so it decides for the probe itself.
+        double k = key(m.get());
+        if (k >= target) {
+          r.hi = probe[m->partition];
+          r.key_hi = k;
+        } else {
+          // A message before the probe (the log's start moved under us) must not move the range backwards.
+          r.lo = std::max(r.lo, m->offset + 1);
+          r.key_lo = k;
+        }
+      }
+      answered[m->partition] = true;
+    }
+  }
+  // The reader assigns the consumer afresh; nothing of the search's pauses may carry over.
+  kafka::PartitionList all(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
+  for (int32_t p : parts) rd_kafka_topic_partition_list_add(all.get(), topic.c_str(), p);
+  rd_kafka_resume_partitions(c, all.get());
+  rd_kafka_assign(c, nullptr);
+  std::map<int32_t, int64_t> result;
+  for (auto& [p, r] : range) result[p] = r.lo;
+  return result;
+}
+}  // namespace
+
+// The first offset of each partition at or after `ts_ms`: offsetsForTimes where the cluster answers it, else a
+// binary search on the messages' timestamps (the test broker answers with nothing).
+std::map<int32_t, int64_t> offsets_for_time(rd_kafka_t* c, const std::string& topic, const std::vector<int32_t>& parts,
+                                            std::map<int32_t, Watermarks>& wm, int64_t ts_ms) {
+  kafka::PartitionList l(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
+  for (int32_t p : parts) rd_kafka_topic_partition_list_add(l.get(), topic.c_str(), p)->offset = ts_ms;
+  if (rd_kafka_offsets_for_times(c, l.get(), kTimeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    std::map<int32_t, int64_t> result;
+    for (int i = 0; i < l->cnt; ++i) {
+      if (l->elems[i].err || l->elems[i].offset < 0) break;
+      result[l->elems[i].partition] = l->elems[i].offset;
+    }
+    if (result.size() == parts.size()) return result;
+  }
+  return search_offsets(c, topic, parts, wm, static_cast<double>(ts_ms),
+                        [](const rd_kafka_message_t* m) { return double(rd_kafka_message_timestamp(m, nullptr)); });
+}
+
+// The first offset of each partition holding a position at or after `from` (the position header; messages
+// without one count as before it, which only widens the window's scan).
+std::map<int32_t, int64_t> offsets_for_position(rd_kafka_t* c, const std::string& topic,
+                                                const std::vector<int32_t>& parts, std::map<int32_t, Watermarks>& wm,
+                                                const Position& from) {
+  // The key is the LSN; a message without a position header counts as before everything, which only widens the
+  // scan. Records sharing the start's LSN are then filtered by ordinal while reading.
+  return search_offsets(c, topic, parts, wm, static_cast<double>(from.lsn), [](const rd_kafka_message_t* m) {
+    std::optional<Position> pos = message_position(m);
+    return pos ? static_cast<double>(pos->lsn) : -1.0;
+  });
+}
+
+// The highest position of `source` committed in `topic`: what a restarted archiver must not write again. Reads the
+// tail of each partition (widening while a partition's tail holds nothing of this source).
+Position committed_high_water(const kafka::Settings& s, const std::string& topic, const std::string& source) {
+  kafka::Handle c = make_consumer(s, "");
+  std::vector<int32_t> parts = partitions_of(c.get(), topic);
+  Position best;
+  std::map<int32_t, Watermarks> wm = all_watermarks(c.get(), topic, parts);
+  std::map<int32_t, int64_t> window;
+  for (int32_t p : parts) window[p] = 64;
+  while (!window.empty()) {
+    std::map<int32_t, int64_t> offsets;
+    for (auto [p, w] : window) {
+      if (wm[p].high <= wm[p].low) continue;
+      offsets[p] = std::max(wm[p].low, wm[p].high - w);
+    }
+    if (offsets.empty()) break;
+    assign(c.get(), topic, offsets);
+    std::map<int32_t, bool> found, eof;
+    size_t done = 0;
+    int64_t deadline = now_us() + kTimeoutMs * 1000LL;
+    while (done < offsets.size()) {
+      if (now_us() > deadline) throw Error(kExitUnavailable, "timed out reading the tail of " + topic);
+      kafka::Message m(rd_kafka_consumer_poll(c.get(), 200));
+      if (!m) continue;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        if (!eof[m->partition]) ++done;
+        eof[m->partition] = true;
+        continue;
+      }
+      if (m->err)
+        throw Error(kExitUnavailable, std::string("reading ") + topic + ": " + rd_kafka_message_errstr(m.get()));
+      if (header(m.get(), "source") != source) continue;
+      if (auto pos = message_position(m.get())) {
+        best = std::max(best, *pos);
+        found[m->partition] = true;
+      }
+    }
+    std::map<int32_t, int64_t> wider;
+    for (auto [p, off] : offsets)
+      if (!found[p] && off > wm[p].low) wider[p] = window[p] * 8;
+    window = std::move(wider);
+  }
+  rd_kafka_consumer_close(c.get());
+  return best;
+}
+
+}  // namespace detail
+}  // namespace ss::archive

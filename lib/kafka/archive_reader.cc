@@ -1,0 +1,313 @@
+// ss-archive read: a window of the archive in position order, or a consumer-group member (see archive.h).
+#include "kafka/archive.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <charconv>
+#include <future>
+#include <map>
+#include <memory>
+#include <queue>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "core/ack.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/signals.h"
+#include "kafka/archive_layout.h"
+
+namespace ss::archive {
+
+using shadowstream::v1::ChangeRecord;
+using namespace detail;
+using kafka::make_consumer;
+
+namespace {
+
+struct Buffered {
+  Position pos;
+  kafka::Message msg;
+  std::string joined;  // a chunked record's payload; else the message's
+  int64_t arrived_us;
+  std::string_view payload() const {
+    return msg ? std::string_view(static_cast<const char*>(msg->payload), msg->len) : std::string_view(joined);
+  }
+};
+
+// With --follow, a partition that has caught up cannot say whether a record with a lower position is still to come,
+// and waiting for it to answer could take forever on an idle partition. A transaction's commit markers reach all its
+// partitions within milliseconds, so a record that has waited this long behind caught-up partitions goes out.
+constexpr int64_t kFollowGraceUs = 200'000;
+
+int window_read(const ReadConfig& cfg, int out_fd) {
+  kafka::Handle c = make_consumer(cfg.kafka, "", nullptr, nullptr, cfg.follow);
+  std::vector<int32_t> parts = partitions_of(c.get(), cfg.topic);
+  if (parts.empty()) throw Error(kExitUnavailable, "topic " + cfg.topic + " does not exist");
+  std::map<int32_t, Watermarks> wm = all_watermarks(c.get(), cfg.topic, parts);
+  std::map<int32_t, int64_t> start;
+  for (int32_t p : parts) start[p] = wm[p].low;
+  auto later = [&](const std::map<int32_t, int64_t>& other) {
+    for (auto [p, off] : other) start[p] = std::max(start[p], off);
+  };
+  if (cfg.since_us) later(offsets_for_time(c.get(), cfg.topic, parts, wm, *cfg.since_us / 1000));
+  if (cfg.from) later(offsets_for_position(c.get(), cfg.topic, parts, wm, *cfg.from));
+  std::map<int32_t, int64_t> active;
+  for (int32_t p : parts)
+    if (start[p] < wm[p].high || cfg.follow) active[p] = start[p];
+  FrameWriter out(out_fd);
+  if (active.empty()) return kExitOk;
+  assign(c.get(), cfg.topic, active);
+  // k-way merge: every partition is in position order, so the smallest head among them is the next record overall.
+  std::map<int32_t, std::deque<Buffered>> heads;
+  std::map<int32_t, bool> done;
+  ChangeRecord rec;
+  std::map<int32_t, bool> caught_up;  // --follow: at the end of the partition, nothing buffered
+  Chunks chunks;
+  auto emit_ready = [&](bool final) {
+    for (;;) {
+      int32_t best = -1;
+      bool waiting_on_caught_up = false;
+      for (auto& [p, q] : heads) {
+        if (q.empty()) {
+          if (done[p] || final) continue;
+          if (!caught_up[p]) return;  // cannot know the next record until this partition answers
+          waiting_on_caught_up = true;
+          continue;
+        }
+        if (best < 0 || q.front().pos < heads[best].front().pos) best = p;
+      }
+      if (best < 0) return;
+      if (waiting_on_caught_up && now_us() - heads[best].front().arrived_us < kFollowGraceUs) return;
+      Buffered b = std::move(heads[best].front());
+      heads[best].pop_front();
+      out.write_payload(b.payload());
+    }
+  };
+  for (int32_t p : parts)
+    if (active.count(p)) heads[p];
+  size_t finished = 0;
+  int64_t last_progress = now_us();
+  while (finished < active.size() && !stop_requested() && !(cfg.should_stop && cfg.should_stop())) {
+    kafka::Message m(rd_kafka_consumer_poll(c.get(), cfg.follow ? 50 : 500));
+    if (!m) {
+      if (cfg.follow) emit_ready(false);  // records held for the grace period
+      out.flush();
+      // End-of-partition events can go missing (seen after a broker outage on the test broker): when nothing has
+      // arrived for a while, a partition whose position reached its high watermark is finished all the same.
+      if (!cfg.follow && now_us() - last_progress > 3'000'000) {
+        kafka::PartitionList pos(rd_kafka_topic_partition_list_new(static_cast<int>(active.size())));
+        for (auto [p, off] : active)
+          if (!done[p]) rd_kafka_topic_partition_list_add(pos.get(), cfg.topic.c_str(), p);
+        rd_kafka_position(c.get(), pos.get());
+        for (int i = 0; i < pos->cnt; ++i) {
+          int32_t p = pos->elems[i].partition;
+          if (pos->elems[i].offset >= 0 && pos->elems[i].offset >= watermarks(c.get(), cfg.topic, p).high && !done[p]) {
+            done[p] = true;
+            ++finished;
+          }
+        }
+        emit_ready(false);
+        if (now_us() - last_progress > 60'000'000)
+          throw Error(kExitUnavailable, "no progress reading " + cfg.topic + " for 60s; is the cluster healthy?");
+      }
+      continue;
+    }
+    last_progress = now_us();
+    int32_t p = m->partition;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (cfg.follow) caught_up[p] = true;
+      if (!cfg.follow && !done[p]) {
+        done[p] = true;
+        ++finished;
+      }
+      emit_ready(false);
+      continue;
+    }
+    if (m->err)
+      throw Error(kExitUnavailable, std::string("reading ") + cfg.topic + ": " + rd_kafka_message_errstr(m.get()));
+    if (done[p]) continue;
+    caught_up[p] = false;
+    std::optional<std::string_view> whole = chunks.feed(m.get());
+    if (!whole) continue;
+    const bool chunked = whole->data() != m->payload;
+    if (!rec.ParseFromArray(whole->data(), static_cast<int>(whole->size())))
+      throw Error(kExitDataErr, cfg.topic + "[" + std::to_string(p) + "] offset " + std::to_string(m->offset) +
+                                    ": not a ChangeRecord");
+    Position pos{rec.commit_lsn(), rec.ordinal()};
+    bool past = (cfg.until_us && rec.commit_time() >= *cfg.until_us) || (cfg.to && pos > *cfg.to);
+    bool before = (cfg.since_us && rec.commit_time() < *cfg.since_us) || (cfg.from && pos < *cfg.from);
+    if (past) {
+      done[p] = true;  // partitions are in position (and so commit) order: nothing later qualifies
+      ++finished;
+    } else if (!before) {
+      if (chunked)
+        heads[p].push_back({pos, nullptr, std::string(*whole), now_us()});
+      else
+        heads[p].push_back({pos, std::move(m), {}, now_us()});
+    }
+    emit_ready(false);
+  }
+  emit_ready(true);
+  out.flush();
+  rd_kafka_consumer_close(c.get());
+  return kExitOk;
+}
+
+// A consumer-group member. Offsets are committed only for records the downstream acknowledged (--ack-from), also
+// before a rebalance takes partitions away, so that the member that gets them next starts right after them.
+// Without --ack-from nothing is committed: written to a pipe is not stored, and the group delivers it again.
+class GroupMember {
+ public:
+  GroupMember(const ReadConfig& cfg, int out_fd) : cfg_(cfg), out_(out_fd), out_is_file_(is_regular_file(out_fd)) {
+    c_ = make_consumer(cfg.kafka, cfg.group, &GroupMember::on_rebalance, this);
+    if (!cfg.ack_from.empty()) acks_ = std::make_unique<AckReader>(cfg.ack_from);
+  }
+
+  int run() {
+    kafka::PartitionList topics(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(topics.get(), cfg_.topic.c_str(), RD_KAFKA_PARTITION_UA);
+    kafka::check(rd_kafka_subscribe(c_.get(), topics.get()), "cannot subscribe to " + cfg_.topic, kExitUnavailable);
+    try {
+      consume();
+    } catch (const BrokenPipe&) {
+      // The reader went away (`| head`): leave the group now, so another member takes the partitions at once
+      // instead of after the session times out. Nothing unacknowledged is committed.
+      commit();
+      rd_kafka_consumer_close(c_.get());
+      throw;
+    }
+    int64_t deadline = now_us() + (acks_ ? 10'000'000 : 30'000'000);
+    while (!unacked_.empty() && now_us() < deadline) {
+      commit();
+      if (!sleep_unless_stopped(50'000)) break;
+    }
+    rd_kafka_consumer_close(c_.get());
+    if (!tracks()) {
+      if (delivered_ > 0)
+        log::warn("committed no offsets for the " + std::to_string(delivered_) +
+                  " records delivered: without --ack-from nothing is acknowledged, and the group delivers them again");
+      return kExitOk;
+    }
+    if (!unacked_.empty())
+      throw Error(kExitTempFail, std::to_string(unacked_.size()) +
+                                     " delivered records were not acknowledged in time: the group delivers them again");
+    return kExitOk;
+  }
+
+ private:
+  void consume() {
+    int64_t idle_since = now_us();
+    while (!stop_requested()) {
+      kafka::Message m(rd_kafka_consumer_poll(c_.get(), 200));
+      if (!m || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        out_.flush();
+        commit();
+        // Without --follow, a member stops once its partitions have been quiet for a while after it got them
+        // (joining a group takes seconds; that is not idleness).
+        if (!assigned_at_) idle_since = now_us();
+        if (!cfg_.follow && assigned_at_ && now_us() - std::max(idle_since, assigned_at_) > 3'000'000) break;
+        continue;
+      }
+      if (m->err) {
+        log::warn(std::string("consumer: ") + rd_kafka_message_errstr(m.get()));
+        continue;
+      }
+      idle_since = now_us();
+      std::optional<std::string_view> whole = chunks_.feed(m.get());
+      if (!whole) continue;
+      if (!rec_.ParseFromArray(whole->data(), static_cast<int>(whole->size()))) continue;
+      out_.write_payload(*whole);
+      ++delivered_;
+      if (tracks()) unacked_.emplace_back(Position{rec_.commit_lsn(), rec_.ordinal()}, m->partition, m->offset + 1);
+    }
+    out_.flush();
+  }
+
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                           void* opaque) {
+    auto* self = static_cast<GroupMember*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      rd_kafka_assign(rk, parts);
+      self->assigned_at_ = now_us();
+      return;
+    }
+    // Revoked: hand over exactly where this member stopped.
+    try {
+      self->out_.flush();
+      self->commit();
+    } catch (const std::exception& e) {
+      log::warn(std::string("committing before a rebalance: ") + e.what());
+    }
+    // What could not be committed for the revoked partitions is the next owner's to deliver again: say so, and do
+    // not keep retrying offsets this member no longer owns.
+    size_t before = self->unacked_.size();
+    std::erase_if(self->unacked_, [&](const auto& u) {
+      for (int i = 0; i < parts->cnt; ++i)
+        if (parts->elems[i].partition == std::get<1>(u)) return true;
+      return false;
+    });
+    if (self->unacked_.size() != before)
+      log::warn(std::to_string(before - self->unacked_.size()) +
+                " delivered records of revoked partitions were not committed; the group may deliver them again");
+    rd_kafka_assign(rk, nullptr);
+  }
+
+  // Delivered records become stored downstream when the downstream acknowledges them (--ack-from) or, written to a
+  // regular file, once it is fsynced. Written to a pipe they never do: nothing is committed.
+  bool tracks() const { return acks_ || out_is_file_; }
+
+  // Commits the offsets of what is stored downstream. Returns false when the commit failed; the offsets stay
+  // pending and the next call tries again.
+  bool commit() {
+    if (!tracks() || unacked_.empty()) return true;
+    if (acks_)
+      upto_ = std::max(upto_, acks_->poll_acks());
+    else
+      out_.sync();
+    std::map<int32_t, int64_t> offs;
+    size_t n = 0;
+    for (const auto& [pos, p, next] : unacked_) {
+      if (acks_ && !(upto_ && pos <= *upto_)) break;
+      offs[p] = std::max(offs[p], next);
+      ++n;
+    }
+    if (offs.empty()) return true;
+    kafka::PartitionList l(rd_kafka_topic_partition_list_new(static_cast<int>(offs.size())));
+    for (auto [p, o] : offs) rd_kafka_topic_partition_list_add(l.get(), cfg_.topic.c_str(), p)->offset = o;
+    rd_kafka_resp_err_t err = rd_kafka_commit(c_.get(), l.get(), 0);
+    if (err) {
+      log::warn(std::string("committing offsets: ") + rd_kafka_err2str(err) + "; will retry");
+      return false;
+    }
+    unacked_.erase(unacked_.begin(), unacked_.begin() + static_cast<std::ptrdiff_t>(n));
+    return true;
+  }
+
+  const ReadConfig& cfg_;
+  FrameWriter out_;
+  bool out_is_file_;
+  kafka::Handle c_;
+  std::unique_ptr<AckReader> acks_;
+  ChangeRecord rec_;
+  Chunks chunks_;
+  std::deque<std::tuple<Position, int32_t, int64_t>> unacked_;
+  std::optional<Position> upto_;  // highest position acknowledged downstream so far
+  int64_t assigned_at_ = 0;
+  uint64_t delivered_ = 0;
+};
+
+int group_read(const ReadConfig& cfg, int out_fd) {
+  GroupMember m(cfg, out_fd);
+  return m.run();
+}
+
+}  // namespace
+
+int run_read(const ReadConfig& cfg, int out_fd) {
+  return cfg.group.empty() ? window_read(cfg, out_fd) : group_read(cfg, out_fd);
+}
+
+}  // namespace ss::archive

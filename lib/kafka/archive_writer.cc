@@ -1,0 +1,454 @@
+// ss-archive write: records to Kafka in transactions, exactly once across restarts (see archive.h).
+#include "kafka/archive.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <charconv>
+#include <future>
+#include <map>
+#include <memory>
+#include <queue>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "core/ack.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/signals.h"
+#include "kafka/archive_layout.h"
+
+namespace ss::archive {
+
+using shadowstream::v1::ChangeRecord;
+using namespace detail;
+using kafka::make_consumer;
+
+namespace {
+
+// One transaction's records. Payloads, keys and header values live back to back in one arena that is kept between
+// batches, so a record costs no allocation of its own: at archive rates the allocator was the largest cost.
+class Batch {
+ public:
+  struct Span {
+    size_t at, len;
+  };
+  struct Item {
+    Span payload, key, position, xid, table, op, chunk;
+    int64_t timestamp_ms;
+  };
+
+  // Adds one record: one message, or chunk messages of at most `max_value` bytes each.
+  void add(const ChangeRecord& rec, std::string_view payload, size_t max_value = SIZE_MAX) {
+    Item it;
+    it.payload = put(payload);
+    it.chunk = {0, 0};
+    size_t key_at = arena_.size();
+    append_key(arena_, rec);
+    it.key = {key_at, arena_.size() - key_at};
+    last_ = Position{rec.commit_lsn(), rec.ordinal()};
+    it.position = put(format_position(last_));
+    char num[24];
+    it.xid = put(std::string_view(num, std::to_chars(num, num + sizeof num, rec.xid()).ptr - num));
+    size_t table_at = arena_.size();
+    if (!rec.table().empty()) arena_.append(rec.schema()).append(".").append(rec.table());
+    it.table = {table_at, arena_.size() - table_at};
+    it.op = put(std::string_view(num, std::to_chars(num, num + sizeof num, static_cast<int>(rec.op())).ptr - num));
+    it.timestamp_ms = rec.commit_time() / 1000;
+    if (payload.size() <= max_value) {
+      items_.push_back(it);
+      ++records_;
+      return;
+    }
+    const size_t n = (payload.size() + max_value - 1) / max_value;
+    for (size_t i = 0; i < n; ++i) {
+      Item c = it;
+      c.payload = {it.payload.at + i * max_value, std::min(max_value, payload.size() - i * max_value)};
+      c.chunk = put(std::to_string(i + 1) + "/" + std::to_string(n));
+      items_.push_back(c);
+    }
+    ++records_;
+  }
+  void clear() {
+    arena_.clear();
+    items_.clear();
+    records_ = 0;
+  }
+  bool empty() const { return items_.empty(); }
+  size_t size() const { return records_; }  // records, not messages
+  const std::vector<Item>& items() const { return items_; }
+  // The position of the last record added.
+  Position last() const { return last_; }
+  const char* at(Span s) const { return arena_.data() + s.at; }
+
+ private:
+  Span put(std::string_view v) {
+    Span s{arena_.size(), v.size()};
+    arena_.append(v);
+    return s;
+  }
+
+  std::string arena_;
+  std::vector<Item> items_;
+  size_t records_ = 0;
+  Position last_;
+};
+
+class Producer {
+ public:
+  Producer(const WriteConfig& cfg, const std::string& txid) : cfg_(cfg), txid_(txid) {
+    kafka::Conf conf = kafka::make_conf(
+        cfg.kafka,
+        {{"transactional.id", txid}, {"linger.ms", "5"}, {"log_level", "3"}, {"transaction.timeout.ms", "60000"}});
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), &Producer::on_delivery);
+    rd_kafka_conf_set_opaque(conf.get(), this);
+    char err[512];
+    rk_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
+    if (!rk_) throw Error(kExitConfig, std::string("cannot create a Kafka producer: ") + err);
+    conf.release();
+    for (int64_t backoff = 500'000;; backoff = std::min(backoff * 2, cfg.max_backoff_us)) {
+      kafka::ErrorPtr e(rd_kafka_init_transactions(rk_.get(), kTimeoutMs));
+      if (!e) break;
+      if (rd_kafka_error_is_fatal(e.get()) || !rd_kafka_error_is_retriable(e.get()))
+        throw Error(kExitTempFail,
+                    std::string("cannot initialise transactions as ") + txid + ": " + rd_kafka_error_string(e.get()));
+      log::warn(std::string("initialising transactions: ") + rd_kafka_error_string(e.get()) + "; retrying");
+      if (!sleep_unless_stopped(backoff)) throw Error(kExitTempFail, "stopped before Kafka was reachable");
+    }
+    kafka::ensure_topic(rk_.get(), cfg.topic, cfg.partitions, kTimeoutMs);
+  }
+
+  // The most bytes of a record one message carries. Asked of the cluster only once a record is large enough to
+  // matter (a broker that does not answer DescribeConfigs costs its timeout, 5 s on the test broker, which every
+  // short cron run would otherwise pay); anything smaller fits any topic's limit.
+  size_t max_value(size_t record_bytes) {
+    if (record_bytes <= kAlwaysFits) return SIZE_MAX;
+    if (max_value_ == 0) {
+      // The limit counts the whole record batch: leave room for the key, the headers and the batch's framing.
+      size_t limit = kafka::max_message_bytes(rk_.get(), cfg_.topic, 5000);
+      max_value_ = limit > (64u << 10) ? limit - (16u << 10) : limit / 2;
+      log::info("messages to " + cfg_.topic + " carry at most " + std::to_string(max_value_) +
+                " bytes of record; larger records are written as chunks");
+    }
+    return max_value_;
+  }
+  ~Producer() {
+    if (rk_) rd_kafka_flush(rk_.get(), 5000);
+  }
+
+  // Writes the batch in one transaction; on an abortable error aborts and writes it again, so it lands exactly once.
+  // A stop request during the retries ends it with Error(75): nothing of the batch was acknowledged.
+  void commit_batch(const Batch& batch) {
+    for (int64_t backoff = 200'000;; backoff = std::min(backoff * 2, cfg_.max_backoff_us)) {
+      std::string why = try_batch(batch);
+      if (why.empty()) return;
+      log::warn("transaction of " + std::to_string(batch.size()) + " records failed (" + why + "); retrying in " +
+                std::to_string(backoff / 1000) + "ms");
+      if (!sleep_unless_stopped(backoff))
+        throw Error(kExitTempFail, "stopped while retrying a transaction (" + why +
+                                       "); nothing of it was acknowledged, and a rerun writes it again");
+    }
+  }
+
+ private:
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    auto* self = static_cast<Producer*>(opaque);
+    if (m->err && self->delivery_error_.empty()) {
+      self->delivery_error_ = rd_kafka_err2str(m->err);
+      self->delivery_code_ = m->err;
+      self->delivery_position_ = header(m, "position");
+    }
+  }
+
+  // Errors that no retry clears: a message over a limit that was not read right (the cluster's limit lowered under
+  // us), or a permission the producer lacks. They stop the archiver with the setting to change.
+  [[noreturn]] void permanent(rd_kafka_resp_err_t err, const std::string& position) {
+    const std::string at = position.empty() ? "" : " at " + position;
+    switch (err) {
+      case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+      case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+        throw Error(kExitDataErr, "a message" + at + " is larger than " + cfg_.topic +
+                                      " accepts: raise the topic's max.message.bytes (and the producer's "
+                                      "message.max.bytes with -X), or restart ss-archive to read the limits again");
+      case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+      case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+      case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+        throw Error(kExitNoPerm, std::string("Kafka refused the archiver") + at + ": " + rd_kafka_err2str(err) +
+                                     " (grant its user Write on " + cfg_.topic + " and the transactional-id ACLs)");
+      default:
+        throw Error(kExitSoftware, std::string("unexpected permanent Kafka error: ") + rd_kafka_err2str(err));
+    }
+  }
+  static bool is_permanent(rd_kafka_resp_err_t err) {
+    return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
+           err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+           err == RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED ||
+           err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED;
+  }
+
+  [[noreturn]] void fatal(rd_kafka_error_t* e) {
+    throw Error(kExitTempFail, std::string("Kafka producer ") + txid_ + " failed fatally: " + rd_kafka_error_string(e) +
+                                   (rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__FENCED
+                                        ? " (another archiver took over this transactional id)"
+                                        : ""));
+  }
+
+  // "" on success, else why it must be retried (the transaction was aborted).
+  std::string try_batch(const Batch& batch) {
+    delivery_error_.clear();
+    delivery_code_ = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (kafka::ErrorPtr e{rd_kafka_begin_transaction(rk_.get())}) {
+      if (rd_kafka_error_is_fatal(e.get())) fatal(e.get());
+      return rd_kafka_error_string(e.get());
+    }
+    for (const Batch::Item& p : batch.items()) {
+      for (;;) {
+        rd_kafka_resp_err_t err = produce(batch, p);
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+          rd_kafka_poll(rk_.get(), 50);
+          continue;
+        }
+        if (err) {
+          std::string why = abort(std::string("produce: ") + rd_kafka_err2str(err));
+          if (is_permanent(err)) permanent(err, std::string(batch.at(p.position), p.position.len));
+          return why;
+        }
+        break;
+      }
+      rd_kafka_poll(rk_.get(), 0);
+    }
+    kafka::ErrorPtr e = commit_txn();
+    if (!e && !delivery_error_.empty()) {
+      std::string why = abort(delivery_error_);
+      if (is_permanent(delivery_code_)) permanent(delivery_code_, delivery_position_);
+      return why;
+    }
+    if (!e) return "";
+    if (rd_kafka_error_is_fatal(e.get())) fatal(e.get());
+    std::string why = rd_kafka_error_string(e.get());
+    if (rd_kafka_error_txn_requires_abort(e.get())) return abort(why);
+    // Retriable commit: the outcome is unknown until a commit succeeds; retrying the commit is safe.
+    for (int i = 0; i < 10 && e && rd_kafka_error_is_retriable(e.get()) && sleep_unless_stopped(200'000); ++i)
+      e = commit_txn();
+    if (!e) return "";
+    if (rd_kafka_error_is_fatal(e.get())) fatal(e.get());
+    return abort(rd_kafka_error_string(e.get()));
+  }
+
+  // Commits the open transaction, waiting at most kTimeoutMs in one-second calls (a retriable timeout may be
+  // called again), so that SIGTERM is heard within a second: then Error(75), and the transaction stays open for
+  // the next producer of this transactional id to abort.
+  kafka::ErrorPtr commit_txn() {
+    int64_t deadline = now_us() + kTimeoutMs * 1000LL;
+    for (;;) {
+      kafka::ErrorPtr e(rd_kafka_commit_transaction(rk_.get(), 1000));
+      if (!e || rd_kafka_error_code(e.get()) != RD_KAFKA_RESP_ERR__TIMED_OUT || now_us() > deadline) return e;
+      if (stop_requested())
+        throw Error(kExitTempFail, "stopped while a transaction was committing; nothing of it was acknowledged");
+    }
+  }
+
+  // One message: the record's headers, and for a chunk its "chunk" header (produceva: one call shape for both).
+  rd_kafka_resp_err_t produce(const Batch& batch, const Batch::Item& p) {
+    rd_kafka_vu_t v[11];
+    size_t n = 0;
+    auto header = [&](const char* name, const char* value, size_t len) {
+      v[n].vtype = RD_KAFKA_VTYPE_HEADER;
+      v[n++].u.header = {name, value, static_cast<ssize_t>(len)};
+    };
+    v[n].vtype = RD_KAFKA_VTYPE_TOPIC;
+    v[n++].u.cstr = cfg_.topic.c_str();
+    v[n].vtype = RD_KAFKA_VTYPE_KEY;
+    v[n++].u.mem = {const_cast<char*>(batch.at(p.key)), p.key.len};
+    v[n].vtype = RD_KAFKA_VTYPE_VALUE;
+    v[n++].u.mem = {const_cast<char*>(batch.at(p.payload)), p.payload.len};
+    v[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    v[n++].u.i = RD_KAFKA_MSG_F_COPY;
+    v[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+    v[n++].u.i64 = p.timestamp_ms;
+    header("position", batch.at(p.position), p.position.len);
+    header("source", source_.data(), source_.size());
+    header("xid", batch.at(p.xid), p.xid.len);
+    header("table", batch.at(p.table), p.table.len);
+    header("op", batch.at(p.op), p.op.len);
+    if (p.chunk.len) header("chunk", batch.at(p.chunk), p.chunk.len);
+    kafka::ErrorPtr e(rd_kafka_produceva(rk_.get(), v, n));
+    return e ? rd_kafka_error_code(e.get()) : RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+
+  std::string abort(const std::string& why) {
+    kafka::ErrorPtr e(rd_kafka_abort_transaction(rk_.get(), kTimeoutMs));
+    if (e && rd_kafka_error_is_fatal(e.get())) fatal(e.get());
+    return why;
+  }
+
+ public:
+  std::string source_;
+
+ private:
+  const WriteConfig& cfg_;
+  std::string txid_;
+  kafka::Handle rk_;
+  static constexpr size_t kAlwaysFits = 64u << 10;
+  size_t max_value_ = 0;  // 0 = not asked yet
+  std::string delivery_error_, delivery_position_;
+  rd_kafka_resp_err_t delivery_code_ = RD_KAFKA_RESP_ERR_NO_ERROR;
+};
+
+// What the archive holds of one source from a position on. A restarted archiver is resent everything after its
+// upstream's last acknowledgement and must write exactly what is missing of it. On a real cluster that is everything
+// above the high-water: read_committed hides aborted transactions, and committed ones are whole. A broker that shows
+// an aborted transaction's records (librdkafka 2.0's test broker does: its transactions never abort) would make that
+// rule drop the records the dead archiver had not flushed; reading what is really there from the first resent
+// position on finds those holes, on any broker.
+struct Archived {
+  Position hw;                    // the highest position held
+  Position floor;                 // below it, everything up to hw is taken as held
+  std::vector<Position> present;  // sorted: what is held in [floor, hw]
+  std::set<Position> written;     // written by this run (the newest million)
+
+  // Everything written is remembered, so a record delivered again in the same run (a redelivery after a Redis
+  // restart can come out of order) is dropped, not written twice. The oldest half goes past a million.
+  void note_written(const Position& p) {
+    written.insert(p);
+    if (written.size() > 1'000'000) written.erase(written.begin(), std::next(written.begin(), 500'000));
+  }
+
+  bool holds(const Position& p) const {
+    return p <= hw && (p < floor || std::binary_search(present.begin(), present.end(), p) || written.count(p));
+  }
+};
+Archived archived_since(const kafka::Settings& s, const std::string& topic, const std::string& source,
+                        const Position& from);
+
+// Reading back what is held costs about what the upstream resends; past this many messages the archiver keeps to
+// the high-water rule alone.
+constexpr int64_t kMaxRescan = 4'000'000;
+
+Archived archived_since(const kafka::Settings& s, const std::string& topic, const std::string& source,
+                        const Position& from) {
+  Archived a;
+  a.hw = committed_high_water(s, topic, source);
+  a.floor = from;
+  if (a.hw < from) return a;
+  kafka::Handle c = make_consumer(s, "");
+  std::vector<int32_t> parts = partitions_of(c.get(), topic);
+  std::map<int32_t, Watermarks> wm = all_watermarks(c.get(), topic, parts);
+  std::map<int32_t, int64_t> start = offsets_for_position(c.get(), topic, parts, wm, from), offsets;
+  int64_t total = 0;
+  for (auto [p, off] : start) {
+    if (off >= wm[p].high) continue;
+    offsets[p] = off;
+    total += wm[p].high - off;
+  }
+  if (total > kMaxRescan) {
+    log::warn("the resend starts " + std::to_string(total) + " messages back in " + topic +
+              "; taking everything up to the high-water " + format_position(a.hw) + " as archived");
+    a.floor = Position{a.hw.lsn, a.hw.ordinal + 1};
+    rd_kafka_consumer_close(c.get());
+    return a;
+  }
+  if (!offsets.empty()) assign(c.get(), topic, offsets);
+  std::set<int32_t> eof;
+  Chunks chunks;
+  int64_t deadline = now_us() + kTimeoutMs * 1000LL;
+  while (eof.size() < offsets.size()) {
+    if (now_us() > deadline) throw Error(kExitUnavailable, "timed out reading back " + topic);
+    kafka::Message m(rd_kafka_consumer_poll(c.get(), 200));
+    if (!m) continue;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      eof.insert(m->partition);
+      continue;
+    }
+    if (m->err)
+      throw Error(kExitUnavailable, std::string("reading ") + topic + ": " + rd_kafka_message_errstr(m.get()));
+    deadline = now_us() + kTimeoutMs * 1000LL;
+    if (header(m.get(), "source") != source) continue;
+    // A chunked record is held once its last chunk is there.
+    if (!chunks.feed(m.get())) continue;
+    if (auto pos = message_position(m.get()); pos && *pos >= from) a.present.push_back(*pos);
+  }
+  rd_kafka_consumer_close(c.get());
+  std::sort(a.present.begin(), a.present.end());
+  return a;
+}
+
+}  // namespace
+
+int run_write(const WriteConfig& cfg, int in_fd) {
+  FrameReader in(in_fd, "stdin", cfg.max_frame);
+  ChangeRecord rec;
+  std::string_view payload;
+  if (!in.next(rec, payload)) return kExitOk;  // nothing to archive: no need to reach Kafka
+  std::string source = rec.source().name().empty() ? "default" : rec.source().name();
+  std::string txid = cfg.transactional_id.empty() ? "shadowstream-archive-" + source : cfg.transactional_id;
+  Producer producer(cfg, txid);
+  producer.source_ = source;
+  Archived held = archived_since(cfg.kafka, cfg.topic, source, Position{rec.commit_lsn(), rec.ordinal()});
+  log::info("archive high-water for " + source + ": " + format_position(held.hw));
+  std::unique_ptr<AckWriter> ack;
+  if (!cfg.ack.empty()) ack = std::make_unique<AckWriter>(cfg.ack);
+  Batch batch;
+  uint64_t written = 0, dropped = 0;
+  bool have = true, bad = false;
+  std::optional<Error> pending_error;
+  bool ready = true;  // `rec` holds the next record to place
+  while (have) {
+    batch.clear();
+    int64_t started = now_us();
+    try {
+      if (!ready) {
+        ready = true;
+        if (!in.next(rec, payload)) break;
+      }
+      for (;;) {
+        Position pos{rec.commit_lsn(), rec.ordinal()};
+        if (!held.holds(pos)) {
+          held.note_written(pos);
+          batch.add(rec, payload, producer.max_value(payload.size()));
+        } else {
+          ++dropped;
+        }
+        if (batch.size() >= cfg.batch || stop_requested()) {
+          have = in.next(rec, payload);
+          break;
+        }
+        if (in.buffered() == 0 && !batch.empty()) {
+          // Input is idle: wait for more at most until the linger time is up, then commit what is in hand rather
+          // than hold the transaction open until the next record arrives.
+          int64_t left_ms = std::max<int64_t>(0, (started + cfg.linger_us - now_us()) / 1000);
+          pollfd pfd{in_fd, POLLIN, 0};
+          if (::poll(&pfd, 1, static_cast<int>(left_ms)) == 0) {
+            ready = false;
+            break;
+          }
+        }
+        if (!in.next(rec, payload)) {
+          have = false;
+          break;
+        }
+      }
+    } catch (const Error& e) {
+      // Commit what came before the bad frame; report it afterwards.
+      pending_error = e;
+      have = false;
+      bad = true;
+    }
+    if (!batch.empty()) {
+      producer.commit_batch(batch);
+      written += batch.size();
+      held.hw = std::max(held.hw, batch.last());
+      if (ack) ack->ack(held.hw);
+    } else if (ack && !bad && held.hw.lsn) {
+      ack->ack(held.hw);  // everything was already archived: acknowledge it so the upstream moves on
+    }
+    if (stop_requested()) break;
+  }
+  log::info("archived " + std::to_string(written) + " records, dropped " + std::to_string(dropped) +
+            " already archived");
+  if (pending_error) throw *pending_error;
+  return kExitOk;
+}
+
+}  // namespace ss::archive
