@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <new>
+#include <optional>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -47,23 +48,26 @@ void add_verbose_flag(CLI::App& app) {
       "More diagnostics on stderr (repeat for debug)");
 }
 
-double speed_flag(const std::string& flag, const std::string& text) {
-  if (text == "max") return 0;
+namespace {
+// A number above zero written in full ("1.5", not "1.5x"), or nothing.
+std::optional<double> positive(const std::string& text) {
   char* end = nullptr;
   double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || !(v > 0))
-    throw Error(kExitUsage, flag + ": expected a positive factor or 'max', got '" + text + "'");
+  if (text.empty() || *end != '\0' || !(v > 0)) return std::nullopt;
   return v;
+}
+}  // namespace
+
+double speed_flag(const std::string& flag, const std::string& text) {
+  if (text == "max") return 0;
+  if (auto v = positive(text)) return *v;
+  throw Error(kExitUsage, flag + ": expected a positive factor or 'max', got '" + text + "'");
 }
 
 double rate_flag(const std::string& flag, const std::string& text) {
-  std::string t = text;
-  if (t.size() > 2 && t.compare(t.size() - 2, 2, "/s") == 0) t.resize(t.size() - 2);
-  char* end = nullptr;
-  double v = std::strtod(t.c_str(), &end);
-  if (t.empty() || *end != '\0' || !(v > 0))
-    throw Error(kExitUsage, flag + ": expected records per second such as 5000 or 5000/s, got '" + text + "'");
-  return v;
+  bool per_second = text.size() > 2 && text.compare(text.size() - 2, 2, "/s") == 0;
+  if (auto v = positive(per_second ? text.substr(0, text.size() - 2) : text)) return *v;
+  throw Error(kExitUsage, flag + ": expected records per second such as 5000 or 5000/s, got '" + text + "'");
 }
 
 std::pair<std::string, std::string> mapping_flag(const std::string& flag, const std::string& text) {
