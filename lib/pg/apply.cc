@@ -741,8 +741,4 @@ bool Applier::in_transaction() const {
 const Stats& Applier::stats() const {
   return impl_->stats;
 }
-Position Applier::high_water(const std::string& source) {
-  return impl_->high_water(source);
-}
-
 }  // namespace ss::apply

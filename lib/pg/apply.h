@@ -68,8 +68,6 @@ class Applier {
   void rollback();
   bool in_transaction() const;
   const Stats& stats() const;
-  // High-water position of `source` in the target (zero when it has none).
-  Position high_water(const std::string& source);
 
  private:
   struct Impl;
