@@ -25,47 +25,7 @@ namespace {
 
 using shadowstream::v1::ChangeRecord;
 
-// A Redis connection that reconnects on demand.
-class Connection {
- public:
-  explicit Connection(const std::string& url) : ep_(redis::parse_url(url)) {}
-  redisContext* get() {
-    if (!ctx_) {
-      ctx_ = redis::connect(ep_);
-      ++connects_;
-    }
-    return ctx_.get();
-  }
-  // How many connections were made: a change tells a caller that replies may have been lost in between.
-  uint64_t connects() const { return connects_; }
-  void drop() { ctx_.reset(); }
-  const redis::Endpoint& endpoint() const { return ep_; }
-
-  // Runs `fn` until it succeeds; a lost connection or a retryable server error (OOM, MISCONF, LOADING, BUSY) is
-  // logged and retried with capped exponential backoff. A stop request while waiting is Error(75).
-  template <typename Fn>
-  auto with_retry(int64_t max_backoff_us, Fn fn) -> decltype(fn(static_cast<redisContext*>(nullptr))) {
-    int64_t backoff = 100'000;
-    for (;;) {
-      try {
-        return fn(get());
-      } catch (const Error& e) {
-        if (e.code() != kExitUnavailable && e.code() != kExitTempFail) throw;
-        drop();
-        log::warn(std::string(e.what()) + "; retrying in " + std::to_string(backoff / 1000) + "ms");
-      }
-      if (!sleep_unless_stopped(backoff))
-        throw Error(kExitTempFail,
-                    "stopped while Redis at " + ep_.display() + " was unavailable; nothing unstored was acknowledged");
-      backoff = std::min(backoff * 2, max_backoff_us);
-    }
-  }
-
- private:
-  redis::Endpoint ep_;
-  redis::Context ctx_;
-  uint64_t connects_ = 0;
-};
+using Connection = redis::Session;
 
 // A Redis error reply that may clear by itself: retry rather than fail.
 [[noreturn]] void throw_reply_error(const std::string& what, const std::string& msg) {
@@ -128,7 +88,8 @@ void append_resp(std::string& out, const std::vector<std::string_view>& args) {
 
 class Writer {
  public:
-  Writer(const WriteConfig& cfg, int out_fd) : cfg_(cfg), conn_(cfg.redis_url), maxlen_(std::to_string(cfg.maxlen)) {
+  Writer(const WriteConfig& cfg, int out_fd)
+      : cfg_(cfg), conn_(redis::parse_url(cfg.redis_url)), maxlen_(std::to_string(cfg.maxlen)) {
     if (cfg.passthrough) out_ = std::make_unique<FrameWriter>(out_fd);
     if (!cfg.ack.empty()) ack_ = std::make_unique<AckWriter>(cfg.ack);
   }
@@ -503,7 +464,11 @@ struct Delivered {
 class Reader {
  public:
   Reader(const ReadConfig& cfg, int out_fd)
-      : cfg_(cfg), conn_(cfg.redis_url), out_fd_(out_fd), out_(out_fd), out_is_file_(is_regular_file(out_fd)) {
+      : cfg_(cfg),
+        conn_(redis::parse_url(cfg.redis_url)),
+        out_fd_(out_fd),
+        out_(out_fd),
+        out_is_file_(is_regular_file(out_fd)) {
     if (!cfg.ack_from.empty()) acks_ = std::make_unique<AckReader>(cfg.ack_from);
   }
 
@@ -538,10 +503,14 @@ class Reader {
     if (!cfg_.since_us && !cfg_.until_us) return true;
     if (!rec_.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
       throw Error(kExitDataErr, key_ + ": an entry holds an invalid record");
-    if (cfg_.since_us && rec_.commit_time() < *cfg_.since_us) return false;
-    if (cfg_.until_us && rec_.commit_time() >= *cfg_.until_us) {
-      past_until_ = true;
-      return false;
+    switch (Span{cfg_.since_us, cfg_.until_us, {}, {}}.where(rec_.commit_time(), {})) {
+      case Span::Where::kBefore:
+        return false;
+      case Span::Where::kAfter:
+        past_until_ = true;
+        return false;
+      case Span::Where::kInside:
+        break;
     }
     return true;
   }

@@ -111,4 +111,23 @@ bool is_error(const redisReply* r) {
   return r && r->type == REDIS_REPLY_ERROR;
 }
 
+redisContext* Session::get() {
+  if (!ctx_) {
+    ctx_ = connect(ep_, timeout_ms_);
+    ++connects_;
+  }
+  return ctx_.get();
+}
+
+Reply Session::run(std::initializer_list<std::string> argv, bool errors_throw) {
+  try {
+    Reply r = command(get(), argv);
+    if (errors_throw && is_error(r.get())) throw Error(kExitUnavailable, std::string(r->str, r->len));
+    return r;
+  } catch (const Error& e) {
+    if (e.code() == kExitUnavailable) drop();
+    throw;
+  }
+}
+
 }  // namespace ss::redis

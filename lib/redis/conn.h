@@ -3,8 +3,15 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/signals.h"
 
 namespace ss::redis {
 
@@ -39,5 +46,48 @@ Context connect(const Endpoint& ep, int timeout_ms = 5000);
 // unusable). A Redis error reply is returned, not thrown; see is_error().
 Reply command(redisContext* c, std::initializer_list<std::string> argv);
 bool is_error(const redisReply* r);
+
+// A connection made on first use and made again after a failure: what every Redis client here stands on (the
+// buffer's reads and writes, the job store, the pipeline panel).
+class Session {
+ public:
+  explicit Session(Endpoint ep, int timeout_ms = 5000) : ep_(std::move(ep)), timeout_ms_(timeout_ms) {}
+  redisContext* get();
+  void drop() { ctx_.reset(); }
+  // How many connections were made: a change tells a caller that replies may have been lost in between.
+  uint64_t connects() const { return connects_; }
+  const Endpoint& endpoint() const { return ep_; }
+
+  // One command. A lost connection drops the session's connection and throws Error(69); an error reply is thrown
+  // as Error(69) too, with Redis's text, when `errors_throw`.
+  Reply run(std::initializer_list<std::string> argv, bool errors_throw = true);
+
+  // Runs `fn` until it succeeds: an Error 69 or 75 (a lost connection, a server error that may clear: OOM, LOADING,
+  // ...) drops the connection, is logged, and is retried with capped exponential backoff. A stop request while
+  // waiting ends it with Error(75).
+  template <typename Fn>
+  auto with_retry(int64_t max_backoff_us, Fn fn) -> decltype(fn(static_cast<redisContext*>(nullptr))) {
+    int64_t backoff = 100'000;
+    for (;;) {
+      try {
+        return fn(get());
+      } catch (const Error& e) {
+        if (e.code() != kExitUnavailable && e.code() != kExitTempFail) throw;
+        drop();
+        log::warn(std::string(e.what()) + "; retrying in " + std::to_string(backoff / 1000) + "ms");
+      }
+      if (!sleep_unless_stopped(backoff))
+        throw Error(kExitTempFail,
+                    "stopped while Redis at " + ep_.display() + " was unavailable; nothing unstored was acknowledged");
+      backoff = std::min(backoff * 2, max_backoff_us);
+    }
+  }
+
+ private:
+  Endpoint ep_;
+  int timeout_ms_;
+  Context ctx_;
+  uint64_t connects_ = 0;
+};
 
 }  // namespace ss::redis

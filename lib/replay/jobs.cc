@@ -290,7 +290,7 @@ struct Job {
 struct Manager::Impl {
   Config cfg;
   redis::Endpoint ep;
-  redis::Context store;  // guarded by mu; reset after a failure and reconnected on the next write
+  redis::Session store;  // guarded by mu; dropped after a failure and made again on the next command
   mutable std::mutex mu;
   mutable std::condition_variable cv;
   std::map<std::string, std::unique_ptr<Job>> jobs;
@@ -302,14 +302,13 @@ struct Manager::Impl {
   std::string id_suffix;
   std::thread leaser;
 
-  explicit Impl(const Config& c) : cfg(c), ep(redis::parse_url(c.redis_url)) {
+  explicit Impl(const Config& c) : cfg(c), ep(redis::parse_url(c.redis_url)), store(ep, 1000) {
     std::random_device rd;
     char host[256] = "host";
     gethostname(host, sizeof host - 1);
     instance = std::string(host) + ":" + std::to_string(getpid()) + ":" + std::to_string(rd());
     // Servers sharing a store create ids in the same millisecond: a few random letters keep them apart.
     for (int i = 0; i < 4; ++i) id_suffix.push_back(static_cast<char>('a' + rd() % 26));
-    store = redis::connect(ep);
     {
       std::lock_guard<std::mutex> lk(mu);
       load();
@@ -335,12 +334,8 @@ struct Manager::Impl {
   // Runs one command on the store, reconnecting once; nullptr when Redis cannot be reached (the caller retries).
   redis::Reply store_command(std::initializer_list<std::string> argv) {
     try {
-      if (!store) store = redis::connect(ep, 1000);
-      redis::Reply r = redis::command(store.get(), argv);
-      if (redis::is_error(r.get())) throw Error(kExitUnavailable, std::string(r->str, r->len));
-      return r;
+      return store.run(argv);
     } catch (const Error& e) {
-      store.reset();
       log::warn(std::string("job store: ") + e.what());
       return nullptr;
     }
@@ -448,13 +443,10 @@ struct Manager::Impl {
   void persist(Job& j) {
     j.persisted_us = pacing::mono_us();
     try {
-      if (!store) store = redis::connect(ep, 1000);
-      redis::Reply r = redis::command(store.get(), {"HSET", cfg.key, j.rec.id(), j.rec.SerializeAsString()});
-      if (redis::is_error(r.get())) throw Error(kExitUnavailable, std::string(r->str, r->len));
+      store.run({"HSET", cfg.key, j.rec.id(), j.rec.SerializeAsString()});
       j.unsaved = false;
     } catch (const Error& e) {
       j.unsaved = true;
-      store.reset();
       log::warn("cannot save replay job " + j.rec.id() + " to Redis (" + e.what() + "); will retry");
     }
   }
@@ -469,7 +461,7 @@ struct Manager::Impl {
   }
 
   void load() {
-    redis::Reply r = redis::command(store.get(), {"HGETALL", cfg.key});
+    redis::Reply r = store.run({"HGETALL", cfg.key}, false);
     if (redis::is_error(r.get())) throw Error(kExitUnavailable, "reading replay jobs: " + std::string(r->str, r->len));
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
       auto j = std::make_unique<Job>();
@@ -640,11 +632,8 @@ struct Manager::Impl {
     if (it->second->worker.joinable()) it->second->worker.join();
     jobs.erase(it);
     try {
-      if (!store) store = redis::connect(ep, 1000);
-      redis::Reply r = redis::command(store.get(), {"HDEL", cfg.key, id});
-      if (redis::is_error(r.get())) throw Error(kExitUnavailable, std::string(r->str, r->len));
+      store.run({"HDEL", cfg.key, id});
     } catch (const Error& e) {
-      store.reset();
       throw Error(kExitUnavailable, "cannot delete replay job " + id + " from Redis: " + e.what());
     }
   }

@@ -167,7 +167,7 @@ namespace {
 
 class Sampler {
  public:
-  explicit Sampler(const PipelineConfig& cfg) : cfg_(cfg) {}
+  explicit Sampler(const PipelineConfig& cfg) : cfg_(cfg), redis_(redis::parse_url(cfg.redis_url), 2000) {}
 
   pb::PipelineStatus sample() {
     pb::PipelineStatus s;
@@ -208,10 +208,9 @@ class Sampler {
     std::string key = cfg_.stream.empty() ? redis::default_stream_key(cfg_.source) : cfg_.stream;
     out.set_stream(key);
     try {
-      if (!redis_) redis_ = redis::connect(redis::parse_url(cfg_.redis_url), 2000);
-      redis::Reply len = redis::command(redis_.get(), {"XLEN", key});
+      redis::Reply len = redis_.run({"XLEN", key}, false);
       if (len->type == REDIS_REPLY_INTEGER) out.set_length(static_cast<uint64_t>(len->integer));
-      redis::Reply groups = redis::command(redis_.get(), {"XINFO", "GROUPS", key});
+      redis::Reply groups = redis_.run({"XINFO", "GROUPS", key}, false);
       if (redis::is_error(groups.get())) {
         out.set_error(std::string(groups->str, groups->len));
         return;
@@ -230,7 +229,7 @@ class Sampler {
         }
       }
     } catch (const Error& e) {
-      redis_.reset();
+      redis_.drop();
       out.set_error(e.what());
     }
   }
@@ -280,7 +279,7 @@ class Sampler {
 
   const PipelineConfig& cfg_;
   pg::Conn pg_;
-  redis::Context redis_;
+  redis::Session redis_;
   std::map<std::string, kafka::Handle> consumers_;
 };
 
