@@ -17,6 +17,20 @@ struct Position {
   bool is_zero() const { return lsn == 0 && ordinal == 0; }
 };
 
+// A stretch of history: commit time since (inclusive) and until (exclusive), position from and to (inclusive).
+// The one test every reader applies to a record: archive window reads, buffer range reads and the replay engine.
+struct Span {
+  std::optional<int64_t> since_us, until_us;
+  std::optional<Position> from, to;
+  enum class Where { kBefore, kInside, kAfter };
+  // kAfter wins over kBefore: history is in commit order, so past the end nothing later qualifies.
+  Where where(int64_t commit_time_us, const Position& pos) const {
+    if ((until_us && commit_time_us >= *until_us) || (to && pos > *to)) return Where::kAfter;
+    if ((since_us && commit_time_us < *since_us) || (from && pos < *from)) return Where::kBefore;
+    return Where::kInside;
+  }
+};
+
 // "X/Y" as pg_lsn prints it (upper-case hex, no leading zeros).
 std::string format_lsn(uint64_t lsn);
 // Parses "X/Y"; nullopt on anything else.

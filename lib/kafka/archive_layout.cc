@@ -29,6 +29,12 @@ namespace detail {
 
 using kafka::make_consumer;
 
+void parse_record(ChangeRecord& rec, std::string_view whole, const rd_kafka_message_t* m) {
+  if (!rec.ParseFromArray(whole.data(), static_cast<int>(whole.size())))
+    throw Error(kExitDataErr, std::string(rd_kafka_topic_name(m->rkt)) + "[" + std::to_string(m->partition) +
+                                  "] offset " + std::to_string(m->offset) + ": not a ChangeRecord");
+}
+
 std::string header(const rd_kafka_message_t* m, const char* name) {
   rd_kafka_headers_t* h = nullptr;
   if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR) return "";

@@ -26,6 +26,11 @@ inline constexpr int kTimeoutMs = 30'000;
 // Appends the message key of `rec` (message_key in archive.h) without allocating.
 void append_key(std::string& key, const shadowstream::v1::ChangeRecord& rec);
 
+// Parses the record `whole` (a message's payload, or its chunks joined) into `rec`. A message that holds no
+// record is bad data for every reader alike: Error(65) naming its topic, partition and offset, after which the
+// reader stops (a group member commits what its downstream acknowledged first).
+void parse_record(shadowstream::v1::ChangeRecord& rec, std::string_view whole, const rd_kafka_message_t* m);
+
 // A header's value ("" when absent).
 std::string header(const rd_kafka_message_t* m, const char* name);
 // The record's position, from its "position" header.

@@ -43,6 +43,7 @@ struct Buffered {
 constexpr int64_t kFollowGraceUs = 200'000;
 
 int window_read(const ReadConfig& cfg, int out_fd) {
+  const Span span{cfg.since_us, cfg.until_us, cfg.from, cfg.to};
   kafka::Handle c = make_consumer(cfg.kafka, "", nullptr, nullptr, cfg.follow);
   std::vector<int32_t> parts = partitions_of(c.get(), cfg.topic);
   if (parts.empty()) throw Error(kExitUnavailable, "topic " + cfg.topic + " does not exist");
@@ -133,12 +134,10 @@ int window_read(const ReadConfig& cfg, int out_fd) {
     std::optional<std::string_view> whole = chunks.feed(m.get());
     if (!whole) continue;
     const bool chunked = whole->data() != m->payload;
-    if (!rec.ParseFromArray(whole->data(), static_cast<int>(whole->size())))
-      throw Error(kExitDataErr, cfg.topic + "[" + std::to_string(p) + "] offset " + std::to_string(m->offset) +
-                                    ": not a ChangeRecord");
+    parse_record(rec, *whole, m.get());
     Position pos{rec.commit_lsn(), rec.ordinal()};
-    bool past = (cfg.until_us && rec.commit_time() >= *cfg.until_us) || (cfg.to && pos > *cfg.to);
-    bool before = (cfg.since_us && rec.commit_time() < *cfg.since_us) || (cfg.from && pos < *cfg.from);
+    const Span::Where where = span.where(rec.commit_time(), pos);
+    const bool past = where == Span::Where::kAfter, before = where == Span::Where::kBefore;
     if (past) {
       done[p] = true;  // partitions are in position (and so commit) order: nothing later qualifies
       ++finished;
@@ -175,6 +174,12 @@ class GroupMember {
     } catch (const BrokenPipe&) {
       // The reader went away (`| head`): leave the group now, so another member takes the partitions at once
       // instead of after the session times out. Nothing unacknowledged is committed.
+      commit();
+      rd_kafka_consumer_close(c_.get());
+      throw;
+    } catch (const Error&) {
+      // Bad data (a message that holds no record) stops a member as it stops a window read; what the downstream
+      // acknowledged before it is committed, so a rerun starts there.
       commit();
       rd_kafka_consumer_close(c_.get());
       throw;
@@ -218,7 +223,7 @@ class GroupMember {
       idle_since = now_us();
       std::optional<std::string_view> whole = chunks_.feed(m.get());
       if (!whole) continue;
-      if (!rec_.ParseFromArray(whole->data(), static_cast<int>(whole->size()))) continue;
+      parse_record(rec_, *whole, m.get());
       out_.write_payload(*whole);
       ++delivered_;
       if (tracks()) unacked_.emplace_back(Position{rec_.commit_lsn(), rec_.ordinal()}, m->partition, m->offset + 1);

@@ -16,11 +16,9 @@ void Window::add_table(const std::string& name) {
 }
 
 bool Window::contains(const ChangeRecord& rec) const {
-  if (since_us && rec.commit_time() < *since_us) return false;
-  if (until_us && rec.commit_time() >= *until_us) return false;
-  Position p{rec.commit_lsn(), rec.ordinal()};
-  if (from && p < *from) return false;
-  if (to && p > *to) return false;
+  if (Span{since_us, until_us, from, to}.where(rec.commit_time(), {rec.commit_lsn(), rec.ordinal()}) !=
+      Span::Where::kInside)
+    return false;
   if (tables.empty()) return true;
   for (const auto& [s, t] : tables)
     if (s == rec.schema() && t == rec.table()) return true;

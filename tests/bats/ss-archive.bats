@@ -258,3 +258,15 @@ lag_below() { [ "$(group_lag "$1" "$2")" -lt "$3" ]; }
   [ "$st" -eq 75 ]
   [ ! -s "$T/acks" ]
 }
+
+@test "a message that holds no record stops a window read and a group member alike, with exit 65 naming it" {
+  gen -n 5 >"$T/in.ss"
+  ss-archive --topic "$TOPIC" <"$T/in.ss"
+  kcat -b "$KAFKA_BROKERS" -C -t "$TOPIC" -e -q -c 1 -f '%k\n' >"$T/key"
+  printf '\377\377\377 not a record' | kcat -b "$KAFKA_BROKERS" -P -t "$TOPIC" -k "$(cat "$T/key")" \
+    -H position=1/0:0 -H "source=src${BATS_TEST_NUMBER}"
+  run -65 --separate-stderr ss-archive read --topic "$TOPIC"
+  [[ "$stderr" == *"$TOPIC["*"] offset "*": not a ChangeRecord"* ]]
+  run -65 --separate-stderr ss-archive read --topic "$TOPIC" --group bad-data
+  [[ "$stderr" == *"$TOPIC["*"] offset "*": not a ChangeRecord"* ]]
+}

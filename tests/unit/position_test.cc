@@ -75,3 +75,23 @@ TEST(Duration, ParsesUnits) {
 
 }  // namespace
 }  // namespace ss
+
+namespace ss {
+namespace {
+
+TEST(Span, SinceAndFromInclusiveUntilExclusiveToInclusive) {
+  Span s{100, 200, Position{10, 0}, Position{20, 5}};
+  using W = Span::Where;
+  EXPECT_EQ(s.where(100, {10, 0}), W::kInside);
+  EXPECT_EQ(s.where(99, {15, 0}), W::kBefore);
+  EXPECT_EQ(s.where(150, {9, 9}), W::kBefore);
+  EXPECT_EQ(s.where(200, {15, 0}), W::kAfter);
+  EXPECT_EQ(s.where(150, {20, 5}), W::kInside);
+  EXPECT_EQ(s.where(150, {20, 6}), W::kAfter);
+  // Past the end wins: nothing later can be inside.
+  EXPECT_EQ(s.where(250, {1, 0}), W::kAfter);
+  EXPECT_EQ(Span{}.where(0, {}), W::kInside);
+}
+
+}  // namespace
+}  // namespace ss
