@@ -20,85 +20,14 @@
 #include "pg/conn.h"
 #include "pg/pgoutput.h"
 #include "pg/replication.h"
+#include "pg/snapshot.h"
 #include "shadowstream.pb.h"
 
 namespace ss::capture {
 
 using shadowstream::v1::ChangeRecord;
 
-std::vector<std::optional<std::string>> parse_copy_text_row(std::string_view row) {
-  std::vector<std::optional<std::string>> out;
-  if (!row.empty() && row.back() == '\n') row.remove_suffix(1);
-  size_t start = 0;
-  for (;;) {
-    size_t tab = row.find('\t', start);
-    std::string_view f = row.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start);
-    if (f == "\\N") {
-      out.emplace_back(std::nullopt);
-    } else {
-      std::string v;
-      v.reserve(f.size());
-      for (size_t i = 0; i < f.size(); ++i) {
-        if (f[i] != '\\' || i + 1 == f.size()) {
-          v.push_back(f[i]);
-          continue;
-        }
-        char e = f[++i];
-        switch (e) {
-          case 'b':
-            v.push_back('\b');
-            break;
-          case 'f':
-            v.push_back('\f');
-            break;
-          case 'n':
-            v.push_back('\n');
-            break;
-          case 'r':
-            v.push_back('\r');
-            break;
-          case 't':
-            v.push_back('\t');
-            break;
-          case 'v':
-            v.push_back('\v');
-            break;
-          case 'x': {
-            int val = 0, n = 0;
-            while (n < 2 && i + 1 < f.size() && std::isxdigit(static_cast<unsigned char>(f[i + 1]))) {
-              char h = f[++i];
-              val = val * 16 + (std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (std::tolower(h) - 'a' + 10));
-              ++n;
-            }
-            v.push_back(static_cast<char>(val));
-            break;
-          }
-          default:
-            if (e >= '0' && e <= '7') {
-              int val = e - '0', n = 1;
-              while (n < 3 && i + 1 < f.size() && f[i + 1] >= '0' && f[i + 1] <= '7') {
-                val = val * 8 + (f[++i] - '0');
-                ++n;
-              }
-              v.push_back(static_cast<char>(val));
-            } else {
-              v.push_back(e);  // \\ and any other escaped character stand for themselves
-            }
-        }
-      }
-      out.emplace_back(std::move(v));
-    }
-    if (tab == std::string_view::npos) break;
-    start = tab + 1;
-  }
-  return out;
-}
-
 namespace {
-
-struct PqFree {
-  void operator()(char* p) const { PQfreemem(p); }
-};
 
 std::string sqlstate(const PGresult* r) {
   const char* s = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
@@ -304,115 +233,12 @@ class Capture {
 
   // ---- snapshot ----------------------------------------------------------------------------------------------------
   void take_snapshot(const std::string& snapshot_name, uint64_t cp) {
-    pg::exec_command(sql_.get(), "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-    pg::exec_command(sql_.get(), "SET TRANSACTION SNAPSHOT " + pg::quote_literal(sql_.get(), snapshot_name));
-    pg::Result tables = pg::exec(
-        sql_.get(), "SELECT schemaname, tablename, attnames, rowfilter FROM pg_publication_tables WHERE pubname = " +
-                        pg::quote_literal(sql_.get(), cfg_.publication) + " ORDER BY 1, 2");
-    const int64_t snap_time = now_us();
-    // Just below every streamed transaction's commit LSN (which is at or after the consistent point).
-    const uint64_t snap_lsn = cp - 1;
-    const bool tty = isatty(STDERR_FILENO);
-    uint64_t ordinal = 0;
-    int64_t last_report = now_us();
-    const int ntables = PQntuples(tables.get());
-    for (int ti = 0; ti < ntables && !stop_requested(); ++ti) {
-      std::string schema = PQgetvalue(tables.get(), ti, 0), table = PQgetvalue(tables.get(), ti, 1);
-      if (excluded_.count(schema + "." + table)) continue;
-      std::string qualified = pg::quote_ident(sql_.get(), schema) + "." + pg::quote_ident(sql_.get(), table);
-      std::string filter = PQgetisnull(tables.get(), ti, 3) ? "" : PQgetvalue(tables.get(), ti, 3);
-      // Column metadata as pgoutput reports it: no dropped or generated columns; under REPLICA IDENTITY FULL every
-      // column is part of the key.
-      pg::Result cols = pg::exec(
-          sql_.get(),
-          "SELECT a.attname, a.atttypid, a.atttypmod, c.oid, c.relreplident, "
-          "  c.relreplident = 'f' OR coalesce(a.attnum = ANY(i.indkey), false), "
-          "  CASE WHEN a.atthasmissing THEN (a.attmissingval::text::text[])[1] END "
-          "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
-          "LEFT JOIN pg_index i ON i.indrelid = c.oid AND ((c.relreplident = 'd' AND i.indisprimary) OR "
-          "  (c.relreplident = 'i' AND i.indisreplident)) "
-          "WHERE c.oid = " +
-              pg::quote_literal(sql_.get(), qualified) +
-              "::regclass AND a.attnum > 0 "
-              "AND NOT a.attisdropped AND a.attgenerated = '' "
-              "AND (" +
-              std::string(PQgetisnull(tables.get(), ti, 2)
-                              ? "true"
-                              : "a.attname = ANY(" + pg::quote_literal(sql_.get(), PQgetvalue(tables.get(), ti, 2)) +
-                                    "::name[])") +
-              ") "
-              "ORDER BY a.attnum");
-      const int ncols = PQntuples(cols.get());
-      if (ncols == 0) continue;
-      ChangeRecord proto;
-      *proto.mutable_source() = source_;
-      proto.set_op(shadowstream::v1::OPERATION_SNAPSHOT);
-      proto.set_schema(schema);
-      proto.set_table(table);
-      proto.set_relation_oid(static_cast<uint32_t>(std::stoul(PQgetvalue(cols.get(), 0, 3))));
-      proto.set_replica_identity(PQgetvalue(cols.get(), 0, 4));
-      proto.set_commit_lsn(snap_lsn);
-      proto.set_commit_time(snap_time);
-      std::string select = "COPY (SELECT ";
-      for (int c = 0; c < ncols; ++c) {
-        auto* col = proto.add_columns();
-        col->set_name(PQgetvalue(cols.get(), c, 0));
-        col->set_type_oid(static_cast<uint32_t>(std::stoul(PQgetvalue(cols.get(), c, 1))));
-        std::string tn = type_name(col->type_oid());
-        col->set_type_name(tn.empty() ? std::to_string(col->type_oid()) : tn);
-        col->set_type_modifier(std::stoi(PQgetvalue(cols.get(), c, 2)));
-        col->set_is_key(PQgetvalue(cols.get(), c, 5)[0] == 't');
-        if (!PQgetisnull(cols.get(), c, 6)) col->set_missing_value(PQgetvalue(cols.get(), c, 6));
-        select += (c ? ", " : "") + pg::quote_ident(sql_.get(), col->name());
-      }
-      proto.set_shape_id(shape::id(proto));
-      select += " FROM " + qualified + (filter.empty() ? "" : " WHERE " + filter) + ") TO STDOUT";
-      pg::Result copy(PQexec(sql_.get(), select.c_str()));
-      if (PQresultStatus(copy.get()) != PGRES_COPY_OUT)
-        throw Error(kExitUnavailable, "snapshot of " + qualified + " failed: " + pg::error_text(sql_.get()));
-      uint64_t rows = 0;
-      for (;;) {
-        char* raw = nullptr;
-        int n = PQgetCopyData(sql_.get(), &raw, 0);
-        if (n == -1) break;
-        if (n < 0) throw Error(kExitUnavailable, "snapshot of " + qualified + " failed: " + pg::error_text(sql_.get()));
-        std::unique_ptr<char, PqFree> row(raw);
-        auto fields = parse_copy_text_row(std::string_view(raw, static_cast<size_t>(n)));
-        if (fields.size() != static_cast<size_t>(ncols))
-          throw Error(kExitSoftware, "snapshot of " + qualified + ": COPY row has " + std::to_string(fields.size()) +
-                                         " fields, expected " + std::to_string(ncols));
-        ChangeRecord rec = proto;
-        rec.set_ordinal(ordinal++);
-        for (int c = 0; c < ncols; ++c) {
-          auto* col = rec.mutable_columns(c);
-          if (!fields[c])
-            col->set_is_null(true);
-          else if (pgoutput::valid_utf8(*fields[c]))
-            col->set_text(std::move(*fields[c]));
-          else
-            col->set_binary(std::move(*fields[c]));
-        }
-        stage(rec);
-        ++rows;
-        if (tty && now_us() - last_report > 1'000'000) {
-          last_report = now_us();
-          double secs = (last_report - snap_time) / 1e6;
-          log::warn("snapshot: table " + std::to_string(ti + 1) + "/" + std::to_string(ntables) + " " + qualified +
-                    ", " + std::to_string(ordinal) + " rows, " + std::to_string(static_cast<int64_t>(ordinal / secs)) +
-                    " rows/s");
-        }
-      }
-      pg::Result done(PQgetResult(sql_.get()));
-      if (PQresultStatus(done.get()) != PGRES_COMMAND_OK)
-        throw Error(kExitUnavailable, "snapshot of " + qualified + " failed: " + pg::error_text(sql_.get()));
-      while (pg::Result extra{PQgetResult(sql_.get())}) {
-      }
-      log::info("snapshot: " + qualified + ": " + std::to_string(rows) + " rows");
-    }
+    snapshot::Request r{cfg_.publication, excluded_, source_,
+                        snapshot_name,    cp,        [this](uint32_t oid) { return type_name(oid); }};
+    uint64_t rows = snapshot::copy_tables(sql_.get(), r, [this](ChangeRecord& rec) { stage(rec); });
     finish_tx();
     out_.flush();
-    pg::exec_command(sql_.get(), "COMMIT");
-    log::info("snapshot complete: " + std::to_string(ordinal) + " rows at " + format_lsn(cp));
+    log::info("snapshot complete: " + std::to_string(rows) + " rows at " + format_lsn(cp));
   }
 
   // ---- streaming ---------------------------------------------------------------------------------------------------
@@ -463,7 +289,7 @@ class Capture {
       char* raw = nullptr;
       int n = PQgetCopyData(repl_.get(), &raw, 1);
       if (n > 0) {
-        std::unique_ptr<char, PqFree> buf(raw);
+        pg::Buffer buf(raw);
         handle(raw, static_cast<size_t>(n));
         continue;
       }

@@ -34,7 +34,4 @@ struct Config {
 // Runs until --endpos, a stop signal or a fatal error (thrown as ss::Error). Writes frames to `out_fd`.
 int run(const Config& cfg, int out_fd);
 
-// One row of COPY text format -> fields (nullopt = NULL), undoing COPY's backslash escapes.
-std::vector<std::optional<std::string>> parse_copy_text_row(std::string_view row);
-
 }  // namespace ss::capture

@@ -17,6 +17,11 @@ struct ResultDeleter {
 };
 using Conn = std::unique_ptr<PGconn, ConnDeleter>;
 using Result = std::unique_ptr<PGresult, ResultDeleter>;
+// What libpq hands over to be freed with PQfreemem (a COPY row, an escaped string).
+struct FreememDeleter {
+  void operator()(char* p) const { PQfreemem(p); }
+};
+using Buffer = std::unique_ptr<char, FreememDeleter>;
 
 // Conninfo for `url_or_conninfo` (a postgres:// URI or key=value string; empty = libpq's PG* defaults). The seed's
 // PG_HOST / PG_USER / PG_PASSWORD are honoured by copying them to PGHOST / PGUSER / PGPASSWORD when those are unset,

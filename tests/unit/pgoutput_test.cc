@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "pg/capture.h"
 #include "pg/conn.h"
+#include "pg/snapshot.h"
 
 namespace ss::pgoutput {
 namespace {
@@ -220,7 +220,7 @@ TEST(Pgoutput, TimestampsSaturateInsteadOfOverflowing) {
 }  // namespace
 }  // namespace ss::pgoutput
 
-namespace ss::capture {
+namespace ss::snapshot {
 namespace {
 
 TEST(CopyText, UndoesEscapesAndNulls) {
@@ -241,4 +241,4 @@ TEST(TableNames, SplitsQuotedAndDefaultsToPublic) {
 }
 
 }  // namespace
-}  // namespace ss::capture
+}  // namespace ss::snapshot
