@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <deque>
 #include <future>
 #include <map>
 #include <memory>
@@ -42,75 +43,102 @@ struct Buffered {
 // partitions within milliseconds, so a record that has waited this long behind caught-up partitions goes out.
 constexpr int64_t kFollowGraceUs = 200'000;
 
+// Where a window starts in each partition: the later of what the time and the position searches find.
+std::map<int32_t, int64_t> window_start(rd_kafka_t* c, const ReadConfig& cfg, const std::vector<int32_t>& parts,
+                                        std::map<int32_t, Watermarks>& wm) {
+  std::map<int32_t, int64_t> start;
+  for (int32_t p : parts) start[p] = wm[p].low;
+  auto later = [&](const std::map<int32_t, int64_t>& other) {
+    for (auto [p, off] : other) start[p] = std::max(start[p], off);
+  };
+  if (cfg.since_us) later(offsets_for_time(c, cfg.topic, parts, wm, *cfg.since_us / 1000));
+  if (cfg.from) later(offsets_for_position(c, cfg.topic, parts, wm, *cfg.from));
+  return start;
+}
+
+// The k-way merge of a window read: every partition is in position order, so the smallest head among them is the
+// next record overall, once every partition that may still hold a smaller one has answered.
+class Merge {
+ public:
+  explicit Merge(const std::map<int32_t, int64_t>& active) {
+    for (const auto& [p, off] : active) lanes_[p];
+  }
+  bool done(int32_t p) { return lanes_[p].done; }
+  // No record of this partition is wanted any more (its end, or past the window).
+  void finish(int32_t p) {
+    if (!lanes_[p].done) ++finished_;
+    lanes_[p].done = true;
+  }
+  bool all_finished() const { return finished_ == lanes_.size(); }
+  // --follow: the partition is at its end (true) or has sent more (false).
+  void set_caught_up(int32_t p, bool at_end) { lanes_[p].caught_up = at_end; }
+  void push(int32_t p, Buffered b) { lanes_[p].queue.push_back(std::move(b)); }
+
+  // Writes every record that is known to come next. `final`: no more input, empty partitions are not waited for.
+  void emit_ready(FrameWriter& out, bool final) {
+    for (;;) {
+      Lane* best = nullptr;
+      bool waiting_on_caught_up = false;
+      for (auto& [p, lane] : lanes_) {
+        if (lane.queue.empty()) {
+          if (lane.done || final) continue;
+          if (!lane.caught_up) return;  // cannot know the next record until this partition answers
+          waiting_on_caught_up = true;
+          continue;
+        }
+        if (!best || lane.queue.front().pos < best->queue.front().pos) best = &lane;
+      }
+      if (!best) return;
+      if (waiting_on_caught_up && now_us() - best->queue.front().arrived_us < kFollowGraceUs) return;
+      out.write_payload(best->queue.front().payload());
+      best->queue.pop_front();
+    }
+  }
+
+ private:
+  struct Lane {
+    std::deque<Buffered> queue;
+    bool done = false;
+    bool caught_up = false;  // --follow: at the end of the partition, nothing buffered
+  };
+  std::map<int32_t, Lane> lanes_;
+  size_t finished_ = 0;
+};
+
 int window_read(const ReadConfig& cfg, int out_fd) {
   const Span span{cfg.since_us, cfg.until_us, cfg.from, cfg.to};
   kafka::Handle c = make_consumer(cfg.kafka, "", nullptr, nullptr, cfg.follow);
   std::vector<int32_t> parts = partitions_of(c.get(), cfg.topic);
   if (parts.empty()) throw Error(kExitUnavailable, "topic " + cfg.topic + " does not exist");
   std::map<int32_t, Watermarks> wm = all_watermarks(c.get(), cfg.topic, parts);
-  std::map<int32_t, int64_t> start;
-  for (int32_t p : parts) start[p] = wm[p].low;
-  auto later = [&](const std::map<int32_t, int64_t>& other) {
-    for (auto [p, off] : other) start[p] = std::max(start[p], off);
-  };
-  if (cfg.since_us) later(offsets_for_time(c.get(), cfg.topic, parts, wm, *cfg.since_us / 1000));
-  if (cfg.from) later(offsets_for_position(c.get(), cfg.topic, parts, wm, *cfg.from));
-  std::map<int32_t, int64_t> active;
+  std::map<int32_t, int64_t> start = window_start(c.get(), cfg, parts, wm), active;
   for (int32_t p : parts)
     if (start[p] < wm[p].high || cfg.follow) active[p] = start[p];
   FrameWriter out(out_fd);
   if (active.empty()) return kExitOk;
   assign(c.get(), cfg.topic, active);
-  // k-way merge: every partition is in position order, so the smallest head among them is the next record overall.
-  std::map<int32_t, std::deque<Buffered>> heads;
-  std::map<int32_t, bool> done;
+  Merge merge(active);
   ChangeRecord rec;
-  std::map<int32_t, bool> caught_up;  // --follow: at the end of the partition, nothing buffered
   Chunks chunks;
-  auto emit_ready = [&](bool final) {
-    for (;;) {
-      int32_t best = -1;
-      bool waiting_on_caught_up = false;
-      for (auto& [p, q] : heads) {
-        if (q.empty()) {
-          if (done[p] || final) continue;
-          if (!caught_up[p]) return;  // cannot know the next record until this partition answers
-          waiting_on_caught_up = true;
-          continue;
-        }
-        if (best < 0 || q.front().pos < heads[best].front().pos) best = p;
-      }
-      if (best < 0) return;
-      if (waiting_on_caught_up && now_us() - heads[best].front().arrived_us < kFollowGraceUs) return;
-      Buffered b = std::move(heads[best].front());
-      heads[best].pop_front();
-      out.write_payload(b.payload());
-    }
-  };
-  for (int32_t p : parts)
-    if (active.count(p)) heads[p];
-  size_t finished = 0;
   int64_t last_progress = now_us();
-  while (finished < active.size() && !stop_requested() && !(cfg.should_stop && cfg.should_stop())) {
+  while (!merge.all_finished() && !stop_requested() && !(cfg.should_stop && cfg.should_stop())) {
     kafka::Message m(rd_kafka_consumer_poll(c.get(), cfg.follow ? 50 : 500));
     if (!m) {
-      if (cfg.follow) emit_ready(false);  // records held for the grace period
+      if (cfg.follow) merge.emit_ready(out, false);  // records held for the grace period
       out.flush();
       // End-of-partition events can go missing (seen after a broker outage on the test broker): when nothing has
       // arrived for a while, a partition whose position reached its high watermark is finished all the same.
       if (!cfg.follow && now_us() - last_progress > 3'000'000) {
         kafka::PartitionList pos(rd_kafka_topic_partition_list_new(static_cast<int>(active.size())));
         for (auto [p, off] : active)
-          if (!done[p]) rd_kafka_topic_partition_list_add(pos.get(), cfg.topic.c_str(), p);
+          if (!merge.done(p)) rd_kafka_topic_partition_list_add(pos.get(), cfg.topic.c_str(), p);
         rd_kafka_position(c.get(), pos.get());
         for (int i = 0; i < pos->cnt; ++i) {
           int32_t p = pos->elems[i].partition;
-          if (pos->elems[i].offset >= 0 && pos->elems[i].offset >= watermarks(c.get(), cfg.topic, p).high && !done[p]) {
-            done[p] = true;
-            ++finished;
-          }
+          if (pos->elems[i].offset >= 0 && pos->elems[i].offset >= watermarks(c.get(), cfg.topic, p).high)
+            merge.finish(p);
         }
-        emit_ready(false);
+        merge.emit_ready(out, false);
         if (now_us() - last_progress > 60'000'000)
           throw Error(kExitUnavailable, "no progress reading " + cfg.topic + " for 60s; is the cluster healthy?");
       }
@@ -119,37 +147,38 @@ int window_read(const ReadConfig& cfg, int out_fd) {
     last_progress = now_us();
     int32_t p = m->partition;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      if (cfg.follow) caught_up[p] = true;
-      if (!cfg.follow && !done[p]) {
-        done[p] = true;
-        ++finished;
-      }
-      emit_ready(false);
+      if (cfg.follow)
+        merge.set_caught_up(p, true);
+      else
+        merge.finish(p);
+      merge.emit_ready(out, false);
       continue;
     }
     if (m->err)
       throw Error(kExitUnavailable, std::string("reading ") + cfg.topic + ": " + rd_kafka_message_errstr(m.get()));
-    if (done[p]) continue;
-    caught_up[p] = false;
+    if (merge.done(p)) continue;
+    merge.set_caught_up(p, false);
     std::optional<std::string_view> whole = chunks.feed(m.get());
     if (!whole) continue;
     const bool chunked = whole->data() != m->payload;
     parse_record(rec, *whole, m.get());
     Position pos{rec.commit_lsn(), rec.ordinal()};
-    const Span::Where where = span.where(rec.commit_time(), pos);
-    const bool past = where == Span::Where::kAfter, before = where == Span::Where::kBefore;
-    if (past) {
-      done[p] = true;  // partitions are in position (and so commit) order: nothing later qualifies
-      ++finished;
-    } else if (!before) {
-      if (chunked)
-        heads[p].push_back({pos, nullptr, std::string(*whole), now_us()});
-      else
-        heads[p].push_back({pos, std::move(m), {}, now_us()});
+    switch (span.where(rec.commit_time(), pos)) {
+      case Span::Where::kAfter:
+        merge.finish(p);  // partitions are in position (and so commit) order: nothing later qualifies
+        break;
+      case Span::Where::kBefore:
+        break;
+      case Span::Where::kInside:
+        if (chunked)
+          merge.push(p, {pos, nullptr, std::string(*whole), now_us()});
+        else
+          merge.push(p, {pos, std::move(m), {}, now_us()});
+        break;
     }
-    emit_ready(false);
+    merge.emit_ready(out, false);
   }
-  emit_ready(true);
+  merge.emit_ready(out, true);
   out.flush();
   rd_kafka_consumer_close(c.get());
   return kExitOk;
