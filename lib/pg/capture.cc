@@ -20,6 +20,7 @@
 #include "pg/conn.h"
 #include "pg/pgoutput.h"
 #include "pg/replication.h"
+#include "pg/slot.h"
 #include "pg/snapshot.h"
 #include "shadowstream.pb.h"
 
@@ -28,11 +29,6 @@ namespace ss::capture {
 using shadowstream::v1::ChangeRecord;
 
 namespace {
-
-std::string sqlstate(const PGresult* r) {
-  const char* s = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-  return s ? s : "";
-}
 
 // A transaction emitted downstream but not yet known to be durable there.
 struct InFlight {
@@ -137,61 +133,14 @@ class Capture {
   }
 
   void ensure_publication() {
-    std::string lit = pg::quote_literal(sql_.get(), cfg_.publication);
-    pg::Result r = pg::exec(sql_.get(), "SELECT 1 FROM pg_publication WHERE pubname = " + lit);
-    if (PQntuples(r.get()) > 0) return;
-    std::string sql = "CREATE PUBLICATION " + pg::quote_ident(sql_.get(), cfg_.publication);
-    if (cfg_.tables.empty()) {
-      sql += " FOR ALL TABLES";
-    } else {
-      sql += " FOR TABLE ";
-      for (size_t i = 0; i < cfg_.tables.size(); ++i) {
-        auto [s, t] = pg::split_table_name(cfg_.tables[i]);
-        sql += (i ? ", " : "") + pg::quote_ident(sql_.get(), s) + "." + pg::quote_ident(sql_.get(), t);
-      }
-    }
-    if (cfg_.via_partition_root) sql += " WITH (publish_via_partition_root = true)";
-    try {
-      pg::exec_command(sql_.get(), sql);
-    } catch (const Error& e) {
-      throw Error(kExitConfig, "cannot create publication " + cfg_.publication + " (" + e.what() +
-                                   "); create it as a superuser or the tables' owner, then run again");
-    }
-    log::info("created publication " + cfg_.publication);
+    slot::ensure_publication(sql_.get(), cfg_.publication, cfg_.tables, cfg_.via_partition_root);
   }
-
-  bool slot_exists() {
-    pg::Result r = pg::exec(sql_.get(), "SELECT plugin, database FROM pg_replication_slots WHERE slot_name = " +
-                                            pg::quote_literal(sql_.get(), cfg_.slot));
-    if (PQntuples(r.get()) == 0) return false;
-    std::string plugin = PQgetvalue(r.get(), 0, 0), db = PQgetvalue(r.get(), 0, 1);
-    if (plugin != "pgoutput" || db != source_.database())
-      throw Error(kExitConfig, "replication slot " + cfg_.slot + " exists for plugin " + plugin + " in database " + db +
-                                   "; ss-capture needs a pgoutput slot in " + source_.database());
-    return true;
-  }
-
+  bool slot_exists() { return slot::exists(sql_.get(), cfg_.slot, source_.database()); }
   std::pair<uint64_t, std::string> create_slot(bool export_snapshot) {
-    std::string sql = "CREATE_REPLICATION_SLOT " + pg::quote_ident(repl_.get(), cfg_.slot) + " LOGICAL pgoutput " +
-                      (export_snapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT");
-    pg::Result r(PQexec(repl_.get(), sql.c_str()));
-    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
-      std::string msg = pg::error_text(r.get());
-      throw Error(sqlstate(r.get()) == "42710" ? kExitTempFail : kExitUnavailable,
-                  "cannot create replication slot " + cfg_.slot + ": " + msg);
-    }
-    auto cp = parse_lsn(PQgetvalue(r.get(), 0, 1));
-    if (!cp) throw Error(kExitSoftware, "server returned an unparseable consistent point");
-    return {*cp, PQgetisnull(r.get(), 0, 2) ? "" : PQgetvalue(r.get(), 0, 2)};
+    return slot::create(repl_.get(), cfg_.slot, export_snapshot);
   }
-
   int drop_slot() {
-    if (!slot_exists()) throw Error(kExitConfig, "replication slot " + cfg_.slot + " does not exist");
-    pg::Result r(PQexec(repl_.get(), ("DROP_REPLICATION_SLOT " + pg::quote_ident(repl_.get(), cfg_.slot)).c_str()));
-    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
-      throw Error(sqlstate(r.get()) == "55006" ? kExitTempFail : kExitUnavailable,
-                  "cannot drop replication slot " + cfg_.slot + ": " + pg::error_text(r.get()));
-    log::info("dropped replication slot " + cfg_.slot);
+    slot::drop(sql_.get(), repl_.get(), cfg_.slot, source_.database());
     return kExitOk;
   }
 
@@ -276,7 +225,7 @@ class Capture {
     pg::Result r(PQexec(repl_.get(), cmd.c_str()));
     if (PQresultStatus(r.get()) != PGRES_COPY_BOTH) {
       std::string msg = pg::error_text(r.get());
-      if (sqlstate(r.get()) == "55006")
+      if (pg::sqlstate(r.get()) == "55006")
         throw Error(kExitTempFail, "replication slot " + cfg_.slot + " is in use by another process (" + msg +
                                        "); is another ss-capture running?");
       if (PQstatus(repl_.get()) != CONNECTION_OK) throw Error(kExitUnavailable, "lost connection: " + msg);

@@ -115,4 +115,9 @@ std::pair<std::string, std::string> split_table_name(const std::string& name) {
   return {parts[0], parts[1]};
 }
 
+std::string sqlstate(const PGresult* r) {
+  const char* s = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  return s ? s : "";
+}
+
 }  // namespace ss::pg

@@ -41,6 +41,8 @@ Result exec_command(PGconn* c, const std::string& sql);  // PGRES_COMMAND_OK
 // PQerrorMessage / PQresultErrorMessage folded onto one line (libpq's messages span several: ERROR, DETAIL, HINT).
 std::string error_text(PGconn* c);
 std::string error_text(const PGresult* r);
+// The SQLSTATE of a failed result ("" when there is none), for telling one failure from another.
+std::string sqlstate(const PGresult* r);
 
 // Quotes an identifier / literal with libpq's escaping.
 std::string quote_ident(PGconn* c, const std::string& ident);
