@@ -414,6 +414,12 @@ struct Applier::Impl {
     send(Kind::kControl, sql, {}, record_pending(Kind::kControl, rec, payload));
   }
 
+  // Whether the target has this (quoted, qualified) table, as seen by the open transaction.
+  bool table_exists(const std::string& table) {
+    pg::Result r = query("SELECT to_regclass($1) IS NOT NULL", {table});
+    return std::strcmp(PQgetvalue(r.get(), 0, 0), "t") == 0;
+  }
+
   std::vector<shape::TargetColumn> target_columns(const std::string& table) {
     pg::Result r = query(
         "SELECT a.attname, a.atttypid, CASE WHEN n.nspname = 'pg_catalog' THEN t.typname "
@@ -438,10 +444,7 @@ struct Applier::Impl {
   void follow_shape(const ChangeRecord& rec, const std::string& table, std::string_view payload) {
     TargetShape& ts = shapes[table];
     if (ts.shape == rec.shape_id()) return;
-    if (!checked.count(table) && !cfg.create_tables) {
-      pg::Result r = query("SELECT to_regclass($1) IS NOT NULL", {table});
-      if (std::strcmp(PQgetvalue(r.get(), 0, 0), "t") != 0) return;  // the insert says so, as before
-    }
+    if (!checked.count(table) && !cfg.create_tables && !table_exists(table)) return;  // the insert says so
     ts.columns = target_columns(table);
     shape::Change ch = shape::compare(rec, ts.columns);
     if (ch.empty()) {
@@ -511,12 +514,8 @@ struct Applier::Impl {
                            {rec.source().name(), oid});
       if (PQntuples(r.get()) == 1) was = PQgetvalue(r.get(), 0, 0);
     }
-    auto exists = [&](const std::string& t) {
-      pg::Result r = query("SELECT to_regclass($1) IS NOT NULL", {t});
-      return std::strcmp(PQgetvalue(r.get(), 0, 0), "t") == 0;
-    };
-    if (!was.empty() && was != table && exists(was)) {
-      if (exists(table)) {
+    if (!was.empty() && was != table && table_exists(was)) {
+      if (table_exists(table)) {
         run_ddl(rec, "DROP TABLE " + table, payload);  // the new name's old table is gone on the source too
       }
       auto [s, t] = pg::split_table_name(table);
@@ -531,7 +530,7 @@ struct Applier::Impl {
       pg::Result r =
           query("SELECT relation_oid FROM " + rel_table + " WHERE source = $1 AND target = $2 AND relation_oid <> $3",
                 {rec.source().name(), table, oid});
-      if (PQntuples(r.get()) > 0 && exists(table)) {
+      if (PQntuples(r.get()) > 0 && table_exists(table)) {
         run_ddl(rec, "DROP TABLE " + table, payload);
         forget(table);
       }
@@ -561,8 +560,7 @@ struct Applier::Impl {
   void ensure_table(const ChangeRecord& rec, const std::string& schema, const std::string& qualified,
                     std::string_view payload) {
     if (checked.count(qualified)) return;
-    pg::Result r = query("SELECT to_regclass($1) IS NOT NULL", {qualified});
-    if (std::strcmp(PQgetvalue(r.get(), 0, 0), "t") != 0) {
+    if (!table_exists(qualified)) {
       const auto& cols = rec.columns().empty() ? rec.old_columns() : rec.columns();
       if (cols.empty())
         stop_on({record_pending(Kind::kControl, rec, payload),

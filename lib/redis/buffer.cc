@@ -41,7 +41,9 @@ redis::Reply get_reply(redisContext* c) {
   return redis::Reply(static_cast<redisReply*>(raw));
 }
 
-void append_command(redisContext* c, const std::vector<std::string>& argv) {
+// `argv`: strings or string views.
+template <typename Args>
+void append_command(redisContext* c, const Args& argv) {
   std::vector<const char*> a;
   std::vector<size_t> l;
   a.reserve(argv.size());
@@ -107,14 +109,7 @@ class Writer {
   void store_alone(std::string_view payload) {
     Item it = describe(payload);
     uint64_t dups = conn_.with_retry(cfg_.max_backoff_us, [&](redisContext* c) {
-      std::vector<const char*> a;
-      std::vector<size_t> l;
-      for (std::string_view v : args_) {
-        a.push_back(v.data());
-        l.push_back(v.size());
-      }
-      if (redisAppendCommandArgv(c, static_cast<int>(a.size()), a.data(), l.data()) != REDIS_OK)
-        throw Error(kExitUnavailable, std::string("lost connection to Redis: ") + c->errstr);
+      append_command(c, args_);
       redis::Reply r = get_reply(c);
       if (r->type != REDIS_REPLY_ERROR) return 0;
       std::string msg(r->str, r->len);
@@ -613,12 +608,7 @@ class Reader {
       return 0;
     });
     // First what this consumer was given before and never acknowledged (a restart after a crash) ...
-    for (;;) {
-      redis::Reply r = read_group(last_read_.empty() ? "0" : last_read_, false);
-      redisReply* entries = entries_of(r.get());
-      if (!entries || entries->elements == 0) break;
-      last_read_ = deliver(entries, true);
-    }
+    redeliver_lost();
     // ... then what dead consumers of the group left pending for longer than --claim-idle ...
     claim();
     // ... then new entries.
@@ -652,7 +642,8 @@ class Reader {
     return finish();
   }
 
-  // This consumer's pending entries past the last one this run delivered from its reads (a lost reply's), in order.
+  // This consumer's pending entries past the last one this run delivered from its reads, in order: at start, all of
+  // them (a restart after a crash); after a reconnect, those of a lost reply.
   void redeliver_lost() {
     for (;;) {
       redis::Reply r = read_group(last_read_.empty() ? "0" : last_read_, false);
