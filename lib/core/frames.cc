@@ -112,13 +112,16 @@ void FrameWriter::write(const google::protobuf::MessageLite& msg) {
   out_.maybe_flush();
 }
 
-void FrameWriter::write_payload(std::string_view payload) {
-  if (payload.size() >= out_.limit()) {
-    put_varint32(out_.buffer(), static_cast<uint32_t>(payload.size()));
+void FrameWriter::write_payload(std::string_view payload, std::string_view tail) {
+  if (payload.size() + tail.size() > kDefaultMaxFrame)
+    throw Error(kExitDataErr, "a message of " + std::to_string(payload.size() + tail.size()) +
+                                  " bytes is over the 2 GiB a protobuf message can hold");
+  put_varint32(out_.buffer(), static_cast<uint32_t>(payload.size() + tail.size()));
+  if (payload.size() >= out_.limit())
     out_.write(payload);  // straight out, not copied into the buffer
-  } else {
-    append_frame(out_.buffer(), payload);
-  }
+  else
+    out_.buffer().append(payload);
+  out_.buffer().append(tail);
   ++frames_;
   out_.maybe_flush();
 }

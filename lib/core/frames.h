@@ -67,8 +67,11 @@ class FrameWriter {
   explicit FrameWriter(int fd, size_t buffer_size = 1u << 20) : out_(fd, buffer_size) {}
 
   void write(const google::protobuf::MessageLite& msg);
-  // Writes an already-serialized message as one frame.
-  void write_payload(std::string_view payload);
+  // Writes an already-serialized message as one frame; `tail`, serialized fields of the same message, follows it
+  // (protobuf reads fields in any order and the last value of a field wins, so a field set here overrides one in
+  // `payload`): a producer that serializes in parallel leaves the field that only the writer knows (the ordinal)
+  // to the tail.
+  void write_payload(std::string_view payload, std::string_view tail = {});
   // Writes all pending bytes. Throws BrokenPipe when the reader is gone, Error(74) on other write errors.
   void flush() { out_.flush(); }
   // flush() then fsync(2), for regular files (pipes and terminals are not errors).

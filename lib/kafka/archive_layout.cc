@@ -19,6 +19,22 @@ void detail::append_key(std::string& key, const ChangeRecord& rec) {
   }
 }
 
+Dest dest_of(const ChangeRecord& rec) {
+  switch (rec.op()) {
+    case shadowstream::v1::OPERATION_SNAPSHOT:
+      return Dest::kSnapshots;
+    case shadowstream::v1::OPERATION_CHECKPOINT_BEGIN:
+    case shadowstream::v1::OPERATION_CHECKPOINT_END:
+      return Dest::kCheckpoints;
+    default:
+      return Dest::kChanges;
+  }
+}
+
+std::string topic_of(const std::string& topic, Dest d) {
+  return d == Dest::kSnapshots ? topic + ".snapshots" : d == Dest::kCheckpoints ? topic + ".checkpoints" : topic;
+}
+
 std::string message_key(const ChangeRecord& rec) {
   std::string key;
   detail::append_key(key, rec);

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -44,15 +46,15 @@ struct Buffered {
 constexpr int64_t kFollowGraceUs = 200'000;
 
 // Where a window starts in each partition: the later of what the time and the position searches find.
-std::map<int32_t, int64_t> window_start(rd_kafka_t* c, const ReadConfig& cfg, const std::vector<int32_t>& parts,
-                                        std::map<int32_t, Watermarks>& wm) {
+std::map<int32_t, int64_t> window_start(rd_kafka_t* c, const std::string& topic, const Span& span,
+                                        const std::vector<int32_t>& parts, std::map<int32_t, Watermarks>& wm) {
   std::map<int32_t, int64_t> start;
   for (int32_t p : parts) start[p] = wm[p].low;
   auto later = [&](const std::map<int32_t, int64_t>& other) {
     for (auto [p, off] : other) start[p] = std::max(start[p], off);
   };
-  if (cfg.since_us) later(offsets_for_time(c, cfg.topic, parts, wm, *cfg.since_us / 1000));
-  if (cfg.from) later(offsets_for_position(c, cfg.topic, parts, wm, *cfg.from));
+  if (span.since_us) later(offsets_for_time(c, topic, parts, wm, *span.since_us / 1000));
+  if (span.from) later(offsets_for_position(c, topic, parts, wm, *span.from));
   return start;
 }
 
@@ -105,49 +107,48 @@ class Merge {
   size_t finished_ = 0;
 };
 
-int window_read(const ReadConfig& cfg, int out_fd) {
-  const Span span{cfg.since_us, cfg.until_us, cfg.from, cfg.to};
-  kafka::Handle c = make_consumer(cfg.kafka, "", nullptr, nullptr, cfg.follow);
-  std::vector<int32_t> parts = partitions_of(c.get(), cfg.topic);
-  if (parts.empty()) throw Error(kExitUnavailable, "topic " + cfg.topic + " does not exist");
-  std::map<int32_t, Watermarks> wm = all_watermarks(c.get(), cfg.topic, parts);
-  std::map<int32_t, int64_t> start = window_start(c.get(), cfg, parts, wm), active;
+// Writes `span` of `topic` to `out` in position order; `seen` is told of each record written.
+void window_read(const ReadConfig& cfg, const std::string& topic, const Span& span, bool follow, FrameWriter& out,
+                 const std::function<void(const ChangeRecord&)>& seen = {}) {
+  kafka::Handle c = make_consumer(cfg.kafka, "", nullptr, nullptr, follow);
+  std::vector<int32_t> parts = partitions_of(c.get(), topic);
+  if (parts.empty()) throw Error(kExitUnavailable, "topic " + topic + " does not exist");
+  std::map<int32_t, Watermarks> wm = all_watermarks(c.get(), topic, parts);
+  std::map<int32_t, int64_t> start = window_start(c.get(), topic, span, parts, wm), active;
   for (int32_t p : parts)
-    if (start[p] < wm[p].high || cfg.follow) active[p] = start[p];
-  FrameWriter out(out_fd);
-  if (active.empty()) return kExitOk;
-  assign(c.get(), cfg.topic, active);
+    if (start[p] < wm[p].high || follow) active[p] = start[p];
+  if (active.empty()) return;
+  assign(c.get(), topic, active);
   Merge merge(active);
   ChangeRecord rec;
   Chunks chunks;
   int64_t last_progress = now_us();
   while (!merge.all_finished() && !stop_requested() && !(cfg.should_stop && cfg.should_stop())) {
-    kafka::Message m(rd_kafka_consumer_poll(c.get(), cfg.follow ? 50 : 500));
+    kafka::Message m(rd_kafka_consumer_poll(c.get(), follow ? 50 : 500));
     if (!m) {
-      if (cfg.follow) merge.emit_ready(out, false);  // records held for the grace period
+      if (follow) merge.emit_ready(out, false);  // records held for the grace period
       out.flush();
       // End-of-partition events can go missing (seen after a broker outage on the test broker): when nothing has
       // arrived for a while, a partition whose position reached its high watermark is finished all the same.
-      if (!cfg.follow && now_us() - last_progress > 3'000'000) {
+      if (!follow && now_us() - last_progress > 3'000'000) {
         kafka::PartitionList pos(rd_kafka_topic_partition_list_new(static_cast<int>(active.size())));
         for (auto [p, off] : active)
-          if (!merge.done(p)) rd_kafka_topic_partition_list_add(pos.get(), cfg.topic.c_str(), p);
+          if (!merge.done(p)) rd_kafka_topic_partition_list_add(pos.get(), topic.c_str(), p);
         rd_kafka_position(c.get(), pos.get());
         for (int i = 0; i < pos->cnt; ++i) {
           int32_t p = pos->elems[i].partition;
-          if (pos->elems[i].offset >= 0 && pos->elems[i].offset >= watermarks(c.get(), cfg.topic, p).high)
-            merge.finish(p);
+          if (pos->elems[i].offset >= 0 && pos->elems[i].offset >= watermarks(c.get(), topic, p).high) merge.finish(p);
         }
         merge.emit_ready(out, false);
         if (now_us() - last_progress > 60'000'000)
-          throw Error(kExitUnavailable, "no progress reading " + cfg.topic + " for 60s; is the cluster healthy?");
+          throw Error(kExitUnavailable, "no progress reading " + topic + " for 60s; is the cluster healthy?");
       }
       continue;
     }
     last_progress = now_us();
     int32_t p = m->partition;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      if (cfg.follow)
+      if (follow)
         merge.set_caught_up(p, true);
       else
         merge.finish(p);
@@ -155,7 +156,7 @@ int window_read(const ReadConfig& cfg, int out_fd) {
       continue;
     }
     if (m->err)
-      throw Error(kExitUnavailable, std::string("reading ") + cfg.topic + ": " + rd_kafka_message_errstr(m.get()));
+      throw Error(kExitUnavailable, std::string("reading ") + topic + ": " + rd_kafka_message_errstr(m.get()));
     if (merge.done(p)) continue;
     merge.set_caught_up(p, false);
     std::optional<std::string_view> whole = chunks.feed(m.get());
@@ -170,6 +171,7 @@ int window_read(const ReadConfig& cfg, int out_fd) {
       case Span::Where::kBefore:
         break;
       case Span::Where::kInside:
+        if (seen) seen(rec);
         if (chunked)
           merge.push(p, {pos, nullptr, std::string(*whole), now_us()});
         else
@@ -181,7 +183,6 @@ int window_read(const ReadConfig& cfg, int out_fd) {
   merge.emit_ready(out, true);
   out.flush();
   rd_kafka_consumer_close(c.get());
-  return kExitOk;
 }
 
 // A consumer-group member. Offsets are committed only for records the downstream acknowledged (--ack-from), also
@@ -338,10 +339,211 @@ int group_read(const ReadConfig& cfg, int out_fd) {
   return m.run();
 }
 
+// Per partition that retention has trimmed (its log no longer starts at offset 0), the position of the first record
+// it still holds; nullopt for a partition emptied altogether. Untrimmed partitions are left out.
+std::map<int32_t, std::optional<Position>> first_held(rd_kafka_t* c, const std::string& topic) {
+  std::map<int32_t, std::optional<Position>> out;
+  std::vector<int32_t> parts = partitions_of(c, topic);
+  std::map<int32_t, Watermarks> wm = all_watermarks(c, topic, parts);
+  std::map<int32_t, int64_t> probe;
+  for (int32_t p : parts) {
+    if (wm[p].low <= 0) continue;
+    out[p] = std::nullopt;
+    if (wm[p].high > wm[p].low) probe[p] = wm[p].low;
+  }
+  if (probe.empty()) return out;
+  assign(c, topic, probe);
+  std::set<int32_t> answered;
+  int64_t deadline = now_us() + kTimeoutMs * 1000LL;
+  while (answered.size() < probe.size()) {
+    if (now_us() > deadline) throw Error(kExitUnavailable, "timed out reading the start of " + topic);
+    kafka::Message m(rd_kafka_consumer_poll(c, 200));
+    if (!m || answered.count(m->partition) || !probe.count(m->partition)) continue;
+    if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+      throw Error(kExitUnavailable, std::string("reading ") + topic + ": " + rd_kafka_message_errstr(m.get()));
+    if (!m->err) out[m->partition] = message_position(m.get());
+    answered.insert(m->partition);
+  }
+  rd_kafka_assign(c, nullptr);
+  return out;
+}
+
+// Whether retention left every record at or after `from` in `topic`: each trimmed partition must still start
+// below it. (A partition whose oldest record is above `from` may have lost records between them; an emptied one
+// tells nothing and is taken as intact: a time-based retention empties a partition only of old records.)
+bool intact_from(const std::map<int32_t, std::optional<Position>>& first, const Position& from) {
+  for (const auto& [p, pos] : first)
+    if (pos && *pos > from) return false;
+  return true;
+}
+
+int rebuild_read(const ReadConfig& cfg, int out_fd) {
+  std::vector<CheckpointInfo> list = list_checkpoints(cfg.kafka, cfg.topic);
+  const CheckpointInfo* pick = nullptr;
+  for (const auto& cp : list) {
+    if (!cp.complete) continue;
+    if (cfg.until_us && cp.time_us >= *cfg.until_us) continue;
+    if (cfg.to && Position{cp.lsn, 0} > *cfg.to) continue;
+    if (!pick || cp.lsn > pick->lsn) pick = &cp;
+  }
+  const std::string target = cfg.until_us ? "an instant before " + format_time_us(*cfg.until_us)
+                             : cfg.to     ? "position " + format_position(*cfg.to)
+                                          : "now";
+  auto oldest = oldest_rebuildable(list);
+  const std::string hint =
+      oldest ? "the oldest instant it can rebuild is " + format_time_us(*oldest) + " (see ss-archive checkpoints)"
+             : "it holds no complete checkpoint: take one with ss-capture --checkpoint | ss-archive";
+  FrameWriter out(out_fd);
+  if (!pick) {
+    bool any = !list.empty();
+    kafka::Handle c = make_consumer(cfg.kafka, "");
+    std::map<int32_t, std::optional<Position>> first =
+        partitions_of(c.get(), cfg.topic).empty() ? decltype(first){} : first_held(c.get(), cfg.topic);
+    rd_kafka_consumer_close(c.get());
+    if (any || !first.empty())
+      throw Error(kExitNoInput, "cannot rebuild " + target + ": the archive " + cfg.topic +
+                                    " holds no complete checkpoint before it" +
+                                    (first.empty() ? "" : " and retention has deleted its oldest changes") + "; " +
+                                    hint);
+    // Nothing was ever checkpointed (capture ran with --snapshot never) and nothing deleted: the changes alone are
+    // everything the archive was given.
+    log::info("no checkpoint in " + cfg.topic + ": reading its changes from the start");
+    window_read(cfg, cfg.topic, Span{std::nullopt, cfg.until_us, std::nullopt, cfg.to}, cfg.follow, out);
+    return kExitOk;
+  }
+  if (!pick->held)
+    throw Error(kExitNoInput, "cannot rebuild " + target + ": retention has deleted part of the checkpoint at " +
+                                  format_lsn(pick->lsn) + " (" + format_time_us(pick->time_us) +
+                                  ") or of the changes after it; " + hint);
+  log::info("rebuilding " + target + " from the checkpoint at " + format_lsn(pick->lsn) + " (" +
+            format_time_us(pick->time_us) + ", " + std::to_string(pick->checkpoint.rows()) + " rows)");
+  // The checkpoint is one transaction whose end marker commits it: it goes out only once every row the marker
+  // counts has been read, so retention racing this read can never leave a partial table applied.
+  out.write_payload(pick->begin);
+  std::map<std::string, uint64_t> counts;
+  const Position first_row{pick->lsn - 1, 1}, last_row{pick->lsn - 1, pick->end_ordinal - 1};
+  if (pick->end_ordinal > 1)
+    window_read(cfg, topic_of(cfg.topic, Dest::kSnapshots), Span{std::nullopt, std::nullopt, first_row, last_row},
+                false, out, [&](const ChangeRecord& r) { ++counts[r.schema() + "." + r.table()]; });
+  if (stop_requested() || (cfg.should_stop && cfg.should_stop())) return kExitOk;
+  for (const auto& t : pick->checkpoint.tables()) {
+    uint64_t got = counts[t.schema() + "." + t.table()];
+    if (got != t.rows())
+      throw Error(kExitDataErr, "the checkpoint at " + format_lsn(pick->lsn) + " is missing rows of " + t.schema() +
+                                    "." + t.table() + " (" + std::to_string(got) + " of " + std::to_string(t.rows()) +
+                                    "): retention is deleting it; " + hint);
+  }
+  out.write_payload(pick->end);
+  out.flush();
+  window_read(cfg, cfg.topic, Span{std::nullopt, cfg.until_us, Position{pick->lsn, 0}, cfg.to}, cfg.follow, out);
+  return kExitOk;
+}
+
 }  // namespace
 
+std::vector<CheckpointInfo> list_checkpoints(const kafka::Settings& s, const std::string& topic) {
+  const std::string markers = topic_of(topic, Dest::kCheckpoints);
+  kafka::Handle c = make_consumer(s, "");
+  std::vector<int32_t> parts = partitions_of(c.get(), markers);
+  std::map<std::pair<std::string, uint64_t>, CheckpointInfo> found;
+  if (!parts.empty()) {
+    std::map<int32_t, Watermarks> wm = all_watermarks(c.get(), markers, parts);
+    std::map<int32_t, int64_t> active;
+    for (int32_t p : parts)
+      if (wm[p].high > wm[p].low) active[p] = wm[p].low;
+    if (!active.empty()) assign(c.get(), markers, active);
+    std::set<int32_t> eof;
+    ChangeRecord rec;
+    int64_t deadline = now_us() + kTimeoutMs * 1000LL;
+    while (eof.size() < active.size()) {
+      if (now_us() > deadline) throw Error(kExitUnavailable, "timed out reading " + markers);
+      kafka::Message m(rd_kafka_consumer_poll(c.get(), 200));
+      if (!m) continue;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        eof.insert(m->partition);
+        continue;
+      }
+      if (m->err)
+        throw Error(kExitUnavailable, std::string("reading ") + markers + ": " + rd_kafka_message_errstr(m.get()));
+      deadline = now_us() + kTimeoutMs * 1000LL;
+      std::string_view payload(static_cast<const char*>(m->payload), m->len);
+      parse_record(rec, payload, m.get());
+      if (rec.op() != shadowstream::v1::OPERATION_CHECKPOINT_BEGIN &&
+          rec.op() != shadowstream::v1::OPERATION_CHECKPOINT_END)
+        continue;
+      CheckpointInfo& cp = found[{rec.source().name(), rec.checkpoint().lsn()}];
+      cp.source = rec.source().name();
+      cp.lsn = rec.checkpoint().lsn();
+      cp.time_us = rec.checkpoint().snapshot_time();
+      if (rec.op() == shadowstream::v1::OPERATION_CHECKPOINT_END) {
+        cp.complete = true;
+        cp.checkpoint = rec.checkpoint();
+        cp.end.assign(payload);
+        cp.end_ordinal = rec.ordinal();
+      } else {
+        if (!cp.complete) cp.checkpoint = rec.checkpoint();
+        cp.begin.assign(payload);
+      }
+    }
+    rd_kafka_assign(c.get(), nullptr);
+  }
+  std::vector<CheckpointInfo> out;
+  for (auto& [k, cp] : found) {
+    if (cp.begin.empty()) cp.complete = false;  // its begin marker is gone: so may be its first rows
+    out.push_back(std::move(cp));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.lsn < b.lsn; });
+  if (std::none_of(out.begin(), out.end(), [](const CheckpointInfo& cp) { return cp.complete; })) {
+    rd_kafka_consumer_close(c.get());
+    return out;
+  }
+  std::map<int32_t, std::optional<Position>> rows = first_held(c.get(), topic_of(topic, Dest::kSnapshots));
+  std::map<int32_t, std::optional<Position>> changes = first_held(c.get(), topic);
+  rd_kafka_consumer_close(c.get());
+  for (auto& cp : out)
+    cp.held = cp.complete && intact_from(rows, Position{cp.lsn - 1, 0}) && intact_from(changes, Position{cp.lsn, 0});
+  return out;
+}
+
+std::optional<int64_t> oldest_rebuildable(const std::vector<CheckpointInfo>& list) {
+  for (const auto& cp : list)
+    if (cp.held) return cp.time_us;
+  return std::nullopt;
+}
+
+int print_checkpoints(const kafka::Settings& s, const std::string& topic, int out_fd) {
+  {
+    kafka::Handle c = make_consumer(s, "");
+    if (partitions_of(c.get(), topic).empty()) throw Error(kExitUnavailable, "topic " + topic + " does not exist");
+  }
+  std::vector<CheckpointInfo> list = list_checkpoints(s, topic);
+  BufferedWriter out(out_fd);
+  char line[512];
+  std::snprintf(line, sizeof line, "%-16s %-18s %-27s %7s %12s  %s\n", "SOURCE", "LSN", "TIME", "TABLES", "ROWS",
+                "STATE");
+  out.write(line);
+  for (const auto& cp : list) {
+    const char* state = !cp.complete ? "incomplete (ignored)" : cp.held ? "complete" : "complete, partly deleted";
+    std::snprintf(line, sizeof line, "%-16s %-18s %-27s %7d %12llu  %s\n", cp.source.c_str(),
+                  format_lsn(cp.lsn).c_str(), format_time_us(cp.time_us).c_str(), cp.checkpoint.tables_size(),
+                  static_cast<unsigned long long>(cp.checkpoint.rows()), state);
+    out.write(line);
+  }
+  auto oldest = oldest_rebuildable(list);
+  out.write(oldest ? "oldest instant a rebuild can reach: " + format_time_us(*oldest) + "\n"
+                   : std::string("no checkpoint a rebuild can start from\n"));
+  out.flush();
+  return kExitOk;
+}
+
 int run_read(const ReadConfig& cfg, int out_fd) {
-  return cfg.group.empty() ? window_read(cfg, out_fd) : group_read(cfg, out_fd);
+  if (!cfg.group.empty()) return group_read(cfg, out_fd);
+  if (cfg.since_us || cfg.from) {
+    FrameWriter out(out_fd);
+    window_read(cfg, cfg.topic, Span{cfg.since_us, cfg.until_us, cfg.from, cfg.to}, cfg.follow, out);
+    return kExitOk;
+  }
+  return rebuild_read(cfg, out_fd);
 }
 
 }  // namespace ss::archive

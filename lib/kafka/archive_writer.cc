@@ -37,17 +37,20 @@ class Batch {
   struct Item {
     Span payload, key, position, xid, table, op, chunk;
     int64_t timestamp_ms;
+    Dest dest;
   };
 
   // Adds one record: one message, or chunk messages of at most `max_value` bytes each.
-  void add(const ChangeRecord& rec, std::string_view payload, size_t max_value = SIZE_MAX) {
+  void add(const ChangeRecord& rec, Dest dest, std::string_view payload, size_t max_value = SIZE_MAX) {
     Item it;
+    it.dest = dest;
     it.payload = put(payload);
     it.chunk = {0, 0};
     size_t key_at = arena_.size();
     append_key(arena_, rec);
     it.key = {key_at, arena_.size() - key_at};
     last_ = Position{rec.commit_lsn(), rec.ordinal()};
+    last_of_[static_cast<int>(dest)] = last_;
     it.position = put(format_position(last_));
     char num[24];
     it.xid = put(std::string_view(num, std::to_chars(num, num + sizeof num, rec.xid()).ptr - num));
@@ -74,12 +77,14 @@ class Batch {
     arena_.clear();
     items_.clear();
     records_ = 0;
+    for (auto& l : last_of_) l.reset();
   }
   bool empty() const { return items_.empty(); }
   size_t size() const { return records_; }  // records, not messages
   const std::vector<Item>& items() const { return items_; }
-  // The position of the last record added.
+  // The position of the last record added, overall and per destination.
   Position last() const { return last_; }
+  std::optional<Position> last_of(Dest d) const { return last_of_[static_cast<int>(d)]; }
   const char* at(Span s) const { return arena_.data() + s.at; }
 
  private:
@@ -93,6 +98,7 @@ class Batch {
   std::vector<Item> items_;
   size_t records_ = 0;
   Position last_;
+  std::optional<Position> last_of_[kDests];
 };
 
 class Producer {
@@ -116,8 +122,20 @@ class Producer {
       log::warn(std::string("initialising transactions: ") + rd_kafka_error_string(e.get()) + "; retrying");
       if (!sleep_unless_stopped(backoff)) throw Error(kExitTempFail, "stopped before Kafka was reachable");
     }
-    kafka::ensure_topic(rk_.get(), cfg.topic, cfg.partitions, kTimeoutMs);
+    for (int d = 0; d < kDests; ++d) topics_[d] = topic_of(cfg.topic, static_cast<Dest>(d));
   }
+
+  // Makes sure the topic of `d` exists, the first time a record goes there: a stream of changes alone never needs
+  // the checkpoint topics. Created with --partitions, they get its retention; the markers need one partition.
+  void ensure(Dest d) {
+    if (ensured_[static_cast<int>(d)]) return;
+    std::map<std::string, std::string> configs{
+        {"retention.ms", std::to_string(cfg_.retention_ms < 0 ? -1 : cfg_.retention_ms)}};
+    kafka::ensure_topic(rk_.get(), topic(d), d == Dest::kCheckpoints && cfg_.partitions > 0 ? 1 : cfg_.partitions,
+                        kTimeoutMs, configs);
+    ensured_[static_cast<int>(d)] = true;
+  }
+  const std::string& topic(Dest d) const { return topics_[static_cast<int>(d)]; }
 
   // The most bytes of a record one message carries. Asked of the cluster only once a record is large enough to
   // matter (a broker that does not answer DescribeConfigs costs its timeout, 5 s on the test broker, which every
@@ -258,7 +276,7 @@ class Producer {
       v[n++].u.header = {name, value, static_cast<ssize_t>(len)};
     };
     v[n].vtype = RD_KAFKA_VTYPE_TOPIC;
-    v[n++].u.cstr = cfg_.topic.c_str();
+    v[n++].u.cstr = topic(p.dest).c_str();
     v[n].vtype = RD_KAFKA_VTYPE_KEY;
     v[n++].u.mem = {const_cast<char*>(batch.at(p.key)), p.key.len};
     v[n].vtype = RD_KAFKA_VTYPE_VALUE;
@@ -290,6 +308,8 @@ class Producer {
   const WriteConfig& cfg_;
   std::string txid_;
   kafka::Handle rk_;
+  std::string topics_[kDests];
+  bool ensured_[kDests] = {};
   static constexpr size_t kAlwaysFits = 64u << 10;
   size_t max_value_ = 0;  // 0 = not asked yet
   std::string delivery_error_, delivery_position_;
@@ -385,8 +405,18 @@ int run_write(const WriteConfig& cfg, int in_fd) {
   std::string txid = cfg.transactional_id.empty() ? "shadowstream-archive-" + source : cfg.transactional_id;
   Producer producer(cfg, txid);
   producer.source_ = source;
-  Archived held = archived_since(cfg.kafka, cfg.topic, source, Position{rec.commit_lsn(), rec.ordinal()});
-  log::info("archive high-water for " + source + ": " + format_position(held.hw));
+  // What each topic holds, read the first time a record goes there (a checkpoint run never reads the changes).
+  std::optional<Archived> held[kDests];
+  auto held_for = [&](Dest d) -> Archived& {
+    auto& h = held[static_cast<int>(d)];
+    if (!h) {
+      producer.ensure(d);
+      h = archived_since(cfg.kafka, producer.topic(d), source, Position{rec.commit_lsn(), rec.ordinal()});
+      log::info("archive high-water for " + source + " in " + producer.topic(d) + ": " + format_position(h->hw));
+    }
+    return *h;
+  };
+  std::optional<Position> durable;  // everything up to it is archived
   std::unique_ptr<AckWriter> ack;
   if (!cfg.ack.empty()) ack = std::make_unique<AckWriter>(cfg.ack);
   Batch batch;
@@ -404,11 +434,14 @@ int run_write(const WriteConfig& cfg, int in_fd) {
       }
       for (;;) {
         Position pos{rec.commit_lsn(), rec.ordinal()};
-        if (!held.holds(pos)) {
-          held.note_written(pos);
-          batch.add(rec, payload, producer.max_value(payload.size()));
+        Dest d = dest_of(rec);
+        Archived& h = held_for(d);
+        if (!h.holds(pos)) {
+          h.note_written(pos);
+          batch.add(rec, d, payload, producer.max_value(payload.size()));
         } else {
           ++dropped;
+          durable = std::max(durable.value_or(pos), pos);
         }
         if (batch.size() >= cfg.batch || stop_requested()) {
           have = in.next(rec, payload);
@@ -438,10 +471,12 @@ int run_write(const WriteConfig& cfg, int in_fd) {
     if (!batch.empty()) {
       producer.commit_batch(batch);
       written += batch.size();
-      held.hw = std::max(held.hw, batch.last());
-      if (ack) ack->ack(held.hw);
-    } else if (ack && !bad && held.hw.lsn) {
-      ack->ack(held.hw);  // everything was already archived: acknowledge it so the upstream moves on
+      for (int d = 0; d < kDests; ++d)
+        if (auto last = batch.last_of(static_cast<Dest>(d))) held[d]->hw = std::max(held[d]->hw, *last);
+      durable = std::max(durable.value_or(batch.last()), batch.last());
+      if (ack) ack->ack(*durable);
+    } else if (ack && !bad && durable) {
+      ack->ack(*durable);  // everything was already archived: acknowledge it so the upstream moves on
     }
     if (stop_requested()) break;
   }

@@ -87,7 +87,7 @@ bool controller_known(rd_kafka_t* rk, int timeout_ms) {
 
 // "" when created (or created meanwhile by someone else), else why not.
 rd_kafka_resp_err_t create_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int timeout_ms,
-                                 std::string& why) {
+                                 const std::map<std::string, std::string>& configs, std::string& why) {
   // Admin requests go to the controller; a cluster that names none (the test broker) could only time out.
   if (!controller_known(rk, timeout_ms)) {
     why = "the cluster names no controller to send CreateTopics to";
@@ -96,6 +96,9 @@ rd_kafka_resp_err_t create_topic(rd_kafka_t* rk, const std::string& topic, int p
   char err[512];
   NewTopic nt(rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, err, sizeof err));
   if (!nt) throw Error(kExitUsage, "cannot create topic " + topic + ": " + err);
+  for (const auto& [k, v] : configs)
+    if (rd_kafka_resp_err_t e = rd_kafka_NewTopic_set_config(nt.get(), k.c_str(), v.c_str()))
+      throw Error(kExitUsage, "cannot create topic " + topic + " with " + k + "=" + v + ": " + rd_kafka_err2str(e));
   AdminOptions opts(rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS));
   rd_kafka_AdminOptions_set_request_timeout(opts.get(), timeout_ms, err, sizeof err);
   Queue q(rd_kafka_queue_new(rk));
@@ -127,10 +130,11 @@ rd_kafka_resp_err_t create_topic(rd_kafka_t* rk, const std::string& topic, int p
 
 }  // namespace
 
-void ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int timeout_ms) {
+void ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int timeout_ms,
+                  const std::map<std::string, std::string>& configs) {
   if (partitions > 0 && partition_count(rk, topic, timeout_ms) < 0) {
     std::string why;
-    rd_kafka_resp_err_t e = create_topic(rk, topic, partitions, timeout_ms, why);
+    rd_kafka_resp_err_t e = create_topic(rk, topic, partitions, timeout_ms, configs, why);
     if (e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED || e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED ||
         e == RD_KAFKA_RESP_ERR_POLICY_VIOLATION)
       throw Error(kExitNoPerm, "not allowed to create topic " + topic + ": " + why);
@@ -139,7 +143,8 @@ void ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int 
       throw Error(kExitConfig, "cannot create topic " + topic + ": " + why);
     if (e)
       log::warn("cannot create topic " + topic + " with " + std::to_string(partitions) + " partitions (" + why +
-                "); leaving it to the broker's auto-creation and its default partition count");
+                "); leaving it to the broker's auto-creation and its default partition count" +
+                (configs.empty() ? std::string() : " and settings (retention included)"));
     else
       log::info("created topic " + topic + " with " + std::to_string(partitions) + " partitions");
   }

@@ -81,7 +81,9 @@ Conf make_conf(const Settings& settings, const std::vector<std::pair<std::string
 // topics that way the broker's auto-creation (its default partition count) is left to do it, with a warning. Then
 // the topic's metadata is fetched through `rk`, so the first transaction does not wait for librdkafka's periodic
 // topic scan. Throws Error(69) when the topic does not exist afterwards, Error(77) when creating it is not allowed.
-void ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int timeout_ms);
+// `configs` go with the creation (e.g. retention.ms).
+void ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int timeout_ms,
+                  const std::map<std::string, std::string>& configs = {});
 
 // The largest message `rk` may write to `topic`: the smaller of the producer's own message.max.bytes and what the
 // cluster says of the topic (max.message.bytes, which defaults to the broker's message.max.bytes); Kafka's default

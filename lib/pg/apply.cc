@@ -636,6 +636,10 @@ struct Applier::Impl {
     if (!firsts.count(source)) track_source(source, pos);
     tx_hw[source] = {pos, rec.commit_time()};
     auto op = rec.op();
+    if (op == shadowstream::v1::OPERATION_CHECKPOINT_BEGIN) {
+      load_checkpoint(rec, payload);
+      return true;
+    }
     if (op != shadowstream::v1::OPERATION_INSERT && op != shadowstream::v1::OPERATION_SNAPSHOT &&
         op != shadowstream::v1::OPERATION_UPDATE && op != shadowstream::v1::OPERATION_DELETE &&
         op != shadowstream::v1::OPERATION_TRUNCATE) {
@@ -672,6 +676,20 @@ struct Applier::Impl {
       skip(where_text(rec) + ": " + f->error);
     }
     return true;
+  }
+
+  // A checkpoint above the target's high-water replaces its tables' contents: rows deleted between the target's
+  // position and the checkpoint's are in none of its records, so the tables are emptied first, in the checkpoint's
+  // own transaction (a reader sees the old contents until its end marker commits the new). A target at or above
+  // the checkpoint never gets here: the position check drops it, and the changes after it roll the target forward.
+  void load_checkpoint(const ChangeRecord& rec, std::string_view payload) {
+    for (const auto& t : rec.checkpoint().tables()) {
+      ChangeRecord named;
+      named.set_schema(t.schema());
+      named.set_table(t.table());
+      const std::string& table = target(named).second;
+      if (table_exists(table)) run_ddl(rec, "TRUNCATE TABLE " + table, payload);
+    }
   }
 
   void commit() {

@@ -58,6 +58,7 @@ class Capture {
     connect();
     if (cfg_.drop_slot_only) return drop_slot();
     ensure_publication();
+    if (cfg_.checkpoint) return checkpoint();
     bool exists = slot_exists();
     if (!exists) {
       bool snap = cfg_.snapshot != SnapshotMode::kNever && !cfg_.create_slot_only;
@@ -65,14 +66,15 @@ class Capture {
       log::info("created replication slot " + cfg_.slot + " at " + format_lsn(cp));
       if (cfg_.create_slot_only) return kExitOk;
       if (snap) {
+        bool complete = false;
         try {
-          take_snapshot(snapshot_name, cp);
+          complete = take_snapshot(snapshot_name, cp).complete;
         } catch (...) {
           // An incomplete snapshot must be taken again; a slot left behind would make the next run skip it.
           abandon_slot();
           throw;
         }
-        if (stop_requested()) {
+        if (!complete || stop_requested()) {
           abandon_slot();
           return kExitOk;
         }
@@ -181,13 +183,42 @@ class Capture {
   }
 
   // ---- snapshot ----------------------------------------------------------------------------------------------------
-  void take_snapshot(const std::string& snapshot_name, uint64_t cp) {
-    snapshot::Request r{cfg_.publication, excluded_, source_,
-                        snapshot_name,    cp,        [this](uint32_t oid) { return type_name(oid); }};
-    uint64_t rows = snapshot::copy_tables(sql_.get(), r, [this](ChangeRecord& rec) { stage(rec); });
-    finish_tx();
-    out_.flush();
-    log::info("snapshot complete: " + std::to_string(rows) + " rows at " + format_lsn(cp));
+  // The initial snapshot is checkpoint zero: the same records as any checkpoint, at the slot's consistent point.
+  snapshot::Result take_snapshot(const std::string& snapshot_name, uint64_t cp) {
+    snapshot::Request r{cfg_.conninfo,
+                        cfg_.publication,
+                        excluded_,
+                        source_,
+                        snapshot_name,
+                        cp,
+                        [this](uint32_t oid) { return type_name(oid); },
+                        cfg_.jobs,
+                        isatty(STDERR_FILENO) == 1};
+    snapshot::Result res = snapshot::write_checkpoint(sql_.get(), r, out_);
+    last_emitted_ = res.last;
+    emitted_ += res.frames;
+    if (res.complete) log::info("checkpoint complete: " + std::to_string(res.rows) + " rows at " + format_lsn(cp));
+    return res;
+  }
+
+  // --checkpoint: a checkpoint of its own, from a temporary slot whose exported snapshot the workers share. The
+  // running capture is not involved: its slot, its connections and its position are untouched.
+  int checkpoint() {
+    // One checkpoint of a publication at a time: two would only cost the database twice.
+    pg::Result locked = pg::exec(sql_.get(),
+                                 "SELECT pg_try_advisory_lock(hashtext('shadowstream checkpoint'), "
+                                 "hashtext(" +
+                                     pg::quote_literal(sql_.get(), cfg_.publication) + "))");
+    if (PQgetvalue(locked.get(), 0, 0)[0] != 't')
+      throw Error(kExitTempFail, "another checkpoint of publication " + cfg_.publication + " is running");
+    std::string slot = "ss_checkpoint_" + std::to_string(getpid());
+    auto [cp, snapshot_name] = slot::create(repl_.get(), slot, true, true);
+    log::info("checkpoint at " + format_lsn(cp) + " (temporary slot " + slot + ")");
+    snapshot::Result res = take_snapshot(snapshot_name, cp);
+    if (!res.complete)
+      throw Error(kExitTempFail, "stopped before the checkpoint at " + format_lsn(cp) +
+                                     " was complete; without its end marker, readers ignore it");
+    return kExitOk;
   }
 
   // ---- streaming ---------------------------------------------------------------------------------------------------

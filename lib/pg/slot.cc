@@ -43,9 +43,9 @@ bool exists(PGconn* sql, const std::string& slot, const std::string& database) {
   return true;
 }
 
-std::pair<uint64_t, std::string> create(PGconn* repl, const std::string& slot, bool export_snapshot) {
-  std::string sql = "CREATE_REPLICATION_SLOT " + pg::quote_ident(repl, slot) + " LOGICAL pgoutput " +
-                    (export_snapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT");
+std::pair<uint64_t, std::string> create(PGconn* repl, const std::string& slot, bool export_snapshot, bool temporary) {
+  std::string sql = "CREATE_REPLICATION_SLOT " + pg::quote_ident(repl, slot) + (temporary ? " TEMPORARY" : "") +
+                    " LOGICAL pgoutput " + (export_snapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT");
   pg::Result r(PQexec(repl, sql.c_str()));
   if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
     std::string msg = pg::error_text(r.get());

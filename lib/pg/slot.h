@@ -19,8 +19,10 @@ void ensure_publication(PGconn* sql, const std::string& publication, const std::
 bool exists(PGconn* sql, const std::string& slot, const std::string& database);
 
 // Creates a pgoutput slot on the replication connection: its consistent point, and the exported snapshot's name
-// ("" without export). Error(75) when another creator got there first, 69 for other failures.
-std::pair<uint64_t, std::string> create(PGconn* repl, const std::string& slot, bool export_snapshot);
+// ("" without export). A temporary slot lives as long as the connection (a checkpoint's). Error(75) when another
+// creator got there first, 69 for other failures.
+std::pair<uint64_t, std::string> create(PGconn* repl, const std::string& slot, bool export_snapshot,
+                                        bool temporary = false);
 
 // Drops the slot. Error(78) when it does not exist, 75 while it is in use.
 void drop(PGconn* sql, PGconn* repl, const std::string& slot, const std::string& database);

@@ -2,7 +2,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -18,17 +26,25 @@ using shadowstream::v1::ChangeRecord;
 
 namespace {
 
-// A table's record template as pgoutput would describe it: no dropped or generated columns, only the published
-// ones, and under REPLICA IDENTITY FULL every column part of the key. Returns the COPY that reads its rows (empty
-// when the publication leaves it no columns).
-std::string table_template(PGconn* sql, const Request& r, const std::string& schema, const std::string& table,
-                           const char* attnames, const std::string& filter, ChangeRecord& proto) {
+// A published table: its record template (the shape pgoutput would describe: no dropped or generated columns, only
+// the published ones, under REPLICA IDENTITY FULL every column part of the key), its SELECT and its size.
+struct Table {
+  std::string name;    // schema.table
+  std::string select;  // COPY (SELECT cols FROM t WHERE filter AND ... ): the caller appends the CTID range
+  bool has_filter = false;
+  ChangeRecord proto;
+  int64_t pages = 0;
+};
+
+std::optional<Table> describe(PGconn* sql, const Request& r, const std::string& schema, const std::string& table,
+                              const char* attnames, const std::string& filter) {
   const std::string qualified = pg::quote_ident(sql, schema) + "." + pg::quote_ident(sql, table);
   pg::Result cols = pg::exec(
       sql,
       "SELECT a.attname, a.atttypid, a.atttypmod, c.oid, c.relreplident, "
       "  c.relreplident = 'f' OR coalesce(a.attnum = ANY(i.indkey), false), "
-      "  CASE WHEN a.atthasmissing THEN (a.attmissingval::text::text[])[1] END "
+      "  CASE WHEN a.atthasmissing THEN (a.attmissingval::text::text[])[1] END, "
+      "  pg_relation_size(c.oid) / current_setting('block_size')::int "
       "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
       "LEFT JOIN pg_index i ON i.indrelid = c.oid AND ((c.relreplident = 'd' AND i.indisprimary) OR "
       "  (c.relreplident = 'i' AND i.indisreplident)) "
@@ -38,13 +54,17 @@ std::string table_template(PGconn* sql, const Request& r, const std::string& sch
           std::string(attnames ? "a.attname = ANY(" + pg::quote_literal(sql, attnames) + "::name[])" : "true") +
           ") ORDER BY a.attnum");
   const int ncols = PQntuples(cols.get());
-  if (ncols == 0) return "";
+  if (ncols == 0) return std::nullopt;
+  Table t;
+  t.name = schema + "." + table;
+  ChangeRecord& proto = t.proto;
   *proto.mutable_source() = r.source;
   proto.set_op(shadowstream::v1::OPERATION_SNAPSHOT);
   proto.set_schema(schema);
   proto.set_table(table);
   proto.set_relation_oid(static_cast<uint32_t>(std::stoul(PQgetvalue(cols.get(), 0, 3))));
   proto.set_replica_identity(PQgetvalue(cols.get(), 0, 4));
+  t.pages = std::stoll(PQgetvalue(cols.get(), 0, 7));
   std::string select = "COPY (SELECT ";
   for (int c = 0; c < ncols; ++c) {
     auto* col = proto.add_columns();
@@ -58,89 +78,401 @@ std::string table_template(PGconn* sql, const Request& r, const std::string& sch
     select += (c ? ", " : "") + pg::quote_ident(sql, col->name());
   }
   proto.set_shape_id(shape::id(proto));
-  return select + " FROM " + qualified + (filter.empty() ? "" : " WHERE " + filter) + ") TO STDOUT";
+  proto.set_commit_lsn(r.lsn - 1);
+  t.select = select + " FROM " + qualified + (filter.empty() ? "" : " WHERE (" + filter + ")");
+  t.has_filter = !filter.empty();
+  return t;
 }
 
-// Runs a table's COPY, emitting a record per row from the template. Returns the rows copied.
-uint64_t copy_rows(PGconn* sql, const std::string& copy, const std::string& what, const ChangeRecord& proto,
-                   uint64_t& ordinal, const std::function<void(ChangeRecord&)>& emit,
-                   const std::function<void()>& report) {
-  pg::Result started(PQexec(sql, copy.c_str()));
-  if (PQresultStatus(started.get()) != PGRES_COPY_OUT)
-    throw Error(kExitUnavailable, "snapshot of " + what + " failed: " + pg::error_text(sql));
-  const size_t ncols = static_cast<size_t>(proto.columns_size());
-  uint64_t rows = 0;
-  for (;;) {
-    char* raw = nullptr;
-    int n = PQgetCopyData(sql, &raw, 0);
-    if (n == -1) break;
-    if (n < 0) throw Error(kExitUnavailable, "snapshot of " + what + " failed: " + pg::error_text(sql));
-    pg::Buffer row(raw);
-    auto fields = parse_copy_text_row(std::string_view(raw, static_cast<size_t>(n)));
-    if (fields.size() != ncols)
-      throw Error(kExitSoftware, "snapshot of " + what + ": COPY row has " + std::to_string(fields.size()) +
-                                     " fields, expected " + std::to_string(ncols));
-    ChangeRecord rec = proto;
-    rec.set_ordinal(ordinal++);
-    for (size_t c = 0; c < ncols; ++c) {
-      auto* col = rec.mutable_columns(static_cast<int>(c));
-      if (!fields[c])
-        col->set_is_null(true);
-      else if (pgoutput::valid_utf8(*fields[c]))
-        col->set_text(std::move(*fields[c]));
-      else
-        col->set_binary(std::move(*fields[c]));
-    }
-    emit(rec);
-    ++rows;
-    report();
+// A CTID range of one table: pages [first, last); last < 0 is open (a table may have grown since it was sized; the
+// rows the snapshot sees are all in pages that existed when it was taken, but a rewrite could move them).
+struct Chunk {
+  size_t table;
+  int64_t first, last;
+};
+
+std::vector<Chunk> plan(const std::vector<Table>& tables, int jobs) {
+  int64_t total = 0;
+  for (const auto& t : tables) total += t.pages;
+  // Enough chunks that the workers finish together, none so small that a statement's cost shows.
+  const int64_t per = std::clamp<int64_t>(total / (std::max(jobs, 1) * 16), 128, 16384);
+  std::vector<Chunk> out;
+  for (size_t i = 0; i < tables.size(); ++i) {
+    int64_t at = 0;
+    for (; at + per < tables[i].pages; at += per) out.push_back({i, at, at + per});
+    out.push_back({i, at, -1});
   }
-  pg::Result done(PQgetResult(sql));
-  if (PQresultStatus(done.get()) != PGRES_COMMAND_OK)
-    throw Error(kExitUnavailable, "snapshot of " + what + " failed: " + pg::error_text(sql));
-  while (pg::Result extra{PQgetResult(sql)}) {
-  }
-  return rows;
+  // Largest tables first would balance better; in order is what a reader of the progress bar expects.
+  return out;
 }
+
+// Rows serialized by a worker, without their ordinals: the writer numbers them as it writes them.
+struct Batch {
+  size_t table = 0;
+  std::string bytes;
+  std::vector<uint32_t> sizes;
+  int64_t pages = 0;  // pages finished with this batch (the chunk's, on its last batch)
+};
+
+// The workers' output: batches in any order (a checkpoint's rows have none), bounded so memory stays a few
+// batches per worker whatever the table size.
+class Queue {
+ public:
+  explicit Queue(size_t limit) : limit_(limit) {}
+  // False when the run is being abandoned.
+  bool push(Batch b) {
+    std::unique_lock lock(mu_);
+    room_.wait(lock, [&] { return q_.size() < limit_ || abandoned_; });
+    if (abandoned_) return false;
+    q_.push_back(std::move(b));
+    ready_.notify_one();
+    return true;
+  }
+  // The next batch; nullopt when every worker is done and the queue is empty, or after `wait_us` with nothing.
+  enum class Got { kBatch, kTimeout, kEnd };
+  Got pop(Batch& b, int64_t wait_us) {
+    std::unique_lock lock(mu_);
+    if (!ready_.wait_for(lock, std::chrono::microseconds(wait_us), [&] { return !q_.empty() || running_ == 0; }))
+      return Got::kTimeout;
+    if (q_.empty()) return Got::kEnd;
+    b = std::move(q_.front());
+    q_.pop_front();
+    room_.notify_one();
+    return Got::kBatch;
+  }
+  void started() {
+    std::lock_guard lock(mu_);
+    ++running_;
+  }
+  void finished(std::exception_ptr e) {
+    std::lock_guard lock(mu_);
+    if (e && !error_) error_ = e;
+    if (e) abandoned_ = true;
+    --running_;
+    ready_.notify_all();
+    room_.notify_all();
+  }
+  void abandon() {
+    std::lock_guard lock(mu_);
+    abandoned_ = true;
+    room_.notify_all();
+  }
+  bool abandoned() {
+    std::lock_guard lock(mu_);
+    return abandoned_;
+  }
+  std::exception_ptr error() {
+    std::lock_guard lock(mu_);
+    return error_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable ready_, room_;
+  std::deque<Batch> q_;
+  size_t limit_;
+  int running_ = 0;
+  bool abandoned_ = false;
+  std::exception_ptr error_;
+};
+
+constexpr size_t kBatchBytes = 1u << 20;
+
+// One worker: its own connection in the exported snapshot, copying chunks until none are left.
+void work(const Request& r, const std::vector<Table>& tables, const std::vector<Chunk>& chunks,
+          std::atomic<size_t>& next, Queue& q) {
+  pg::Conn conn = pg::connect(r.conninfo);
+  PGconn* sql = conn.get();
+  pg::exec_command(sql, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+  pg::exec_command(sql, "SET TRANSACTION SNAPSHOT " + pg::quote_literal(sql, r.snapshot_name));
+  ChangeRecord rec;
+  size_t rec_table = SIZE_MAX;
+  for (size_t i = next++; i < chunks.size() && !stop_requested() && !q.abandoned(); i = next++) {
+    const Chunk& ch = chunks[i];
+    const Table& t = tables[ch.table];
+    if (rec_table != ch.table) {
+      rec = t.proto;  // reused row to row: setting a column's text keeps its buffer
+      rec_table = ch.table;
+    }
+    std::string copy = t.select;
+    if (ch.first > 0 || ch.last >= 0) {
+      copy += t.has_filter ? " AND " : " WHERE ";
+      copy += "ctid >= '(" + std::to_string(ch.first) + ",0)'::tid";
+      if (ch.last >= 0) copy += " AND ctid < '(" + std::to_string(ch.last) + ",0)'::tid";
+    }
+    copy += ") TO STDOUT";
+    pg::Result started(PQexec(sql, copy.c_str()));
+    if (PQresultStatus(started.get()) != PGRES_COPY_OUT)
+      throw Error(kExitUnavailable, "checkpoint of " + t.name + " failed: " + pg::error_text(sql));
+    const int ncols = rec.columns_size();
+    Batch b;
+    b.table = ch.table;
+    for (;;) {
+      char* raw = nullptr;
+      int n = PQgetCopyData(sql, &raw, 0);
+      if (n == -1) break;
+      if (n < 0) throw Error(kExitUnavailable, "checkpoint of " + t.name + " failed: " + pg::error_text(sql));
+      pg::Buffer row(raw);
+      std::string_view line(raw, static_cast<size_t>(n));
+      if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+      int c = 0;
+      for (size_t start = 0;; ++c) {
+        size_t tab = line.find('\t', start);
+        if (c >= ncols)
+          throw Error(kExitSoftware,
+                      "checkpoint of " + t.name + ": COPY row has more than " + std::to_string(ncols) + " fields");
+        auto* col = rec.mutable_columns(c);
+        std::string_view f = line.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start);
+        std::string* text = col->mutable_text();
+        if (!unescape_copy_field(f, *text)) {
+          text->clear();
+          col->clear_binary();
+          col->set_is_null(true);
+        } else {
+          col->set_is_null(false);
+          if (pgoutput::valid_utf8(*text)) {
+            col->clear_binary();
+          } else {
+            col->set_binary(std::move(*text));
+            text->clear();
+          }
+        }
+        if (tab == std::string_view::npos) break;
+        start = tab + 1;
+      }
+      if (c + 1 != ncols)
+        throw Error(kExitSoftware, "checkpoint of " + t.name + ": COPY row has " + std::to_string(c + 1) +
+                                       " fields, expected " + std::to_string(ncols));
+      size_t before = b.bytes.size();
+      rec.AppendToString(&b.bytes);
+      b.sizes.push_back(static_cast<uint32_t>(b.bytes.size() - before));
+      if (b.bytes.size() >= kBatchBytes) {
+        if (!q.push(std::move(b))) return;
+        b = Batch{};
+        b.table = ch.table;
+      }
+    }
+    pg::Result done(PQgetResult(sql));
+    if (PQresultStatus(done.get()) != PGRES_COMMAND_OK)
+      throw Error(kExitUnavailable, "checkpoint of " + t.name + " failed: " + pg::error_text(sql));
+    while (pg::Result extra{PQgetResult(sql)}) {
+    }
+    b.pages = (ch.last >= 0 ? ch.last : std::max(t.pages, ch.first)) - ch.first;
+    if (!q.push(std::move(b))) return;
+  }
+  pg::exec_command(sql, "COMMIT");
+}
+
+// The ordinal as a serialized field (ChangeRecord.ordinal = 3, varint), appended after a row's own bytes.
+std::string_view ordinal_field(uint64_t ordinal, char (&buf)[12]) {
+  size_t n = 0;
+  buf[n++] = 0x18;
+  do {
+    uint8_t b = ordinal & 0x7f;
+    ordinal >>= 7;
+    buf[n++] = static_cast<char>(b | (ordinal ? 0x80 : 0));
+  } while (ordinal);
+  return {buf, n};
+}
+
+// "[#####     ]  45%  1,234,567 rows  98,765 rows/s  ETA 12s" on one line of a terminal.
+class Bar {
+ public:
+  Bar(bool on, int64_t total_pages, std::string what) : on_(on), total_(total_pages), what_(std::move(what)) {}
+  void draw(int64_t pages, uint64_t rows, bool force = false) {
+    if (!on_) return;
+    int64_t now = now_us();
+    if (!force && now - drawn_ < 200'000) return;
+    drawn_ = now;
+    double f = total_ > 0 ? std::min(1.0, static_cast<double>(pages) / static_cast<double>(total_)) : 0;
+    double secs = std::max(1e-3, (now - start_) / 1e6);
+    std::string bar(30, ' ');
+    std::fill_n(bar.begin(), static_cast<size_t>(f * 30), '#');
+    std::string line = "\r" + what_ + " [" + bar + "] " + std::to_string(static_cast<int>(f * 100)) + "%  " +
+                       std::to_string(rows) + " rows  " + std::to_string(static_cast<int64_t>(rows / secs)) + " rows/s";
+    if (f > 0.01 && f < 1) line += "  ETA " + std::to_string(static_cast<int64_t>(secs * (1 - f) / f)) + "s";
+    line += "\x1b[K";
+    ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+    (void)n;
+  }
+  void done() {
+    if (!on_) return;
+    ssize_t n = ::write(STDERR_FILENO, "\n", 1);
+    (void)n;
+  }
+
+ private:
+  bool on_;
+  int64_t total_;
+  std::string what_;
+  int64_t start_ = now_us(), drawn_ = 0;
+};
 
 }  // namespace
 
-uint64_t copy_tables(PGconn* sql, const Request& r, const std::function<void(ChangeRecord&)>& emit) {
+Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
   pg::exec_command(sql, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
   pg::exec_command(sql, "SET TRANSACTION SNAPSHOT " + pg::quote_literal(sql, r.snapshot_name));
-  pg::Result tables = pg::exec(sql,
+  pg::Result listed = pg::exec(sql,
                                "SELECT schemaname, tablename, attnames, rowfilter FROM pg_publication_tables "
                                "WHERE pubname = " +
                                    pg::quote_literal(sql, r.publication) + " ORDER BY 1, 2");
-  const int64_t snap_time = now_us();
-  const bool tty = isatty(STDERR_FILENO);
-  uint64_t ordinal = 0;
-  int64_t last_report = now_us();
-  const int ntables = PQntuples(tables.get());
-  for (int ti = 0; ti < ntables && !stop_requested(); ++ti) {
-    std::string schema = PQgetvalue(tables.get(), ti, 0), table = PQgetvalue(tables.get(), ti, 1);
+  std::vector<Table> tables;
+  for (int ti = 0; ti < PQntuples(listed.get()); ++ti) {
+    std::string schema = PQgetvalue(listed.get(), ti, 0), table = PQgetvalue(listed.get(), ti, 1);
     if (r.excluded.count(schema + "." + table)) continue;
-    ChangeRecord proto;
-    std::string copy = table_template(sql, r, schema, table,
-                                      PQgetisnull(tables.get(), ti, 2) ? nullptr : PQgetvalue(tables.get(), ti, 2),
-                                      PQgetisnull(tables.get(), ti, 3) ? "" : PQgetvalue(tables.get(), ti, 3), proto);
-    if (copy.empty()) continue;
-    // Just below every streamed transaction's commit LSN (which is at or after the consistent point).
-    proto.set_commit_lsn(r.consistent_point - 1);
-    proto.set_commit_time(snap_time);
-    const std::string what = schema + "." + table;
-    auto report = [&] {
-      if (!tty || now_us() - last_report <= 1'000'000) return;
-      last_report = now_us();
-      double secs = (last_report - snap_time) / 1e6;
-      log::warn("snapshot: table " + std::to_string(ti + 1) + "/" + std::to_string(ntables) + " " + what + ", " +
-                std::to_string(ordinal) + " rows, " + std::to_string(static_cast<int64_t>(ordinal / secs)) + " rows/s");
-    };
-    uint64_t rows = copy_rows(sql, copy, what, proto, ordinal, emit, report);
-    log::info("snapshot: " + what + ": " + std::to_string(rows) + " rows");
+    auto t =
+        describe(sql, r, schema, table, PQgetisnull(listed.get(), ti, 2) ? nullptr : PQgetvalue(listed.get(), ti, 2),
+                 PQgetisnull(listed.get(), ti, 3) ? "" : PQgetvalue(listed.get(), ti, 3));
+    if (t) tables.push_back(std::move(*t));
   }
   pg::exec_command(sql, "COMMIT");
-  return ordinal;
+
+  const int64_t snap_time = now_us();
+  for (auto& t : tables) t.proto.set_commit_time(snap_time);
+  ChangeRecord marker;
+  *marker.mutable_source() = r.source;
+  marker.set_commit_lsn(r.lsn - 1);
+  marker.set_commit_time(snap_time);
+  marker.set_op(shadowstream::v1::OPERATION_CHECKPOINT_BEGIN);
+  auto* cp = marker.mutable_checkpoint();
+  cp->set_lsn(r.lsn);
+  cp->set_snapshot_time(snap_time);
+  for (const auto& t : tables) {
+    auto* e = cp->add_tables();
+    e->set_schema(t.proto.schema());
+    e->set_table(t.proto.table());
+  }
+  out.write(marker);
+  Result res;
+  res.frames = 1;
+  res.last = Position{r.lsn - 1, 0};
+
+  std::vector<Chunk> chunks = plan(tables, r.jobs);
+  int64_t total_pages = 0;
+  for (const auto& t : tables) total_pages += t.pages;
+  std::atomic<size_t> next{0};
+  const int jobs = std::max(1, std::min<int>(r.jobs, static_cast<int>(chunks.size())));
+  Queue q(static_cast<size_t>(jobs) * 4);
+  std::vector<std::thread> workers;
+  for (int j = 0; j < jobs; ++j) {
+    q.started();
+    workers.emplace_back([&] {
+      try {
+        work(r, tables, chunks, next, q);
+        q.finished(nullptr);
+      } catch (...) {
+        q.finished(std::current_exception());
+      }
+    });
+  }
+  std::vector<uint64_t> counts(tables.size());
+  Bar bar(r.progress, total_pages, "checkpoint " + format_lsn(r.lsn));
+  int64_t pages = 0;
+  uint64_t ordinal = 1;
+  char field[12];
+  try {
+    Batch b;
+    for (;;) {
+      Queue::Got got = q.pop(b, 200'000);
+      if (got == Queue::Got::kEnd) break;
+      if (got == Queue::Got::kBatch) {
+        size_t at = 0;
+        for (uint32_t size : b.sizes) {
+          out.write_payload(std::string_view(b.bytes).substr(at, size), ordinal_field(ordinal++, field));
+          at += size;
+        }
+        counts[b.table] += b.sizes.size();
+        pages += b.pages;
+      }
+      bar.draw(pages, ordinal - 1);
+    }
+  } catch (...) {
+    q.abandon();
+    for (auto& w : workers) w.join();
+    bar.done();
+    throw;
+  }
+  for (auto& w : workers) w.join();
+  bar.draw(pages, ordinal - 1, true);
+  bar.done();
+  if (auto e = q.error()) std::rethrow_exception(e);
+  res.rows = ordinal - 1;
+  res.frames += res.rows;
+  res.last = Position{r.lsn - 1, ordinal - 1};
+  if (stop_requested()) return res;
+  for (size_t i = 0; i < tables.size(); ++i) {
+    cp->mutable_tables(static_cast<int>(i))->set_rows(counts[i]);
+    log::info("checkpoint " + format_lsn(r.lsn) + ": " + tables[i].name + ": " + std::to_string(counts[i]) + " rows");
+  }
+  cp->set_rows(res.rows);
+  marker.set_op(shadowstream::v1::OPERATION_CHECKPOINT_END);
+  marker.set_ordinal(ordinal);
+  marker.set_tx_last(true);
+  out.write(marker);
+  out.flush();
+  res.frames += 1;
+  res.last = Position{r.lsn - 1, ordinal};
+  res.complete = true;
+  return res;
+}
+
+bool unescape_copy_field(std::string_view f, std::string& v) {
+  v.clear();
+  if (f == "\\N") return false;
+  if (f.find('\\') == std::string_view::npos) {
+    v.assign(f);
+    return true;
+  }
+  for (size_t i = 0; i < f.size(); ++i) {
+    if (f[i] != '\\' || i + 1 == f.size()) {
+      v.push_back(f[i]);
+      continue;
+    }
+    char e = f[++i];
+    switch (e) {
+      case 'b':
+        v.push_back('\b');
+        break;
+      case 'f':
+        v.push_back('\f');
+        break;
+      case 'n':
+        v.push_back('\n');
+        break;
+      case 'r':
+        v.push_back('\r');
+        break;
+      case 't':
+        v.push_back('\t');
+        break;
+      case 'v':
+        v.push_back('\v');
+        break;
+      case 'x': {
+        int val = 0, n = 0;
+        while (n < 2 && i + 1 < f.size() && std::isxdigit(static_cast<unsigned char>(f[i + 1]))) {
+          char h = f[++i];
+          val = val * 16 + (std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (std::tolower(h) - 'a' + 10));
+          ++n;
+        }
+        v.push_back(static_cast<char>(val));
+        break;
+      }
+      default:
+        if (e >= '0' && e <= '7') {
+          int val = e - '0', n = 1;
+          while (n < 3 && i + 1 < f.size() && f[i + 1] >= '0' && f[i + 1] <= '7') {
+            val = val * 8 + (f[++i] - '0');
+            ++n;
+          }
+          v.push_back(static_cast<char>(val));
+        } else {
+          v.push_back(e);  // \\ and any other escaped character stand for themselves
+        }
+    }
+  }
+  return true;
 }
 
 std::vector<std::optional<std::string>> parse_copy_text_row(std::string_view row) {
@@ -150,61 +482,11 @@ std::vector<std::optional<std::string>> parse_copy_text_row(std::string_view row
   for (;;) {
     size_t tab = row.find('\t', start);
     std::string_view f = row.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start);
-    if (f == "\\N") {
-      out.emplace_back(std::nullopt);
-    } else {
-      std::string v;
-      v.reserve(f.size());
-      for (size_t i = 0; i < f.size(); ++i) {
-        if (f[i] != '\\' || i + 1 == f.size()) {
-          v.push_back(f[i]);
-          continue;
-        }
-        char e = f[++i];
-        switch (e) {
-          case 'b':
-            v.push_back('\b');
-            break;
-          case 'f':
-            v.push_back('\f');
-            break;
-          case 'n':
-            v.push_back('\n');
-            break;
-          case 'r':
-            v.push_back('\r');
-            break;
-          case 't':
-            v.push_back('\t');
-            break;
-          case 'v':
-            v.push_back('\v');
-            break;
-          case 'x': {
-            int val = 0, n = 0;
-            while (n < 2 && i + 1 < f.size() && std::isxdigit(static_cast<unsigned char>(f[i + 1]))) {
-              char h = f[++i];
-              val = val * 16 + (std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (std::tolower(h) - 'a' + 10));
-              ++n;
-            }
-            v.push_back(static_cast<char>(val));
-            break;
-          }
-          default:
-            if (e >= '0' && e <= '7') {
-              int val = e - '0', n = 1;
-              while (n < 3 && i + 1 < f.size() && f[i + 1] >= '0' && f[i + 1] <= '7') {
-                val = val * 8 + (f[++i] - '0');
-                ++n;
-              }
-              v.push_back(static_cast<char>(val));
-            } else {
-              v.push_back(e);  // \\ and any other escaped character stand for themselves
-            }
-        }
-      }
+    std::string v;
+    if (unescape_copy_field(f, v))
       out.emplace_back(std::move(v));
-    }
+    else
+      out.emplace_back(std::nullopt);
     if (tab == std::string_view::npos) break;
     start = tab + 1;
   }

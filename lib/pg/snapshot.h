@@ -1,5 +1,8 @@
-// The initial snapshot: every published table as of the slot's exported snapshot, one OPERATION_SNAPSHOT record
-// per row, with the shape streaming records of the table carry.
+// Checkpoints: a consistent copy of every published table as of an exported snapshot, written as one checkpoint
+// (begin marker, an OPERATION_SNAPSHOT record per row with the shape streaming records of its table carry, end
+// marker; see Checkpoint in shadowstream.proto). The initial snapshot is checkpoint zero; `ss-capture
+// --checkpoint` takes the others from a temporary slot. Several connections share the snapshot and copy CTID
+// ranges in parallel; each takes ACCESS SHARE locks only.
 #pragma once
 
 #include <libpq-fe.h>
@@ -12,25 +15,39 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/frames.h"
+#include "core/position.h"
 #include "shadowstream.pb.h"
 
 namespace ss::snapshot {
 
 struct Request {
+  std::string conninfo;  // for the workers' own connections
   std::string publication;
   const std::unordered_set<std::string>& excluded;  // "schema.table"
   const shadowstream::v1::Source& source;
-  std::string snapshot_name;  // exported by CREATE_REPLICATION_SLOT
-  uint64_t consistent_point;  // the slot's: every streamed commit is at or after it
+  std::string snapshot_name;  // exported by CREATE_REPLICATION_SLOT, alive while its connection is idle
+  uint64_t lsn;               // the slot's consistent point: every commit at or after it is outside the snapshot
   std::function<std::string(uint32_t oid)> type_name;
+  int jobs = 2;           // connections copying in parallel
+  bool progress = false;  // draw a progress bar on stderr
 };
 
-// Copies the tables in one REPEATABLE READ transaction on `sql` set to the exported snapshot, handing each row's
-// record to `emit` (positions just below the consistent point, ordinals counting up). Returns the rows copied.
-// Stops between tables when a stop is requested. Throws Error(69) when the server fails a COPY.
-uint64_t copy_tables(PGconn* sql, const Request& r, const std::function<void(shadowstream::v1::ChangeRecord&)>& emit);
+struct Result {
+  bool complete = false;  // false: a stop was requested, and no end marker was written
+  uint64_t rows = 0;
+  Position last;  // the last record written (the end marker when complete)
+  uint64_t frames = 0;
+};
+
+// Writes the checkpoint to `out`. `sql` (an idle connection of the same database) reads the catalog in the
+// snapshot. Throws Error(69) when the server fails a COPY or a worker cannot connect.
+Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out);
 
 // One row of COPY text format -> fields (nullopt = NULL), undoing COPY's backslash escapes.
 std::vector<std::optional<std::string>> parse_copy_text_row(std::string_view row);
+
+// Undoes COPY's escapes of one field into `out` (replacing its contents). Returns false for \N (NULL).
+bool unescape_copy_field(std::string_view field, std::string& out);
 
 }  // namespace ss::snapshot

@@ -197,7 +197,7 @@ import json,sys
 snap=[];stream=[]
 for l in open(sys.argv[1]):
     r=json.loads(l); hi,lo=r["commit_lsn"].split("/"); p=(int(hi,16)<<32|int(lo,16), r.get("ordinal",0))
-    (snap if r["op"]=="snapshot" else stream).append(p)
+    (snap if r["op"].startswith(("snapshot","checkpoint")) else stream).append(p)
 assert len(set(snap))==len(snap) and max(snap) < min(stream)
 ' <(json "$T/snap.ss")
   [ "$status" -eq 0 ]
@@ -270,8 +270,11 @@ assert len(set(snap))==len(snap) and max(snap) < min(stream)
   q "create table keep1 (id int primary key); create table skip1 (id int primary key)"
   q "insert into keep1 values (1); insert into skip1 values (1)"
   ss-capture --slot s_only --publication s_only --table public.keep1 --table public.skip1 --exclude-table public.skip1 --snapshot only >"$T/only.ss"
-  [ "$(json "$T/only.ss" | jq -r '"\(.op) \(.table)"')" = "snapshot keep1" ]
-  [ "$(json "$T/only.ss" | jq -r '.tx_last')" = true ]
+  [ "$(json "$T/only.ss" | jq -r 'select(.op == "snapshot") | "\(.op) \(.table)"')" = "snapshot keep1" ]
+  # Checkpoint zero: its markers around the rows, the end one counting them.
+  [ "$(json "$T/only.ss" | jq -r '.op' | sed -n '1p;$p' | tr '\n' ' ')" = "checkpoint_begin checkpoint_end " ]
+  [ "$(json "$T/only.ss" | jq -r 'select(.op == "checkpoint_end") | .checkpoint.tables[] | "\(.schema).\(.table)=\(.rows)"')" = public.keep1=1 ]
+  [ "$(json "$T/only.ss" | jq -r '.tx_last // false' | tr '\n' ' ')" = "false false true " ]
 }
 
 @test "usage and connection errors are one line with sysexits codes" {

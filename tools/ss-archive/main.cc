@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
   app.add_option("-t,--topic", w.topic, "Topic")->default_val(ss::archive::kDefaultTopic);
   app.add_option("--partitions", w.partitions, "Create the topic with N partitions when it does not exist")
       ->check(CLI::Range(1, 100000));
+  std::string retention = "infinite";
+  app.add_option("--retention", retention,
+                 "retention.ms of the topics --partitions creates: infinite, or a duration like 30d")
+      ->default_val("infinite");
   app.add_option("--transactional-id", w.transactional_id, "Transactional id (default: shadowstream-archive-<source>)");
   app.add_option("--batch", w.batch, "Records per transaction at most")
       ->default_val(10000)
@@ -34,21 +38,36 @@ int main(int argc, char** argv) {
   ss::add_verbose_flag(app);
 
   ss::archive::ReadConfig r;
-  std::string since, until, from, to;
+  std::string since, until, as_of, from, to;
   CLI::App* read =
       app.add_subcommand("read", "Read the archive to stdout: a window in position order, or as a group member");
   add_kafka_flags(read, r.kafka);
   read->add_option("-t,--topic", r.topic, "Topic")->default_val(ss::archive::kDefaultTopic);
   read->add_option("--since", since, "Records committed at or after TIME (RFC 3339)");
   read->add_option("--until", until, "Records committed before TIME");
+  read->add_option("--as-of", as_of,
+                   "Rebuild as of TIME: the latest checkpoint before it, then the changes up to it (as --until "
+                   "without --since)");
   read->add_option("--from-position", from, "Records at or after POSITION (X/Y or X/Y:N)");
   read->add_option("--to-position", to, "Records at or before POSITION");
   read->add_option("--group", r.group, "Consumer-group member (e.g. analytics-group, backup-group)");
   read->add_option("--ack-from", r.ack_from, "With --group, commit offsets only for positions acknowledged in FILE");
   read->add_flag("--follow", r.follow, "Keep reading new records");
 
+  ss::kafka::Settings listing;
+  std::string list_topic;
+  CLI::App* checkpoints = app.add_subcommand(
+      "checkpoints", "List the archive's checkpoints: LSN, time, tables, rows, and whether a rebuild can use them");
+  add_kafka_flags(checkpoints, listing);
+  checkpoints->add_option("-t,--topic", list_topic, "Topic")->default_val(ss::archive::kDefaultTopic);
+
   return ss::run_main(app, argc, argv, [&] {
+    if (*checkpoints) return ss::archive::print_checkpoints(listing, list_topic, STDOUT_FILENO);
     if (*read) {
+      if (!as_of.empty() && (!since.empty() || !until.empty() || !from.empty()))
+        throw ss::Error(ss::kExitUsage,
+                        "--as-of is a rebuild's instant: it excludes --since, --until and --from-position");
+      if (!as_of.empty()) until = as_of;
       if (!since.empty()) r.since_us = ss::time_flag("--since", since);
       if (!until.empty()) r.until_us = ss::time_flag("--until", until);
       if (!from.empty()) r.from = ss::position_flag("--from-position", from);
@@ -58,6 +77,7 @@ int main(int argc, char** argv) {
       return ss::archive::run_read(r, STDOUT_FILENO);
     }
     w.linger_us = ss::duration_flag("--linger", linger);
+    if (retention != "infinite") w.retention_ms = ss::duration_flag("--retention", retention) / 1000;
     return ss::archive::run_write(w, STDIN_FILENO);
   });
 }

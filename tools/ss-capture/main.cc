@@ -25,6 +25,12 @@ int main(int argc, char** argv) {
   app.add_option("--snapshot", snapshot, "Initial snapshot when the slot is created: initial, never or only")
       ->check(CLI::IsMember({"initial", "never", "only"}))
       ->default_val("initial");
+  app.add_flag("--checkpoint", cfg.checkpoint,
+               "Write one checkpoint (a consistent copy of the published tables) and exit; for cron: "
+               "ss-capture --checkpoint | ss-archive");
+  app.add_option("--jobs", cfg.jobs, "Connections copying a snapshot or checkpoint in parallel")
+      ->default_val(2)
+      ->check(CLI::Range(1, 64));
   app.add_option("--ack-from", cfg.ack_from, "Confirm to PostgreSQL only positions acknowledged in FILE (a FIFO)");
   app.add_option("--start-lsn", start_lsn, "Start streaming at this LSN instead of the slot's confirmed position");
   app.add_option("--endpos", endpos, "Stop cleanly once this LSN is reached");
@@ -43,8 +49,8 @@ int main(int argc, char** argv) {
     if (!endpos.empty()) cfg.endpos = ss::lsn_flag("--endpos", endpos);
     cfg.status_interval_us = ss::duration_flag("--status-interval", status_interval);
     if (!heartbeat.empty()) cfg.heartbeat_us = ss::duration_flag("--heartbeat", heartbeat);
-    if (cfg.create_slot_only && cfg.drop_slot_only)
-      throw ss::Error(ss::kExitUsage, "--create-slot and --drop-slot exclude each other");
+    if (cfg.create_slot_only + cfg.drop_slot_only + cfg.checkpoint > 1)
+      throw ss::Error(ss::kExitUsage, "--create-slot, --drop-slot and --checkpoint exclude each other");
     if (!cfg.create_slot_only && !cfg.drop_slot_only) ss::refuse_terminal(STDOUT_FILENO);
     return ss::capture::run(cfg, STDOUT_FILENO);
   });
