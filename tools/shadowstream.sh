@@ -19,9 +19,12 @@ Commands:
   down                        Stop it gracefully, in order: capture, buffer, reader, archive
   restart                     down, then up
   status                      Stages, pids, uptime, restarts, and the pipeline's lag (exit 3 when down)
-  logs [STAGE]                Recent log lines (STAGE: supervisor, capture, buffer, reader, archive)
+  logs [STAGE]                Recent log lines (STAGE: supervisor, capture, buffer, reader, archive,
+                              checkpoint)
   drain                       Archive what the Redis stream holds to Kafka once, acknowledged end to end, and
                               exit (for cron; a run killed midway loses nothing: the next one completes it)
+  checkpoint                  Archive a checkpoint of the published tables now (ss-capture --checkpoint |
+                              ss-archive); the supervisor also takes one every CHECKPOINT_EVERY (default 24h)
 
 Options:
   -h,--help                   Print this help message and exit
@@ -44,7 +47,8 @@ die() { # die CODE MESSAGE
 # shadowstream.conf is KEY=value lines (shell-style: '#' comments, optional quotes), read as data, never executed.
 # The environment wins over the file, so one-off overrides need no edit.
 CONF_KEYS="STATE_DIR PG_CONNINFO SLOT PUBLICATION TABLES SOURCE REDIS_URL KAFKA_BROKERS TOPIC ARCHIVER_GROUP
-  CAPTURE_OPTS BUFFER_OPTS READER_OPTS ARCHIVE_OPTS BACKOFF_MAX STOP_TIMEOUT HEALTHY_AFTER"
+  CAPTURE_OPTS BUFFER_OPTS READER_OPTS ARCHIVE_OPTS BACKOFF_MAX STOP_TIMEOUT HEALTHY_AFTER CHECKPOINT_EVERY
+  CHECKPOINT_OPTS"
 
 load_config() {
   local file=$1 line key value n=0
@@ -73,6 +77,17 @@ load_config() {
   : "${TOPIC:=shadowstream.archive}" "${ARCHIVER_GROUP:=archiver}"
   : "${CAPTURE_OPTS:=}" "${BUFFER_OPTS:=}" "${READER_OPTS:=}" "${ARCHIVE_OPTS:=}"
   : "${BACKOFF_MAX:=30}" "${STOP_TIMEOUT:=30}" "${HEALTHY_AFTER:=60}"
+  : "${CHECKPOINT_EVERY:=24h}" "${CHECKPOINT_OPTS:=}"
+  case $CHECKPOINT_EVERY in
+  off | 0) CHECKPOINT_SECONDS=0 ;;
+  *)
+    [[ $CHECKPOINT_EVERY =~ ^([0-9]+)(s|m|h|d)?$ ]] ||
+      die 78 "CHECKPOINT_EVERY takes a duration like 24h, 90m or 7d (or off), got \"$CHECKPOINT_EVERY\""
+    local n=${BASH_REMATCH[1]} mult=1
+    case ${BASH_REMATCH[2]} in m) mult=60 ;; h) mult=3600 ;; d) mult=86400 ;; esac
+    CHECKPOINT_SECONDS=$((n * mult))
+    ;;
+  esac
   [[ $BACKOFF_MAX =~ ^[0-9]+$ && $STOP_TIMEOUT =~ ^[0-9]+$ && $HEALTHY_AFTER =~ ^[0-9]+$ ]] ||
     die 78 "BACKOFF_MAX, STOP_TIMEOUT and HEALTHY_AFTER are whole seconds"
   export REDIS_URL KAFKA_BROKERS 2>/dev/null || true
@@ -126,6 +141,45 @@ start_group() { # start_group realtime|archiver: the downstream stage first, so 
   write_stages
 }
 
+# One checkpoint, archived beside the running pipeline: its own connections, a temporary slot and its own
+# transactional id (ss-archive picks shadowstream-checkpoint-SOURCE), so the capture and the archiver go on.
+run_checkpoint() {
+  local targs=() t
+  for t in $TABLES; do targs+=(--table "$t"); done
+  # shellcheck disable=SC2086
+  ss-capture ${PG_CONNINFO:+--dbname "$PG_CONNINFO"} --slot "$SLOT" --publication "$PUBLICATION" \
+    --source-name "$SOURCE" "${targs[@]}" --checkpoint $CHECKPOINT_OPTS |
+    ss-archive --topic "$TOPIC" $ARCHIVE_OPTS
+}
+
+# Every CHECKPOINT_EVERY after the last checkpoint it took (kept across restarts in STATE_DIR/last-checkpoint; the
+# initial snapshot counts as the first). A failed one is tried again after a tenth of the interval.
+checkpointer() {
+  local last due waiter=0
+  trap 'kill "$waiter" 2>/dev/null; exit 0' TERM
+  [ -s "$STATE_DIR/last-checkpoint" ] || date +%s >"$STATE_DIR/last-checkpoint"
+  while :; do
+    last=$(cat "$STATE_DIR/last-checkpoint" 2>/dev/null || date +%s)
+    due=$((last + CHECKPOINT_SECONDS - $(date +%s)))
+    if ((due > 0)); then
+      sleep "$due" &
+      waiter=$!
+      wait "$waiter"
+      continue
+    fi
+    log "checkpoint: starting"
+    if run_checkpoint 2>>"$LOG_DIR/checkpoint.log"; then
+      date +%s >"$STATE_DIR/last-checkpoint"
+      log "checkpoint: archived"
+    else
+      log "checkpoint: failed: $(last_words checkpoint)"
+      sleep $((CHECKPOINT_SECONDS / 10 + 1)) &
+      waiter=$!
+      wait "$waiter"
+    fi
+  done
+}
+
 group_stages() { if [ "$1" = realtime ]; then printf 'capture\nbuffer\n'; else printf 'reader\narchive\n'; fi; }
 
 stop_pid() { # stop_pid PID: SIGTERM, then SIGKILL after STOP_TIMEOUT seconds
@@ -170,6 +224,11 @@ supervise() {
   log "supervisor $$ up (state in $STATE_DIR)"
   start_group realtime
   start_group archiver
+  local checkpointer_pid=0
+  if ((CHECKPOINT_SECONDS > 0)); then
+    checkpointer </dev/null &
+    checkpointer_pid=$!
+  fi
   local dead st s g other delay
   while :; do
     dead=""
@@ -177,6 +236,7 @@ supervise() {
     st=$?
     if ((stopping)); then
       log "stopping: capture, buffer, reader, archive"
+      ((checkpointer_pid)) && stop_pid "$checkpointer_pid"
       stop_group realtime
       stop_group archiver
       log "supervisor $$ down"
@@ -294,14 +354,22 @@ cmd_status() {
 cmd_logs() {
   local stage=${1:-} files=()
   if [ -n "$stage" ]; then
-    case $stage in supervisor | capture | buffer | reader | archive) ;; *) die 64 "no stage $stage" ;; esac
+    case $stage in supervisor | capture | buffer | reader | archive | checkpoint) ;; *) die 64 "no stage $stage" ;; esac
     files=("$LOG_DIR/$stage.log")
   else
-    for s in supervisor capture buffer reader archive; do [ -f "$LOG_DIR/$s.log" ] && files+=("$LOG_DIR/$s.log"); done
+    for s in supervisor capture buffer reader archive checkpoint; do [ -f "$LOG_DIR/$s.log" ] && files+=("$LOG_DIR/$s.log"); done
   fi
   ((${#files[@]})) || die 66 "no logs in $LOG_DIR yet"
   if ((FOLLOW)); then exec tail -n "$LINES" -F "${files[@]}"; fi
   tail -n "$LINES" "${files[@]}"
+}
+
+cmd_checkpoint() {
+  local t
+  for t in ss-capture ss-archive; do command -v "$t" >/dev/null || die 69 "$t not found on PATH"; done
+  mkdir -p "$LOG_DIR" || die 73 "cannot create $LOG_DIR"
+  run_checkpoint || die $? "checkpoint failed (see above)"
+  date +%s >"$STATE_DIR/last-checkpoint"
 }
 
 # One acknowledged run of the archiver pair (the cron mode): the reader XACKs only what ss-archive acknowledged as
@@ -367,6 +435,7 @@ restart) cmd_down && cmd_up ;;
 status) cmd_status ;;
 logs) cmd_logs "${args[1]:-}" ;;
 drain) cmd_drain ;;
+checkpoint) cmd_checkpoint ;;
 _supervise) supervise ;;
-*) die 64 "unknown command ${args[0]} (up, down, restart, status, logs, drain)" ;;
+*) die 64 "unknown command ${args[0]} (up, down, restart, status, logs, drain, checkpoint)" ;;
 esac

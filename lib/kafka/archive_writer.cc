@@ -402,7 +402,12 @@ int run_write(const WriteConfig& cfg, int in_fd) {
   std::string_view payload;
   if (!in.next(rec, payload)) return kExitOk;  // nothing to archive: no need to reach Kafka
   std::string source = rec.source().name().empty() ? "default" : rec.source().name();
-  std::string txid = cfg.transactional_id.empty() ? "shadowstream-archive-" + source : cfg.transactional_id;
+  // A checkpoint run (ss-capture --checkpoint | ss-archive, from cron) writes beside the pipeline's archiver: under
+  // that one's transactional id, each would fence the other.
+  const bool checkpoint_run = rec.op() == shadowstream::v1::OPERATION_CHECKPOINT_BEGIN && !rec.checkpoint().initial();
+  std::string txid = !cfg.transactional_id.empty() ? cfg.transactional_id
+                     : checkpoint_run              ? "shadowstream-checkpoint-" + source
+                                                   : "shadowstream-archive-" + source;
   Producer producer(cfg, txid);
   producer.source_ = source;
   // What each topic holds, read the first time a record goes there (a checkpoint run never reads the changes).

@@ -193,7 +193,8 @@ class Capture {
                         cp,
                         [this](uint32_t oid) { return type_name(oid); },
                         cfg_.jobs,
-                        isatty(STDERR_FILENO) == 1};
+                        isatty(STDERR_FILENO) == 1,
+                        !cfg_.checkpoint};
     snapshot::Result res = snapshot::write_checkpoint(sql_.get(), r, out_);
     last_emitted_ = res.last;
     emitted_ += res.frames;

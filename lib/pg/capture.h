@@ -21,8 +21,8 @@ struct Config {
   bool create_slot_only = false;            // --create-slot: create slot (+ publication) and exit
   bool drop_slot_only = false;              // --drop-slot: drop the slot and exit
   SnapshotMode snapshot = SnapshotMode::kInitial;
-  bool checkpoint = false;  // --checkpoint: write one checkpoint from a temporary slot and exit
-  int jobs = 2;             // --jobs: connections copying a snapshot or checkpoint in parallel
+  bool checkpoint = false;            // --checkpoint: write one checkpoint from a temporary slot and exit
+  int jobs = 2;                       // --jobs: connections copying a snapshot or checkpoint in parallel
   std::string ack_from;               // --ack-from FILE
   std::optional<uint64_t> start_lsn;  // --start-lsn
   std::optional<uint64_t> endpos;     // --endpos

@@ -338,6 +338,7 @@ Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
   auto* cp = marker.mutable_checkpoint();
   cp->set_lsn(r.lsn);
   cp->set_snapshot_time(snap_time);
+  cp->set_initial(r.initial);
   for (const auto& t : tables) {
     auto* e = cp->add_tables();
     e->set_schema(t.proto.schema());

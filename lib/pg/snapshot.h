@@ -31,6 +31,7 @@ struct Request {
   std::function<std::string(uint32_t oid)> type_name;
   int jobs = 2;           // connections copying in parallel
   bool progress = false;  // draw a progress bar on stderr
+  bool initial = false;   // the initial snapshot (Checkpoint.initial)
 };
 
 struct Result {

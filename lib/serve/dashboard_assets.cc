@@ -314,7 +314,9 @@ function renderPipeline(s) {
   if (s.kafka) {
     const k = s.kafka;
     stage('Kafka', k.error ? 'error: ' + k.error : k.topic + ': ' + (k.end_offsets || 0) + ' messages' +
-      (k.groups || []).map((g) => '; ' + g.name + ' lag ' + (g.lag || 0) + (g.has_offsets ? '' : ' (no offsets)')).join(''));
+      (k.groups || []).map((g) => '; ' + g.name + ' lag ' + (g.lag || 0) + (g.has_offsets ? '' : ' (no offsets)')).join('') +
+      (k.oldest_rebuildable_time ? '; rebuildable from ' + shortTime(k.oldest_rebuildable_time) + ' (' +
+        (k.checkpoints || 0) + ' checkpoints)' : '; no checkpoint to rebuild from'));
   }
 }
 

@@ -1,9 +1,12 @@
 #include "serve/progress.h"
 
+#include <algorithm>
+
 #include <grpcpp/grpcpp.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -272,15 +275,33 @@ class Sampler {
         }
         og->set_lag(lag);
       }
+      sample_checkpoints(out);
     } catch (const Error& e) {
       out.set_error(e.what());
     }
+  }
+
+  // Checkpoints change a few times a day, and listing them reads a topic and a message per partition: every 30 s
+  // is often enough.
+  void sample_checkpoints(pb::PipelineStatus::Kafka& out) {
+    if (!checkpoints_at_ || now_us() - checkpoints_at_ > 30'000'000) {
+      std::vector<archive::CheckpointInfo> list = archive::list_checkpoints(cfg_.kafka_settings, cfg_.topic);
+      oldest_ = archive::oldest_rebuildable(list);
+      complete_ = static_cast<uint32_t>(
+          std::count_if(list.begin(), list.end(), [](const archive::CheckpointInfo& c) { return c.complete; }));
+      checkpoints_at_ = now_us();
+    }
+    if (oldest_) out.set_oldest_rebuildable_time(*oldest_);
+    out.set_checkpoints(complete_);
   }
 
   const PipelineConfig& cfg_;
   pg::Conn pg_;
   redis::Session redis_;
   std::map<std::string, kafka::Handle> consumers_;
+  int64_t checkpoints_at_ = 0;
+  std::optional<int64_t> oldest_;
+  uint32_t complete_ = 0;
 };
 
 }  // namespace
@@ -318,6 +339,10 @@ std::string render_pipeline(const pb::PipelineStatus& s) {
       out += "  messages " + std::to_string(k.end_offsets());
       for (const auto& g : k.groups())
         out += "  [" + g.name() + ": lag " + std::to_string(g.lag()) + (g.has_offsets() ? "" : ", no offsets") + "]";
+      out += k.has_oldest_rebuildable_time()
+                 ? "  rebuildable from " + format_time_us(k.oldest_rebuildable_time()).substr(0, 19) + "Z (" +
+                       std::to_string(k.checkpoints()) + " checkpoints)"
+                 : "  no checkpoint to rebuild from";
       out += "\n";
     }
   }

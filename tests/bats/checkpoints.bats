@@ -9,6 +9,7 @@ load ../helpers/servers
 
 setup_file() {
   ss_start_postgres "wal_sender_timeout = 60s"
+  ss_start_redis
   # One partition per topic, so that the broker's 5 MiB cap deletes the oldest records of each in order.
   ss_start_kafka --topic cp.archive:1 --topic cp.archive.snapshots:1 --topic cp.archive.checkpoints:1 \
     --topic kill.archive:2 --topic kill.archive.snapshots:2 --topic kill.archive.checkpoints:1
@@ -16,7 +17,10 @@ setup_file() {
 
 teardown_file() { ss_stop_all; }
 
-teardown() { ss_kill_jobs; }
+teardown() {
+  [ -n "${STATE_DIR:-}" ] && shadowstream down >/dev/null 2>&1
+  ss_kill_jobs
+}
 
 setup() { T="$BATS_TEST_TMPDIR"; }
 
@@ -176,4 +180,30 @@ rebuild() { # rebuild DB INSTANT: a fresh database rebuilt as of INSTANT from th
   ss-archive --retention 30d </dev/null
   run ss-archive read --as-of 2026-01-01T00:00:00Z --since 2025-01-01T00:00:00Z
   [ "$status" -eq 64 ]
+}
+
+complete_checkpoints() { ss-archive checkpoints -t sup.archive 2>/dev/null | grep -c 'complete$'; }
+@test "the supervisor takes a checkpoint every CHECKPOINT_EVERY beside the running pipeline" {
+  q "create table s (id int primary key, v text)"
+  q "insert into s select g, 's' || g from generate_series(1, 500) g"
+  export STATE_DIR="$T/state"
+  printf '%s\n' 'SLOT=sup' 'PUBLICATION=sup' 'TABLES=public.s' 'SOURCE=sup' 'TOPIC=sup.archive' \
+    'ARCHIVE_OPTS="--linger 20ms"' 'CHECKPOINT_EVERY=3s' >"$T/sup.conf"
+  export SHADOWSTREAM_CONF="$T/sup.conf"
+  shadowstream up
+  # The initial snapshot, then the supervisor's own.
+  SS_WAIT_TIMEOUT=60 ss_wait_for bash -c '[ "$(ss-archive checkpoints -t sup.archive 2>/dev/null | grep -c "complete$")" -ge 2 ]'
+  q "update s set v = 'after' where id <= 10; delete from s where id > 490"
+  # The archiver goes on beside the checkpoints (a shared transactional id would have fenced it).
+  want=$(q "select count(*) || ' ' || md5(string_agg(id || v, ',' order by id)) from s")
+  q "create database sup_shadow"
+  rebuilt() {
+    ss-archive read -t sup.archive | ss-replay --to "$(sed 's#/postgres$#/sup_shadow#' <<<"$SS_PG_URL")" --create-tables
+    [ "$(qd sup_shadow "select count(*) || ' ' || md5(string_agg(id || v, ',' order by id)) from s")" = "$want" ]
+  }
+  SS_WAIT_TIMEOUT=60 ss_wait_for rebuilt
+  grep -q "checkpoint: archived" "$STATE_DIR/log/supervisor.log"
+  ! grep -q "restarting" "$STATE_DIR/log/supervisor.log"
+  shadowstream down
+  [ "$(cat "$STATE_DIR/last-checkpoint")" -gt 0 ]
 }
