@@ -198,6 +198,10 @@ struct Applier::Impl {
   std::unordered_map<std::string, Position> firsts;  // per source in this transaction: its first record
   std::unordered_set<std::string> has_row;           // sources whose position row is known to exist
   uint64_t tx_statements = 0;                        // statements applied in this transaction
+  bool loading = false;  // a checkpoint above the high-water is being applied: its tables were emptied
+  bool copying = false;  // its rows are going in by COPY (copy_key: table and shape)
+  std::string copy_key, copy_table, copy_line;
+  uint64_t copy_rows = 0;
   std::deque<Pending> pending;
   size_t unsynced = 0;
   bool in_tx = false;
@@ -318,6 +322,13 @@ struct Applier::Impl {
   }
 
   void abandon() {
+    if (copying) {
+      copying = false;
+      if (PQputCopyEnd(conn.get(), "abandoned") == 1)
+        while (pg::Result r{PQgetResult(conn.get())}) {
+        }
+      if (PQenterPipelineMode(conn.get()) != 1) lost();
+    }
     drain();  // results still in flight belong to the transaction being abandoned; their errors no longer matter
     if (in_tx) {
       send(Kind::kControl, "ROLLBACK");
@@ -636,8 +647,13 @@ struct Applier::Impl {
     if (!firsts.count(source)) track_source(source, pos);
     tx_hw[source] = {pos, rec.commit_time()};
     auto op = rec.op();
+    if (copying && !(op == shadowstream::v1::OPERATION_SNAPSHOT && copy_key == copy_key_of(rec))) end_copy();
     if (op == shadowstream::v1::OPERATION_CHECKPOINT_BEGIN) {
       load_checkpoint(rec, payload);
+      return true;
+    }
+    if (copying) {
+      put_copy_row(rec);
       return true;
     }
     if (op != shadowstream::v1::OPERATION_INSERT && op != shadowstream::v1::OPERATION_SNAPSHOT &&
@@ -650,6 +666,11 @@ struct Applier::Impl {
     if (cfg.create_tables) follow_relation(rec, table, payload);
     if (cfg.create_tables) ensure_table(rec, schema, table, payload);
     if (rec.shape_id() != 0 && op != shadowstream::v1::OPERATION_TRUNCATE) follow_shape(rec, table, payload);
+    if (loading && op == shadowstream::v1::OPERATION_SNAPSHOT && cfg.on_error == OnError::kStop) {
+      start_copy(rec, table);
+      put_copy_row(rec);
+      return true;
+    }
     std::optional<Statement> st;
     try {
       st = build_statement(rec, table);
@@ -690,9 +711,94 @@ struct Applier::Impl {
       const std::string& table = target(named).second;
       if (table_exists(table)) run_ddl(rec, "TRUNCATE TABLE " + table, payload);
     }
+    loading = true;
+  }
+
+  // A checkpoint being loaded fills emptied (or new) tables: its rows go in with COPY, a table at a time, at the
+  // speed PostgreSQL loads a dump, instead of a statement each. (With --on-error skip or log each row keeps its own
+  // statement and savepoint, so a bad one is isolated.) COPY cannot run in a pipeline: the pipeline is drained and
+  // left for the COPY's duration.
+  static std::string copy_key_of(const ChangeRecord& rec) {
+    return rec.schema() + '\0' + rec.table() + '\0' + std::to_string(rec.shape_id());
+  }
+  void start_copy(const ChangeRecord& rec, const std::string& table) {
+    check(drain());
+    if (PQexitPipelineMode(conn.get()) != 1)
+      throw Error(kExitSoftware, "cannot leave pipeline mode: " + pg::error_text(conn.get()));
+    std::string sql = "COPY " + table + " (";
+    bool first = true;
+    for (const Column& c : rec.columns()) {
+      sql += (first ? "" : ", ") + quote_ident(c.name());
+      first = false;
+    }
+    sql += ") FROM STDIN";
+    pg::Result r(PQexec(conn.get(), sql.c_str()));
+    if (PQresultStatus(r.get()) != PGRES_COPY_IN) {
+      if (PQstatus(conn.get()) == CONNECTION_BAD) lost();
+      while (pg::Result extra{PQgetResult(conn.get())}) {
+      }
+      if (PQenterPipelineMode(conn.get()) != 1) lost();
+      stop_on({{Kind::kControl, {}, {}, false, "the checkpoint rows of " + table}, pg::error_text(r.get())});
+    }
+    copying = true;
+    copy_key = copy_key_of(rec);
+    copy_table = table;
+    copy_rows = 0;
+  }
+  void put_copy_row(const ChangeRecord& rec) {
+    copy_line.clear();
+    bool first = true;
+    for (const Column& c : rec.columns()) {
+      if (!first) copy_line.push_back('\t');
+      first = false;
+      if (c.is_null()) {
+        copy_line.append("\\N");
+        continue;
+      }
+      const std::string& v = c.binary().empty() ? c.text() : c.binary();
+      for (char ch : v) {
+        switch (ch) {
+          case '\\':
+            copy_line.append("\\\\");
+            break;
+          case '\t':
+            copy_line.append("\\t");
+            break;
+          case '\n':
+            copy_line.append("\\n");
+            break;
+          case '\r':
+            copy_line.append("\\r");
+            break;
+          default:
+            copy_line.push_back(ch);
+        }
+      }
+    }
+    copy_line.push_back('\n');
+    if (PQputCopyData(conn.get(), copy_line.data(), static_cast<int>(copy_line.size())) != 1) lost();
+    ++copy_rows;
+  }
+  void end_copy() {
+    if (!copying) return;
+    copying = false;
+    if (PQputCopyEnd(conn.get(), nullptr) != 1) lost();
+    std::string error;
+    while (PGresult* raw = PQgetResult(conn.get())) {
+      pg::Result r(raw);
+      if (PQresultStatus(raw) != PGRES_COMMAND_OK && error.empty()) error = pg::error_text(raw);
+    }
+    if (PQstatus(conn.get()) == CONNECTION_BAD) lost();
+    if (PQenterPipelineMode(conn.get()) != 1)
+      throw Error(kExitSoftware, "cannot use pipeline mode on the target: " + pg::error_text(conn.get()));
+    if (!error.empty()) stop_on({{Kind::kControl, {}, {}, false, "the checkpoint rows of " + copy_table}, error});
+    stats.applied += copy_rows;
+    tx_statements += copy_rows;
   }
 
   void commit() {
+    end_copy();
+    loading = false;
     if (!in_tx) return;
     for (const auto& [source, ph] : tx_hw) {
       // The new high-water, written only over one below this transaction's first record; otherwise (another
@@ -722,6 +828,7 @@ struct Applier::Impl {
   }
 
   void reset_tx() {
+    loading = false;
     tx_hw.clear();
     firsts.clear();
     tx_statements = 0;

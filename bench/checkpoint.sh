@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Checkpoints: ss-capture --checkpoint of a 1M-row table (two workers) against COPY ... TO STDOUT of the same table
+# on one connection; and the rebuild as of now of a 100k-row table after 1M changes (an insert and nine updates per
+# row), with a checkpoint near the end, from the Kafka test broker into a fresh database, against
+# pg_dump -t | psql of the same table into another.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tests/helpers/servers.bash
+source bench/lib.bash
+ROWS=${BENCH_CHECKPOINT_ROWS:-1000000}
+KEYS=${BENCH_REBUILD_ROWS:-100000}
+d=$(mktemp -d /tmp/ss-bench-checkpoint.XXXXXX)
+trap 'rm -rf "$d"; ss_stop_all' EXIT
+ss_start_postgres "synchronous_commit = off" "shared_buffers = 512MB" "max_wal_size = 4GB" >&2
+# 1M changes of ~250 bytes are ~4 MiB in each of 64 partitions: under the test broker's 5 MiB cap per partition.
+ss_start_kafka --topic bench.archive:128 --topic bench.archive.snapshots:64 --topic bench.archive.checkpoints:1 >&2
+q() { psql -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+
+q "create table wide (id bigint primary key, name text, amount numeric, at timestamptz, payload text)"
+q "insert into wide select g, 'name ' || g, g * 1.5, now(), repeat('x', 100) from generate_series(1, $ROWS) g"
+q "vacuum analyze wide"
+q "create publication wide for table wide"
+secs psql -XAtq -c "copy wide to stdout" >/dev/null # warm the cache
+peer=$(secs bash -c "psql -XAtq -c 'copy wide to stdout' >/dev/null")
+ours=$(secs bash -c "ss-capture --publication wide --checkpoint --jobs 2 >/dev/null")
+one=$(secs bash -c "ss-capture --publication wide --checkpoint --jobs 1 >/dev/null")
+echo "BENCH|checkpoint of ${ROWS} rows, 2 jobs (s)|$ours|$peer|$(ratio "$ours" "$peer")|ss-capture --checkpoint / COPY TO STDOUT on one connection, target <= 1.2; 1 job: ${one}s"
+
+q "create table acct (id bigint primary key, balance bigint, note text)"
+ss-capture --slot rb --publication rb --table public.acct --create-slot
+q "insert into acct select g, 0, 'account ' || g from generate_series(1, $KEYS) g"
+for i in 1 2 3 4 5 6 7 8 9; do q "update acct set balance = balance + $i"; done
+ss-capture --slot rb --publication rb --endpos "$(q "select pg_current_wal_insert_lsn()")" >"$d/changes.ss"
+ss-archive -t bench.archive <"$d/changes.ss"
+ss-capture --publication rb --checkpoint | ss-archive -t bench.archive
+q "update acct set balance = balance + 1 where id % 100 = 0"
+ss-capture --slot rb --publication rb --endpos "$(q "select pg_current_wal_insert_lsn()")" >"$d/changes.ss"
+ss-archive -t bench.archive <"$d/changes.ss"
+q "create database viadump" >/dev/null
+q "create database viarebuild" >/dev/null
+peer=$(secs bash -c "pg_dump -t acct postgres | psql -XAtq -d viadump >/dev/null")
+ours=$(secs bash -c "ss-archive read -t bench.archive | ss-replay --speed max --to dbname=viarebuild --create-tables")
+sum() { psql -XAtq -d "$1" -c "select count(*) || ' ' || md5(string_agg(id || ',' || balance || note, ';' order by id)) from acct"; }
+same=$([ "$(sum viadump)" = "$(sum viarebuild)" ] && [ "$(sum viadump)" = "$(sum postgres)" ] && echo same || echo DIFFERENT)
+echo "BENCH|rebuild of ${KEYS} rows after $((KEYS * 10)) changes (s)|$ours|$peer|$(ratio "$ours" "$peer")|from the latest checkpoint / pg_dump -t | psql, target <= 3; tables $same"
