@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <future>
+#include <set>
 
 #include "kafka/archive.h"
 
@@ -79,6 +80,27 @@ void assign(rd_kafka_t* rk, const std::string& topic, const std::map<int32_t, in
   kafka::PartitionList l(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
   for (auto [p, off] : offsets) rd_kafka_topic_partition_list_add(l.get(), topic.c_str(), p)->offset = off;
   kafka::check(rd_kafka_assign(rk, l.get()), "cannot assign partitions", kExitUnavailable);
+}
+
+void read_to_end(rd_kafka_t* c, const std::string& topic, const std::map<int32_t, int64_t>& offsets,
+                 const std::function<void(const rd_kafka_message_t*)>& each) {
+  if (offsets.empty()) return;
+  assign(c, topic, offsets);
+  std::set<int32_t> eof;
+  int64_t deadline = now_us() + kTimeoutMs * 1000LL;
+  while (eof.size() < offsets.size()) {
+    if (now_us() > deadline) throw Error(kExitUnavailable, "timed out reading " + topic);
+    kafka::Message m(rd_kafka_consumer_poll(c, 200));
+    if (!m) continue;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      eof.insert(m->partition);
+      continue;
+    }
+    if (m->err)
+      throw Error(kExitUnavailable, std::string("reading ") + topic + ": " + rd_kafka_message_errstr(m.get()));
+    deadline = now_us() + kTimeoutMs * 1000LL;
+    each(m.get());
+  }
 }
 
 namespace {

@@ -451,26 +451,13 @@ std::vector<CheckpointInfo> list_checkpoints(const kafka::Settings& s, const std
     std::map<int32_t, int64_t> active;
     for (int32_t p : parts)
       if (wm[p].high > wm[p].low) active[p] = wm[p].low;
-    if (!active.empty()) assign(c.get(), markers, active);
-    std::set<int32_t> eof;
     ChangeRecord rec;
-    int64_t deadline = now_us() + kTimeoutMs * 1000LL;
-    while (eof.size() < active.size()) {
-      if (now_us() > deadline) throw Error(kExitUnavailable, "timed out reading " + markers);
-      kafka::Message m(rd_kafka_consumer_poll(c.get(), 200));
-      if (!m) continue;
-      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        eof.insert(m->partition);
-        continue;
-      }
-      if (m->err)
-        throw Error(kExitUnavailable, std::string("reading ") + markers + ": " + rd_kafka_message_errstr(m.get()));
-      deadline = now_us() + kTimeoutMs * 1000LL;
+    read_to_end(c.get(), markers, active, [&](const rd_kafka_message_t* m) {
       std::string_view payload(static_cast<const char*>(m->payload), m->len);
-      parse_record(rec, payload, m.get());
+      parse_record(rec, payload, m);
       if (rec.op() != shadowstream::v1::OPERATION_CHECKPOINT_BEGIN &&
           rec.op() != shadowstream::v1::OPERATION_CHECKPOINT_END)
-        continue;
+        return;
       CheckpointInfo& cp = found[{rec.source().name(), rec.checkpoint().lsn()}];
       cp.source = rec.source().name();
       cp.lsn = rec.checkpoint().lsn();
@@ -484,7 +471,7 @@ std::vector<CheckpointInfo> list_checkpoints(const kafka::Settings& s, const std
         if (!cp.complete) cp.checkpoint = rec.checkpoint();
         cp.begin.assign(payload);
       }
-    }
+    });
     rd_kafka_assign(c.get(), nullptr);
   }
   std::vector<CheckpointInfo> out;

@@ -369,26 +369,13 @@ Archived archived_since(const kafka::Settings& s, const std::string& topic, cons
     rd_kafka_consumer_close(c.get());
     return a;
   }
-  if (!offsets.empty()) assign(c.get(), topic, offsets);
-  std::set<int32_t> eof;
   Chunks chunks;
-  int64_t deadline = now_us() + kTimeoutMs * 1000LL;
-  while (eof.size() < offsets.size()) {
-    if (now_us() > deadline) throw Error(kExitUnavailable, "timed out reading back " + topic);
-    kafka::Message m(rd_kafka_consumer_poll(c.get(), 200));
-    if (!m) continue;
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      eof.insert(m->partition);
-      continue;
-    }
-    if (m->err)
-      throw Error(kExitUnavailable, std::string("reading ") + topic + ": " + rd_kafka_message_errstr(m.get()));
-    deadline = now_us() + kTimeoutMs * 1000LL;
-    if (header(m.get(), "source") != source) continue;
+  read_to_end(c.get(), topic, offsets, [&](const rd_kafka_message_t* m) {
+    if (header(m, "source") != source) return;
     // A chunked record is held once its last chunk is there.
-    if (!chunks.feed(m.get())) continue;
-    if (auto pos = message_position(m.get()); pos && *pos >= from) a.present.push_back(*pos);
-  }
+    if (!chunks.feed(m)) return;
+    if (auto pos = message_position(m); pos && *pos >= from) a.present.push_back(*pos);
+  });
   rd_kafka_consumer_close(c.get());
   std::sort(a.present.begin(), a.present.end());
   return a;

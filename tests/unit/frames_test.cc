@@ -80,6 +80,29 @@ TEST(Frames, WriterOutputReadsBackInOrder) {
   ::unlink(path);
 }
 
+TEST(Frames, ATailOverridesAFieldOfThePayload) {
+  char path[] = "/tmp/ss-frames-tail.XXXXXX";
+  int w = mkstemp(path);
+  ChangeRecord rec = make_record(7);
+  rec.set_ordinal(0);
+  {
+    FrameWriter writer(w, 4096);
+    const char tail[] = {0x18, static_cast<char>(0x96), 0x01};  // ordinal (field 3) = 150
+    writer.write_payload(rec.SerializeAsString(), std::string_view(tail, sizeof tail));
+    writer.flush();
+  }
+  ::close(w);
+  int r = ::open(path, O_RDONLY);
+  FrameReader reader(r, path);
+  ChangeRecord back;
+  ASSERT_TRUE(reader.next(back));
+  EXPECT_EQ(back.ordinal(), 150u);
+  back.set_ordinal(0);
+  EXPECT_EQ(back.SerializeAsString(), rec.SerializeAsString());
+  ::close(r);
+  ::unlink(path);
+}
+
 TEST(Frames, EveryTruncationPointYieldsCompleteFramesThenAnOffsetError) {
   std::vector<size_t> boundaries;
   const std::string full = stream_of(6, &boundaries);

@@ -27,6 +27,33 @@ TEST(KafkaArchive, KeyKeepsOneRowsHistoryTogether) {
   EXPECT_EQ(archive::message_key(del), archive::message_key(ins));
 }
 
+TEST(KafkaArchive, CheckpointsGoToTopicsOfTheirOwn) {
+  shadowstream::v1::ChangeRecord rec;
+  rec.set_op(shadowstream::v1::OPERATION_UPDATE);
+  EXPECT_EQ(ss::archive::dest_of(rec), ss::archive::Dest::kChanges);
+  rec.set_op(shadowstream::v1::OPERATION_TRUNCATE);
+  EXPECT_EQ(ss::archive::dest_of(rec), ss::archive::Dest::kChanges);
+  rec.set_op(shadowstream::v1::OPERATION_SNAPSHOT);
+  EXPECT_EQ(ss::archive::dest_of(rec), ss::archive::Dest::kSnapshots);
+  rec.set_op(shadowstream::v1::OPERATION_CHECKPOINT_BEGIN);
+  EXPECT_EQ(ss::archive::dest_of(rec), ss::archive::Dest::kCheckpoints);
+  rec.set_op(shadowstream::v1::OPERATION_CHECKPOINT_END);
+  EXPECT_EQ(ss::archive::dest_of(rec), ss::archive::Dest::kCheckpoints);
+  EXPECT_EQ(ss::archive::topic_of("a.b", ss::archive::Dest::kChanges), "a.b");
+  EXPECT_EQ(ss::archive::topic_of("a.b", ss::archive::Dest::kSnapshots), "a.b.snapshots");
+  EXPECT_EQ(ss::archive::topic_of("a.b", ss::archive::Dest::kCheckpoints), "a.b.checkpoints");
+}
+
+TEST(KafkaArchive, OldestRebuildableIsTheOldestCheckpointHeldWhole) {
+  std::vector<ss::archive::CheckpointInfo> list(3);
+  list[0] = {"s", 100, 1000, {}, true, false, "", "", 0};   // partly deleted
+  list[1] = {"s", 200, 2000, {}, false, false, "", "", 0};  // incomplete
+  list[2] = {"s", 300, 3000, {}, true, true, "", "", 0};
+  EXPECT_EQ(ss::archive::oldest_rebuildable(list), 3000);
+  list[2].held = false;
+  EXPECT_FALSE(ss::archive::oldest_rebuildable(list));
+}
+
 TEST(KafkaSettings, PropertiesApplyInKcatOrderAndErrorsNameTheKeyOnly) {
   unsetenv("KAFKA_BROKERS");
   kafka::Settings s;

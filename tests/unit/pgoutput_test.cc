@@ -223,6 +223,16 @@ TEST(Pgoutput, TimestampsSaturateInsteadOfOverflowing) {
 namespace ss::snapshot {
 namespace {
 
+TEST(CopyText, UnescapesOneFieldIntoAReusedBuffer) {
+  std::string v = "left over from the last row";
+  EXPECT_TRUE(ss::snapshot::unescape_copy_field("plain", v));
+  EXPECT_EQ(v, "plain");
+  EXPECT_TRUE(ss::snapshot::unescape_copy_field("a\\tb\\\\N", v));
+  EXPECT_EQ(v, "a\tb\\N");
+  EXPECT_FALSE(ss::snapshot::unescape_copy_field("\\N", v));
+  EXPECT_EQ(v, "");
+}
+
 TEST(CopyText, UndoesEscapesAndNulls) {
   auto f = parse_copy_text_row("1\t\\N\ta\\tb\\nc\\\\d\t\\x41\\101\t\n");
   ASSERT_EQ(f.size(), 5u);
