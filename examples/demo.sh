@@ -98,6 +98,10 @@ captured=$(ss-buffer read --source postgres | ss-cat | wc -l)
 archived=$(ss-archive read | ss-cat | wc -l)
 echo "captured into Redis: $captured records; archived in Kafka: $archived records"
 
+step "a checkpoint beside the running pipeline: later rebuilds start from it, not from the first snapshot"
+ss-capture --publication demo --checkpoint | ss-archive
+ss-archive checkpoints
+
 step "time travel: a shadow database as the source was at $t1"
 q "create database shadow"
 ss-archive read --until "$t1" | ss-replay --speed max --until "$t1" --to dbname=shadow --create-tables

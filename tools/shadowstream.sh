@@ -23,8 +23,8 @@ Commands:
                               checkpoint)
   drain                       Archive what the Redis stream holds to Kafka once, acknowledged end to end, and
                               exit (for cron; a run killed midway loses nothing: the next one completes it)
-  checkpoint                  Archive a checkpoint of the published tables now (ss-capture --checkpoint |
-                              ss-archive); the supervisor also takes one every CHECKPOINT_EVERY (default 24h)
+  checkpoint                  Archive a checkpoint of the published tables now, beside the running pipeline;
+                              the supervisor also takes one every CHECKPOINT_EVERY (default 24h)
 
 Options:
   -h,--help                   Print this help message and exit
