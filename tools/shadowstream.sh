@@ -85,7 +85,7 @@ load_config() {
       die 78 "CHECKPOINT_EVERY takes a duration like 24h, 90m or 7d (or off), got \"$CHECKPOINT_EVERY\""
     local n=${BASH_REMATCH[1]} mult=1
     case ${BASH_REMATCH[2]} in m) mult=60 ;; h) mult=3600 ;; d) mult=86400 ;; esac
-    CHECKPOINT_SECONDS=$((n * mult))
+    CHECKPOINT_SECONDS=$((10#$n * mult))
     ;;
   esac
   [[ $BACKOFF_MAX =~ ^[0-9]+$ && $STOP_TIMEOUT =~ ^[0-9]+$ && $HEALTHY_AFTER =~ ^[0-9]+$ ]] ||
@@ -156,7 +156,8 @@ run_checkpoint() {
 # initial snapshot counts as the first). A failed one is tried again after a tenth of the interval.
 checkpointer() {
   local last due waiter=0
-  trap 'kill "$waiter" 2>/dev/null; exit 0' TERM
+  # On TERM: stop what runs now (a wait, or the checkpoint pipeline in its own process group), then exit.
+  trap '((waiter)) && kill -TERM -- "-$waiter" "$waiter" 2>/dev/null; exit 0' TERM
   [ -s "$STATE_DIR/last-checkpoint" ] || date +%s >"$STATE_DIR/last-checkpoint"
   while :; do
     last=$(cat "$STATE_DIR/last-checkpoint" 2>/dev/null || date +%s)
@@ -165,17 +166,25 @@ checkpointer() {
       sleep "$due" &
       waiter=$!
       wait "$waiter"
+      waiter=0
       continue
     fi
     log "checkpoint: starting"
-    if run_checkpoint 2>>"$LOG_DIR/checkpoint.log"; then
+    export PG_CONNINFO SLOT PUBLICATION SOURCE TABLES TOPIC ARCHIVE_OPTS CHECKPOINT_OPTS
+    setsid -w bash -o pipefail -c "$(declare -f run_checkpoint); run_checkpoint" </dev/null \
+      2>>"$LOG_DIR/checkpoint.log" &
+    waiter=$!
+    if wait "$waiter"; then
+      waiter=0
       date +%s >"$STATE_DIR/last-checkpoint"
       log "checkpoint: archived"
     else
+      waiter=0
       log "checkpoint: failed: $(last_words checkpoint)"
       sleep $((CHECKPOINT_SECONDS / 10 + 1)) &
       waiter=$!
       wait "$waiter"
+      waiter=0
     fi
   done
 }

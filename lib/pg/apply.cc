@@ -200,7 +200,7 @@ struct Applier::Impl {
   uint64_t tx_statements = 0;                        // statements applied in this transaction
   bool loading = false;  // a checkpoint above the high-water is being applied: its tables were emptied
   bool copying = false;  // its rows are going in by COPY (copy_key: table and shape)
-  std::string copy_key, copy_table, copy_line;
+  std::string copy_key, copy_source, copy_table, copy_line;
   uint64_t copy_rows = 0;
   std::deque<Pending> pending;
   size_t unsynced = 0;
@@ -639,15 +639,21 @@ struct Applier::Impl {
   bool apply(const ChangeRecord& rec, std::string_view payload) {
     Position pos{rec.commit_lsn(), rec.ordinal()};
     const std::string& source = rec.source().name();
-    if (pos <= high_water(source)) {
+    auto op = rec.op();
+    // The connection is in COPY mode while a checkpoint's rows stream in: the next row of the same table and shape
+    // continues it (its source and position were checked with the COPY's first row), anything else ends it first.
+    const bool continues =
+        copying && op == shadowstream::v1::OPERATION_SNAPSHOT && copy_key == copy_key_of(rec) && source == copy_source;
+    if (copying && !continues) end_copy();
+    if (!continues && pos <= high_water(source)) {
       ++stats.duplicates;
       return false;
     }
-    begin();
-    if (!firsts.count(source)) track_source(source, pos);
+    if (!continues) {
+      begin();
+      if (!firsts.count(source)) track_source(source, pos);
+    }
     tx_hw[source] = {pos, rec.commit_time()};
-    auto op = rec.op();
-    if (copying && !(op == shadowstream::v1::OPERATION_SNAPSHOT && copy_key == copy_key_of(rec))) end_copy();
     if (op == shadowstream::v1::OPERATION_CHECKPOINT_BEGIN) {
       load_checkpoint(rec, payload);
       return true;
@@ -667,9 +673,11 @@ struct Applier::Impl {
     if (cfg.create_tables) ensure_table(rec, schema, table, payload);
     if (rec.shape_id() != 0 && op != shadowstream::v1::OPERATION_TRUNCATE) follow_shape(rec, table, payload);
     if (loading && op == shadowstream::v1::OPERATION_SNAPSHOT && cfg.on_error == OnError::kStop) {
-      start_copy(rec, table);
-      put_copy_row(rec);
-      return true;
+      if (start_copy(rec, table)) {
+        put_copy_row(rec);
+        return true;
+      }
+      if (!in_tx) return false;  // applied elsewhere meanwhile
     }
     std::optional<Statement> st;
     try {
@@ -701,8 +709,9 @@ struct Applier::Impl {
 
   // A checkpoint above the target's high-water replaces its tables' contents: rows deleted between the target's
   // position and the checkpoint's are in none of its records, so the tables are emptied first, in the checkpoint's
-  // own transaction (a reader sees the old contents until its end marker commits the new). A target at or above
-  // the checkpoint never gets here: the position check drops it, and the changes after it roll the target forward.
+  // own transaction (TRUNCATE's lock makes readers of those tables wait until its end marker commits it). A target at
+  // or above the checkpoint never gets here: the position check drops it, and the changes after it roll the target
+  // forward.
   void load_checkpoint(const ChangeRecord& rec, std::string_view payload) {
     for (const auto& t : rec.checkpoint().tables()) {
       ChangeRecord named;
@@ -721,8 +730,10 @@ struct Applier::Impl {
   static std::string copy_key_of(const ChangeRecord& rec) {
     return rec.schema() + '\0' + rec.table() + '\0' + std::to_string(rec.shape_id());
   }
-  void start_copy(const ChangeRecord& rec, const std::string& table) {
+  // False when the transaction was given up meanwhile (another replay applied it): the caller goes on without COPY.
+  bool start_copy(const ChangeRecord& rec, const std::string& table) {
     check(drain());
+    if (!in_tx || !loading) return false;
     if (PQexitPipelineMode(conn.get()) != 1)
       throw Error(kExitSoftware, "cannot leave pipeline mode: " + pg::error_text(conn.get()));
     std::string sql = "COPY " + table + " (";
@@ -742,8 +753,10 @@ struct Applier::Impl {
     }
     copying = true;
     copy_key = copy_key_of(rec);
+    copy_source = rec.source().name();
     copy_table = table;
     copy_rows = 0;
+    return true;
   }
   void put_copy_row(const ChangeRecord& rec) {
     copy_line.clear();

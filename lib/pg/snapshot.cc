@@ -29,7 +29,8 @@ namespace {
 // A published table: its record template (the shape pgoutput would describe: no dropped or generated columns, only
 // the published ones, under REPLICA IDENTITY FULL every column part of the key), its SELECT and its size.
 struct Table {
-  std::string name;    // schema.table
+  std::string name;       // schema.table
+  std::string qualified;  // quoted
   std::string select;  // COPY (SELECT cols FROM t WHERE filter AND ... ): the caller appends the CTID range
   bool has_filter = false;
   ChangeRecord proto;
@@ -57,6 +58,7 @@ std::optional<Table> describe(PGconn* sql, const Request& r, const std::string& 
   if (ncols == 0) return std::nullopt;
   Table t;
   t.name = schema + "." + table;
+  t.qualified = qualified;
   ChangeRecord& proto = t.proto;
   *proto.mutable_source() = r.source;
   proto.set_op(shadowstream::v1::OPERATION_SNAPSHOT);
@@ -180,11 +182,19 @@ constexpr size_t kBatchBytes = 1u << 20;
 
 // One worker: its own connection in the exported snapshot, copying chunks until none are left.
 void work(const Request& r, const std::vector<Table>& tables, const std::vector<Chunk>& chunks,
-          std::atomic<size_t>& next, Queue& q) {
+          std::atomic<size_t>& next, std::atomic<size_t>& done, Queue& q) {
   pg::Conn conn = pg::connect(r.conninfo);
   PGconn* sql = conn.get();
   pg::exec_command(sql, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
   pg::exec_command(sql, "SET TRANSACTION SNAPSHOT " + pg::quote_literal(sql, r.snapshot_name));
+  std::string lock_list;
+  for (const auto& t : tables) lock_list += (lock_list.empty() ? "" : ", ") + t.qualified;
+  if (!lock_list.empty()) {
+    pg::Result locked(PQexec(sql, ("LOCK TABLE " + lock_list + " IN ACCESS SHARE MODE NOWAIT").c_str()));
+    if (PQresultStatus(locked.get()) != PGRES_COMMAND_OK)
+      throw Error(pg::sqlstate(locked.get()) == "55P03" ? kExitTempFail : kExitUnavailable,
+                  "checkpoint: a table is being altered (" + pg::error_text(locked.get()) + "); try again later");
+  }
   ChangeRecord rec;
   size_t rec_table = SIZE_MAX;
   for (size_t i = next++; i < chunks.size() && !stop_requested() && !q.abandoned(); i = next++) {
@@ -252,13 +262,14 @@ void work(const Request& r, const std::vector<Table>& tables, const std::vector<
         b.table = ch.table;
       }
     }
-    pg::Result done(PQgetResult(sql));
-    if (PQresultStatus(done.get()) != PGRES_COMMAND_OK)
+    pg::Result copied(PQgetResult(sql));
+    if (PQresultStatus(copied.get()) != PGRES_COMMAND_OK)
       throw Error(kExitUnavailable, "checkpoint of " + t.name + " failed: " + pg::error_text(sql));
     while (pg::Result extra{PQgetResult(sql)}) {
     }
     b.pages = (ch.last >= 0 ? ch.last : std::max(t.pages, ch.first)) - ch.first;
     if (!q.push(std::move(b))) return;
+    ++done;
   }
   pg::exec_command(sql, "COMMIT");
 }
@@ -326,7 +337,12 @@ Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
                  PQgetisnull(listed.get(), ti, 3) ? "" : PQgetvalue(listed.get(), ti, 3));
     if (t) tables.push_back(std::move(*t));
   }
-  pg::exec_command(sql, "COMMIT");
+  // As pg_dump -j does: this transaction holds ACCESS SHARE on every table until the workers are done, so no
+  // rewrite (VACUUM FULL, CLUSTER, TRUNCATE) can slip in between two chunks of a table; a worker that cannot take
+  // its own lock at once (such a command is queued) gives up rather than wait behind it for ever.
+  std::string lock_list;
+  for (const auto& t : tables) lock_list += (lock_list.empty() ? "" : ", ") + t.qualified;
+  if (!lock_list.empty()) pg::exec_command(sql, "LOCK TABLE " + lock_list + " IN ACCESS SHARE MODE");
 
   const int64_t snap_time = now_us();
   for (auto& t : tables) t.proto.set_commit_time(snap_time);
@@ -352,20 +368,36 @@ Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
   std::vector<Chunk> chunks = plan(tables, r.jobs);
   int64_t total_pages = 0;
   for (const auto& t : tables) total_pages += t.pages;
-  std::atomic<size_t> next{0};
+  std::atomic<size_t> next{0}, done{0};
   const int jobs = std::max(1, std::min<int>(r.jobs, static_cast<int>(chunks.size())));
   Queue q(static_cast<size_t>(jobs) * 4);
   std::vector<std::thread> workers;
-  for (int j = 0; j < jobs; ++j) {
-    q.started();
-    workers.emplace_back([&] {
+  auto join_all = [&] {
+    for (auto& w : workers) w.join();
+    // The leader's locks go with its transaction, once no worker reads any more.
+    pg::Result ended(PQexec(sql, "COMMIT"));
+  };
+  try {
+    for (int j = 0; j < jobs; ++j) {
+      q.started();
       try {
-        work(r, tables, chunks, next, q);
-        q.finished(nullptr);
+        workers.emplace_back([&] {
+          try {
+            work(r, tables, chunks, next, done, q);
+            q.finished(nullptr);
+          } catch (...) {
+            q.finished(std::current_exception());
+          }
+        });
       } catch (...) {
-        q.finished(std::current_exception());
+        q.finished(nullptr);
+        throw;
       }
-    });
+    }
+  } catch (...) {
+    q.abandon();
+    join_all();
+    throw;
   }
   std::vector<uint64_t> counts(tables.size());
   Bar bar(r.progress, total_pages, "checkpoint " + format_lsn(r.lsn));
@@ -390,18 +422,18 @@ Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
     }
   } catch (...) {
     q.abandon();
-    for (auto& w : workers) w.join();
+    join_all();
     bar.done();
     throw;
   }
-  for (auto& w : workers) w.join();
+  join_all();
   bar.draw(pages, ordinal - 1, true);
   bar.done();
   if (auto e = q.error()) std::rethrow_exception(e);
   res.rows = ordinal - 1;
   res.frames += res.rows;
   res.last = Position{r.lsn - 1, ordinal - 1};
-  if (stop_requested()) return res;
+  if (done < chunks.size()) return res;  // stopped: no end marker, so no reader trusts what was written
   for (size_t i = 0; i < tables.size(); ++i) {
     cp->mutable_tables(static_cast<int>(i))->set_rows(counts[i]);
     log::info("checkpoint " + format_lsn(r.lsn) + ": " + tables[i].name + ": " + std::to_string(counts[i]) + " rows");

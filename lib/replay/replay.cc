@@ -20,6 +20,10 @@ bool Window::contains(const ChangeRecord& rec) const {
       Span::Where::kInside)
     return false;
   if (tables.empty()) return true;
+  // A checkpoint's markers pass a table filter: run() narrows their table list to the tables it keeps.
+  if (rec.op() == shadowstream::v1::OPERATION_CHECKPOINT_BEGIN ||
+      rec.op() == shadowstream::v1::OPERATION_CHECKPOINT_END)
+    return true;
   for (const auto& [s, t] : tables)
     if (s == rec.schema() && t == rec.table()) return true;
   return false;
@@ -41,6 +45,8 @@ Progress run(const Config& cfg, FrameReader& in, Sink& sink, const Hooks& hooks)
   bool tx_first = true;  // the next replayed record is the first of its transaction
   bool input_at_tx_end = true;
   bool cut = false, stopped = false;
+  bool tx_checkpoint = false;  // the open transaction is a checkpoint: only its end marker may commit it
+  std::string narrowed;        // a checkpoint marker's payload, its table list narrowed to the window's tables
   int64_t last_report = pacing::mono_us();
 
   auto report = [&](bool force) {
@@ -75,6 +81,7 @@ Progress run(const Config& cfg, FrameReader& in, Sink& sink, const Hooks& hooks)
       have_tx = true;
       tx_lsn = rec.commit_lsn();
       tx_first = true;
+      tx_checkpoint = false;
     }
     input_at_tx_end = rec.tx_last();
     if (cfg.window.past_end(rec)) {
@@ -87,6 +94,23 @@ Progress run(const Config& cfg, FrameReader& in, Sink& sink, const Hooks& hooks)
         break;
       }
       tx_first = false;
+      const bool marker = rec.op() == shadowstream::v1::OPERATION_CHECKPOINT_BEGIN ||
+                          rec.op() == shadowstream::v1::OPERATION_CHECKPOINT_END;
+      if (marker) tx_checkpoint = true;
+      if (marker && !cfg.window.tables.empty()) {
+        auto* tables = rec.mutable_checkpoint()->mutable_tables();
+        for (int i = tables->size() - 1; i >= 0; --i) {
+          ChangeRecord named;
+          named.set_commit_time(rec.commit_time());
+          named.set_commit_lsn(rec.commit_lsn());
+          named.set_ordinal(rec.ordinal());
+          named.set_schema(tables->Get(i).schema());
+          named.set_table(tables->Get(i).table());
+          if (!cfg.window.contains(named)) tables->DeleteSubrange(i, 1);
+        }
+        narrowed = rec.SerializeAsString();
+        payload = narrowed;
+      }
       if (sink.write(rec, payload)) {
         ++prog.done;
         prog.last = {rec.commit_lsn(), rec.ordinal()};
@@ -101,7 +125,8 @@ Progress run(const Config& cfg, FrameReader& in, Sink& sink, const Hooks& hooks)
   }
 
   if (tx_open) {
-    if (stopped || (!cut && !input_at_tx_end)) {
+    // A window cut inside a checkpoint leaves its tables emptied and partly loaded: never commit that.
+    if (stopped || (!cut && !input_at_tx_end) || (cut && tx_checkpoint)) {
       if (sink.abort_tx())
         log::warn(std::string(stopped ? "stopped" : "input ended") + " inside the transaction at " +
                   format_lsn(tx_lsn) + ": its changes were not applied (a rerun applies them once it is whole)");

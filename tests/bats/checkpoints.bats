@@ -87,11 +87,30 @@ rebuild() { # rebuild DB INSTANT: a fresh database rebuilt as of INSTANT from th
   [ "$(sum_of r_b)" = "$s_b" ]
   rebuild r_c "$t_c"
   [ "$(sum_of r_c)" = "$s_c" ]
+  # A target behind a checkpoint rolls forward through it: its tables emptied and loaded in the checkpoint's
+  # transaction, then the changes after it; a --table filter narrows the checkpoint to the tables it keeps.
+  ss-archive read -t cp.archive --as-of "$t_c" |
+    ss-replay --table public.t --to "$(sed "s#/postgres\$#/r_b#" <<<"$SS_PG_URL")"
+  [ "$(sum_of r_b)" = "$s_c" ]
   # Read from the nearest checkpoint: the rows of the third and the changes after it, not the whole history.
   [ "$(ss-cat "$T/r_c.ss" | jq -r .op | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')" = \
     "checkpoint_begin=1 checkpoint_end=1 snapshot=1500 update=1400 " ]
   # --until without --since is the same rebuild.
   ss-archive read -t cp.archive --until "$t_b" | cmp - "$T/r_b.ss"
+  # A server job with only an end time rebuilds the same way, from the nearest checkpoint.
+  fresh_db r_job
+  ss-replay serve --listen 127.0.0.1:0 --store-key ss:cp --brokers "$KAFKA_BROKERS" 2>"$T/serve.err" 3>&- &
+  ss_wait_for grep -q "listening on" "$T/serve.err"
+  addr=$(sed -n 's/.*listening on //p' "$T/serve.err" | tail -1)
+  ss-replay submit -s "$addr" --source kafka:cp.archive --until "$t_b" --speed max \
+    --to dbname=r_job --create-tables
+  SS_WAIT_TIMEOUT=60 ss_wait_for bash -c "[ \"\$(ss-replay jobs --json -s '$addr' | jq -r .state)\" = done ]"
+  [ "$(sum_of r_job)" = "$s_b" ]
+  # A job as of an instant retention made unreachable fails with the archive's reason.
+  ss-replay submit -s "$addr" --source kafka:cp.archive --until "$t_a" --speed max \
+    --to dbname=r_job --create-tables
+  SS_WAIT_TIMEOUT=60 ss_wait_for bash -c "ss-replay jobs --json -s '$addr' | jq -r .state | grep -q failed"
+  [[ "$(ss-replay jobs --json -s "$addr" | jq -r 'select(.state == "failed") | .error')" == *"oldest instant it can rebuild"* ]]
 
   run ss-archive read -t cp.archive --as-of "$t_a"
   echo "$output"
