@@ -31,7 +31,7 @@ namespace {
 struct Table {
   std::string name;       // schema.table
   std::string qualified;  // quoted
-  std::string select;  // COPY (SELECT cols FROM t WHERE filter AND ... ): the caller appends the CTID range
+  std::string select;     // COPY (SELECT cols FROM t WHERE filter AND ... ): the caller appends the CTID range
   bool has_filter = false;
   ChangeRecord proto;
   int64_t pages = 0;
