@@ -72,6 +72,11 @@ class FrameWriter {
   // `payload`): a producer that serializes in parallel leaves the field that only the writer knows (the ordinal)
   // to the tail.
   void write_payload(std::string_view payload, std::string_view tail = {});
+  // Writes `count` frames that are already framed, back to back (a bundle of an archive's checkpoint rows).
+  void write_frames(std::string_view framed, uint64_t count) {
+    out_.write(framed);
+    frames_ += count;
+  }
   // Writes all pending bytes. Throws BrokenPipe when the reader is gone, Error(74) on other write errors.
   void flush() { out_.flush(); }
   // flush() then fsync(2), for regular files (pipes and terminals are not errors).

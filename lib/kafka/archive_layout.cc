@@ -65,6 +65,16 @@ std::optional<Position> message_position(const rd_kafka_message_t* m) {
   return parse_position(header(m, "position"));
 }
 
+std::optional<Position> message_last_position(const rd_kafka_message_t* m) {
+  std::string last = header(m, "last");
+  return last.empty() ? message_position(m) : parse_position(last);
+}
+
+uint64_t bundled_records(const rd_kafka_message_t* m) {
+  std::string n = header(m, "records");
+  return n.empty() ? 0 : std::strtoull(n.c_str(), nullptr, 10);
+}
+
 std::vector<int32_t> partitions_of(rd_kafka_t* rk, const std::string& topic) {
   return kafka::partitions_of(rk, topic, kTimeoutMs);
 }
@@ -256,7 +266,7 @@ Position committed_high_water(const kafka::Settings& s, const std::string& topic
       if (m->err)
         throw Error(kExitUnavailable, std::string("reading ") + topic + ": " + rd_kafka_message_errstr(m.get()));
       if (header(m.get(), "source") != source) continue;
-      if (auto pos = message_position(m.get())) {
+      if (auto pos = message_last_position(m.get())) {
         best = std::max(best, *pos);
         found[m->partition] = true;
       }

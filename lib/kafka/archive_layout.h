@@ -36,6 +36,10 @@ void parse_record(shadowstream::v1::ChangeRecord& rec, std::string_view whole, c
 std::string header(const rd_kafka_message_t* m, const char* name);
 // The record's position, from its "position" header.
 std::optional<Position> message_position(const rd_kafka_message_t* m);
+// The last position a message holds: a bundle's "last" header (see archive_writer.cc), else its position.
+std::optional<Position> message_last_position(const rd_kafka_message_t* m);
+// A bundle of a checkpoint's rows: how many frames its value holds (0 for a message that holds one record).
+uint64_t bundled_records(const rd_kafka_message_t* m);
 
 // A record larger than a message may be (the cluster's limit) travels as chunk messages: consecutive, in one
 // partition (same key), one transaction, each with the record's headers plus "chunk: I/N" (1-based), their values

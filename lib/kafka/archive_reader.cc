@@ -35,6 +35,7 @@ struct Buffered {
   kafka::Message msg;
   std::string joined;  // a chunked record's payload; else the message's
   int64_t arrived_us;
+  uint64_t frames = 0;  // a bundle: this many frames, already framed
   std::string_view payload() const {
     return msg ? std::string_view(static_cast<const char*>(msg->payload), msg->len) : std::string_view(joined);
   }
@@ -92,7 +93,11 @@ class Merge {
       }
       if (!best) return;
       if (waiting_on_caught_up && now_us() - best->queue.front().arrived_us < kFollowGraceUs) return;
-      out.write_payload(best->queue.front().payload());
+      const Buffered& b = best->queue.front();
+      if (b.frames)
+        out.write_frames(b.payload(), b.frames);
+      else
+        out.write_payload(b.payload());
       best->queue.pop_front();
     }
   }
@@ -107,9 +112,26 @@ class Merge {
   size_t finished_ = 0;
 };
 
+// The first frame's payload of a bundle. Error(65) when the bundle does not start with a whole frame.
+std::string_view first_frame(std::string_view frames, const rd_kafka_message_t* m) {
+  uint32_t len = 0;
+  size_t i = 0;
+  for (int shift = 0; i < frames.size() && shift < 35; shift += 7) {
+    const uint8_t b = static_cast<uint8_t>(frames[i++]);
+    len |= static_cast<uint32_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      if (len <= frames.size() - i) return frames.substr(i, len);
+      break;
+    }
+  }
+  throw Error(kExitDataErr, std::string(rd_kafka_topic_name(m->rkt)) + "[" + std::to_string(m->partition) +
+                                "] offset " + std::to_string(m->offset) +
+                                ": a bundle that does not start with a frame");
+}
+
 // Writes `span` of `topic` to `out` in position order; `seen` is told of each record written.
 void window_read(const ReadConfig& cfg, const std::string& topic, const Span& span, bool follow, FrameWriter& out,
-                 const std::function<void(const ChangeRecord&)>& seen = {}) {
+                 const std::function<void(const ChangeRecord&, uint64_t)>& seen = {}) {
   kafka::Handle c = make_consumer(cfg.kafka, "", nullptr, nullptr, follow);
   std::vector<int32_t> parts = partitions_of(c.get(), topic);
   if (parts.empty()) throw Error(kExitUnavailable, "topic " + topic + " does not exist");
@@ -162,7 +184,9 @@ void window_read(const ReadConfig& cfg, const std::string& topic, const Span& sp
     std::optional<std::string_view> whole = chunks.feed(m.get());
     if (!whole) continue;
     const bool chunked = whole->data() != m->payload;
-    parse_record(rec, *whole, m.get());
+    // A bundle of checkpoint rows is placed by its first row (the rows after it are consecutive).
+    const uint64_t bundled = bundled_records(m.get());
+    parse_record(rec, bundled ? first_frame(*whole, m.get()) : *whole, m.get());
     Position pos{rec.commit_lsn(), rec.ordinal()};
     switch (span.where(rec.commit_time(), pos)) {
       case Span::Where::kAfter:
@@ -171,11 +195,11 @@ void window_read(const ReadConfig& cfg, const std::string& topic, const Span& sp
       case Span::Where::kBefore:
         break;
       case Span::Where::kInside:
-        if (seen) seen(rec);
+        if (seen) seen(rec, bundled ? bundled : 1);
         if (chunked)
-          merge.push(p, {pos, nullptr, std::string(*whole), now_us()});
+          merge.push(p, {pos, nullptr, std::string(*whole), now_us(), bundled});
         else
-          merge.push(p, {pos, std::move(m), {}, now_us()});
+          merge.push(p, {pos, std::move(m), {}, now_us(), bundled});
         break;
     }
     merge.emit_ready(out, false);
@@ -424,7 +448,7 @@ int rebuild_read(const ReadConfig& cfg, int out_fd) {
   const Position first_row{pick->lsn - 1, 1}, last_row{pick->lsn - 1, pick->end_ordinal - 1};
   if (pick->end_ordinal > 1)
     window_read(cfg, topic_of(cfg.topic, Dest::kSnapshots), Span{std::nullopt, std::nullopt, first_row, last_row},
-                false, out, [&](const ChangeRecord& r) { ++counts[r.schema() + "." + r.table()]; });
+                false, out, [&](const ChangeRecord& r, uint64_t n) { counts[r.schema() + "." + r.table()] += n; });
   if (stop_requested() || (cfg.should_stop && cfg.should_stop())) return kExitOk;
   for (const auto& t : pick->checkpoint.tables()) {
     uint64_t got = counts[t.schema() + "." + t.table()];

@@ -38,27 +38,19 @@ class Batch {
     Span payload, key, position, xid, table, op, chunk;
     int64_t timestamp_ms;
     Dest dest;
+    Span last{0, 0}, records{0, 0};  // a bundle's
   };
 
-  // Adds one record: one message, or chunk messages of at most `max_value` bytes each.
+  // Adds one record: one message, or chunk messages of at most `max_value` bytes each. A checkpoint's rows go
+  // many to a message instead (bundle()).
   void add(const ChangeRecord& rec, Dest dest, std::string_view payload, size_t max_value = SIZE_MAX) {
-    Item it;
-    it.dest = dest;
+    if (dest == Dest::kSnapshots && payload.size() <= kBundledRow) {
+      bundle(rec, payload);
+      return;
+    }
+    seal();
+    Item it = describe(rec, dest);
     it.payload = put(payload);
-    it.chunk = {0, 0};
-    size_t key_at = arena_.size();
-    append_key(arena_, rec);
-    it.key = {key_at, arena_.size() - key_at};
-    last_ = Position{rec.commit_lsn(), rec.ordinal()};
-    last_of_[static_cast<int>(dest)] = last_;
-    it.position = put(format_position(last_));
-    char num[24];
-    it.xid = put(std::string_view(num, std::to_chars(num, num + sizeof num, rec.xid()).ptr - num));
-    size_t table_at = arena_.size();
-    if (!rec.table().empty()) arena_.append(rec.schema()).append(".").append(rec.table());
-    it.table = {table_at, arena_.size() - table_at};
-    it.op = put(std::string_view(num, std::to_chars(num, num + sizeof num, static_cast<int>(rec.op())).ptr - num));
-    it.timestamp_ms = rec.commit_time() / 1000;
     if (payload.size() <= max_value) {
       items_.push_back(it);
       ++records_;
@@ -73,13 +65,76 @@ class Batch {
     }
     ++records_;
   }
+
+  // A checkpoint's rows are many to a message: a bundle holds consecutive rows of one table (contiguous ordinals)
+  // as frames back to back, up to kBundleBytes, with headers "position" (the first row's), "last" and "records".
+  // A checkpoint of a million rows is then a few hundred messages, and reading it back costs what its bytes cost,
+  // not a million messages' overhead. Readers emit a bundle's frames as they are.
+  void bundle(const ChangeRecord& rec, std::string_view payload) {
+    const Position pos{rec.commit_lsn(), rec.ordinal()};
+    if (open_ &&
+        (pos.lsn != bundle_last_.lsn || pos.ordinal != bundle_last_.ordinal + 1 || rec.schema() != bundle_schema_ ||
+         rec.table() != bundle_table_ || bundle_buf_.size() + payload.size() + 5 > kBundleBytes))
+      seal();
+    if (!open_) {
+      open_ = true;
+      // Nothing else writes to the arena until the bundle is sealed: its spans stay where they are put.
+      bundle_item_ = describe(rec, Dest::kSnapshots);
+      bundle_schema_ = rec.schema();
+      bundle_table_ = rec.table();
+      bundle_rows_ = 0;
+    }
+    append_frame(bundle_buf_, payload);
+    bundle_last_ = pos;
+    last_ = pos;
+    last_of_[static_cast<int>(Dest::kSnapshots)] = pos;
+    ++bundle_rows_;
+    ++records_;
+  }
+  // Closes the open bundle, if any (before the batch is produced).
+  void seal() {
+    if (!open_) return;
+    open_ = false;
+    Item& it = bundle_item_;
+    it.payload = put(bundle_buf_);
+    it.last = put(format_position(bundle_last_));
+    it.records = put(std::to_string(bundle_rows_));
+    items_.push_back(it);
+    bundle_buf_.clear();
+  }
+
+ private:
+  // A message's key and headers for `rec`, in the arena.
+  Item describe(const ChangeRecord& rec, Dest dest) {
+    Item it;
+    it.dest = dest;
+    size_t key_at = arena_.size();
+    append_key(arena_, rec);
+    it.key = {key_at, arena_.size() - key_at};
+    it.chunk = {0, 0};
+    last_ = Position{rec.commit_lsn(), rec.ordinal()};
+    last_of_[static_cast<int>(dest)] = last_;
+    it.position = put(format_position(last_));
+    char num[24];
+    it.xid = put(std::string_view(num, std::to_chars(num, num + sizeof num, rec.xid()).ptr - num));
+    size_t table_at = arena_.size();
+    if (!rec.table().empty()) arena_.append(rec.schema()).append(".").append(rec.table());
+    it.table = {table_at, arena_.size() - table_at};
+    it.op = put(std::string_view(num, std::to_chars(num, num + sizeof num, static_cast<int>(rec.op())).ptr - num));
+    it.timestamp_ms = rec.commit_time() / 1000;
+    return it;
+  }
+
+ public:
   void clear() {
     arena_.clear();
     items_.clear();
     records_ = 0;
+    open_ = false;
+    bundle_buf_.clear();
     for (auto& l : last_of_) l.reset();
   }
-  bool empty() const { return items_.empty(); }
+  bool empty() const { return items_.empty() && !open_; }
   size_t size() const { return records_; }  // records, not messages
   const std::vector<Item>& items() const { return items_; }
   // The position of the last record added, overall and per destination.
@@ -94,11 +149,18 @@ class Batch {
     return s;
   }
 
+  static constexpr size_t kBundledRow = 64u << 10, kBundleBytes = 256u << 10;
+
   std::string arena_;
   std::vector<Item> items_;
   size_t records_ = 0;
   Position last_;
   std::optional<Position> last_of_[kDests];
+  bool open_ = false;  // a bundle is being filled
+  Item bundle_item_;
+  std::string bundle_buf_, bundle_schema_, bundle_table_;
+  Position bundle_last_;
+  size_t bundle_rows_ = 0;
 };
 
 class Producer {
@@ -133,7 +195,26 @@ class Producer {
         {"retention.ms", std::to_string(cfg_.retention_ms < 0 ? -1 : cfg_.retention_ms)}};
     kafka::ensure_topic(rk_.get(), topic(d), d == Dest::kCheckpoints && cfg_.partitions > 0 ? 1 : cfg_.partitions,
                         kTimeoutMs, configs);
+    // A checkpoint's rows repeat their table's column names and types row after row: compressed (unless the user
+    // chose a codec) they cost a fraction of the bytes to store and to read back, and a rebuild reads them all.
+    rd_kafka_topic_conf_t* tconf = nullptr;
+    if (d == Dest::kSnapshots && !user_chose_compression()) {
+      tconf = rd_kafka_default_topic_conf_dup(rk_.get());
+      char err[256];
+      if (rd_kafka_topic_conf_set(tconf, "compression.codec", "lz4", err, sizeof err) != RD_KAFKA_CONF_OK) {
+        rd_kafka_topic_conf_destroy(tconf);
+        tconf = nullptr;
+      }
+    }
+    rkt_[static_cast<int>(d)].reset(rd_kafka_topic_new(rk_.get(), topic(d).c_str(), tconf));
+    if (!rkt_[static_cast<int>(d)])
+      throw Error(kExitConfig, "cannot use topic " + topic(d) + ": " + rd_kafka_err2str(rd_kafka_last_error()));
     ensured_[static_cast<int>(d)] = true;
+  }
+  bool user_chose_compression() const {
+    for (const auto& p : cfg_.kafka.properties)
+      if (p.rfind("compression.", 0) == 0) return true;
+    return !cfg_.kafka.property_files.empty();  // a file may set it: leave the codec to the user
   }
   const std::string& topic(Dest d) const { return topics_[static_cast<int>(d)]; }
 
@@ -269,14 +350,14 @@ class Producer {
 
   // One message: the record's headers, and for a chunk its "chunk" header (produceva: one call shape for both).
   rd_kafka_resp_err_t produce(const Batch& batch, const Batch::Item& p) {
-    rd_kafka_vu_t v[11];
+    rd_kafka_vu_t v[13];
     size_t n = 0;
     auto header = [&](const char* name, const char* value, size_t len) {
       v[n].vtype = RD_KAFKA_VTYPE_HEADER;
       v[n++].u.header = {name, value, static_cast<ssize_t>(len)};
     };
-    v[n].vtype = RD_KAFKA_VTYPE_TOPIC;
-    v[n++].u.cstr = topic(p.dest).c_str();
+    v[n].vtype = RD_KAFKA_VTYPE_RKT;
+    v[n++].u.rkt = rkt_[static_cast<int>(p.dest)].get();
     v[n].vtype = RD_KAFKA_VTYPE_KEY;
     v[n++].u.mem = {const_cast<char*>(batch.at(p.key)), p.key.len};
     v[n].vtype = RD_KAFKA_VTYPE_VALUE;
@@ -291,6 +372,10 @@ class Producer {
     header("table", batch.at(p.table), p.table.len);
     header("op", batch.at(p.op), p.op.len);
     if (p.chunk.len) header("chunk", batch.at(p.chunk), p.chunk.len);
+    if (p.records.len) {
+      header("last", batch.at(p.last), p.last.len);
+      header("records", batch.at(p.records), p.records.len);
+    }
     kafka::ErrorPtr e(rd_kafka_produceva(rk_.get(), v, n));
     return e ? rd_kafka_error_code(e.get()) : RD_KAFKA_RESP_ERR_NO_ERROR;
   }
@@ -309,6 +394,7 @@ class Producer {
   std::string txid_;
   kafka::Handle rk_;
   std::string topics_[kDests];
+  kafka::Topic rkt_[kDests];
   bool ensured_[kDests] = {};
   static constexpr size_t kAlwaysFits = 64u << 10;
   size_t max_value_ = 0;  // 0 = not asked yet
@@ -323,10 +409,10 @@ class Producer {
 // rule drop the records the dead archiver had not flushed; reading what is really there from the first resent
 // position on finds those holes, on any broker.
 struct Archived {
-  Position hw;                    // the highest position held
-  Position floor;                 // below it, everything up to hw is taken as held
-  std::vector<Position> present;  // sorted: what is held in [floor, hw]
-  std::set<Position> written;     // written by this run (the newest million)
+  Position hw;                                         // the highest position held
+  Position floor;                                      // below it, everything up to hw is taken as held
+  std::vector<std::pair<Position, Position>> present;  // sorted ranges (a bundle's first and last): what is held
+  std::set<Position> written;                          // written by this run (the newest million)
 
   // Everything written is remembered, so a record delivered again in the same run (a redelivery after a Redis
   // restart can come out of order) is dropped, not written twice. The oldest half goes past a million.
@@ -336,7 +422,11 @@ struct Archived {
   }
 
   bool holds(const Position& p) const {
-    return p <= hw && (p < floor || std::binary_search(present.begin(), present.end(), p) || written.count(p));
+    if (p > hw) return false;
+    if (p < floor || written.count(p)) return true;
+    auto it = std::upper_bound(present.begin(), present.end(), p,
+                               [](const Position& x, const std::pair<Position, Position>& r) { return x < r.first; });
+    return it != present.begin() && p <= std::prev(it)->second;
   }
 };
 Archived archived_since(const kafka::Settings& s, const std::string& topic, const std::string& source,
@@ -374,7 +464,9 @@ Archived archived_since(const kafka::Settings& s, const std::string& topic, cons
     if (header(m, "source") != source) return;
     // A chunked record is held once its last chunk is there.
     if (!chunks.feed(m)) return;
-    if (auto pos = message_position(m); pos && *pos >= from) a.present.push_back(*pos);
+    auto pos = message_position(m);
+    auto last = message_last_position(m);
+    if (pos && last && *last >= from) a.present.emplace_back(*pos, *last);
   });
   rd_kafka_consumer_close(c.get());
   std::sort(a.present.begin(), a.present.end());
@@ -460,6 +552,7 @@ int run_write(const WriteConfig& cfg, int in_fd) {
       have = false;
       bad = true;
     }
+    batch.seal();
     if (!batch.empty()) {
       producer.commit_batch(batch);
       written += batch.size();
