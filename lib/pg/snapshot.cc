@@ -1,5 +1,6 @@
 #include "pg/snapshot.h"
 
+#include <simdjson.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "core/error.h"
@@ -195,14 +197,14 @@ void work(const Request& r, const std::vector<Table>& tables, const std::vector<
       throw Error(pg::sqlstate(locked.get()) == "55P03" ? kExitTempFail : kExitUnavailable,
                   "checkpoint: a table is being altered (" + pg::error_text(locked.get()) + "); try again later");
   }
-  ChangeRecord rec;
-  size_t rec_table = SIZE_MAX;
+  std::optional<RowEncoder> enc;
+  size_t enc_table = SIZE_MAX;
   for (size_t i = next++; i < chunks.size() && !stop_requested() && !q.abandoned(); i = next++) {
     const Chunk& ch = chunks[i];
     const Table& t = tables[ch.table];
-    if (rec_table != ch.table) {
-      rec = t.proto;  // reused row to row: setting a column's text keeps its buffer
-      rec_table = ch.table;
+    if (enc_table != ch.table) {
+      enc.emplace(t.proto);
+      enc_table = ch.table;
     }
     std::string copy = t.select;
     if (ch.first > 0 || ch.last >= 0) {
@@ -214,7 +216,6 @@ void work(const Request& r, const std::vector<Table>& tables, const std::vector<
     pg::Result started(PQexec(sql, copy.c_str()));
     if (PQresultStatus(started.get()) != PGRES_COPY_OUT)
       throw Error(kExitUnavailable, "checkpoint of " + t.name + " failed: " + pg::error_text(sql));
-    const int ncols = rec.columns_size();
     Batch b;
     b.table = ch.table;
     for (;;) {
@@ -223,38 +224,10 @@ void work(const Request& r, const std::vector<Table>& tables, const std::vector<
       if (n == -1) break;
       if (n < 0) throw Error(kExitUnavailable, "checkpoint of " + t.name + " failed: " + pg::error_text(sql));
       pg::Buffer row(raw);
-      std::string_view line(raw, static_cast<size_t>(n));
-      if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
-      int c = 0;
-      for (size_t start = 0;; ++c) {
-        size_t tab = line.find('\t', start);
-        if (c >= ncols)
-          throw Error(kExitSoftware,
-                      "checkpoint of " + t.name + ": COPY row has more than " + std::to_string(ncols) + " fields");
-        auto* col = rec.mutable_columns(c);
-        std::string_view f = line.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start);
-        std::string* text = col->mutable_text();
-        if (!unescape_copy_field(f, *text)) {
-          text->clear();
-          col->clear_binary();
-          col->set_is_null(true);
-        } else {
-          col->set_is_null(false);
-          if (pgoutput::valid_utf8(*text)) {
-            col->clear_binary();
-          } else {
-            col->set_binary(std::move(*text));
-            text->clear();
-          }
-        }
-        if (tab == std::string_view::npos) break;
-        start = tab + 1;
-      }
-      if (c + 1 != ncols)
-        throw Error(kExitSoftware, "checkpoint of " + t.name + ": COPY row has " + std::to_string(c + 1) +
-                                       " fields, expected " + std::to_string(ncols));
-      size_t before = b.bytes.size();
-      rec.AppendToString(&b.bytes);
+      const size_t before = b.bytes.size();
+      if (!enc->encode(std::string_view(raw, static_cast<size_t>(n)), b.bytes))
+        throw Error(kExitSoftware, "checkpoint of " + t.name + ": a COPY row without one field per column (" +
+                                       std::to_string(t.proto.columns_size()) + ")");
       b.sizes.push_back(static_cast<uint32_t>(b.bytes.size() - before));
       if (b.bytes.size() >= kBatchBytes) {
         if (!q.push(std::move(b))) return;
@@ -450,6 +423,82 @@ Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
   return res;
 }
 
+namespace {
+void put_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+// Wire tags: ChangeRecord.columns (13, length-delimited); Column.text (5) and .binary (6), length-delimited;
+// Column.is_null (7, varint).
+constexpr char kColumnsTag = (13 << 3) | 2, kTextTag = (5 << 3) | 2, kBinaryTag = (6 << 3) | 2, kNullTag = 7 << 3;
+}  // namespace
+
+RowEncoder::RowEncoder(const ChangeRecord& tmpl) {
+  ChangeRecord head = tmpl;
+  head.clear_columns();
+  head.clear_ordinal();
+  head_ = head.SerializeAsString();
+  for (const auto& c : tmpl.columns()) {
+    shadowstream::v1::Column meta = c;
+    meta.clear_text();
+    meta.clear_binary();
+    meta.clear_is_null();
+    meta.clear_unchanged_toast();
+    columns_.push_back(meta.SerializeAsString());
+  }
+}
+
+void RowEncoder::put_value(std::string_view field, std::string& out) {
+  if (field == "\\N") {
+    out.push_back(kNullTag);
+    out.push_back(1);
+    return;
+  }
+  std::string_view v = field;
+  if (field.find('\\') != std::string_view::npos) {
+    unescape_copy_field(field, scratch_);
+    v = scratch_;
+  }
+  if (v.empty()) return;  // proto3: an empty text is the default
+  out.push_back(simdjson::validate_utf8(v.data(), v.size()) ? kTextTag : kBinaryTag);
+  put_varint(out, v.size());
+  out.append(v);
+}
+
+bool RowEncoder::encode(std::string_view row, std::string& out) {
+  if (!row.empty() && row.back() == '\n') row.remove_suffix(1);
+  out.append(head_);
+  size_t start = 0;
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    if (start > row.size()) return false;
+    size_t tab = row.find('\t', start);
+    if ((tab == std::string_view::npos) != (c + 1 == columns_.size())) return false;
+    std::string_view field = row.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start);
+    start = tab == std::string_view::npos ? row.size() + 1 : tab + 1;
+    // The column's length comes first: its value goes to the end of `out`, then moves up behind the header.
+    const size_t at = out.size();
+    out.append(columns_[c]);
+    put_value(field, out);
+    const size_t len = out.size() - at;
+    char hdr[11];
+    size_t n = 0;
+    hdr[n++] = kColumnsTag;
+    for (uint64_t v = len;;) {
+      if (v < 0x80) {
+        hdr[n++] = static_cast<char>(v);
+        break;
+      }
+      hdr[n++] = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    out.insert(at, hdr, n);
+  }
+  return true;
+}
+
 bool unescape_copy_field(std::string_view f, std::string& v) {
   v.clear();
   if (f == "\\N") return false;
@@ -506,24 +555,6 @@ bool unescape_copy_field(std::string_view f, std::string& v) {
     }
   }
   return true;
-}
-
-std::vector<std::optional<std::string>> parse_copy_text_row(std::string_view row) {
-  std::vector<std::optional<std::string>> out;
-  if (!row.empty() && row.back() == '\n') row.remove_suffix(1);
-  size_t start = 0;
-  for (;;) {
-    size_t tab = row.find('\t', start);
-    std::string_view f = row.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start);
-    std::string v;
-    if (unescape_copy_field(f, v))
-      out.emplace_back(std::move(v));
-    else
-      out.emplace_back(std::nullopt);
-    if (tab == std::string_view::npos) break;
-    start = tab + 1;
-  }
-  return out;
 }
 
 }  // namespace ss::snapshot

@@ -45,8 +45,23 @@ struct Result {
 // snapshot. Throws Error(69) when the server fails a COPY or a worker cannot connect.
 Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out);
 
-// One row of COPY text format -> fields (nullopt = NULL), undoing COPY's backslash escapes.
-std::vector<std::optional<std::string>> parse_copy_text_row(std::string_view row);
+// Serializes COPY text rows as ChangeRecords of one table without building a message per row: the template's
+// fields and each column's name and type are serialized once, and a row adds only its values (as `text`, or as
+// `binary` when not UTF-8; `is_null` for NULL). The bytes parse as the template with the row's values set
+// (protobuf takes fields in any order). The ordinal is left out: the writer appends it.
+class RowEncoder {
+ public:
+  explicit RowEncoder(const shadowstream::v1::ChangeRecord& tmpl);
+  // Appends the record for one COPY row (its trailing newline optional). Returns false when the row does not have
+  // one field per column.
+  bool encode(std::string_view row, std::string& out);
+
+ private:
+  void put_value(std::string_view field, std::string& out);
+  std::string head_;
+  std::vector<std::string> columns_;  // each column's serialized name and type
+  std::string scratch_;
+};
 
 // Undoes COPY's escapes of one field into `out` (replacing its contents). Returns false for \N (NULL).
 bool unescape_copy_field(std::string_view field, std::string& out);
