@@ -26,6 +26,22 @@ ours=$(secs bash -c "ss-capture --publication wide --checkpoint --jobs 2 >/dev/n
 one=$(secs bash -c "ss-capture --publication wide --checkpoint --jobs 1 >/dev/null")
 echo "BENCH|checkpoint of ${ROWS} rows, 2 jobs (s)|$ours|$peer|$(ratio "$ours" "$peer")|ss-capture --checkpoint / COPY TO STDOUT on one connection, target <= 1.2; 1 job: ${one}s"
 
+# The running capture while a checkpoint runs: the same decoded WAL (200k one-row transactions) read by two slots,
+# one alone and one beside a checkpoint of the 1M-row table (on 2 cores they share the CPU).
+q "create table ev (id bigint primary key, payload text)"
+q "create publication ev for table ev"
+ss-capture --slot ev_alone --publication ev --create-slot
+ss-capture --slot ev_beside --publication ev --create-slot
+q "create procedure many_tx(n int) language plpgsql as \$\$ begin for i in 1..n loop insert into ev values (i, repeat('e', 100)); commit; end loop; end \$\$"
+q "call many_tx(200000)"
+end=$(q "select pg_current_wal_insert_lsn()")
+alone=$(secs bash -c "ss-capture --slot ev_alone --publication ev --endpos $end >/dev/null")
+ss-capture --publication wide --checkpoint --jobs 2 >/dev/null &
+cp=$!
+beside=$(secs bash -c "ss-capture --slot ev_beside --publication ev --endpos $end >/dev/null")
+wait "$cp"
+echo "BENCH|capture of 200k tx beside a checkpoint (s)|$beside|$alone|$(ratio "$beside" "$alone")|the same WAL captured alone; the checkpoint's COPY shares the 2 cores"
+
 q "create table acct (id bigint primary key, balance bigint, note text)"
 ss-capture --slot rb --publication rb --table public.acct --create-slot
 q "insert into acct select g, 0, 'account ' || g from generate_series(1, $KEYS) g"
