@@ -88,6 +88,13 @@ std::optional<Table> describe(PGconn* sql, const Request& r, const std::string& 
   return t;
 }
 
+// "t1, t2, ..." for a LOCK TABLE of every table.
+std::string lock_list(const std::vector<Table>& tables) {
+  std::string list;
+  for (const auto& t : tables) list += (list.empty() ? "" : ", ") + t.qualified;
+  return list;
+}
+
 // A CTID range of one table: pages [first, last); last < 0 is open (a table may have grown since it was sized; the
 // rows the snapshot sees are all in pages that existed when it was taken, but a rewrite could move them).
 struct Chunk {
@@ -189,10 +196,8 @@ void work(const Request& r, const std::vector<Table>& tables, const std::vector<
   PGconn* sql = conn.get();
   pg::exec_command(sql, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
   pg::exec_command(sql, "SET TRANSACTION SNAPSHOT " + pg::quote_literal(sql, r.snapshot_name));
-  std::string lock_list;
-  for (const auto& t : tables) lock_list += (lock_list.empty() ? "" : ", ") + t.qualified;
-  if (!lock_list.empty()) {
-    pg::Result locked(PQexec(sql, ("LOCK TABLE " + lock_list + " IN ACCESS SHARE MODE NOWAIT").c_str()));
+  if (std::string list = lock_list(tables); !list.empty()) {
+    pg::Result locked(PQexec(sql, ("LOCK TABLE " + list + " IN ACCESS SHARE MODE NOWAIT").c_str()));
     if (PQresultStatus(locked.get()) != PGRES_COMMAND_OK)
       throw Error(pg::sqlstate(locked.get()) == "55P03" ? kExitTempFail : kExitUnavailable,
                   "checkpoint: a table is being altered (" + pg::error_text(locked.get()) + "); try again later");
@@ -313,9 +318,8 @@ Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
   // As pg_dump -j does: this transaction holds ACCESS SHARE on every table until the workers are done, so no
   // rewrite (VACUUM FULL, CLUSTER, TRUNCATE) can slip in between two chunks of a table; a worker that cannot take
   // its own lock at once (such a command is queued) gives up rather than wait behind it for ever.
-  std::string lock_list;
-  for (const auto& t : tables) lock_list += (lock_list.empty() ? "" : ", ") + t.qualified;
-  if (!lock_list.empty()) pg::exec_command(sql, "LOCK TABLE " + lock_list + " IN ACCESS SHARE MODE");
+  if (std::string list = lock_list(tables); !list.empty())
+    pg::exec_command(sql, "LOCK TABLE " + list + " IN ACCESS SHARE MODE");
 
   const int64_t snap_time = now_us();
   for (auto& t : tables) t.proto.set_commit_time(snap_time);
