@@ -65,40 +65,57 @@ class Merge {
  public:
   explicit Merge(const std::map<int32_t, int64_t>& active) {
     for (const auto& [p, off] : active) lanes_[p];
+    blocking_ = lanes_.size();
   }
   bool done(int32_t p) { return lanes_[p].done; }
   // No record of this partition is wanted any more (its end, or past the window).
   void finish(int32_t p) {
-    if (!lanes_[p].done) ++finished_;
-    lanes_[p].done = true;
+    Lane& l = lanes_[p];
+    if (l.done) return;
+    if (l.queue.empty()) --(l.caught_up ? idle_ : blocking_);
+    l.done = true;
+    ++finished_;
   }
   bool all_finished() const { return finished_ == lanes_.size(); }
   // --follow: the partition is at its end (true) or has sent more (false).
-  void set_caught_up(int32_t p, bool at_end) { lanes_[p].caught_up = at_end; }
-  void push(int32_t p, Buffered b) { lanes_[p].queue.push_back(std::move(b)); }
+  void set_caught_up(int32_t p, bool at_end) {
+    Lane& l = lanes_[p];
+    if (l.caught_up == at_end) return;
+    if (l.queue.empty() && !l.done) {
+      --(l.caught_up ? idle_ : blocking_);
+      ++(at_end ? idle_ : blocking_);
+    }
+    l.caught_up = at_end;
+  }
+  void push(int32_t p, Buffered b) {
+    Lane& l = lanes_[p];
+    if (l.queue.empty()) {
+      if (!l.done) --(l.caught_up ? idle_ : blocking_);
+      heads_.emplace(b.pos, p);
+    }
+    l.queue.push_back(std::move(b));
+  }
 
-  // Writes every record that is known to come next. `final`: no more input, empty partitions are not waited for.
+  // Writes every record that is known to come next: the smallest head among the partitions (a heap of them, so a
+  // record costs log(partitions), not a scan of them all), once no partition that may still send a smaller one is
+  // silent. `final`: no more input, empty partitions are not waited for.
   void emit_ready(FrameWriter& out, bool final) {
-    for (;;) {
-      Lane* best = nullptr;
-      bool waiting_on_caught_up = false;
-      for (auto& [p, lane] : lanes_) {
-        if (lane.queue.empty()) {
-          if (lane.done || final) continue;
-          if (!lane.caught_up) return;  // cannot know the next record until this partition answers
-          waiting_on_caught_up = true;
-          continue;
-        }
-        if (!best || lane.queue.front().pos < best->queue.front().pos) best = &lane;
-      }
-      if (!best) return;
-      if (waiting_on_caught_up && now_us() - best->queue.front().arrived_us < kFollowGraceUs) return;
-      const Buffered& b = best->queue.front();
+    while (!heads_.empty()) {
+      if (!final && blocking_ > 0) return;  // cannot know the next record until that partition answers
+      auto [pos, p] = heads_.top();
+      Lane& l = lanes_[p];
+      const Buffered& b = l.queue.front();
+      if (!final && idle_ > 0 && now_us() - b.arrived_us < kFollowGraceUs) return;
+      heads_.pop();
       if (b.frames)
         out.write_frames(b.payload(), b.frames);
       else
         out.write_payload(b.payload());
-      best->queue.pop_front();
+      l.queue.pop_front();
+      if (!l.queue.empty())
+        heads_.emplace(l.queue.front().pos, p);
+      else if (!l.done)
+        ++(l.caught_up ? idle_ : blocking_);
     }
   }
 
@@ -109,7 +126,11 @@ class Merge {
     bool caught_up = false;  // --follow: at the end of the partition, nothing buffered
   };
   std::map<int32_t, Lane> lanes_;
+  // Lanes with records, by their first record's position.
+  std::priority_queue<std::pair<Position, int32_t>, std::vector<std::pair<Position, int32_t>>, std::greater<>> heads_;
   size_t finished_ = 0;
+  size_t blocking_ = 0;  // lanes with nothing buffered that may still send records
+  size_t idle_ = 0;      // of those, the ones at their end (--follow)
 };
 
 // The first frame's payload of a bundle. Error(65) when the bundle does not start with a whole frame.
@@ -196,10 +217,12 @@ void window_read(const ReadConfig& cfg, const std::string& topic, const Span& sp
         break;
       case Span::Where::kInside:
         if (seen) seen(rec, bundled ? bundled : 1);
+        // Only --follow's grace period looks at when a record arrived.
+        const int64_t arrived = follow ? now_us() : 0;
         if (chunked)
-          merge.push(p, {pos, nullptr, std::string(*whole), now_us(), bundled});
+          merge.push(p, {pos, nullptr, std::string(*whole), arrived, bundled});
         else
-          merge.push(p, {pos, std::move(m), {}, now_us(), bundled});
+          merge.push(p, {pos, std::move(m), {}, arrived, bundled});
         break;
     }
     merge.emit_ready(out, false);
