@@ -92,24 +92,24 @@ void assign(rd_kafka_t* rk, const std::string& topic, const std::map<int32_t, in
   kafka::check(rd_kafka_assign(rk, l.get()), "cannot assign partitions", kExitUnavailable);
 }
 
-void read_to_end(rd_kafka_t* c, const std::string& topic, const std::map<int32_t, int64_t>& offsets,
-                 const std::function<void(const rd_kafka_message_t*)>& each) {
+void read_partitions(rd_kafka_t* c, const std::string& topic, const std::map<int32_t, int64_t>& offsets,
+                     const std::function<bool(const rd_kafka_message_t*)>& each) {
   if (offsets.empty()) return;
   assign(c, topic, offsets);
-  std::set<int32_t> eof;
+  std::set<int32_t> finished;
   int64_t deadline = now_us() + kTimeoutMs * 1000LL;
-  while (eof.size() < offsets.size()) {
+  while (finished.size() < offsets.size()) {
     if (now_us() > deadline) throw Error(kExitUnavailable, "timed out reading " + topic);
     kafka::Message m(rd_kafka_consumer_poll(c, 200));
-    if (!m) continue;
+    if (!m || finished.count(m->partition) || !offsets.count(m->partition)) continue;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      eof.insert(m->partition);
+      finished.insert(m->partition);
       continue;
     }
     if (m->err)
       throw Error(kExitUnavailable, std::string("reading ") + topic + ": " + rd_kafka_message_errstr(m.get()));
     deadline = now_us() + kTimeoutMs * 1000LL;
-    each(m.get());
+    if (!each(m.get())) finished.insert(m->partition);
   }
 }
 

@@ -97,10 +97,11 @@ std::map<int32_t, Watermarks> all_watermarks(rd_kafka_t* rk, const std::string& 
                                              const std::vector<int32_t>& parts);
 void assign(rd_kafka_t* rk, const std::string& topic, const std::map<int32_t, int64_t>& offsets);
 
-// Reads each partition of `offsets` from its offset to its end, handing every message to `each`. Error(69) when the
-// cluster fails a fetch or goes quiet for kTimeoutMs.
-void read_to_end(rd_kafka_t* c, const std::string& topic, const std::map<int32_t, int64_t>& offsets,
-                 const std::function<void(const rd_kafka_message_t*)>& each);
+// Reads each partition of `offsets` from its offset to its end, handing every message to `each`, or until `each`
+// returns false for a message of it (nothing more is wanted from that partition). Error(69) when the cluster fails
+// a fetch or goes quiet for kTimeoutMs.
+void read_partitions(rd_kafka_t* c, const std::string& topic, const std::map<int32_t, int64_t>& offsets,
+                     const std::function<bool(const rd_kafka_message_t*)>& each);
 
 // The first offset of each partition at or after `ts_ms` (commit time).
 std::map<int32_t, int64_t> offsets_for_time(rd_kafka_t* c, const std::string& topic, const std::vector<int32_t>& parts,

@@ -1,6 +1,7 @@
 // ss-archive read: a window of the archive in position order, or a consumer-group member (see archive.h).
 #include "kafka/archive.h"
 
+#include <google/protobuf/io/coded_stream.h>
 #include <poll.h>
 
 #include <algorithm>
@@ -12,7 +13,6 @@
 #include <map>
 #include <memory>
 #include <queue>
-#include <set>
 #include <thread>
 #include <vector>
 
@@ -135,16 +135,11 @@ class Merge {
 
 // The first frame's payload of a bundle. Error(65) when the bundle does not start with a whole frame.
 std::string_view first_frame(std::string_view frames, const rd_kafka_message_t* m) {
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(frames.data()),
+                                            static_cast<int>(std::min<size_t>(frames.size(), INT32_MAX)));
   uint32_t len = 0;
-  size_t i = 0;
-  for (int shift = 0; i < frames.size() && shift < 35; shift += 7) {
-    const uint8_t b = static_cast<uint8_t>(frames[i++]);
-    len |= static_cast<uint32_t>(b & 0x7f) << shift;
-    if (!(b & 0x80)) {
-      if (len <= frames.size() - i) return frames.substr(i, len);
-      break;
-    }
-  }
+  if (in.ReadVarint32(&len) && len <= frames.size() - static_cast<size_t>(in.CurrentPosition()))
+    return frames.substr(static_cast<size_t>(in.CurrentPosition()), len);
   throw Error(kExitDataErr, std::string(rd_kafka_topic_name(m->rkt)) + "[" + std::to_string(m->partition) +
                                 "] offset " + std::to_string(m->offset) +
                                 ": a bundle that does not start with a frame");
@@ -398,19 +393,11 @@ std::map<int32_t, std::optional<Position>> first_held(rd_kafka_t* c, const std::
     out[p] = std::nullopt;
     if (wm[p].high > wm[p].low) probe[p] = wm[p].low;
   }
-  if (probe.empty()) return out;
-  assign(c, topic, probe);
-  std::set<int32_t> answered;
-  int64_t deadline = now_us() + kTimeoutMs * 1000LL;
-  while (answered.size() < probe.size()) {
-    if (now_us() > deadline) throw Error(kExitUnavailable, "timed out reading the start of " + topic);
-    kafka::Message m(rd_kafka_consumer_poll(c, 200));
-    if (!m || answered.count(m->partition) || !probe.count(m->partition)) continue;
-    if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-      throw Error(kExitUnavailable, std::string("reading ") + topic + ": " + rd_kafka_message_errstr(m.get()));
-    if (!m->err) out[m->partition] = message_position(m.get());
-    answered.insert(m->partition);
-  }
+  // One message each: the first a partition still holds.
+  read_partitions(c, topic, probe, [&](const rd_kafka_message_t* m) {
+    out[m->partition] = message_position(m);
+    return false;
+  });
   rd_kafka_assign(c, nullptr);
   return out;
 }
@@ -499,12 +486,12 @@ std::vector<CheckpointInfo> list_checkpoints(const kafka::Settings& s, const std
     for (int32_t p : parts)
       if (wm[p].high > wm[p].low) active[p] = wm[p].low;
     ChangeRecord rec;
-    read_to_end(c.get(), markers, active, [&](const rd_kafka_message_t* m) {
+    read_partitions(c.get(), markers, active, [&](const rd_kafka_message_t* m) {
       std::string_view payload(static_cast<const char*>(m->payload), m->len);
       parse_record(rec, payload, m);
       if (rec.op() != shadowstream::v1::OPERATION_CHECKPOINT_BEGIN &&
           rec.op() != shadowstream::v1::OPERATION_CHECKPOINT_END)
-        return;
+        return true;
       CheckpointInfo& cp = found[{rec.source().name(), rec.checkpoint().lsn()}];
       cp.source = rec.source().name();
       cp.lsn = rec.checkpoint().lsn();
@@ -518,6 +505,7 @@ std::vector<CheckpointInfo> list_checkpoints(const kafka::Settings& s, const std
         if (!cp.complete) cp.checkpoint = rec.checkpoint();
         cp.begin.assign(payload);
       }
+      return true;
     });
     rd_kafka_assign(c.get(), nullptr);
   }

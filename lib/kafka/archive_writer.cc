@@ -460,13 +460,14 @@ Archived archived_since(const kafka::Settings& s, const std::string& topic, cons
     return a;
   }
   Chunks chunks;
-  read_to_end(c.get(), topic, offsets, [&](const rd_kafka_message_t* m) {
-    if (header(m, "source") != source) return;
+  read_partitions(c.get(), topic, offsets, [&](const rd_kafka_message_t* m) {
+    if (header(m, "source") != source) return true;
     // A chunked record is held once its last chunk is there.
-    if (!chunks.feed(m)) return;
+    if (!chunks.feed(m)) return true;
     auto pos = message_position(m);
     auto last = message_last_position(m);
     if (pos && last && *last >= from) a.present.emplace_back(*pos, *last);
+    return true;
   });
   rd_kafka_consumer_close(c.get());
   std::sort(a.present.begin(), a.present.end());

@@ -322,13 +322,7 @@ struct Applier::Impl {
   }
 
   void abandon() {
-    if (copying) {
-      copying = false;
-      if (PQputCopyEnd(conn.get(), "abandoned") == 1)
-        while (pg::Result r{PQgetResult(conn.get())}) {
-        }
-      if (PQenterPipelineMode(conn.get()) != 1) lost();
-    }
+    if (copying) finish_copy("abandoned");
     drain();  // results still in flight belong to the transaction being abandoned; their errors no longer matter
     if (in_tx) {
       send(Kind::kControl, "ROLLBACK");
@@ -794,8 +788,16 @@ struct Applier::Impl {
   }
   void end_copy() {
     if (!copying) return;
+    std::string error = finish_copy(nullptr);
+    if (!error.empty()) stop_on({{Kind::kControl, {}, {}, false, "the checkpoint rows of " + copy_table}, error});
+    stats.applied += copy_rows;
+    tx_statements += copy_rows;
+  }
+  // Ends the COPY in progress (`failure`: abort it with that message), reads its outcome and goes back to pipeline
+  // mode. Returns the server's error, "" when it succeeded.
+  std::string finish_copy(const char* failure) {
     copying = false;
-    if (PQputCopyEnd(conn.get(), nullptr) != 1) lost();
+    if (PQputCopyEnd(conn.get(), failure) != 1) lost();
     std::string error;
     while (PGresult* raw = PQgetResult(conn.get())) {
       pg::Result r(raw);
@@ -804,9 +806,7 @@ struct Applier::Impl {
     if (PQstatus(conn.get()) == CONNECTION_BAD) lost();
     if (PQenterPipelineMode(conn.get()) != 1)
       throw Error(kExitSoftware, "cannot use pipeline mode on the target: " + pg::error_text(conn.get()));
-    if (!error.empty()) stop_on({{Kind::kControl, {}, {}, false, "the checkpoint rows of " + copy_table}, error});
-    stats.applied += copy_rows;
-    tx_statements += copy_rows;
+    return error;
   }
 
   void commit() {

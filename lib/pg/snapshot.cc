@@ -1,5 +1,6 @@
 #include "pg/snapshot.h"
 
+#include <google/protobuf/io/coded_stream.h>
 #include <simdjson.h>
 #include <unistd.h>
 
@@ -252,16 +253,11 @@ void work(const Request& r, const std::vector<Table>& tables, const std::vector<
   pg::exec_command(sql, "COMMIT");
 }
 
-// The ordinal as a serialized field (ChangeRecord.ordinal = 3, varint), appended after a row's own bytes.
-std::string_view ordinal_field(uint64_t ordinal, char (&buf)[12]) {
-  size_t n = 0;
-  buf[n++] = 0x18;
-  do {
-    uint8_t b = ordinal & 0x7f;
-    ordinal >>= 7;
-    buf[n++] = static_cast<char>(b | (ordinal ? 0x80 : 0));
-  } while (ordinal);
-  return {buf, n};
+// Appends `v` as a protobuf varint.
+void put_varint(std::string& out, uint64_t v) {
+  uint8_t buf[10];  // the longest varint of 64 bits
+  const uint8_t* end = google::protobuf::io::CodedOutputStream::WriteVarint64ToArray(v, buf);
+  out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(end - buf));
 }
 
 // "[#####     ]  45%  1,234,567 rows  98,765 rows/s  ETA 12s" on one line of a terminal.
@@ -380,7 +376,7 @@ Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
   Bar bar(r.progress, total_pages, "checkpoint " + format_lsn(r.lsn));
   int64_t pages = 0;
   uint64_t ordinal = 1;
-  char field[12];
+  std::string field;
   try {
     Batch b;
     for (;;) {
@@ -389,7 +385,10 @@ Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
       if (got == Queue::Got::kBatch) {
         size_t at = 0;
         for (uint32_t size : b.sizes) {
-          out.write_payload(std::string_view(b.bytes).substr(at, size), ordinal_field(ordinal++, field));
+          // The ordinal, ChangeRecord field 3 (a varint), goes after the row's own bytes.
+          field.assign(1, static_cast<char>(3 << 3));
+          put_varint(field, ordinal++);
+          out.write_payload(std::string_view(b.bytes).substr(at, size), field);
           at += size;
         }
         counts[b.table] += b.sizes.size();
@@ -428,13 +427,6 @@ Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
 }
 
 namespace {
-void put_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
 // Wire tags: ChangeRecord.columns (13, length-delimited); Column.text (5) and .binary (6), length-delimited;
 // Column.is_null (7, varint).
 constexpr char kColumnsTag = (13 << 3) | 2, kTextTag = (5 << 3) | 2, kBinaryTag = (6 << 3) | 2, kNullTag = 7 << 3;
@@ -455,23 +447,6 @@ RowEncoder::RowEncoder(const ChangeRecord& tmpl) {
   }
 }
 
-void RowEncoder::put_value(std::string_view field, std::string& out) {
-  if (field == "\\N") {
-    out.push_back(kNullTag);
-    out.push_back(1);
-    return;
-  }
-  std::string_view v = field;
-  if (field.find('\\') != std::string_view::npos) {
-    unescape_copy_field(field, scratch_);
-    v = scratch_;
-  }
-  if (v.empty()) return;  // proto3: an empty text is the default
-  out.push_back(simdjson::validate_utf8(v.data(), v.size()) ? kTextTag : kBinaryTag);
-  put_varint(out, v.size());
-  out.append(v);
-}
-
 bool RowEncoder::encode(std::string_view row, std::string& out) {
   if (!row.empty() && row.back() == '\n') row.remove_suffix(1);
   out.append(head_);
@@ -482,23 +457,32 @@ bool RowEncoder::encode(std::string_view row, std::string& out) {
     if ((tab == std::string_view::npos) != (c + 1 == columns_.size())) return false;
     std::string_view field = row.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start);
     start = tab == std::string_view::npos ? row.size() + 1 : tab + 1;
-    // The column's length comes first: its value goes to the end of `out`, then moves up behind the header.
-    const size_t at = out.size();
-    out.append(columns_[c]);
-    put_value(field, out);
-    const size_t len = out.size() - at;
-    char hdr[11];
-    size_t n = 0;
-    hdr[n++] = kColumnsTag;
-    for (uint64_t v = len;;) {
-      if (v < 0x80) {
-        hdr[n++] = static_cast<char>(v);
-        break;
+    // The value: NULL, or its text (unescaped when it has escapes) as `text`, or as `binary` when not UTF-8. An
+    // empty text is proto3's default and takes no bytes.
+    char tag = kNullTag;
+    std::string_view v;
+    if (field != "\\N") {
+      v = field;
+      if (field.find('\\') != std::string_view::npos) {
+        unescape_copy_field(field, scratch_);
+        v = scratch_;
       }
-      hdr[n++] = static_cast<char>((v & 0x7f) | 0x80);
-      v >>= 7;
+      tag = v.empty() ? 0 : simdjson::validate_utf8(v.data(), v.size()) ? kTextTag : kBinaryTag;
     }
-    out.insert(at, hdr, n);
+    const size_t value_bytes = tag == kNullTag ? 2
+                               : tag ? 1 + google::protobuf::io::CodedOutputStream::VarintSize64(v.size()) + v.size()
+                                     : 0;
+    out.push_back(kColumnsTag);
+    put_varint(out, columns_[c].size() + value_bytes);
+    out.append(columns_[c]);
+    if (tag == kNullTag) {
+      out.push_back(kNullTag);
+      out.push_back(1);
+    } else if (tag) {
+      out.push_back(tag);
+      put_varint(out, v.size());
+      out.append(v);
+    }
   }
   return true;
 }

@@ -57,7 +57,6 @@ class RowEncoder {
   bool encode(std::string_view row, std::string& out);
 
  private:
-  void put_value(std::string_view field, std::string& out);
   std::string head_;
   std::vector<std::string> columns_;  // each column's serialized name and type
   std::string scratch_;
