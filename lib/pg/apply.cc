@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "core/log.h"
 #include "core/shape.h"
 #include "pg/conn.h"
+#include "pg/fold.h"
 
 namespace ss::apply {
 
@@ -73,6 +75,49 @@ void append_where(Statement& st, const ChangeRecord& rec, const std::string& tab
     st.sql += " WHERE " + cond;
 }
 
+void insert_into(Statement& st, const ChangeRecord& rec, const std::string& table) {
+  std::string values;
+  st.sql = "INSERT INTO " + table + " (";
+  for (const Column& c : rec.columns()) {
+    if (c.unchanged_toast()) continue;
+    if (!st.params.empty()) {
+      st.sql += ", ";
+      values += ", ";
+    }
+    st.sql += quote_ident(c.name());
+    add_param(st, values, c);
+  }
+  if (st.params.empty()) throw Error(kExitDataErr, "the record carries no column values to insert");
+  st.sql += ") VALUES (" + values + ")";
+}
+
+// A value in COPY's text format.
+void append_copy_value(std::string& line, const Column& c) {
+  if (c.is_null()) {
+    line.append("\\N");
+    return;
+  }
+  const std::string& v = c.binary().empty() ? c.text() : c.binary();
+  for (char ch : v) {
+    switch (ch) {
+      case '\\':
+        line.append("\\\\");
+        break;
+      case '\t':
+        line.append("\\t");
+        break;
+      case '\n':
+        line.append("\\n");
+        break;
+      case '\r':
+        line.append("\\r");
+        break;
+      default:
+        line.push_back(ch);
+    }
+  }
+}
+
 }  // namespace
 
 std::string quote_ident(std::string_view ident) {
@@ -103,22 +148,9 @@ Statement build_statement(const ChangeRecord& rec, const std::string& table) {
   Statement st;
   switch (rec.op()) {
     case shadowstream::v1::OPERATION_INSERT:
-    case shadowstream::v1::OPERATION_SNAPSHOT: {
-      std::string values;
-      st.sql = "INSERT INTO " + table + " (";
-      for (const Column& c : rec.columns()) {
-        if (c.unchanged_toast()) continue;
-        if (!st.params.empty()) {
-          st.sql += ", ";
-          values += ", ";
-        }
-        st.sql += quote_ident(c.name());
-        add_param(st, values, c);
-      }
-      if (st.params.empty()) throw Error(kExitDataErr, "the record carries no column values to insert");
-      st.sql += ") VALUES (" + values + ")";
+    case shadowstream::v1::OPERATION_SNAPSHOT:
+      insert_into(st, rec, table);
       break;
-    }
     case shadowstream::v1::OPERATION_UPDATE: {
       st.sql = "UPDATE " + table + " SET ";
       bool any = false;
@@ -146,6 +178,20 @@ Statement build_statement(const ChangeRecord& rec, const std::string& table) {
     default:
       throw Error(kExitDataErr, "nothing to apply for operation " + op_name(rec));
   }
+  return st;
+}
+
+Statement build_insert(const ChangeRecord& rec, const std::string& table, const std::vector<std::string>* key) {
+  Statement st;
+  insert_into(st, rec, table);
+  if (!key) return st;
+  std::string keys, set;
+  for (const std::string& k : *key) keys += (keys.empty() ? "" : ", ") + quote_ident(k);
+  for (const Column& c : rec.columns()) {
+    if (c.unchanged_toast() || std::find(key->begin(), key->end(), c.name()) != key->end()) continue;
+    set += (set.empty() ? "" : ", ") + quote_ident(c.name()) + " = EXCLUDED." + quote_ident(c.name());
+  }
+  st.sql += " ON CONFLICT (" + keys + ") DO " + (set.empty() ? "NOTHING" : "UPDATE SET " + set);
   return st;
 }
 
@@ -208,6 +254,41 @@ struct Applier::Impl {
   pg::Result query_result;
   std::vector<const char*> values;
   std::vector<int> lengths;
+  // Grouping (Config::group): the open target transaction holds whole source transactions, their rows folded.
+  fold::Fold fold;
+  struct FoldTarget {
+    bool checked = false;
+    bool blocked = false;         // other unique indexes, foreign keys or triggers: row-by-row order matters there
+    std::vector<std::string> pk;  // the target's primary key columns, sorted; empty: none, so no folding
+    bool shape_known = false;
+    uint64_t shape = 0;
+    bool keys_match = false;  // the records of `shape` identify rows by exactly the primary key
+  };
+  std::unordered_map<std::string, FoldTarget> fold_targets;
+  std::unordered_set<std::string> locked;  // sources whose position row the open group holds
+  uint64_t group_records = 0;
+  std::chrono::steady_clock::time_point group_start;
+  bool mid_tx = false;       // records of a source transaction whose end has not been seen are applied
+  uint64_t group_txs = 0;    // source transactions in the open target transaction
+  uint64_t fold_tables = 0;  // temporary table names handed out
+  std::string copy_buffer;
+  // This source transaction is applied alone, without grouping: a checkpoint, or the rest of one whose group had to
+  // be applied again record by record.
+  bool plain_tx = false;
+  // The group's records as they came, while they fit in its memory: when its folded rows cannot go in together, the
+  // group is rolled back and applied again from here, a statement per record and a target transaction per source
+  // transaction, so that what happens is exactly what happens without grouping (earlier transactions committed, the
+  // failing record named, or skipped alone). A group that outgrows its memory drops its log and ends with the
+  // source transaction that outgrew it; a failure then can only roll the group back and name the row at fault.
+  bool logged = true;
+  bool current_logged = false;  // the record being applied is in the log
+  std::string log_data;
+  std::vector<size_t> log_ends;                  // each record's end in log_data
+  std::vector<size_t> log_tx_ends;               // log_ends indexes at which a source transaction ended
+  uint64_t group_applied = 0, group_folded = 0;  // counted by this group, taken back when it is applied again
+  struct Redo {};                                // thrown to apply the group again from its log
+
+  bool grouping() const { return cfg.group.enabled && !plain_tx; }
 
   explicit Impl(const Config& c) : cfg(c) {
     conn = pg::connect(cfg.conninfo);
@@ -333,6 +414,8 @@ struct Applier::Impl {
   }
 
   [[noreturn]] void stop_on(const Failure& f) {
+    // In a group, the transactions before the failing one are applied first, as they would have been without it.
+    if (grouping() && logged && !log_tx_ends.empty()) throw Redo{};
     std::string msg = describe(f);
     abandon();
     throw Error(kExitDataErr, msg);
@@ -366,14 +449,33 @@ struct Applier::Impl {
   // finds the high-water past its transaction, and goes on as for any duplicate. No lock or round trip is spent
   // when nobody overlaps. The row must exist for that: the first transaction of a source creates it (a concurrent
   // creator waits for ours to end, then finds it), one round trip per source and run.
-  void track_source(const std::string& source, const Position& first) {
+  //
+  // A group (Config::group) holds its sources' rows from its first record to its commit instead: the check at the
+  // commit could only tell that another replay applied part of the group, whose records are then already consumed.
+  // Overlapping replays take turns by group, and one that waited here finds the high-water past what the other
+  // applied. Returns false when `first` is at or below it.
+  bool track_source(const std::string& source, const Position& first) {
     if (!has_row.count(source)) {
       query("INSERT INTO " + pos_table +
                 " (source, commit_lsn, ordinal) VALUES ($1, '0/0', 0) ON CONFLICT (source) DO NOTHING",
             {source});
       has_row.insert(source);
     }
+    if (cfg.group.enabled) {
+      if (!locked.count(source)) {
+        pg::Result r =
+            query("SELECT commit_lsn::text, ordinal FROM " + pos_table + " WHERE source = $1 FOR UPDATE", {source});
+        if (r && PQntuples(r.get()) == 1) {
+          Position held{parse_lsn(PQgetvalue(r.get(), 0, 0)).value_or(0),
+                        std::strtoull(PQgetvalue(r.get(), 0, 1), nullptr, 10)};
+          hw[source] = std::max(hw[source], held);
+        }
+        locked.insert(source);
+      }
+      if (first <= hw[source]) return false;
+    }
     firsts[source] = first;
+    return true;
   }
 
   // After a failure inside a transaction: true when another replay committed it meanwhile (then it is rolled back,
@@ -402,6 +504,7 @@ struct Applier::Impl {
     if (in_tx) return;
     send(Kind::kControl, "BEGIN");
     in_tx = true;
+    group_start = std::chrono::steady_clock::now();
   }
 
   std::string sql_type(const Column& c) {
@@ -449,6 +552,7 @@ struct Applier::Impl {
   void follow_shape(const ChangeRecord& rec, const std::string& table, std::string_view payload) {
     TargetShape& ts = shapes[table];
     if (ts.shape == rec.shape_id()) return;
+    flush_fold();  // rows folded in the old shape go in before the table changes
     if (!checked.count(table) && !cfg.create_tables && !table_exists(table)) return;  // the insert says so
     ts.columns = target_columns(table);
     shape::Change ch = shape::compare(rec, ts.columns);
@@ -475,6 +579,7 @@ struct Applier::Impl {
       if (PQntuples(r.get()) == 1)
         run_ddl(rec, alter + "DROP CONSTRAINT " + quote_ident(PQgetvalue(r.get(), 0, 0)), payload);
     }
+    fold_targets.erase(table);
     for (const std::string& d : ch.dropped) run_ddl(rec, alter + "DROP COLUMN " + quote_ident(d), payload);
     for (const Column* c : ch.added) {
       std::string type = sql_type(*c), col = quote_ident(c->name());
@@ -510,6 +615,7 @@ struct Applier::Impl {
     auto& known = rel_targets[rec.relation_oid()];
     auto mine = std::find_if(known.begin(), known.end(), [&](auto& k) { return k.first == rec.source().name(); });
     if (mine != known.end() && mine->second == table) return;
+    flush_fold();
     std::string oid = std::to_string(rec.relation_oid());
     std::string was;
     if (mine != known.end()) {
@@ -558,6 +664,7 @@ struct Applier::Impl {
   void forget(const std::string& table) {
     checked.erase(table);
     shapes.erase(table);
+    fold_targets.erase(table);
   }
 
   // --create-tables: the target relation is made from the record's own column names and types, in the open
@@ -631,6 +738,7 @@ struct Applier::Impl {
   }
 
   bool apply(const ChangeRecord& rec, std::string_view payload) {
+    current_logged = false;
     Position pos{rec.commit_lsn(), rec.ordinal()};
     const std::string& source = rec.source().name();
     auto op = rec.op();
@@ -643,11 +751,31 @@ struct Applier::Impl {
       ++stats.duplicates;
       return false;
     }
+    if (!continues && op == shadowstream::v1::OPERATION_CHECKPOINT_BEGIN && grouping()) {
+      // A checkpoint is its own target transaction, loaded with COPY: the group before it is committed first.
+      if (in_tx && !mid_tx) finish();
+      plain_tx = true;
+    }
     if (!continues) {
       begin();
-      if (!firsts.count(source)) track_source(source, pos);
+      if (!firsts.count(source) && !track_source(source, pos)) {
+        ++stats.duplicates;
+        return false;
+      }
     }
     tx_hw[source] = {pos, rec.commit_time()};
+    mid_tx = true;
+    ++group_records;
+    if (grouping() && logged) {
+      log_data.append(payload);
+      log_ends.push_back(log_data.size());
+      current_logged = true;
+      if (log_data.size() + fold.bytes() > cfg.group.memory) {
+        flush_fold();
+        logged = false;
+        drop_log();
+      }
+    }
     if (op == shadowstream::v1::OPERATION_CHECKPOINT_BEGIN) {
       load_checkpoint(rec, payload);
       return true;
@@ -673,19 +801,35 @@ struct Applier::Impl {
       }
       if (!in_tx) return false;  // applied elsewhere meanwhile
     }
+    if (op == shadowstream::v1::OPERATION_TRUNCATE) {
+      flush_fold();
+    } else if (grouping() && fold_record(rec, payload, table)) {
+      return true;
+    }
+    apply_row(rec, payload, table);
+    return true;
+  }
+
+  // One record as its own statement (`upsert_key`: its row inserted or updated in place, for a folded row).
+  // `as_insert`: the record's row is inserted whatever its operation (a folded row; with `upsert_key`, updated in place
+  // when the key exists).
+  void apply_row(const ChangeRecord& rec, std::string_view payload, const std::string& table, bool as_insert = false,
+                 const std::vector<std::string>* upsert_key = nullptr) {
     std::optional<Statement> st;
     try {
-      st = build_statement(rec, table);
+      st = as_insert ? build_insert(rec, table, upsert_key) : build_statement(rec, table);
     } catch (const Error& e) {
       if (cfg.on_error == OnError::kStop) stop_on({record_pending(Kind::kControl, rec, payload), e.what()});
       skip(where_text(rec) + ": " + e.what());
-      return true;
+      return;
     }
-    bool counts_rows = op == shadowstream::v1::OPERATION_UPDATE || op == shadowstream::v1::OPERATION_DELETE;
+    auto op = rec.op();
+    bool counts_rows =
+        !as_insert && (op == shadowstream::v1::OPERATION_UPDATE || op == shadowstream::v1::OPERATION_DELETE);
     if (cfg.on_error == OnError::kStop) {
       send_statement(*st, rec, payload, counts_rows);
       if (++unsynced >= cfg.pipeline_depth) check(drain());
-      return true;
+      return;
     }
     // skip/log: each row in its own savepoint, so a failing one is undone alone and the transaction goes on.
     send(Kind::kControl, "SAVEPOINT ss_apply");
@@ -698,7 +842,338 @@ struct Applier::Impl {
       check(drain());
       skip(where_text(rec) + ": " + f->error);
     }
-    return true;
+  }
+
+  // --- Grouping: folded rows, applied per table with COPY and set-based statements ---
+
+  // Whether `table`'s rows can be folded: a primary key that is exactly the records' key, and nothing on the target
+  // that would see the difference between one statement per change and the net effect (another unique index, which
+  // a set-based statement can trip over midway; foreign keys, whose order across tables folding does not keep;
+  // triggers).
+  bool foldable(const ChangeRecord& rec, const std::string& table) {
+    FoldTarget& ft = fold_targets[table];
+    if (!ft.checked) {
+      pg::Result r = query(
+          "SELECT a.attname, EXISTS (SELECT 1 FROM pg_index u WHERE u.indrelid = i.indrelid AND u.indisunique AND "
+          "NOT u.indisprimary) OR EXISTS (SELECT 1 FROM pg_constraint c WHERE c.contype = 'f' AND (c.conrelid = "
+          "i.indrelid OR c.confrelid = i.indrelid)) OR EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = "
+          "i.indrelid AND NOT g.tgisinternal) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND "
+          "a.attnum = ANY (i.indkey) WHERE i.indrelid = to_regclass($1) AND i.indisprimary",
+          {table});
+      if (!in_tx) return false;
+      ft = {};
+      ft.checked = true;
+      for (int i = 0; i < PQntuples(r.get()); ++i) {
+        ft.pk.push_back(PQgetvalue(r.get(), i, 0));
+        ft.blocked = ft.blocked || PQgetvalue(r.get(), i, 1)[0] == 't';
+      }
+      std::sort(ft.pk.begin(), ft.pk.end());
+    }
+    if (ft.blocked || ft.pk.empty()) return false;
+    if (!ft.shape_known || ft.shape != rec.shape_id()) {
+      std::vector<std::string> names;
+      for (const Column& c : rec.op() == shadowstream::v1::OPERATION_DELETE ? rec.old_columns() : rec.columns())
+        if (c.is_key()) names.push_back(c.name());
+      std::sort(names.begin(), names.end());
+      ft.shape_known = true;
+      ft.shape = rec.shape_id();
+      ft.keys_match = names == ft.pk;
+    }
+    return ft.keys_match;
+  }
+
+  // True when the record joined the fold; false when it is to be applied as its own statement (after whatever of
+  // its table was folded before it).
+  bool fold_record(const ChangeRecord& rec, std::string_view payload, const std::string& table) {
+    if (!foldable(rec, table)) return false;
+    for (;;) {
+      switch (fold.add(table, rec, payload)) {
+        case fold::Added::kFolded:
+          if (fold.bytes() > cfg.group.memory) flush_fold();
+          return true;
+        case fold::Added::kOtherShape:
+          flush_fold(&table);
+          if (!in_tx) return true;
+          continue;
+        case fold::Added::kUnfoldable:
+          flush_fold(&table);
+          return !in_tx;
+      }
+    }
+  }
+
+  // Applies what is folded (of one table, or of all), inside the open transaction.
+  void flush_fold(const std::string* only = nullptr) {
+    if (fold.empty()) return;
+    check(drain());
+    if (!in_tx) {
+      fold.clear();
+      return;
+    }
+    if (only) {
+      fold::Table t = fold.take(*only);
+      if (!t.entries.empty()) apply_folded(t);
+      return;
+    }
+    for (fold::Table& t : fold.tables()) {
+      apply_folded(t);
+      if (!in_tx) break;
+    }
+    fold.clear();
+  }
+
+  // Outside pipeline mode: one statement, "" or its error.
+  std::string exec_direct(const std::string& sql, pg::Result* out = nullptr) {
+    pg::Result r(PQexec(conn.get(), sql.c_str()));
+    ExecStatusType st = PQresultStatus(r.get());
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+      if (out) *out = std::move(r);
+      return {};
+    }
+    if (PQstatus(conn.get()) == CONNECTION_BAD) lost();
+    return pg::error_text(r.get());
+  }
+
+  // Outside pipeline mode: COPY ... FROM STDIN of the lines `fill` appends (called until it returns false).
+  template <typename Fill>
+  std::string copy_direct(const std::string& sql, Fill fill) {
+    pg::Result r(PQexec(conn.get(), sql.c_str()));
+    if (PQresultStatus(r.get()) != PGRES_COPY_IN) {
+      if (PQstatus(conn.get()) == CONNECTION_BAD) lost();
+      return pg::error_text(r.get());
+    }
+    constexpr size_t kChunk = size_t{256} << 10;
+    bool more = true;
+    while (more) {
+      copy_buffer.clear();
+      while (more && copy_buffer.size() < kChunk) more = fill(copy_buffer);
+      if (!copy_buffer.empty() &&
+          PQputCopyData(conn.get(), copy_buffer.data(), static_cast<int>(copy_buffer.size())) != 1)
+        lost();
+    }
+    return end_copy_data(nullptr);
+  }
+
+  void apply_folded(fold::Table& t) {
+    stats.not_found += t.not_found;
+    size_t inserts = 0, upserts = 0, updates = 0, deletes = 0, live = 0;
+    const fold::Entry* model = nullptr;
+    for (const fold::Entry& e : t.entries) {
+      if (e.dead) continue;
+      ++live;
+      if (e.kind == fold::Kind::kUpsert) ++(e.from_insert ? inserts : upserts);
+      if (e.kind == fold::Kind::kUpdate) ++updates;
+      if (e.kind == fold::Kind::kDelete) ++deletes;
+      if (!model || (model->kind == fold::Kind::kDelete && e.kind != fold::Kind::kDelete)) model = &e;
+    }
+    if (!model) {
+      count_folded(t.records, t.records - live);
+      return;
+    }
+    const std::vector<std::string>& pk = fold_targets[t.target].pk;
+    ChangeRecord rec;
+    rec.ParseFromString(model->payload);
+    // The rows' columns: those of an insert or update (deletes carry only their key).
+    std::vector<std::string> cols;
+    for (const Column& c : model->kind == fold::Kind::kDelete ? rec.old_columns() : rec.columns())
+      cols.push_back(c.name());
+    std::string list;
+    for (const std::string& c : cols) list += (list.empty() ? "" : ", ") + quote_ident(c);
+
+    if (PQexitPipelineMode(conn.get()) != 1)
+      throw Error(kExitSoftware, "cannot leave pipeline mode: " + pg::error_text(conn.get()));
+    std::string error = exec_direct("SAVEPOINT ss_fold");
+    bool empty = false;
+    if (error.empty() && (inserts || upserts)) {
+      pg::Result r;
+      error = exec_direct("SELECT NOT EXISTS (SELECT 1 FROM " + t.target + ")", &r);
+      empty = error.empty() && PQgetvalue(r.get(), 0, 0)[0] == 't';
+    }
+    // One line per row; false (and nothing appended) when a row's columns are not the model's, which only its own
+    // statement can express.
+    bool uniform = true;
+    std::string keep;
+    auto line = [&](const fold::Entry& e, std::string& out, bool with_op) {
+      rec.ParseFromString(e.payload);
+      keep.clear();
+      const size_t start = out.size();
+      if (e.kind == fold::Kind::kDelete) {
+        for (size_t i = 0; i < cols.size(); ++i) {
+          if (i) out.push_back('\t');
+          auto it = std::find_if(rec.old_columns().begin(), rec.old_columns().end(),
+                                 [&](const Column& c) { return c.name() == cols[i]; });
+          if (it != rec.old_columns().end() && it->is_key())
+            append_copy_value(out, *it);
+          else
+            out.append("\\N");
+        }
+      } else {
+        if (static_cast<size_t>(rec.columns_size()) != cols.size()) uniform = false;
+        for (size_t i = 0; uniform && i < cols.size(); ++i) {
+          const Column& c = rec.columns(static_cast<int>(i));
+          if (c.name() != cols[i]) uniform = false;
+          if (i) out.push_back('\t');
+          keep += c.unchanged_toast() ? 't' : 'f';
+          if (c.unchanged_toast())
+            out.append("\\N");
+          else
+            append_copy_value(out, c);
+        }
+        if (!uniform) {
+          out.resize(start);
+          return false;
+        }
+      }
+      if (with_op) {
+        out.append(e.kind == fold::Kind::kDelete   ? "\td\t"
+                   : e.kind == fold::Kind::kUpdate ? "\tm\t"
+                   : e.from_insert                 ? "\ti\t"
+                                                   : "\tu\t");
+        if (keep.find('t') == std::string::npos) {
+          out.append("\\N");
+        } else {
+          out.push_back('{');
+          for (size_t i = 0; i < keep.size(); ++i) {
+            if (i) out.push_back(',');
+            out.push_back(keep[i]);
+          }
+          out.push_back('}');
+        }
+      }
+      out.push_back('\n');
+      return true;
+    };
+    size_t next = 0;
+    auto rows = [&](bool inserts_only, bool with_op) {
+      return [&, inserts_only, with_op](std::string& out) {
+        while (next < t.entries.size()) {
+          const fold::Entry& e = t.entries[next++];
+          if (e.dead || (inserts_only && e.kind != fold::Kind::kUpsert)) continue;
+          if (!line(e, out, with_op)) {
+            next = t.entries.size();
+            return false;
+          }
+          return next < t.entries.size();
+        }
+        return false;
+      };
+    };
+    if (error.empty() && empty) {
+      // Nothing to update or delete in an empty table: its rows go straight in, at COPY's speed.
+      error = copy_direct("COPY " + t.target + " (" + list + ") FROM STDIN", rows(true, false));
+      stats.not_found += updates;
+    } else if (error.empty()) {
+      const std::string tmp = "ss_fold_" + std::to_string(++fold_tables);
+      const std::string op = quote_ident("shadowstream op"), kp = quote_ident("shadowstream keep");
+      error =
+          exec_direct("CREATE TEMPORARY TABLE " + tmp + " ON COMMIT DROP AS SELECT " + list + ", NULL::\"char\" AS " +
+                      op + ", NULL::boolean[] AS " + kp + " FROM " + t.target + " WITH NO DATA");
+      if (error.empty()) error = copy_direct("COPY " + tmp + " FROM STDIN", rows(false, true));
+      std::string match;
+      for (const std::string& k : pk) match += " AND ss_t." + quote_ident(k) + " = ss_s." + quote_ident(k);
+      if (error.empty() && deletes)
+        error = exec_direct("DELETE FROM " + t.target + " AS ss_t USING " + tmp + " AS ss_s WHERE ss_s." + op +
+                            " = 'd'" + match);
+      std::string set, excluded;
+      for (size_t i = 0; i < cols.size(); ++i) {
+        if (std::binary_search(pk.begin(), pk.end(), cols[i])) continue;
+        const std::string c = quote_ident(cols[i]);
+        set += (set.empty() ? "" : ", ") + c + " = CASE WHEN ss_s." + kp + "[" + std::to_string(i + 1) +
+               "] THEN ss_t." + c + " ELSE ss_s." + c + " END";
+        excluded += (excluded.empty() ? "" : ", ") + c + " = EXCLUDED." + c;
+      }
+      if (error.empty() && updates && !set.empty()) {
+        pg::Result r;
+        error = exec_direct("UPDATE " + t.target + " AS ss_t SET " + set + " FROM " + tmp + " AS ss_s WHERE ss_s." +
+                                op + " = 'm'" + match,
+                            &r);
+        if (error.empty()) stats.not_found += updates - std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
+      }
+      // Rows whose history here began with an insert are inserted (a key the target has already is an error, as
+      // it would have been); rows deleted and inserted again replace what is there.
+      if (error.empty() && inserts)
+        error = exec_direct("INSERT INTO " + t.target + " (" + list + ") SELECT " + list + " FROM " + tmp + " WHERE " +
+                            op + " = 'i'");
+      if (error.empty() && upserts) {
+        std::string keys;
+        for (const std::string& k : pk) keys += (keys.empty() ? "" : ", ") + quote_ident(k);
+        error = exec_direct("INSERT INTO " + t.target + " (" + list + ") SELECT " + list + " FROM " + tmp + " WHERE " +
+                            op + " = 'u' ON CONFLICT (" + keys + ") DO " +
+                            (excluded.empty() ? "NOTHING" : "UPDATE SET " + excluded));
+      }
+    }
+    if (error.empty() && !uniform) error = "rows of more than one set of columns";
+    if (error.empty()) error = exec_direct("RELEASE SAVEPOINT ss_fold");
+    if (!error.empty()) {
+      std::string undo = exec_direct("ROLLBACK TO SAVEPOINT ss_fold");
+      if (undo.empty()) undo = exec_direct("RELEASE SAVEPOINT ss_fold");
+      if (!undo.empty()) {
+        if (PQenterPipelineMode(conn.get()) != 1) lost();
+        stop_on({{Kind::kControl, {}, {}, false, {}}, undo});
+      }
+    }
+    if (PQenterPipelineMode(conn.get()) != 1)
+      throw Error(kExitSoftware, "cannot use pipeline mode on the target: " + pg::error_text(conn.get()));
+    if (error.empty()) {
+      count_folded(t.records, t.records - live);
+      return;
+    }
+    log::debug("the folded rows of " + t.target + " cannot go in together: " + error);
+    if (logged) throw Redo{};
+    // Each row alone, so that the one at fault is found, named with its position, and (skip, log) left out while
+    // the others go in.
+    for (const fold::Entry& e : t.entries) {
+      if (e.dead) continue;
+      rec.ParseFromString(e.payload);
+      const bool insert = e.kind == fold::Kind::kUpsert;
+      apply_row(rec, e.payload, t.target, insert, insert && !e.from_insert ? &pk : nullptr);
+      if (!in_tx) return;
+    }
+    check(drain());
+  }
+
+  void count_folded(uint64_t records, uint64_t folded) {
+    stats.applied += records;
+    stats.folded += folded;
+    tx_statements += records;
+    group_applied += records;
+    group_folded += folded;
+  }
+
+  void drop_log() {
+    log_data.clear();
+    log_data.shrink_to_fit();
+    log_ends.clear();
+    log_ends.shrink_to_fit();
+    log_tx_ends.clear();
+  }
+
+  // The group's folded rows failed to go in together: it is rolled back and applied again from its log without
+  // grouping, committing each complete source transaction. The rest of an incomplete one goes on without grouping
+  // too, and grouping resumes after it.
+  void redo() {
+    std::string data = std::move(log_data);
+    std::vector<size_t> ends = std::move(log_ends), tx_ends = std::move(log_tx_ends);
+    drop_log();
+    const uint64_t applied = group_applied, folded = group_folded;
+    abandon();
+    stats.applied -= applied;
+    stats.folded -= folded;
+    // The high-water read under the group's lock may be past what this replay committed; the records at or below it
+    // are duplicates again.
+    size_t start = 0, tx = 0;
+    ChangeRecord rec;
+    for (size_t i = 0; i < ends.size(); ++i) {
+      plain_tx = true;
+      std::string_view payload(data.data() + start, ends[i] - start);
+      start = ends[i];
+      rec.ParseFromArray(payload.data(), static_cast<int>(payload.size()));
+      apply(rec, payload);
+      if (tx < tx_ends.size() && tx_ends[tx] == i + 1) {
+        ++tx;
+        commit();
+      }
+    }
   }
 
   // A checkpoint above the target's high-water replaces its tables' contents: rows deleted between the target's
@@ -758,29 +1233,7 @@ struct Applier::Impl {
     for (const Column& c : rec.columns()) {
       if (!first) copy_line.push_back('\t');
       first = false;
-      if (c.is_null()) {
-        copy_line.append("\\N");
-        continue;
-      }
-      const std::string& v = c.binary().empty() ? c.text() : c.binary();
-      for (char ch : v) {
-        switch (ch) {
-          case '\\':
-            copy_line.append("\\\\");
-            break;
-          case '\t':
-            copy_line.append("\\t");
-            break;
-          case '\n':
-            copy_line.append("\\n");
-            break;
-          case '\r':
-            copy_line.append("\\r");
-            break;
-          default:
-            copy_line.push_back(ch);
-        }
-      }
+      append_copy_value(copy_line, c);
     }
     copy_line.push_back('\n');
     if (PQputCopyData(conn.get(), copy_line.data(), static_cast<int>(copy_line.size())) != 1) lost();
@@ -797,6 +1250,13 @@ struct Applier::Impl {
   // mode. Returns the server's error, "" when it succeeded.
   std::string finish_copy(const char* failure) {
     copying = false;
+    std::string error = end_copy_data(failure);
+    if (PQenterPipelineMode(conn.get()) != 1)
+      throw Error(kExitSoftware, "cannot use pipeline mode on the target: " + pg::error_text(conn.get()));
+    return error;
+  }
+
+  std::string end_copy_data(const char* failure) {
     if (PQputCopyEnd(conn.get(), failure) != 1) lost();
     std::string error;
     while (PGresult* raw = PQgetResult(conn.get())) {
@@ -804,14 +1264,35 @@ struct Applier::Impl {
       if (PQresultStatus(raw) != PGRES_COMMAND_OK && error.empty()) error = pg::error_text(raw);
     }
     if (PQstatus(conn.get()) == CONNECTION_BAD) lost();
-    if (PQenterPipelineMode(conn.get()) != 1)
-      throw Error(kExitSoftware, "cannot use pipeline mode on the target: " + pg::error_text(conn.get()));
     return error;
   }
 
+  // The end of a source transaction.
   void commit() {
     end_copy();
     loading = false;
+    const bool had = mid_tx;
+    mid_tx = false;
+    if (!in_tx) {
+      plain_tx = false;
+      return;
+    }
+    if (grouping()) {
+      if (had) ++group_txs;
+      if (logged) log_tx_ends.push_back(log_ends.size());
+      if (logged && group_records < cfg.group.records &&
+          std::chrono::steady_clock::now() - group_start < std::chrono::microseconds(cfg.group.time_us))
+        return;
+    } else if (had) {
+      ++group_txs;
+    }
+    finish();
+    plain_tx = false;
+  }
+
+  // Commits the open target transaction.
+  void finish() {
+    flush_fold();
     if (!in_tx) return;
     for (const auto& [source, ph] : tx_hw) {
       // The new high-water, written only over one below this transaction's first record; otherwise (another
@@ -836,8 +1317,9 @@ struct Applier::Impl {
       stop_on(*f);
     }
     for (const auto& [source, ph] : tx_hw) hw[source] = ph.first;
+    stats.transactions += group_txs;
+    ++stats.commits;
     reset_tx();
-    ++stats.transactions;
   }
 
   void reset_tx() {
@@ -846,6 +1328,15 @@ struct Applier::Impl {
     firsts.clear();
     tx_statements = 0;
     in_tx = false;
+    fold.clear();
+    locked.clear();
+    group_records = 0;
+    group_txs = 0;
+    group_applied = 0;
+    group_folded = 0;
+    mid_tx = false;
+    logged = true;
+    drop_log();
   }
 };
 
@@ -860,13 +1351,30 @@ Applier::~Applier() {
   }
 }
 bool Applier::apply(const ChangeRecord& rec, std::string_view payload) {
-  return impl_->apply(rec, payload);
+  try {
+    return impl_->apply(rec, payload);
+  } catch (const Impl::Redo&) {
+    const bool logged = impl_->current_logged;
+    impl_->redo();
+    return logged || impl_->apply(rec, payload);  // a logged record was applied again with the rest of its group
+  }
 }
 void Applier::commit() {
-  impl_->commit();
+  try {
+    impl_->commit();
+  } catch (const Impl::Redo&) {
+    impl_->redo();
+  }
 }
 void Applier::flush() {
-  impl_->check(impl_->drain());
+  try {
+    if (impl_->grouping() && impl_->in_tx && !impl_->mid_tx)
+      impl_->finish();
+    else
+      impl_->check(impl_->drain());
+  } catch (const Impl::Redo&) {
+    impl_->redo();
+  }
 }
 void Applier::rollback() {
   impl_->abandon();

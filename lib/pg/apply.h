@@ -26,6 +26,15 @@ struct Config {
   OnError on_error = OnError::kStop;
   std::string position_table = "shadowstream.replay_position";
   size_t pipeline_depth = 1000;  // statements sent before their results are read
+  // Rebuilds (--speed max): many source transactions per target transaction, their changes folded to the last
+  // version per row and loaded with COPY and a few set-based statements per table. The high-water is written in the
+  // same target transaction, so exactly-once and resume are as without grouping.
+  struct Group {
+    bool enabled = false;
+    uint64_t records = 1'000'000;  // source records per target transaction (committed at a source transaction's end)
+    size_t memory = size_t{256} << 20;  // folded rows held before they are applied (within the transaction)
+    int64_t time_us = 5'000'000;        // a target transaction commits at the first source transaction end after this
+  } group;
 };
 
 struct Stats {
@@ -34,7 +43,9 @@ struct Stats {
   uint64_t not_found = 0;     // updates/deletes whose row was not in the target (a window starting mid-history)
   uint64_t failed = 0;        // skipped or logged under --on-error skip|log
   uint64_t ignored = 0;       // messages and heartbeats: nothing to apply
-  uint64_t transactions = 0;  // committed
+  uint64_t transactions = 0;  // source transactions committed
+  uint64_t commits = 0;       // target transactions committed (fewer when grouping)
+  uint64_t folded = 0;        // records folded into a later version of their row (rebuilds)
 };
 
 // The SQL for one record, and which column values are its parameters, in order. Pure, for unit tests.
@@ -47,6 +58,10 @@ std::pair<std::string, std::string> map_table(const Config& cfg, const std::stri
 std::string quote_ident(std::string_view ident);
 // Throws Error(65) for a record that cannot be expressed (an update or delete without any key columns).
 Statement build_statement(const shadowstream::v1::ChangeRecord& rec, const std::string& qualified_table);
+// The record's row (its columns, whatever its operation) inserted, and with `key`, updated in place when a row
+// with that key exists: how a folded row is applied alone.
+Statement build_insert(const shadowstream::v1::ChangeRecord& rec, const std::string& qualified_table,
+                       const std::vector<std::string>* key);
 
 class Applier {
  public:
@@ -59,10 +74,12 @@ class Applier {
   // at or below the source's high-water position. Under --on-error stop a failing record rolls the transaction
   // back and throws Error(65) naming the record, its position and the SQL error.
   bool apply(const shadowstream::v1::ChangeRecord& rec, std::string_view payload);
-  // Commits the open transaction with the new high-water positions (no-op when none is open).
+  // The source transaction's last record was applied. Commits the open target transaction with the new high-water
+  // positions (no-op when none is open); when grouping, only once the group is full.
   void commit();
   // Sends what is queued and waits for it to be executed, so that a paced replay's target is not behind the
-  // schedule while the replay sleeps. Failures are handled as in apply().
+  // schedule while the replay sleeps (and the end of input is applied). Between source transactions, an open
+  // group is committed. Failures are handled as in apply().
   void flush();
   // Abandons the open transaction: nothing of it is applied.
   void rollback();

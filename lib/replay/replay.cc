@@ -178,6 +178,8 @@ Config config_of(const shadowstream::v1::ReplayRequest& r) {
 apply::Config apply_config_of(const shadowstream::v1::ReplayRequest& r, apply::Config ac) {
   ac.conninfo = r.target();
   ac.create_tables = r.create_tables();
+  // A rebuild's intermediate states are not watched: at full speed, transactions are grouped and their rows folded.
+  ac.group.enabled = r.speed_factor() == 0 && r.rate() == 0;
   ac.on_error = r.on_error() == "skip"  ? apply::OnError::kSkip
                 : r.on_error() == "log" ? apply::OnError::kLog
                                         : apply::OnError::kStop;

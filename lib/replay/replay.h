@@ -105,8 +105,8 @@ struct Config {
 // A ReplayRequest as the engine's settings (pacing and window): the one translation, used by ss-replay's own flags
 // (which fill a request) and by server jobs alike.
 Config config_of(const shadowstream::v1::ReplayRequest& r);
-// The applier settings a request names (target, create_tables, on_error) over `ac`, which brings what requests do
-// not carry (table and schema maps, the position table).
+// The applier settings a request names (target, create_tables, on_error; grouping on at full speed) over `ac`, which
+// brings what requests do not carry (table and schema maps, the position table, the group's bounds).
 apply::Config apply_config_of(const shadowstream::v1::ReplayRequest& r, apply::Config ac = {});
 
 struct Hooks {

@@ -66,6 +66,19 @@ int main(int argc, char** argv) {
   app.add_option("--position-table", apply.position_table, "Target table holding the high-water positions")
       ->default_val("shadowstream.replay_position");
   app.add_option("--max-frame", max_frame, "Largest frame accepted, in bytes")->default_val(ss::kDefaultMaxFrame);
+  std::string group = "auto", group_time = "5s";
+  size_t group_mib = 256;
+  app.add_option("--group", group,
+                 "Apply many source transactions per target transaction, rows folded to their last version: auto "
+                 "(at --speed max), on or off")
+      ->default_val("auto")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
+  app.add_option("--group-records", apply.group.records, "A group ends after N source records")
+      ->default_val(apply.group.records);
+  app.add_option("--group-time", group_time, "A group ends after DURATION")->default_val("5s");
+  app.add_option("--group-memory", group_mib, "Folded rows are applied once they hold MIB mebibytes")
+      ->default_val(group_mib)
+      ->check(CLI::PositiveNumber);
   app.set_version_flag("-V,--version", "ss-replay 0.1.0");
   ss::add_verbose_flag(app);
 
@@ -179,6 +192,9 @@ int main(int argc, char** argv) {
     for (const auto& m : table_maps) apply.table_map.push_back(ss::mapping_flag("--table-map", m));
     for (const auto& m : schema_maps) apply.schema_map.push_back(ss::mapping_flag("--schema-map", m));
     apply = ss::replay::apply_config_of(local_req, apply);
+    if (group != "auto") apply.group.enabled = group == "on";
+    apply.group.time_us = ss::duration_flag("--group-time", group_time);
+    apply.group.memory = group_mib << 20;
     bool to_pg = !apply.conninfo.empty();
     if (!to_pg && (apply.create_tables || !table_maps.empty() || !schema_maps.empty()))
       throw ss::Error(ss::kExitUsage, "--create-tables, --table-map and --schema-map need --to");
@@ -194,9 +210,10 @@ int main(int argc, char** argv) {
       auto p = ss::replay::run(cfg, in, sink, hooks);
       const auto& s = sink.stats();
       ss::log::info("read " + std::to_string(p.read) + " records; applied " + std::to_string(p.done) + " in " +
-                    std::to_string(s.transactions) + " transactions; " + std::to_string(p.duplicates) +
-                    " already applied; " + std::to_string(s.not_found) + " updates/deletes found no row; " +
-                    std::to_string(s.failed) + " skipped on error");
+                    std::to_string(s.transactions) + " transactions (" + std::to_string(s.commits) +
+                    " on the target, " + std::to_string(s.folded) + " records folded into later versions); " +
+                    std::to_string(p.duplicates) + " already applied; " + std::to_string(s.not_found) +
+                    " updates/deletes found no row; " + std::to_string(s.failed) + " skipped on error");
     } else {
       ss::replay::FrameSink sink(STDOUT_FILENO);
       auto p = ss::replay::run(cfg, in, sink, hooks);
