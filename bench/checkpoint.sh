@@ -26,6 +26,18 @@ ours=$(secs bash -c "ss-capture --publication wide --checkpoint --jobs 2 >/dev/n
 one=$(secs bash -c "ss-capture --publication wide --checkpoint --jobs 1 >/dev/null")
 echo "BENCH|checkpoint of ${ROWS} rows, 2 jobs (s)|$ours|$peer|$(ratio "$ours" "$peer")|ss-capture --checkpoint / COPY TO STDOUT on one connection, target <= 1.2; 1 job: ${one}s"
 
+# The checkpoint's records replayed into an empty database, against COPY FROM of the same rows into an empty table.
+ss-capture --publication wide --checkpoint --jobs 2 >"$d/wide.ss"
+psql -XAtq -c "copy wide to stdout" >"$d/wide.copy"
+q "create database viacopy" >/dev/null
+q "create database viasnapshot" >/dev/null
+psql -XAtq -d viacopy -c "create table wide (id bigint primary key, name text, amount numeric, at timestamptz, payload text)"
+peer=$(secs bash -c "psql -XAtq -d viacopy -c 'copy wide from stdin' <'$d/wide.copy'")
+ours=$(secs bash -c "ss-replay --speed max --to dbname=viasnapshot --create-tables <'$d/wide.ss'")
+n=$(psql -XAtq -d viasnapshot -c "select count(*) from wide")
+rm -f "$d/wide.ss" "$d/wide.copy"
+echo "BENCH|snapshot records into an empty table (rows/s)|$(awk -v n="$ROWS" -v s="$ours" 'BEGIN{printf "%.0f", n/s}')|$(awk -v n="$ROWS" -v s="$peer" 'BEGIN{printf "%.0f", n/s}')|$(ratio "$peer" "$ours")|ss-replay of a ${ROWS}-row checkpoint / COPY FROM of its rows, target >= 0.7; $n rows"
+
 # The running capture while a checkpoint runs: the same decoded WAL (200k one-row transactions) read by two slots,
 # one alone and one beside a checkpoint of the 1M-row table (on 2 cores they share the CPU).
 q "create table ev (id bigint primary key, payload text)"
@@ -54,8 +66,13 @@ ss-capture --slot rb --publication rb --endpos "$(q "select pg_current_wal_inser
 ss-archive -t bench.archive <"$d/changes.ss"
 q "create database viadump" >/dev/null
 q "create database viarebuild" >/dev/null
+q "create database viahistory" >/dev/null
 peer=$(secs bash -c "pg_dump -t acct postgres | psql -XAtq -d viadump >/dev/null")
 ours=$(secs bash -c "ss-archive read -t bench.archive | ss-replay --speed max --to dbname=viarebuild --create-tables")
+# The whole history instead, as without a checkpoint: every change, folded.
+history=$(secs bash -c "ss-archive read -t bench.archive --from-position 0/1 | ss-replay --speed max --to dbname=viahistory --create-tables")
 sum() { psql -XAtq -d "$1" -c "select count(*) || ' ' || md5(string_agg(id || ',' || balance || note, ';' order by id)) from acct"; }
 same=$([ "$(sum viadump)" = "$(sum viarebuild)" ] && [ "$(sum viadump)" = "$(sum postgres)" ] && echo same || echo DIFFERENT)
 echo "BENCH|rebuild of ${KEYS} rows after $((KEYS * 10)) changes (s)|$ours|$peer|$(ratio "$ours" "$peer")|from the latest checkpoint / pg_dump -t | psql, target <= 3; tables $same"
+same=$([ "$(sum viahistory)" = "$(sum postgres)" ] && echo same || echo DIFFERENT)
+echo "BENCH|rebuild of ${KEYS} rows from all $((KEYS * 10)) changes (s)|$history|$peer|$(ratio "$history" "$peer")|the whole history, no checkpoint / pg_dump -t | psql, target <= 8; tables $same"

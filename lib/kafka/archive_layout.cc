@@ -1,8 +1,12 @@
 #include "kafka/archive_layout.h"
 
 #include <algorithm>
+#include <charconv>
 #include <future>
 #include <set>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
 
 #include "kafka/archive.h"
 
@@ -52,13 +56,35 @@ void parse_record(ChangeRecord& rec, std::string_view whole, const rd_kafka_mess
                                   "] offset " + std::to_string(m->offset) + ": not a ChangeRecord");
 }
 
-std::string header(const rd_kafka_message_t* m, const char* name) {
+bool scan_record(std::string_view bytes, Position& pos, int64_t& commit_time) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(std::min<size_t>(bytes.size(), INT32_MAX)));
+  pos = {};
+  commit_time = 0;
+  while (uint32_t tag = in.ReadTag()) {
+    const int field = WireFormatLite::GetTagFieldNumber(tag);
+    const bool varint = WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_VARINT;
+    uint64_t v = 0;
+    if (varint && (field == 2 || field == 3 || field == 6)) {
+      if (!in.ReadVarint64(&v)) return false;
+      if (field == 2) pos.lsn = v;
+      if (field == 3) pos.ordinal = v;
+      if (field == 6) commit_time = static_cast<int64_t>(v);
+    } else if (!WireFormatLite::SkipField(&in, tag)) {
+      return false;
+    }
+  }
+  return in.ConsumedEntireMessage() && in.CurrentPosition() == static_cast<int>(bytes.size());
+}
+
+std::string_view header(const rd_kafka_message_t* m, const char* name) {
   rd_kafka_headers_t* h = nullptr;
-  if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR) return "";
+  if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
   const void* v = nullptr;
   size_t n = 0;
-  if (rd_kafka_header_get_last(h, name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR || !v) return "";
-  return std::string(static_cast<const char*>(v), n);
+  if (rd_kafka_header_get_last(h, name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR || !v) return {};
+  return {static_cast<const char*>(v), n};
 }
 
 std::optional<Position> message_position(const rd_kafka_message_t* m) {
@@ -66,13 +92,15 @@ std::optional<Position> message_position(const rd_kafka_message_t* m) {
 }
 
 std::optional<Position> message_last_position(const rd_kafka_message_t* m) {
-  std::string last = header(m, "last");
+  std::string_view last = header(m, "last");
   return last.empty() ? message_position(m) : parse_position(last);
 }
 
 uint64_t bundled_records(const rd_kafka_message_t* m) {
-  std::string n = header(m, "records");
-  return n.empty() ? 0 : std::strtoull(n.c_str(), nullptr, 10);
+  std::string_view n = header(m, "records");
+  uint64_t v = 0;
+  std::from_chars(n.data(), n.data() + n.size(), v);
+  return v;
 }
 
 std::vector<int32_t> partitions_of(rd_kafka_t* rk, const std::string& topic) {

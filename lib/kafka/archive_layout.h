@@ -33,7 +33,10 @@ void append_key(std::string& key, const shadowstream::v1::ChangeRecord& rec);
 void parse_record(shadowstream::v1::ChangeRecord& rec, std::string_view whole, const rd_kafka_message_t* m);
 
 // A header's value ("" when absent).
-std::string header(const rd_kafka_message_t* m, const char* name);
+// A ChangeRecord's position and commit time, read without parsing the rest (which is only checked to be well-formed
+// protobuf). False when it is not.
+bool scan_record(std::string_view bytes, Position& pos, int64_t& commit_time);
+std::string_view header(const rd_kafka_message_t* m, const char* name);  // valid as long as the message
 // The record's position, from its "position" header.
 std::optional<Position> message_position(const rd_kafka_message_t* m);
 // The last position a message holds: a bundle's "last" header (see archive_writer.cc), else its position.
@@ -50,7 +53,7 @@ class Chunks {
   // Feeds the next message of its partition. Returns the whole record's payload (the message's own, or the joined
   // chunks once the last arrives; valid until the next call for that partition), or nullopt meanwhile.
   std::optional<std::string_view> feed(const rd_kafka_message_t* m) {
-    std::string chunk = header(m, "chunk");
+    std::string chunk(header(m, "chunk"));
     Partial& part = partial_[m->partition];
     if (chunk.empty()) {
       drop(part, m);
@@ -59,7 +62,7 @@ class Chunks {
     int i = 0, n = 0;
     if (std::sscanf(chunk.c_str(), "%d/%d", &i, &n) != 2 || i < 1 || n < 1 || i > n)
       throw Error(kExitDataErr, "offset " + std::to_string(m->offset) + ": bad chunk header '" + chunk + "'");
-    std::string pos = header(m, "position");
+    std::string pos(header(m, "position"));
     if (i == 1 || pos != part.position || i != part.next) {
       drop(part, m);
       if (i != 1) return std::nullopt;  // the middle of a set whose start is gone

@@ -30,15 +30,14 @@ using kafka::make_consumer;
 
 namespace {
 
+// A record waiting for its turn in the merge. Its payload is copied and the message released at once: holding
+// thousands of messages (and their parsed headers) until their turn made freeing them cost more than the copy, most
+// of a whole-topic read's time.
 struct Buffered {
   Position pos;
-  kafka::Message msg;
-  std::string joined;  // a chunked record's payload; else the message's
+  std::string payload;
   int64_t arrived_us;
   uint64_t frames = 0;  // a bundle: this many frames, already framed
-  std::string_view payload() const {
-    return msg ? std::string_view(static_cast<const char*>(msg->payload), msg->len) : std::string_view(joined);
-  }
 };
 
 // With --follow, a partition that has caught up cannot say whether a record with a lower position is still to come,
@@ -108,9 +107,9 @@ class Merge {
       if (!final && idle_ > 0 && now_us() - b.arrived_us < kFollowGraceUs) return;
       heads_.pop();
       if (b.frames)
-        out.write_frames(b.payload(), b.frames);
+        out.write_frames(b.payload, b.frames);
       else
-        out.write_payload(b.payload());
+        out.write_payload(b.payload);
       l.queue.pop_front();
       if (!l.queue.empty())
         heads_.emplace(l.queue.front().pos, p);
@@ -199,12 +198,19 @@ void window_read(const ReadConfig& cfg, const std::string& topic, const Span& sp
     merge.set_caught_up(p, false);
     std::optional<std::string_view> whole = chunks.feed(m.get());
     if (!whole) continue;
-    const bool chunked = whole->data() != m->payload;
     // A bundle of checkpoint rows is placed by its first row (the rows after it are consecutive).
     const uint64_t bundled = bundled_records(m.get());
-    parse_record(rec, bundled ? first_frame(*whole, m.get()) : *whole, m.get());
-    Position pos{rec.commit_lsn(), rec.ordinal()};
-    switch (span.where(rec.commit_time(), pos)) {
+    // The records go out as they came: only their position and commit time are read here (parsing them whole was
+    // most of a whole-topic read's time), and that they are well-formed.
+    const std::string_view first = bundled ? first_frame(*whole, m.get()) : *whole;
+    Position pos;
+    int64_t commit_time = 0;
+    if (seen || !scan_record(first, pos, commit_time)) {
+      parse_record(rec, first, m.get());  // throws, naming the message, when it is not a record
+      pos = {rec.commit_lsn(), rec.ordinal()};
+      commit_time = rec.commit_time();
+    }
+    switch (span.where(commit_time, pos)) {
       case Span::Where::kAfter:
         merge.finish(p);  // partitions are in position (and so commit) order: nothing later qualifies
         break;
@@ -214,10 +220,7 @@ void window_read(const ReadConfig& cfg, const std::string& topic, const Span& sp
         if (seen) seen(rec, bundled ? bundled : 1);
         // Only --follow's grace period looks at when a record arrived.
         const int64_t arrived = follow ? now_us() : 0;
-        if (chunked)
-          merge.push(p, {pos, nullptr, std::string(*whole), arrived, bundled});
-        else
-          merge.push(p, {pos, std::move(m), {}, arrived, bundled});
+        merge.push(p, {pos, std::string(*whole), arrived, bundled});
         break;
     }
     merge.emit_ready(out, false);

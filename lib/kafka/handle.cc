@@ -216,6 +216,10 @@ Handle make_consumer(const Settings& s, const std::string& group, RebalanceCb on
   // seek's rounds waited on it); a window reader that follows polls every 10 ms, and a group member that may follow
   // an idle topic for days keeps the default.
   if (!on_rebalance) defaults.push_back({"fetch.wait.max.ms", follow ? "10" : "1"});
+  // A reader that merges partitions waits for the slowest one. librdkafka stops fetching a partition once it holds
+  // queued.min.messages of it (100000) and resumes only after a back-off, while the others' queues run dry: prefetch
+  // by bytes alone (queued.max.messages.kbytes still bounds the memory).
+  defaults.push_back({"queued.min.messages", "1000000"});
   // A member that dies without leaving (kill -9) holds its partitions until its session expires: 10 s rather than
   // librdkafka's 45 s before another member takes over.
   if (on_rebalance) defaults.push_back({"session.timeout.ms", "10000"});

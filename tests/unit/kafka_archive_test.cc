@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "kafka/archive_layout.h"
 #include "kafka/handle.h"
 
 namespace ss {
@@ -52,6 +53,26 @@ TEST(KafkaArchive, OldestRebuildableIsTheOldestCheckpointHeldWhole) {
   EXPECT_EQ(ss::archive::oldest_rebuildable(list), 3000);
   list[2].held = false;
   EXPECT_FALSE(ss::archive::oldest_rebuildable(list));
+}
+
+TEST(KafkaArchive, ScanReadsThePositionAndTimeWithoutParsingAndRefusesWhatIsNotARecord) {
+  shadowstream::v1::ChangeRecord rec;
+  rec.mutable_source()->set_name("src");
+  rec.set_commit_lsn(0x16B3C28);
+  rec.set_ordinal(12);
+  rec.set_commit_time(1'700'000'000'123'456);
+  rec.set_table("t");
+  auto* c = rec.add_columns();
+  c->set_name("id");
+  c->set_text("1");
+  std::string bytes = rec.SerializeAsString();
+  Position pos;
+  int64_t t = 0;
+  ASSERT_TRUE(archive::detail::scan_record(bytes, pos, t));
+  EXPECT_EQ(pos, (Position{0x16B3C28, 12}));
+  EXPECT_EQ(t, 1'700'000'000'123'456);
+  EXPECT_FALSE(archive::detail::scan_record("\377\377\377 not a record", pos, t));
+  EXPECT_FALSE(archive::detail::scan_record(std::string_view(bytes).substr(0, bytes.size() - 1), pos, t));
 }
 
 TEST(KafkaSettings, PropertiesApplyInKcatOrderAndErrorsNameTheKeyOnly) {
