@@ -552,7 +552,7 @@ struct Applier::Impl {
   void follow_shape(const ChangeRecord& rec, const std::string& table, std::string_view payload) {
     TargetShape& ts = shapes[table];
     if (ts.shape == rec.shape_id()) return;
-    flush_fold();  // rows folded in the old shape go in before the table changes
+    flush_fold(&table);  // its rows folded in the old shape go in before it changes
     if (!checked.count(table) && !cfg.create_tables && !table_exists(table)) return;  // the insert says so
     ts.columns = target_columns(table);
     shape::Change ch = shape::compare(rec, ts.columns);
@@ -615,7 +615,6 @@ struct Applier::Impl {
     auto& known = rel_targets[rec.relation_oid()];
     auto mine = std::find_if(known.begin(), known.end(), [&](auto& k) { return k.first == rec.source().name(); });
     if (mine != known.end() && mine->second == table) return;
-    flush_fold();
     std::string oid = std::to_string(rec.relation_oid());
     std::string was;
     if (mine != known.end()) {
@@ -626,6 +625,7 @@ struct Applier::Impl {
       if (PQntuples(r.get()) == 1) was = PQgetvalue(r.get(), 0, 0);
     }
     if (!was.empty() && was != table && table_exists(was)) {
+      flush_fold();  // rows folded under either name go in before the names change
       if (table_exists(table)) {
         run_ddl(rec, "DROP TABLE " + table, payload);  // the new name's old table is gone on the source too
       }
@@ -642,6 +642,7 @@ struct Applier::Impl {
           query("SELECT relation_oid FROM " + rel_table + " WHERE source = $1 AND target = $2 AND relation_oid <> $3",
                 {rec.source().name(), table, oid});
       if (PQntuples(r.get()) > 0 && table_exists(table)) {
+        flush_fold(&table);
         run_ddl(rec, "DROP TABLE " + table, payload);
         forget(table);
       }
