@@ -282,9 +282,8 @@ struct Applier::Impl {
   // source transaction that outgrew it; a failure then can only roll the group back and name the row at fault.
   bool logged = true;
   bool current_logged = false;  // the record being applied is in the log
-  std::string log_data;
-  std::vector<size_t> log_ends;                  // each record's end in log_data
-  std::vector<size_t> log_tx_ends;               // log_ends indexes at which a source transaction ended
+  fold::RecordLog log;
+  std::vector<size_t> log_tx_ends;               // log sizes at which a source transaction ended
   uint64_t group_applied = 0, group_folded = 0;  // counted by this group, taken back when it is applied again
   struct Redo {};                                // thrown to apply the group again from its log
 
@@ -768,13 +767,12 @@ struct Applier::Impl {
     mid_tx = true;
     ++group_records;
     if (grouping() && logged) {
-      log_data.append(payload);
-      log_ends.push_back(log_data.size());
+      log.append(payload);
       current_logged = true;
-      if (log_data.size() + fold.bytes() > cfg.group.memory) {
-        flush_fold();
-        logged = false;
-        drop_log();
+      if (log.bytes() + fold.bytes() > cfg.group.memory) {
+        logged = false;  // the fold goes on, itself bounded (fold_record)
+        log.release();
+        log_tx_ends.clear();
       }
     }
     if (op == shadowstream::v1::OPERATION_CHECKPOINT_BEGIN) {
@@ -1142,10 +1140,7 @@ struct Applier::Impl {
   }
 
   void drop_log() {
-    log_data.clear();
-    log_data.shrink_to_fit();
-    log_ends.clear();
-    log_ends.shrink_to_fit();
+    log.clear();
     log_tx_ends.clear();
   }
 
@@ -1153,21 +1148,21 @@ struct Applier::Impl {
   // grouping, committing each complete source transaction. The rest of an incomplete one goes on without grouping
   // too, and grouping resumes after it.
   void redo() {
-    std::string data = std::move(log_data);
-    std::vector<size_t> ends = std::move(log_ends), tx_ends = std::move(log_tx_ends);
-    drop_log();
+    fold::RecordLog data;
+    std::swap(data, log);
+    std::vector<size_t> tx_ends;
+    std::swap(tx_ends, log_tx_ends);
     const uint64_t applied = group_applied, folded = group_folded;
     abandon();
     stats.applied -= applied;
     stats.folded -= folded;
     // The high-water read under the group's lock may be past what this replay committed; the records at or below it
     // are duplicates again.
-    size_t start = 0, tx = 0;
+    size_t tx = 0;
     ChangeRecord rec;
-    for (size_t i = 0; i < ends.size(); ++i) {
+    for (size_t i = 0; i < data.size(); ++i) {
       plain_tx = true;
-      std::string_view payload(data.data() + start, ends[i] - start);
-      start = ends[i];
+      std::string_view payload = data[i];
       rec.ParseFromArray(payload.data(), static_cast<int>(payload.size()));
       apply(rec, payload);
       if (tx < tx_ends.size() && tx_ends[tx] == i + 1) {
@@ -1280,7 +1275,7 @@ struct Applier::Impl {
     }
     if (grouping()) {
       if (had) ++group_txs;
-      if (logged) log_tx_ends.push_back(log_ends.size());
+      if (logged) log_tx_ends.push_back(log.size());
       if (logged && group_records < cfg.group.records &&
           std::chrono::steady_clock::now() - group_start < std::chrono::microseconds(cfg.group.time_us))
         return;

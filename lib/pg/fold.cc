@@ -65,6 +65,64 @@ void merge_into(Entry& e, const ChangeRecord& rec, std::string_view payload) {
 
 }  // namespace
 
+uint32_t* Fold::find(Table& t, const std::string& key, uint64_t hash) {
+  const size_t mask = t.slots.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    uint32_t& s = t.slots[i];
+    if (!s) return &s;
+    const Entry& e = t.entries[s - 1];
+    if (e.hash == hash && e.key == key) return &s;
+  }
+}
+
+void Fold::grow(Table& t) {
+  bytes_ -= t.slots.size() * sizeof(uint32_t);
+  t.bytes -= t.slots.size() * sizeof(uint32_t);
+  t.slots.assign(std::max<size_t>(1024, t.slots.size() * 2), 0);
+  const size_t mask = t.slots.size() - 1;
+  for (size_t n = 0; n < t.entries.size(); ++n) {
+    size_t i = t.entries[n].hash & mask;
+    while (t.slots[i]) i = (i + 1) & mask;
+    t.slots[i] = static_cast<uint32_t>(n + 1);
+  }
+  bytes_ += t.slots.size() * sizeof(uint32_t);
+  t.bytes += t.slots.size() * sizeof(uint32_t);
+}
+
+void RecordLog::append(std::string_view payload) {
+  constexpr size_t kBlock = size_t{4} << 20;
+  if (blocks_.empty() ||
+      (blocks_[block_].size() + payload.size() > blocks_[block_].capacity() && !blocks_[block_].empty())) {
+    if (!blocks_.empty()) ++block_;
+    if (block_ == blocks_.size()) {
+      blocks_.emplace_back();
+      bytes_ += std::max(kBlock, payload.size());
+    }
+    blocks_[block_].reserve(std::max(kBlock, payload.size()));
+  }
+  std::string& b = blocks_[block_];
+  at_.push_back(
+      {static_cast<uint32_t>(block_), static_cast<uint32_t>(b.size()), static_cast<uint32_t>(payload.size())});
+  b.append(payload);
+  bytes_ += sizeof(At);
+}
+
+void RecordLog::clear() {
+  for (auto& b : blocks_) b.clear();
+  block_ = 0;
+  bytes_ -= at_.size() * sizeof(At);
+  at_.clear();
+}
+
+void RecordLog::release() {
+  blocks_.clear();
+  blocks_.shrink_to_fit();
+  at_.clear();
+  at_.shrink_to_fit();
+  block_ = 0;
+  bytes_ = 0;
+}
+
 bool row_key(const ChangeRecord& rec, std::string& key) {
   key.clear();
   const bool del = rec.op() == shadowstream::v1::OPERATION_DELETE;
@@ -87,21 +145,30 @@ Added Fold::add(const std::string& target, const ChangeRecord& rec, std::string_
   Table& table = tables_[t->second];
   if (table.shape_id != rec.shape_id()) return Added::kOtherShape;
   ++table.records;
-  auto [it, first] = table.index.try_emplace(key_, table.entries.size());
-  if (first) {
+  const uint64_t hash = std::hash<std::string_view>{}(key_);
+  if (table.slots.empty()) grow(table);
+  uint32_t* slot = find(table, key_, hash);
+  if (!*slot) {
+    if ((table.entries.size() + 1) * 2 > table.slots.size()) {
+      grow(table);
+      slot = find(table, key_, hash);
+    }
+    *slot = static_cast<uint32_t>(table.entries.size() + 1);
     Entry e;
+    e.key = key_;
+    e.hash = hash;
     e.kind = is_insert(rec)                                   ? Kind::kUpsert
              : rec.op() == shadowstream::v1::OPERATION_UPDATE ? Kind::kUpdate
                                                               : Kind::kDelete;
     e.from_insert = is_insert(rec);
     e.payload.assign(payload);
-    const size_t n = e.payload.capacity() + key_.size() + kEntryOverhead;
+    const size_t n = e.payload.capacity() + e.key.capacity() + kEntryOverhead;
     table.bytes += n;
     bytes_ += n;
     table.entries.push_back(std::move(e));
     return Added::kFolded;
   }
-  Entry& e = table.entries[it->second];
+  Entry& e = table.entries[*slot - 1];
   const size_t was = e.payload.capacity();
   if (is_insert(rec)) {
     // After a delete in this group (or over a row the window could not see) the new row replaces whatever is there.

@@ -164,6 +164,38 @@ TEST(Fold, KeysAreLengthPrefixedAndTakeRemovesOneTable) {
   EXPECT_EQ(f.tables()[0].entries.size(), 1u);
 }
 
+TEST(Fold, ThousandsOfKeysEachFindTheirEntryAcrossGrowth) {
+  fold::Fold f;
+  for (int round = 0; round < 3; ++round)
+    for (int id = 0; id < 5000; ++id)
+      ASSERT_EQ(add(f, row(round ? kUpd : kIns, std::to_string(id), std::to_string(round))), fold::Added::kFolded);
+  const auto& t = f.tables()[0];
+  ASSERT_EQ(t.entries.size(), 5000u);
+  EXPECT_EQ(t.records, 15000u);
+  EXPECT_EQ(parsed(t.entries[4321]).columns(0).text(), "4321");
+  EXPECT_EQ(parsed(t.entries[4321]).columns(1).text(), "2");
+}
+
+TEST(RecordLog, KeepsRecordsInOrderAcrossBlocksAndReusesThem) {
+  fold::RecordLog log;
+  std::string big(5 << 20, 'b');
+  log.append("one");
+  log.append(big);  // larger than a block: a block of its own
+  for (int i = 0; i < 20000; ++i) log.append(std::string(300, static_cast<char>('a' + i % 26)));
+  ASSERT_EQ(log.size(), 20002u);
+  EXPECT_EQ(log[0], "one");
+  EXPECT_EQ(log[1], big);
+  EXPECT_EQ(log[20001], std::string(300, static_cast<char>('a' + 19999 % 26)));
+  const size_t held = log.bytes();
+  log.clear();
+  EXPECT_EQ(log.size(), 0u);
+  log.append("again");
+  EXPECT_EQ(log[0], "again");
+  EXPECT_LE(log.bytes(), held);
+  log.release();
+  EXPECT_EQ(log.bytes(), 0u);
+}
+
 TEST(BuildInsert, AnUpdatesRowInsertedOrUpsertedByKey) {
   Rec u = row(kUpd, "1", "v");
   auto st = apply::build_insert(u.r, "T", nullptr);
