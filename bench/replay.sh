@@ -23,7 +23,7 @@ if [[ " $parts " == *" devnull "* ]]; then
 fi
 
 if [[ " $parts " == *" postgres "* ]]; then
-for db in viapsql viareplay; do
+for db in viapsql viareplay viaplain; do
   psql -XAtq -c "create database $db"
   psql -XAtq -d "$db" -c "create table items (id bigint primary key, payload text)"
 done
@@ -32,6 +32,11 @@ r=$(secs bash -c "ss-replay --speed max --to dbname=viareplay <'$d/in.ss'")
 same=$([ "$(psql -XAtq -d viapsql -c "select md5(string_agg(id || payload, ',' order by id)) from items")" = \
   "$(psql -XAtq -d viareplay -c "select md5(string_agg(id || payload, ',' order by id)) from items")" ] && echo same || echo DIFFERENT)
 echo "BENCH|ss-replay --to postgres (rec/s)|$(rate "$r")|$(rate "$p")|$(ratio "$p" "$r")|ours/psql -f same statements+txns, target >= 1; tables $same"
+# The path paced replays take: a target transaction per source transaction, a statement per change.
+g=$(secs bash -c "ss-replay --speed max --group off --to dbname=viaplain <'$d/in.ss'")
+same=$([ "$(psql -XAtq -d viapsql -c "select md5(string_agg(id || payload, ',' order by id)) from items")" = \
+  "$(psql -XAtq -d viaplain -c "select md5(string_agg(id || payload, ',' order by id)) from items")" ] && echo same || echo DIFFERENT)
+echo "BENCH|ss-replay --to postgres --group off (rec/s)|$(rate "$g")|$(rate "$p")|$(ratio "$p" "$g")|ungrouped, as paced replays apply; ours/psql -f, target >= 1; tables $same"
 fi
 
 if [[ " $parts " == *" shapes "* ]]; then

@@ -160,9 +160,13 @@ void window_read(const ReadConfig& cfg, const std::string& topic, const Span& sp
   ChangeRecord rec;
   Chunks chunks;
   int64_t last_progress = now_us();
+  bool progressed = false;
   while (!merge.all_finished() && !stop_requested() && !(cfg.should_stop && cfg.should_stop())) {
     kafka::Message m(rd_kafka_consumer_poll(c.get(), follow ? 50 : 500));
     if (!m) {
+      // When the last message came, near enough (the clock is read at a silence, not per message).
+      if (progressed) last_progress = now_us();
+      progressed = false;
       if (follow) merge.emit_ready(out, false);  // records held for the grace period
       out.flush();
       // End-of-partition events can go missing (seen after a broker outage on the test broker): when nothing has
@@ -182,7 +186,7 @@ void window_read(const ReadConfig& cfg, const std::string& topic, const Span& sp
       }
       continue;
     }
-    last_progress = now_us();
+    progressed = true;
     int32_t p = m->partition;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       if (follow)
