@@ -283,9 +283,9 @@ struct Applier::Impl {
   bool logged = true;
   bool current_logged = false;  // the record being applied is in the log
   fold::RecordLog log;
-  std::vector<size_t> log_tx_ends;               // log sizes at which a source transaction ended
-  uint64_t group_applied = 0, group_folded = 0;  // counted by this group, taken back when it is applied again
-  struct Redo {};                                // thrown to apply the group again from its log
+  std::vector<size_t> log_tx_ends;  // log sizes at which a source transaction ended
+  uint64_t group_folded = 0;        // counted by this group, taken back when it is applied again
+  struct Redo {};                   // thrown to apply the group again from its log
 
   bool grouping() const { return cfg.group.enabled && !plain_tx; }
 
@@ -407,7 +407,13 @@ struct Applier::Impl {
     if (in_tx) {
       send(Kind::kControl, "ROLLBACK");
       drain();
-      has_row.clear();  // a position row created in the rolled-back transaction is gone with it
+      // What the rolled-back transaction created or changed (position rows, tables, their shapes) is gone with it:
+      // known again from the target when next needed, as a replay applied again from a group's log goes on.
+      has_row.clear();
+      checked.clear();
+      shapes.clear();
+      fold_targets.clear();
+      rel_targets.clear();
     }
     reset_tx();
   }
@@ -1135,7 +1141,6 @@ struct Applier::Impl {
     stats.applied += records;
     stats.folded += folded;
     tx_statements += records;
-    group_applied += records;
     group_folded += folded;
   }
 
@@ -1152,7 +1157,7 @@ struct Applier::Impl {
     std::swap(data, log);
     std::vector<size_t> tx_ends;
     std::swap(tx_ends, log_tx_ends);
-    const uint64_t applied = group_applied, folded = group_folded;
+    const uint64_t applied = tx_statements, folded = group_folded;
     abandon();
     stats.applied -= applied;
     stats.folded -= folded;
@@ -1328,7 +1333,6 @@ struct Applier::Impl {
     locked.clear();
     group_records = 0;
     group_txs = 0;
-    group_applied = 0;
     group_folded = 0;
     mid_tx = false;
     logged = true;
@@ -1373,6 +1377,9 @@ void Applier::flush() {
   }
 }
 void Applier::rollback() {
+  if (impl_->grouping() && impl_->group_txs > 0)
+    log::warn("rolling back the target transaction: the " + std::to_string(impl_->group_txs) +
+              " whole source transactions grouped in it are not applied either (a rerun applies them)");
   impl_->abandon();
 }
 bool Applier::in_transaction() const {

@@ -131,8 +131,10 @@ SQL
 
 @test "a bad row in a folded group: stop names it after committing what came before; skip and log leave it out alone" {
   q "create table chk (id int primary key, v int)"
-  ss-capture --slot s_chk --publication s_chk --table public.chk --create-slot
+  q "create table aux (id int primary key)"
+  ss-capture --slot s_chk --publication s_chk --table public.chk --table public.aux --create-slot
   q "insert into chk select g, 1 from generate_series(1, 50) g"
+  q "insert into aux values (1)" # a table --create-tables makes in the group that is applied again
   q "update chk set v = v + 1"
   q "update chk set v = 500 where id = 7" # the target refuses it
   q "update chk set v = v + 1 where id <> 7"
@@ -145,14 +147,17 @@ SQL
       fresh_db "$db"
       qd "$db" "create table chk (id int primary key, v int check (v < 100))"
       if [ "$policy" = stop ]; then
-        run -65 --separate-stderr ss-replay --speed max --group "$mode" --to "dbname=$db" <"$T/history.ss"
+        run -65 --separate-stderr ss-replay --speed max --group "$mode" --to "dbname=$db" --create-tables <"$T/history.ss"
         [ "${#stderr_lines[@]}" -eq 1 ]
         [[ "$stderr" == "ss-replay: cannot apply update on public.chk at position $bad: "*"check constraint"* ]]
-        # The two transactions before it are committed, nothing after.
+        # The three transactions before it are committed, nothing after.
         [ "$(qd "$db" "select count(*), sum(v) from chk")" = "50|100" ]
+        [ "$(qd "$db" "select count(*) from aux")" = 1 ]
       else
-        run -0 --separate-stderr ss-replay --speed max --group "$mode" --on-error "$policy" --to "dbname=$db" <"$T/history.ss"
+        run -0 --separate-stderr ss-replay --speed max --group "$mode" --on-error "$policy" --to "dbname=$db" \
+          --create-tables <"$T/history.ss"
         [ "$(qd "$db" "select count(*), sum(v), min(v) filter (where id = 7) from chk")" = "60|159|2" ]
+        [ "$(qd "$db" "select count(*) from aux")" = 1 ]
         if [ "$policy" = log ]; then
           [ "${#stderr_lines[@]}" -eq 1 ]
           [[ "$stderr" == "ss-replay: skipped: update on public.chk at position $bad: "*"check constraint"* ]]
