@@ -1,5 +1,7 @@
 #include "core/fd_io.h"
 
+#include <poll.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -66,6 +68,12 @@ void BufferedWriter::sync() {
 ReadBuffer::ReadBuffer(int fd, std::string name, size_t initial)
     : fd_(fd), name_(std::move(name)), buf_(static_cast<char*>(std::malloc(initial)), std::free), cap_(initial) {
   if (!buf_) throw std::bad_alloc();
+}
+
+bool ReadBuffer::readable(int timeout_ms) const {
+  if (size() > 0 || eof_) return true;
+  pollfd p{fd_, POLLIN, 0};
+  return ::poll(&p, 1, timeout_ms) != 0;  // an error too: the read that follows reports it
 }
 
 bool ReadBuffer::fill(size_t need) {

@@ -50,6 +50,8 @@ class FrameReader {
   // Bytes already read from the fd but not yet returned as frames: when 0, the next call may block, so a
   // pass-through tool should flush its output first.
   size_t buffered() const { return in_.size(); }
+  // Whether input arrives within `timeout_ms` (see ReadBuffer::readable).
+  bool readable(int timeout_ms) const { return in_.readable(timeout_ms); }
   const std::string& name() const { return in_.name(); }
 
  private:

@@ -427,7 +427,11 @@ struct Applier::Impl {
   }
 
   void check(std::optional<Failure> f) {
-    if (f && !applied_elsewhere()) stop_on(*f);
+    if (!f) return;
+    // A group holds its sources' position rows, so nobody else applied it: it is applied again from its log (stop_on)
+    // before applied_elsewhere() would roll it back and lose the log.
+    if (grouping() && logged && !log_tx_ends.empty()) throw Redo{};
+    if (!applied_elsewhere()) stop_on(*f);
   }
 
   pg::Result query(const std::string& sql, const std::vector<std::string>& params) {
@@ -753,7 +757,10 @@ struct Applier::Impl {
     const bool continues =
         copying && op == shadowstream::v1::OPERATION_SNAPSHOT && copy_key == copy_key_of(rec) && source == copy_source;
     if (copying && !continues) end_copy();
-    if (!continues && pos <= high_water(source)) {
+    // At or below the committed high-water, or below what the open transaction took already (a stretch sent twice
+    // inside one group): applied.
+    auto taken = tx_hw.find(source);
+    if (!continues && ((taken != tx_hw.end() && pos <= taken->second.first) || pos <= high_water(source))) {
       ++stats.duplicates;
       return false;
     }
@@ -825,6 +832,7 @@ struct Applier::Impl {
       st = as_insert ? build_insert(rec, table, upsert_key) : build_statement(rec, table);
     } catch (const Error& e) {
       if (cfg.on_error == OnError::kStop) stop_on({record_pending(Kind::kControl, rec, payload), e.what()});
+      if (grouping() && logged) throw Redo{};
       skip(where_text(rec) + ": " + e.what());
       return;
     }
@@ -842,6 +850,8 @@ struct Applier::Impl {
     send(Kind::kControl, "RELEASE SAVEPOINT ss_apply");
     if (auto f = drain()) {
       if (f->pending.kind == Kind::kControl && f->pending.payload.empty() && f->pending.large.empty()) stop_on(*f);
+      // In a group, the change is skipped (and reported) once, when the group is applied again without grouping.
+      if (grouping() && logged) throw Redo{};
       send(Kind::kControl, "ROLLBACK TO SAVEPOINT ss_apply");
       send(Kind::kControl, "RELEASE SAVEPOINT ss_apply");
       check(drain());
@@ -1174,6 +1184,7 @@ struct Applier::Impl {
         ++tx;
         commit();
       }
+      while (tx < tx_ends.size() && tx_ends[tx] <= i + 1) ++tx;
     }
   }
 
@@ -1229,7 +1240,6 @@ struct Applier::Impl {
     return true;
   }
   void put_copy_row(const ChangeRecord& rec) {
-    copy_line.clear();
     bool first = true;
     for (const Column& c : rec.columns()) {
       if (!first) copy_line.push_back('\t');
@@ -1237,7 +1247,8 @@ struct Applier::Impl {
       append_copy_value(copy_line, c);
     }
     copy_line.push_back('\n');
-    if (PQputCopyData(conn.get(), copy_line.data(), static_cast<int>(copy_line.size())) != 1) lost();
+    // Rows go to libpq in blocks: a call per row was a tenth of loading a checkpoint.
+    if (copy_line.size() >= kCopyBlock) put_copy_block();
     ++copy_rows;
   }
   void end_copy() {
@@ -1249,8 +1260,18 @@ struct Applier::Impl {
   }
   // Ends the COPY in progress (`failure`: abort it with that message), reads its outcome and goes back to pipeline
   // mode. Returns the server's error, "" when it succeeded.
+  static constexpr size_t kCopyBlock = size_t{256} << 10;
+  void put_copy_block() {
+    if (!copy_line.empty() && PQputCopyData(conn.get(), copy_line.data(), static_cast<int>(copy_line.size())) != 1)
+      lost();
+    copy_line.clear();
+  }
   std::string finish_copy(const char* failure) {
     copying = false;
+    if (failure)
+      copy_line.clear();
+    else
+      put_copy_block();
     std::string error = end_copy_data(failure);
     if (PQenterPipelineMode(conn.get()) != 1)
       throw Error(kExitSoftware, "cannot use pipeline mode on the target: " + pg::error_text(conn.get()));
@@ -1280,7 +1301,7 @@ struct Applier::Impl {
     }
     if (grouping()) {
       if (had) ++group_txs;
-      if (logged) log_tx_ends.push_back(log.size());
+      if (logged && log.size() > (log_tx_ends.empty() ? 0 : log_tx_ends.back())) log_tx_ends.push_back(log.size());
       if (logged && group_records < cfg.group.records &&
           std::chrono::steady_clock::now() - group_start < std::chrono::microseconds(cfg.group.time_us))
         return;

@@ -144,10 +144,16 @@ Added Fold::add(const std::string& target, const ChangeRecord& rec, std::string_
   }
   Table& table = tables_[t->second];
   if (table.shape_id != rec.shape_id()) return Added::kOtherShape;
-  ++table.records;
   const uint64_t hash = std::hash<std::string_view>{}(key_);
   if (table.slots.empty()) grow(table);
   uint32_t* slot = find(table, key_, hash);
+  // An insert of a row that exists (inserted or updated before in the group) is a duplicate key, for its own
+  // statement to report, not a replacement.
+  if (*slot && is_insert(rec)) {
+    const Entry& e = table.entries[*slot - 1];
+    if (!e.dead && e.kind != Kind::kDelete) return Added::kUnfoldable;
+  }
+  ++table.records;
   if (!*slot) {
     if ((table.entries.size() + 1) * 2 > table.slots.size()) {
       grow(table);

@@ -114,6 +114,7 @@ struct Hooks {
   std::function<bool()> should_stop;                 // default: a stop signal (signals.h)
   std::function<void(const Progress&)> on_progress;  // at most every progress_interval_us, and at the end
   int64_t progress_interval_us = 1'000'000;
+  int64_t idle_flush_ms = 200;  // input quiet this long between transactions: the sink is flushed
 };
 
 // Replays `in` into `sink` until the input ends, passes the window or a stop is requested. Whole transactions

@@ -80,6 +80,11 @@ SQL
   rows plain k nk f c >"$T/plain"
   diff "$T/source" "$T/grouped"
   diff "$T/source" "$T/plain"
+  # The same stretch twice in one input (a resend), inside one group: applied once.
+  fresh_db twice
+  cat "$T/history.ss" "$T/history.ss" | ss-replay --speed max --to dbname=twice --create-tables
+  rows twice k nk f c >"$T/twice"
+  diff "$T/source" "$T/twice"
   # A rerun finds everything applied.
   run -0 --separate-stderr ss-replay -v --speed max --to dbname=grouped <"$T/history.ss"
   [[ "$stderr" == *"applied 0 in 0 transactions"* ]]
@@ -91,7 +96,7 @@ SQL
   diff "$T/source" "$T/paced"
 }
 
-@test "kill -9 in the middle of a group: the target holds whole transactions up to its high-water; a rerun equals the source" {
+@test "a group commits when input goes quiet; kill -9 inside one leaves whole transactions up to the high-water; a rerun equals the source" {
   q "create table big (id int primary key, v int, pad text)"
   ss-capture --slot s_kill --publication s_kill --create-slot
   q "insert into big select g, 0, repeat('p', 50) from generate_series(1, 4000) g"
@@ -99,8 +104,21 @@ SQL
   q "call bump(40)"
   q "call bump(40)"
   ss-capture --slot s_kill --publication s_kill --endpos "$(lsn_now)" >"$T/history.ss"
+  # Input that goes quiet between transactions: the open group commits (a followed stream shows up).
+  boundary=$(ss-cat "$T/history.ss" | head -7000 | jq -r 'select(.tx_last) | "\(.commit_lsn):\(.ordinal // 0)"' | tail -1)
+  ss-replay --speed max --to-position "$boundary" <"$T/history.ss" >"$T/whole.ss"
+  fresh_db live
+  mkfifo "$T/live"
+  ss-replay --speed max --to dbname=live --create-tables <"$T/live" 3>&- &
+  lpid=$!
+  exec 5>"$T/live"
+  cat "$T/whole.ss" >&5
+  ss_wait_for bash -c "[ \"\$(psql -XAtq -d live -c 'select commit_lsn || chr(58) || ordinal from shadowstream.replay_position')\" = '$boundary' ]"
+  exec 5>&-
+  wait "$lpid"
+
   # The first half of the history, cut inside a transaction; the rest is never sent.
-  mid=$(ss-cat "$T/history.ss" | sed -n 7000p | jq -r '"\(.commit_lsn):\(.ordinal)"')
+  mid=$(ss-cat "$T/history.ss" | sed -n 7050p | jq -r '"\(.commit_lsn):\(.ordinal)"')
   ss-replay --speed max --to-position "$mid" <"$T/history.ss" >"$T/first.ss"
 
   fresh_db killed
@@ -142,10 +160,15 @@ SQL
   ss-capture --slot s_chk --publication s_chk --endpos "$(lsn_now)" >"$T/history.ss"
   bad=$(ss-cat "$T/history.ss" | jq -r 'select(.op == "update" and .columns[1].text == "500") | "\(.commit_lsn):\(.ordinal // 0)"')
   for mode in on off; do
-    for policy in stop skip log; do
-      db=chk_${mode}_$policy
+    for policy in stop skip log stop-nokey; do
+      db=chk_${mode}_${policy/-/_}
       fresh_db "$db"
-      qd "$db" "create table chk (id int primary key, v int check (v < 100))"
+      if [ "$policy" = stop-nokey ]; then # not folded: the failing statement is a row's own
+        qd "$db" "create table chk (id int, v int check (v < 100))"
+        policy=stop
+      else
+        qd "$db" "create table chk (id int primary key, v int check (v < 100))"
+      fi
       if [ "$policy" = stop ]; then
         run -65 --separate-stderr ss-replay --speed max --group "$mode" --to "dbname=$db" --create-tables <"$T/history.ss"
         [ "${#stderr_lines[@]}" -eq 1 ]

@@ -160,8 +160,10 @@ TEST(Fold, KeysAreLengthPrefixedAndTakeRemovesOneTable) {
   EXPECT_LT(f.bytes(), both);
   ASSERT_EQ(f.tables().size(), 1u);
   EXPECT_EQ(f.tables()[0].target, "U");
-  EXPECT_EQ(f.add("U", y.r, "yyy"), fold::Added::kFolded);  // the index still finds U
+  // The index still finds U's row: inserted again while it exists, a duplicate key for its own statement.
+  EXPECT_EQ(f.add("U", y.r, "yyy"), fold::Added::kUnfoldable);
   EXPECT_EQ(f.tables()[0].entries.size(), 1u);
+  EXPECT_EQ(f.tables()[0].records, 1u);
 }
 
 TEST(Fold, ThousandsOfKeysEachFindTheirEntryAcrossGrowth) {
