@@ -73,7 +73,8 @@ ReadBuffer::ReadBuffer(int fd, std::string name, size_t initial)
 bool ReadBuffer::readable(int timeout_ms) const {
   if (size() > 0 || eof_) return true;
   pollfd p{fd_, POLLIN, 0};
-  return ::poll(&p, 1, timeout_ms) != 0;  // an error too: the read that follows reports it
+  // An interrupted wait (a stop, a pause) counts as quiet: the caller looks at its signals before reading.
+  return ::poll(&p, 1, timeout_ms) > 0;
 }
 
 bool ReadBuffer::fill(size_t need) {

@@ -70,7 +70,7 @@ class ReadBuffer {
   // Stream offset of data().
   uint64_t offset() const { return consumed_ + pos_; }
   const std::string& name() const { return name_; }
-  // Whether input arrives within `timeout_ms` (or is buffered, or ended): false after a quiet wait.
+  // Whether input arrives within `timeout_ms` (or is buffered, or ended): false after a quiet or interrupted wait.
   bool readable(int timeout_ms) const;
 
  private:

@@ -760,7 +760,7 @@ struct Applier::Impl {
     // At or below the committed high-water, or below what the open transaction took already (a stretch sent twice
     // inside one group): applied.
     auto taken = tx_hw.find(source);
-    if (!continues && ((taken != tx_hw.end() && pos <= taken->second.first) || pos <= high_water(source))) {
+    if ((taken != tx_hw.end() && pos <= taken->second.first) || (!continues && pos <= high_water(source))) {
       ++stats.duplicates;
       return false;
     }
@@ -1335,6 +1335,7 @@ struct Applier::Impl {
     send(Kind::kControl, "COMMIT");
     std::optional<Failure> f = drain();
     if (f) {
+      if (grouping() && logged && !log_tx_ends.empty()) throw Redo{};  // as check()
       if (applied_elsewhere()) return;
       stop_on(*f);
     }
@@ -1372,12 +1373,16 @@ Applier::~Applier() {
   }
 }
 bool Applier::apply(const ChangeRecord& rec, std::string_view payload) {
-  try {
-    return impl_->apply(rec, payload);
-  } catch (const Impl::Redo&) {
-    const bool logged = impl_->current_logged;
-    impl_->redo();
-    return logged || impl_->apply(rec, payload);  // a logged record was applied again with the rest of its group
+  // At most twice: a record not yet logged when its group failed goes into a new group, whose failure (if any)
+  // comes with the record logged.
+  for (;;) {
+    try {
+      return impl_->apply(rec, payload);
+    } catch (const Impl::Redo&) {
+      const bool logged = impl_->current_logged;
+      impl_->redo();
+      if (logged) return true;  // applied again with the rest of its group
+    }
   }
 }
 void Applier::commit() {

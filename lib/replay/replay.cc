@@ -72,7 +72,13 @@ Progress run(const Config& cfg, FrameReader& in, Sink& sink, const Hooks& hooks)
     }
     // Between transactions, input that goes quiet (a live stream followed) lets the sink make what it holds visible
     // (a grouped target commits its group) instead of holding it until more comes.
-    if (!tx_open && in.buffered() == 0 && !in.readable(static_cast<int>(hooks.idle_flush_ms))) sink.flush();
+    if (!tx_open && in.buffered() == 0 && !in.readable(static_cast<int>(hooks.idle_flush_ms))) {
+      sink.flush();
+      if (should_stop()) {  // the signal that ended the wait: read() would block past it
+        stopped = true;
+        break;
+      }
+    }
     if (!in.next(rec, payload)) {
       stopped = should_stop();
       break;

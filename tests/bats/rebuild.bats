@@ -114,8 +114,11 @@ SQL
   exec 5>"$T/live"
   cat "$T/whole.ss" >&5
   ss_wait_for bash -c "[ \"\$(psql -XAtq -d live -c 'select commit_lsn || chr(58) || ordinal from shadowstream.replay_position')\" = '$boundary' ]"
-  exec 5>&-
+  # Waiting for more, it stops at SIGTERM with the input still open.
+  kill -TERM "$lpid"
+  ss_wait_for bash -c "! kill -0 $lpid 2>/dev/null"
   wait "$lpid"
+  exec 5>&-
 
   # The first half of the history, cut inside a transaction; the rest is never sent.
   mid=$(ss-cat "$T/history.ss" | sed -n 7050p | jq -r '"\(.commit_lsn):\(.ordinal)"')
@@ -163,14 +166,17 @@ SQL
     for policy in stop skip log stop-nokey; do
       db=chk_${mode}_${policy/-/_}
       fresh_db "$db"
-      if [ "$policy" = stop-nokey ]; then # not folded: the failing statement is a row's own
+      create=--create-tables
+      if [ "$policy" = stop-nokey ]; then # tables without a key, left as they are: nothing folded
         qd "$db" "create table chk (id int, v int check (v < 100))"
+        qd "$db" "create table aux (id int)"
         policy=stop
+        create=
       else
         qd "$db" "create table chk (id int primary key, v int check (v < 100))"
       fi
       if [ "$policy" = stop ]; then
-        run -65 --separate-stderr ss-replay --speed max --group "$mode" --to "dbname=$db" --create-tables <"$T/history.ss"
+        run -65 --separate-stderr ss-replay --speed max --group "$mode" --to "dbname=$db" $create <"$T/history.ss"
         [ "${#stderr_lines[@]}" -eq 1 ]
         [[ "$stderr" == "ss-replay: cannot apply update on public.chk at position $bad: "*"check constraint"* ]]
         # The three transactions before it are committed, nothing after.
