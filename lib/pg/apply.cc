@@ -181,17 +181,27 @@ Statement build_statement(const ChangeRecord& rec, const std::string& table) {
   return st;
 }
 
+namespace {
+// ON CONFLICT on `key`: the other `columns` take the new row's values (DO NOTHING when there are none).
+std::string on_conflict(const std::vector<std::string>& key, const std::vector<std::string>& columns) {
+  std::string keys, set;
+  for (const std::string& k : key) keys += (keys.empty() ? "" : ", ") + quote_ident(k);
+  for (const std::string& c : columns) {
+    if (std::find(key.begin(), key.end(), c) != key.end()) continue;
+    set += (set.empty() ? "" : ", ") + quote_ident(c) + " = EXCLUDED." + quote_ident(c);
+  }
+  return " ON CONFLICT (" + keys + ") DO " + (set.empty() ? "NOTHING" : "UPDATE SET " + set);
+}
+}  // namespace
+
 Statement build_insert(const ChangeRecord& rec, const std::string& table, const std::vector<std::string>* key) {
   Statement st;
   insert_into(st, rec, table);
   if (!key) return st;
-  std::string keys, set;
-  for (const std::string& k : *key) keys += (keys.empty() ? "" : ", ") + quote_ident(k);
-  for (const Column& c : rec.columns()) {
-    if (c.unchanged_toast() || std::find(key->begin(), key->end(), c.name()) != key->end()) continue;
-    set += (set.empty() ? "" : ", ") + quote_ident(c.name()) + " = EXCLUDED." + quote_ident(c.name());
-  }
-  st.sql += " ON CONFLICT (" + keys + ") DO " + (set.empty() ? "NOTHING" : "UPDATE SET " + set);
+  std::vector<std::string> columns;
+  for (const Column& c : rec.columns())
+    if (!c.unchanged_toast()) columns.push_back(c.name());
+  st.sql += on_conflict(*key, columns);
   return st;
 }
 
@@ -271,7 +281,6 @@ struct Applier::Impl {
   bool mid_tx = false;       // records of a source transaction whose end has not been seen are applied
   uint64_t group_txs = 0;    // source transactions in the open target transaction
   uint64_t fold_tables = 0;  // temporary table names handed out
-  std::string copy_buffer;
   // This source transaction is applied alone, without grouping: a checkpoint, or the rest of one whose group had to
   // be applied again record by record.
   bool plain_tx = false;
@@ -288,6 +297,10 @@ struct Applier::Impl {
   struct Redo {};                   // thrown to apply the group again from its log
 
   bool grouping() const { return cfg.group.enabled && !plain_tx; }
+  // The open group can be applied again from its log.
+  bool logging() const { return grouping() && logged; }
+  // ... and doing so commits something before the failure: worth it for a failure that would otherwise stop.
+  bool redoable() const { return logging() && !log_tx_ends.empty(); }
 
   explicit Impl(const Config& c) : cfg(c) {
     conn = pg::connect(cfg.conninfo);
@@ -420,7 +433,7 @@ struct Applier::Impl {
 
   [[noreturn]] void stop_on(const Failure& f) {
     // In a group, the transactions before the failing one are applied first, as they would have been without it.
-    if (grouping() && logged && !log_tx_ends.empty()) throw Redo{};
+    if (redoable()) throw Redo{};
     std::string msg = describe(f);
     abandon();
     throw Error(kExitDataErr, msg);
@@ -430,7 +443,7 @@ struct Applier::Impl {
     if (!f) return;
     // A group holds its sources' position rows, so nobody else applied it: it is applied again from its log (stop_on)
     // before applied_elsewhere() would roll it back and lose the log.
-    if (grouping() && logged && !log_tx_ends.empty()) throw Redo{};
+    if (redoable()) throw Redo{};
     if (!applied_elsewhere()) stop_on(*f);
   }
 
@@ -440,16 +453,23 @@ struct Applier::Impl {
     return std::move(query_result);
   }
 
-  Position& high_water(const std::string& source) {
-    auto it = hw.find(source);
-    if (it != hw.end()) return it->second;
-    pg::Result r = query("SELECT commit_lsn::text, ordinal FROM " + pos_table + " WHERE source = $1", {source});
+  // The source's high-water as the target holds it (`lock`: its row locked until the transaction ends).
+  Position held_position(const std::string& source, bool lock = false) {
+    pg::Result r =
+        query("SELECT commit_lsn::text, ordinal FROM " + pos_table + " WHERE source = $1" + (lock ? " FOR UPDATE" : ""),
+              {source});
     Position p;
     if (r && PQntuples(r.get()) == 1) {
       p.lsn = parse_lsn(PQgetvalue(r.get(), 0, 0)).value_or(0);
       p.ordinal = std::strtoull(PQgetvalue(r.get(), 0, 1), nullptr, 10);
     }
-    return hw[source] = p;
+    return p;
+  }
+
+  Position& high_water(const std::string& source) {
+    auto it = hw.find(source);
+    if (it != hw.end()) return it->second;
+    return hw[source] = held_position(source);
   }
 
   // Overlapping replays into one target (two CLI runs, two server jobs) take turns on the source's position row:
@@ -472,13 +492,7 @@ struct Applier::Impl {
     }
     if (cfg.group.enabled) {
       if (!locked.count(source)) {
-        pg::Result r =
-            query("SELECT commit_lsn::text, ordinal FROM " + pos_table + " WHERE source = $1 FOR UPDATE", {source});
-        if (r && PQntuples(r.get()) == 1) {
-          Position held{parse_lsn(PQgetvalue(r.get(), 0, 0)).value_or(0),
-                        std::strtoull(PQgetvalue(r.get(), 0, 1), nullptr, 10)};
-          hw[source] = std::max(hw[source], held);
-        }
+        hw[source] = std::max(hw[source], held_position(source, true));
         locked.insert(source);
       }
       if (first <= hw[source]) return false;
@@ -495,12 +509,7 @@ struct Applier::Impl {
     uint64_t statements = tx_statements;
     abandon();
     for (const auto& [source, first] : mine) {
-      pg::Result r = query("SELECT commit_lsn::text, ordinal FROM " + pos_table + " WHERE source = $1", {source});
-      Position held;
-      if (r && PQntuples(r.get()) == 1) {
-        held.lsn = parse_lsn(PQgetvalue(r.get(), 0, 0)).value_or(0);
-        held.ordinal = std::strtoull(PQgetvalue(r.get(), 0, 1), nullptr, 10);
-      }
+      Position held = held_position(source);
       hw[source] = std::max(hw[source], held);
       if (held < first) return false;
     }
@@ -779,7 +788,7 @@ struct Applier::Impl {
     tx_hw[source] = {pos, rec.commit_time()};
     mid_tx = true;
     ++group_records;
-    if (grouping() && logged) {
+    if (logging()) {
       log.append(payload);
       current_logged = true;
       if (log.bytes() + fold.bytes() > cfg.group.memory) {
@@ -832,7 +841,7 @@ struct Applier::Impl {
       st = as_insert ? build_insert(rec, table, upsert_key) : build_statement(rec, table);
     } catch (const Error& e) {
       if (cfg.on_error == OnError::kStop) stop_on({record_pending(Kind::kControl, rec, payload), e.what()});
-      if (grouping() && logged) throw Redo{};
+      if (logging()) throw Redo{};
       skip(where_text(rec) + ": " + e.what());
       return;
     }
@@ -851,7 +860,7 @@ struct Applier::Impl {
     if (auto f = drain()) {
       if (f->pending.kind == Kind::kControl && f->pending.payload.empty() && f->pending.large.empty()) stop_on(*f);
       // In a group, the change is skipped (and reported) once, when the group is applied again without grouping.
-      if (grouping() && logged) throw Redo{};
+      if (logging()) throw Redo{};
       send(Kind::kControl, "ROLLBACK TO SAVEPOINT ss_apply");
       send(Kind::kControl, "RELEASE SAVEPOINT ss_apply");
       check(drain());
@@ -957,15 +966,11 @@ struct Applier::Impl {
       if (PQstatus(conn.get()) == CONNECTION_BAD) lost();
       return pg::error_text(r.get());
     }
-    constexpr size_t kChunk = kCopyBlock;
-    bool more = true;
-    while (more) {
-      copy_buffer.clear();
-      while (more && copy_buffer.size() < kChunk) more = fill(copy_buffer);
-      if (!copy_buffer.empty() &&
-          PQputCopyData(conn.get(), copy_buffer.data(), static_cast<int>(copy_buffer.size())) != 1)
-        lost();
+    for (bool more = true; more;) {
+      more = fill(copy_line);
+      if (copy_line.size() >= kCopyBlock) put_copy_block();
     }
+    put_copy_block();
     return end_copy_data(nullptr);
   }
 
@@ -1089,13 +1094,12 @@ struct Applier::Impl {
       if (error.empty() && deletes)
         error = exec_direct("DELETE FROM " + t.target + " AS ss_t USING " + tmp + " AS ss_s WHERE ss_s." + op +
                             " = 'd'" + match);
-      std::string set, excluded;
+      std::string set;
       for (size_t i = 0; i < cols.size(); ++i) {
         if (std::binary_search(pk.begin(), pk.end(), cols[i])) continue;
         const std::string c = quote_ident(cols[i]);
         set += (set.empty() ? "" : ", ") + c + " = CASE WHEN ss_s." + kp + "[" + std::to_string(i + 1) +
                "] THEN ss_t." + c + " ELSE ss_s." + c + " END";
-        excluded += (excluded.empty() ? "" : ", ") + c + " = EXCLUDED." + c;
       }
       if (error.empty() && updates && !set.empty()) {
         pg::Result r;
@@ -1109,13 +1113,9 @@ struct Applier::Impl {
       if (error.empty() && inserts)
         error = exec_direct("INSERT INTO " + t.target + " (" + list + ") SELECT " + list + " FROM " + tmp + " WHERE " +
                             op + " = 'i'");
-      if (error.empty() && upserts) {
-        std::string keys;
-        for (const std::string& k : pk) keys += (keys.empty() ? "" : ", ") + quote_ident(k);
+      if (error.empty() && upserts)
         error = exec_direct("INSERT INTO " + t.target + " (" + list + ") SELECT " + list + " FROM " + tmp + " WHERE " +
-                            op + " = 'u' ON CONFLICT (" + keys + ") DO " +
-                            (excluded.empty() ? "NOTHING" : "UPDATE SET " + excluded));
-      }
+                            op + " = 'u'" + on_conflict(pk, cols));
     }
     if (error.empty() && !uniform) error = "rows of more than one set of columns";
     if (error.empty()) error = exec_direct("RELEASE SAVEPOINT ss_fold");
@@ -1152,11 +1152,6 @@ struct Applier::Impl {
     stats.folded += folded;
     tx_statements += records;
     group_folded += folded;
-  }
-
-  void drop_log() {
-    log.clear();
-    log_tx_ends.clear();
   }
 
   // The group's folded rows failed to go in together: it is rolled back and applied again from its log without
@@ -1259,14 +1254,14 @@ struct Applier::Impl {
     stats.applied += copy_rows;
     tx_statements += copy_rows;
   }
-  // Ends the COPY in progress (`failure`: abort it with that message), reads its outcome and goes back to pipeline
-  // mode. Returns the server's error, "" when it succeeded.
   static constexpr size_t kCopyBlock = size_t{8} << 10;
   void put_copy_block() {
     if (!copy_line.empty() && PQputCopyData(conn.get(), copy_line.data(), static_cast<int>(copy_line.size())) != 1)
       lost();
     copy_line.clear();
   }
+  // Ends the COPY in progress (`failure`: abort it with that message), reads its outcome and goes back to pipeline
+  // mode. Returns the server's error, "" when it succeeded.
   std::string finish_copy(const char* failure) {
     copying = false;
     if (failure)
@@ -1300,14 +1295,12 @@ struct Applier::Impl {
       plain_tx = false;
       return;
     }
-    if (grouping()) {
-      if (had) ++group_txs;
-      if (logged && log.size() > (log_tx_ends.empty() ? 0 : log_tx_ends.back())) log_tx_ends.push_back(log.size());
-      if (logged && group_records < cfg.group.records &&
+    if (had) ++group_txs;
+    if (logging()) {
+      if (log.size() > (log_tx_ends.empty() ? 0 : log_tx_ends.back())) log_tx_ends.push_back(log.size());
+      if (group_records < cfg.group.records &&
           std::chrono::steady_clock::now() - group_start < std::chrono::microseconds(cfg.group.time_us))
         return;
-    } else if (had) {
-      ++group_txs;
     }
     finish();
     plain_tx = false;
@@ -1334,12 +1327,8 @@ struct Applier::Impl {
            format_lsn(first.lsn), std::to_string(first.ordinal)});
     }
     send(Kind::kControl, "COMMIT");
-    std::optional<Failure> f = drain();
-    if (f) {
-      if (grouping() && logged && !log_tx_ends.empty()) throw Redo{};  // as check()
-      if (applied_elsewhere()) return;
-      stop_on(*f);
-    }
+    check(drain());
+    if (!in_tx) return;  // applied elsewhere: rolled back
     for (const auto& [source, ph] : tx_hw) hw[source] = ph.first;
     stats.transactions += group_txs;
     ++stats.commits;
@@ -1359,7 +1348,8 @@ struct Applier::Impl {
     group_folded = 0;
     mid_tx = false;
     logged = true;
-    drop_log();
+    log.clear();
+    log_tx_ends.clear();
   }
 };
 
