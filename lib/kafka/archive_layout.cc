@@ -66,11 +66,12 @@ bool scan_record(std::string_view bytes, Position& pos, int64_t& commit_time) {
     const int field = WireFormatLite::GetTagFieldNumber(tag);
     const bool varint = WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_VARINT;
     uint64_t v = 0;
-    if (varint && (field == 2 || field == 3 || field == 6)) {
+    if (varint && (field == ChangeRecord::kCommitLsnFieldNumber || field == ChangeRecord::kOrdinalFieldNumber ||
+                   field == ChangeRecord::kCommitTimeFieldNumber)) {
       if (!in.ReadVarint64(&v)) return false;
-      if (field == 2) pos.lsn = v;
-      if (field == 3) pos.ordinal = v;
-      if (field == 6) commit_time = static_cast<int64_t>(v);
+      if (field == ChangeRecord::kCommitLsnFieldNumber) pos.lsn = v;
+      if (field == ChangeRecord::kOrdinalFieldNumber) pos.ordinal = v;
+      if (field == ChangeRecord::kCommitTimeFieldNumber) commit_time = static_cast<int64_t>(v);
     } else if (!WireFormatLite::SkipField(&in, tag)) {
       return false;
     }

@@ -7,7 +7,7 @@ using shadowstream::v1::Column;
 
 namespace {
 
-constexpr size_t kEntryOverhead = 96;  // an Entry, its index node and allocator slack, roughly
+constexpr size_t kEntryOverhead = 96;  // an Entry, its index slots and allocator slack, roughly
 
 bool append_key(const google::protobuf::RepeatedPtrField<Column>& cols, std::string& key) {
   bool any = false;

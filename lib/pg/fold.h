@@ -10,7 +10,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/position.h"
 #include "shadowstream.pb.h"
 
 namespace ss::fold {
