@@ -71,8 +71,10 @@ peer=$(secs bash -c "pg_dump -t acct postgres | psql -XAtq -d viadump >/dev/null
 ours=$(secs bash -c "ss-archive read -t bench.archive | ss-replay --speed max --to dbname=viarebuild --create-tables")
 # The whole history instead, as without a checkpoint: every change, folded.
 history=$(secs bash -c "ss-archive read -t bench.archive --from-position 0/1 | ss-replay --speed max --to dbname=viahistory --create-tables")
+# The floor under that row: kcat reading the change topic to its end, no order, no apply (the best of three).
+floor=$(best_secs 3 bash -c "kcat -b '$KAFKA_BROKERS' -C -t bench.archive -o beginning -e -q >/dev/null")
 sum() { psql -XAtq -d "$1" -c "select count(*) || ' ' || md5(string_agg(id || ',' || balance || note, ';' order by id)) from acct"; }
 same=$([ "$(sum viadump)" = "$(sum viarebuild)" ] && [ "$(sum viadump)" = "$(sum postgres)" ] && echo same || echo DIFFERENT)
 echo "BENCH|rebuild of ${KEYS} rows after $((KEYS * 10)) changes (s)|$ours|$peer|$(ratio "$ours" "$peer")|from the latest checkpoint / pg_dump -t | psql, target <= 3; tables $same"
 same=$([ "$(sum viahistory)" = "$(sum postgres)" ] && echo same || echo DIFFERENT)
-echo "BENCH|rebuild of ${KEYS} rows from all $((KEYS * 10)) changes (s)|$history|$peer|$(ratio "$history" "$peer")|the whole history, no checkpoint / pg_dump -t | psql, target <= 8; tables $same"
+echo "BENCH|rebuild of ${KEYS} rows from all $((KEYS * 10)) changes (s)|$history|$peer|$(ratio "$history" "$peer")|the whole history, no checkpoint / pg_dump -t | psql, target <= 8; tables $same; kcat -C -e of the topic alone: ${floor}s = $(ratio "$floor" "$peer")x"

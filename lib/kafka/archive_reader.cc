@@ -157,12 +157,13 @@ void window_read(const ReadConfig& cfg, const std::string& topic, const Span& sp
   if (active.empty()) return;
   assign(c.get(), topic, active);
   Merge merge(active);
+  kafka::BatchPoller poller(c.get());
   ChangeRecord rec;
   Chunks chunks;
   int64_t last_progress = now_us();
   bool progressed = false;
   while (!merge.all_finished() && !stop_requested() && !(cfg.should_stop && cfg.should_stop())) {
-    kafka::Message m(rd_kafka_consumer_poll(c.get(), follow ? 50 : 500));
+    kafka::Message m = poller.next(follow ? 50 : 500);
     if (!m) {
       // When the last message came, near enough (the clock is read at a silence, not per message).
       if (progressed) last_progress = now_us();

@@ -268,4 +268,16 @@ std::map<int32_t, Watermarks> all_watermarks(rd_kafka_t* rk, const std::string& 
   return wm;
 }
 
+Message BatchPoller::next(int timeout_ms) {
+  if (at_ == size_) {
+    at_ = 0;
+    // What is queued now, without waiting (a batch call with a timeout waits to fill the batch); when nothing is,
+    // one message as soon as it comes.
+    ssize_t n = rd_kafka_consume_batch_queue(q_.get(), 0, batch_.data(), batch_.size());
+    size_ = n > 0 ? static_cast<size_t>(n) : 0;
+    if (size_ == 0) return Message(rd_kafka_consume_queue(q_.get(), timeout_ms));
+  }
+  return Message(batch_[at_++]);
+}
+
 }  // namespace ss::kafka
