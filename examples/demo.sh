@@ -47,7 +47,7 @@ ss-buffer --no-passthrough --ack "$work/rt.ack" <"$work/rt.pipe" 2>"$work/buffer
 pids+=($!)
 ss-capture --slot demo --publication demo --ack-from "$work/rt.ack" >"$work/rt.pipe" 2>"$work/capture.log" &
 pids+=($!)
-ss-archive --ack "$work/ar.ack" --linger 50ms <"$work/ar.pipe" 2>"$work/archive.log" &
+ss-archive --ack "$work/ar.ack" <"$work/ar.pipe" 2>"$work/archive.log" &
 pids+=($!)
 ss-buffer read --source postgres --group archiver --ack-from "$work/ar.ack" >"$work/ar.pipe" 2>"$work/reader.log" &
 pids+=($!)

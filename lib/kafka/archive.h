@@ -33,7 +33,7 @@ struct WriteConfig {
   int partitions = 0;            // > 0: create the topics with this many partitions when they are absent
   int64_t retention_ms = -1;     // retention.ms of the topics it creates: -1 keeps everything
   size_t batch = 10000;          // records per transaction at most
-  int64_t linger_us = 100'000;   // a transaction waits at most this long for more input
+  int64_t linger_us = 10'000;    // the longest a record waits in hand while input goes on
   std::string ack;
   size_t max_frame = kDefaultMaxFrame;
   int64_t max_backoff_us = 30'000'000;

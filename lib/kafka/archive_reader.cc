@@ -286,7 +286,13 @@ class GroupMember {
   void consume() {
     int64_t idle_since = now_us();
     while (!stop_requested()) {
-      kafka::Message m(rd_kafka_consumer_poll(c_.get(), 200));
+      kafka::Message m(rd_kafka_consumer_poll(c_.get(), 0));
+      if (!m) {
+        // Nothing more is here yet: what was delivered goes out now, not when the output buffer fills (a
+        // real-time consumer would otherwise see a busy topic late), then wait for more.
+        out_.flush();
+        m.reset(rd_kafka_consumer_poll(c_.get(), 200));
+      }
       if (!m || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         out_.flush();
         commit();

@@ -127,6 +127,33 @@ lag_below() { [ "$(group_lag "$1" "$2")" -lt "$3" ]; }
   wait "$w"
 }
 
+@test "input that never pauses is still committed once its oldest record has waited --linger" {
+  gen -n 6000 >"$T/in.ss"
+  # A frame every half millisecond for three seconds: never the 2 ms pause that commits at once, far from --batch.
+  python3 -c '
+import sys, time
+data, out, i = open(sys.argv[1], "rb").read(), sys.stdout.buffer, 0
+while i < len(data):
+    n, shift, j = 0, 0, i
+    while True:
+        b = data[j]
+        j, n, shift = j + 1, n | (b & 0x7F) << shift, shift + 7
+        if b < 0x80:
+            break
+    out.write(data[i:j + n])
+    out.flush()
+    i, t = j + n, time.monotonic() + 0.0005
+    while time.monotonic() < t:
+        pass
+' "$T/in.ss" | ss-archive --topic "$TOPIC" --batch 1000000 --linger 50ms 3>&- &
+  w=$!
+  # Committed while the input still flows.
+  ss_wait_for committed_cmp "$TOPIC" -ge 500
+  kill -0 "$w"
+  wait "$w"
+  [ "$(committed_count "$TOPIC")" -eq 6000 ]
+}
+
 @test "--follow keeps delivering records archived after it started, and SIGTERM ends it with 0" {
   gen -n 2000 >"$T/a.ss"
   gen -n 2000 --start-lsn 999999999 >"$T/b.ss"
