@@ -1,8 +1,14 @@
 #include "core/cli.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <new>
 #include <optional>
+#include <string_view>
+#include <vector>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -10,6 +16,69 @@
 #include "core/signals.h"
 
 namespace ss {
+
+namespace {
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The closest of `names` to `word` when it is a plausible typo of it (a third of its letters or fewer differ).
+std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& names) {
+  std::optional<std::string> best;
+  size_t best_d = std::max<size_t>(1, word.size() / 3) + 1;
+  for (const std::string& n : names) {
+    size_t d = edit_distance(word, n);
+    if (d < best_d) {
+      best_d = d;
+      best = n;
+    }
+  }
+  return best;
+}
+
+// What an unexpected argument most likely was, in a line naming it: a mistyped flag or subcommand, with the
+// nearest real one. Empty when nothing on the command line looks like either (CLI11's own message is kept).
+std::string unexpected_message(CLI::App& app, int argc, char** argv) {
+  CLI::App* at = &app;  // the deepest subcommand the command line entered
+  while (!at->get_subcommands().empty()) at = at->get_subcommands().back();
+  std::vector<std::string> flags, commands;
+  for (CLI::App* a = at; a; a = a->get_parent()) {
+    for (const CLI::Option* o : a->get_options()) {
+      for (const std::string& l : o->get_lnames()) flags.push_back("--" + l);
+      for (const std::string& n : o->get_snames()) flags.push_back("-" + n);
+    }
+    if (a != at && !a->get_fallthrough()) break;
+  }
+  for (const CLI::App* sub : at->get_subcommands({})) commands.push_back(sub->get_name());
+  // A mistyped subcommand may have been taken as a positional value (`ss-progress pipline --once`: a job id), and
+  // the error is then about the flags after it: the typo is what to name.
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg.empty() || arg[0] == '-' || std::find(commands.begin(), commands.end(), arg) != commands.end()) continue;
+    if (auto near = closest(arg, commands))
+      return "unknown command " + std::string(arg) + "; did you mean " + *near + "?";
+  }
+  for (const std::string& arg : app.remaining(true)) {
+    if (arg.size() > 1 && arg[0] == '-') {
+      std::string name = arg.substr(0, arg.find('='));
+      auto near = closest(name, flags);
+      return "unknown flag " + name + (near ? "; did you mean " + *near + "?" : "");
+    }
+  }
+  return "";
+}
+}  // namespace
 
 int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
   log::set_tool(app.get_name());
@@ -22,6 +91,10 @@ int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& b
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::ExtrasError& e) {
+    std::string why = unexpected_message(app, argc, argv);
+    log::warn((why.empty() ? std::string(e.what()) : why) + " (see --help)");
+    return kExitUsage;
   } catch (const CLI::ParseError& e) {
     log::warn(std::string(e.what()) + " (see --help)");
     return kExitUsage;
@@ -83,10 +156,81 @@ int64_t duration_flag(const std::string& flag, const std::string& text) {
   return *v;
 }
 
+namespace {
+int64_t wall_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Whether a date-time names its zone (Z, or an offset after the time of day).
+bool names_zone(std::string_view t) {
+  if (t.size() <= 10) return false;
+  return t.back() == 'Z' || t.back() == 'z' || t.find_first_of("+-", 11) != std::string_view::npos;
+}
+
+// Broken-down local time -> µs since the epoch (mktime: TZ, daylight saving included).
+int64_t from_local(std::tm tm, int64_t frac_us) {
+  tm.tm_isdst = -1;
+  return static_cast<int64_t>(std::mktime(&tm)) * 1'000'000 + frac_us;
+}
+
+// "today" or "yesterday", optionally followed by HH:MM[:SS], in the local zone.
+std::optional<int64_t> parse_day_word(std::string_view t) {
+  int back;
+  if (t.substr(0, 5) == "today") {
+    back = 0;
+    t.remove_prefix(5);
+  } else if (t.substr(0, 9) == "yesterday") {
+    back = 1;
+    t.remove_prefix(9);
+  } else {
+    return std::nullopt;
+  }
+  int h = 0, m = 0, sec = 0;
+  if (!t.empty()) {
+    std::string rest(t);
+    int used = 0;
+    if (std::sscanf(rest.c_str(), " %2d:%2d%n", &h, &m, &used) != 2) return std::nullopt;
+    if (rest[static_cast<size_t>(used)] == ':') {
+      int more = 0;
+      if (std::sscanf(rest.c_str() + used, ":%2d%n", &sec, &more) != 1) return std::nullopt;
+      used += more;
+    }
+    if (static_cast<size_t>(used) != rest.size() || h > 23 || m > 59 || sec > 59) return std::nullopt;
+  }
+  std::time_t now = static_cast<std::time_t>(wall_now_us() / 1'000'000);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  tm.tm_mday -= back;  // mktime carries it into the month before
+  tm.tm_hour = h;
+  tm.tm_min = m;
+  tm.tm_sec = sec;
+  return from_local(tm, 0);
+}
+}  // namespace
+
 int64_t time_flag(const std::string& flag, const std::string& text) {
-  auto v = parse_time_us(text);
-  if (!v) throw Error(kExitUsage, flag + " takes an RFC 3339 time like 2026-11-20T10:00Z, got \"" + text + "\"");
-  return *v;
+  std::string_view t = text;
+  if (t == "now") return wall_now_us();
+  if (t.size() > 1 && t[0] == '-')
+    if (auto d = parse_duration_us(t.substr(1))) return wall_now_us() - *d;
+  if (auto v = parse_day_word(t)) return *v;
+  if (auto v = parse_time_us(t)) {
+    if (names_zone(t)) return *v;
+    // No zone: the local one, as date(1) reads it (with TZ=America/New_York, 21:51 is 21:51 there).
+    std::time_t secs = static_cast<std::time_t>(*v / 1'000'000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    return from_local(tm, *v % 1'000'000);
+  }
+  throw Error(kExitUsage, flag + " takes a time like 2026-11-20T10:00Z, 2026-11-20 10:00 (local), now, -1h or " +
+                              "yesterday 11:00, got \"" + text + "\"");
+}
+
+void check_window(const std::optional<int64_t>& since_us, const std::optional<int64_t>& until_us) {
+  if (since_us && until_us && *since_us >= *until_us)
+    throw Error(kExitUsage, "--since " + format_time_us(*since_us) + " is not before --until " +
+                                format_time_us(*until_us) + ": the window is empty");
 }
 
 uint64_t lsn_flag(const std::string& flag, const std::string& text) {

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 #include <string>
 #include <utility>
@@ -24,8 +25,12 @@ void add_verbose_flag(CLI::App& app);
 
 // Flag values in the forms every tool accepts; a malformed one is a usage error (64) naming the flag.
 int64_t duration_flag(const std::string& flag, const std::string& text);  // 10s, 500ms, 24h -> µs
-int64_t time_flag(const std::string& flag, const std::string& text);      // RFC 3339 -> µs since the epoch
-uint64_t lsn_flag(const std::string& flag, const std::string& text);      // X/Y
+// RFC 3339 (a time without a zone is local time, as date(1) reads it), "now", "-1h" (a duration ago), "today" or
+// "yesterday" with an optional HH:MM[:SS] -> µs since the epoch.
+int64_t time_flag(const std::string& flag, const std::string& text);
+// --since at or after --until is a usage error (64), not an empty result.
+void check_window(const std::optional<int64_t>& since_us, const std::optional<int64_t>& until_us);
+uint64_t lsn_flag(const std::string& flag, const std::string& text);  // X/Y
 
 Position position_flag(const std::string& flag, const std::string& text);  // X/Y or X/Y:N
 double speed_flag(const std::string& flag, const std::string& text);       // a factor > 0, or "max" -> 0

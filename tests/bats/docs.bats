@@ -58,3 +58,27 @@ help_flags() {
   run make -s check-format
   [ "$status" -eq 0 ]
 }
+
+@test "a mistyped flag or subcommand is exit 64 with one line naming the nearest real one" {
+  run -64 --separate-stderr ss-capture --slto x
+  [ "$stderr" = "ss-capture: unknown flag --slto; did you mean --slot? (see --help)" ]
+  run -64 --separate-stderr ss-archive read --sinse=2026-11-20T10:00Z
+  [ "$stderr" = "ss-archive: unknown flag --sinse; did you mean --since? (see --help)" ]
+  run -64 --separate-stderr ss-archive reed
+  [ "$stderr" = "ss-archive: unknown command reed; did you mean read? (see --help)" ]
+  # A typo taken for a job id is still named as the typo it is.
+  run -64 --separate-stderr ss-progress pipline --once
+  [ "$stderr" = "ss-progress: unknown command pipline; did you mean pipeline? (see --help)" ]
+  # Nothing near: the flag alone.
+  run -64 --separate-stderr ss-buffer --zzzzzz
+  [ "$stderr" = "ss-buffer: unknown flag --zzzzzz (see --help)" ]
+}
+
+@test "--since at or after --until is a usage error in every tool, before any server is reached" {
+  for cmd in "ss-archive read" "ss-buffer read" "ss-replay"; do
+    run -64 --separate-stderr $cmd --since 2026-11-20T11:00Z --until 2026-11-20T10:00Z
+    [ "$stderr" = "${cmd%% *}: --since 2026-11-20T11:00:00.000000Z is not before --until 2026-11-20T10:00:00.000000Z: the window is empty" ]
+  done
+  run -64 --separate-stderr ss-archive read --since "last tuesday"
+  [[ "$stderr" == *'now, -1h or yesterday 11:00, got "last tuesday"' ]]
+}

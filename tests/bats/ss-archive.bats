@@ -86,6 +86,12 @@ lag_below() { [ "$(group_lag "$1" "$2")" -lt "$3" ]; }
   from=$(sed -n 10p "$T/want.jsonl" | jq -r '"\(.commit_lsn):\(.ordinal // 0)"')
   to=$(sed -n 20p "$T/want.jsonl" | jq -r '"\(.commit_lsn):\(.ordinal // 0)"')
   [ "$(ss-archive read --topic "$TOPIC" --from-position "$from" --to-position "$to" | ss-cat | wc -l)" -eq 11 ]
+  # A time without a zone is local time, as date(1) reads it: 05:00:05 in New York is 10:00:05Z.
+  TZ=America/New_York ss-archive read --topic "$TOPIC" --since "2026-11-20 05:00:05" --until 2026-11-20T05:00:07.5 |
+    cmp - "$T/win.ss"
+  # Relative times: the whole archive is more than a day old.
+  [ "$(ss-archive read --topic "$TOPIC" --since 2026-11-20T10:00:19Z --until -1d | ss-cat | wc -l)" -eq 300 ]
+  [ -z "$(ss-archive read --topic "$TOPIC" --since -1h --until now)" ]
 }
 
 @test "two members of one group together see every record once; another group sees all again" {

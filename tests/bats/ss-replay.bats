@@ -210,7 +210,7 @@ SQL
   run -64 --separate-stderr ss-replay --on-error maybe
   run -64 --separate-stderr ss-replay --create-tables
   [[ "$stderr" == *"need --to"* ]]
-  run -64 --separate-stderr ss-replay --since yesterday
+  run -64 --separate-stderr ss-replay --since "last tuesday"
   printf '\x05abc' >"$T/trunc.ss"
   run -65 --separate-stderr ss-replay --speed max <"$T/trunc.ss"
   [[ "$stderr" == *"offset 0"* ]]

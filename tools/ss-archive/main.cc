@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
       app.add_subcommand("read", "Read the archive to stdout: a window in position order, or as a group member");
   add_kafka_flags(read, r.kafka);
   read->add_option("-t,--topic", r.topic, "Topic")->default_val(ss::archive::kDefaultTopic);
-  read->add_option("--since", since, "Records committed at or after TIME (RFC 3339)");
+  read->add_option("--since", since,
+                   "Records committed at or after TIME (RFC 3339; no zone: local; now, -1h, yesterday 11:00)");
   read->add_option("--until", until, "Records committed before TIME");
   read->add_option("--as-of", as_of,
                    "Rebuild as of TIME: the latest checkpoint before it, then the changes up to it (as --until "
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
       if (!as_of.empty()) until = as_of;
       if (!since.empty()) r.since_us = ss::time_flag("--since", since);
       if (!until.empty()) r.until_us = ss::time_flag("--until", until);
+      ss::check_window(r.since_us, r.until_us);
       if (!from.empty()) r.from = ss::position_flag("--from-position", from);
       if (!to.empty()) r.to = ss::position_flag("--to-position", to);
       if (!r.ack_from.empty() && r.group.empty()) throw ss::Error(ss::kExitUsage, "--ack-from needs --group");

@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
       r.ack_timeout_us = ss::duration_flag("--ack-timeout", ack_timeout);
       if (!since.empty()) r.since_us = ss::time_flag("--since", since);
       if (!until.empty()) r.until_us = ss::time_flag("--until", until);
+      ss::check_window(r.since_us, r.until_us);
       if (r.consumer.empty()) {
         char host[256] = "consumer";
         gethostname(host, sizeof host - 1);

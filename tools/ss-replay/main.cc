@@ -26,7 +26,8 @@ void add_request_flags(CLI::App& app, RequestFlags& f, shadowstream::v1::ReplayR
   app.add_option("--speed", f.speed, "Speed factor over the original timing, or 'max' for no pacing")->default_val("1");
   app.add_option("--rate", f.rate, "Pace at N records per second instead (e.g. 5000 or 5000/s)");
   app.add_option("--max-gap", f.max_gap, "Shorten idle stretches longer than DURATION to DURATION (e.g. 5s)");
-  app.add_option("--since", f.since, "Replay records committed at or after TIME (RFC 3339)");
+  app.add_option("--since", f.since,
+                 "Replay records committed at or after TIME (RFC 3339; no zone: local; now, -1h, yesterday 11:00)");
   app.add_option("--until", f.until, "Replay records committed before TIME");
   app.add_option("-t,--table", f.tables, "Only this table (schema.table; repeatable)");
   app.add_option("--to", *req.mutable_target(), to_help);
@@ -42,6 +43,7 @@ void fill_request(const RequestFlags& f, shadowstream::v1::ReplayRequest& req) {
   if (!f.max_gap.empty()) req.set_max_gap_us(ss::duration_flag("--max-gap", f.max_gap));
   if (!f.since.empty()) req.set_start_time(ss::time_flag("--since", f.since));
   if (!f.until.empty()) req.set_end_time(ss::time_flag("--until", f.until));
+  if (!f.since.empty() && !f.until.empty()) ss::check_window(req.start_time(), req.end_time());
   for (const auto& t : f.tables) req.add_tables(t);
   req.set_create_tables(f.create_tables);
   req.set_on_error(f.on_error);
