@@ -121,6 +121,11 @@ deps:
 	  echo "installing:" $$missing; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+	@# npm from Debian unless some npm is already there (a NodeSource nodejs carries its own and conflicts with Debian's).
+	@if ! command -v npm >/dev/null; then \
+	  echo "installing: nodejs npm"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; \
+	fi
 	@# The dashboard's browser test drives Debian's chromium with playwright-core (it downloads no browser).
 	@if [ ! -d tests/browser/node_modules/playwright-core ]; then \
 	  echo "installing playwright-core (npm ci in tests/browser)"; \

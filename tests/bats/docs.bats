@@ -82,3 +82,24 @@ help_flags() {
   run -64 --separate-stderr ss-archive read --since "last tuesday"
   [[ "$stderr" == *'now, -1h or yesterday 11:00, got "last tuesday"' ]]
 }
+
+@test "make deps installs nodejs and npm from Debian when no npm is on the PATH" {
+  # A PATH with make and a shell but no npm; apt-get and dpkg-query stand in for the package manager (every other
+  # package reads as installed) and record what they were asked.
+  T="$BATS_TEST_TMPDIR"
+  mkdir -p "$T/bin"
+  for c in make sh bash grep id cat; do ln -s "$(command -v "$c")" "$T/bin/$c"; done
+  printf '#!/bin/sh\necho "install ok installed"\n' >"$T/bin/dpkg-query"
+  printf '#!/bin/sh\necho "apt-get $*" >>"%s/apt.log"\n' "$T" >"$T/bin/apt-get"
+  printf '#!/bin/sh\n"$@"\n' >"$T/bin/sudo"
+  chmod +x "$T/bin/"*
+  [ -d "$SS_ROOT/tests/browser/node_modules/playwright-core" ] # so deps has no npm ci to run
+  PATH="$T/bin" run -0 make -s -C "$SS_ROOT" deps
+  [[ "$output" == *"installing: nodejs npm"* ]]
+  grep -q -- "install -y -qq --no-install-recommends nodejs npm" "$T/apt.log"
+  # With npm on the PATH (the stubs still first) nothing is installed.
+  rm "$T/apt.log"
+  command -v npm
+  PATH="$T/bin:$PATH" run -0 make -s -C "$SS_ROOT" deps
+  [ ! -e "$T/apt.log" ]
+}
