@@ -25,7 +25,7 @@ ss_start_kafka --partitions 16 "${topics[@]}" >&2
 q() { psql -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
 
 # Scale 1: the pipeline starts with a checkpoint of the tables, which should not still be archiving when timing starts.
-pgbench -i -q -s 1 >&2 2>/dev/null
+pgbench -i -q -s 1 >&2
 # pgbench_history has no key: give it one, so its deletes can be published.
 q "alter table pgbench_history add column hid bigserial primary key"
 cat >"$d/tx.sql" <<'SQL'
@@ -47,10 +47,12 @@ slot_active() { [ "$(q "select active from pg_replication_slots where slot_name 
 
 wall_us() { echo $(($(date +%s%N) / 1000)); }
 # The archiver has stored (and acknowledged) everything in the stream: a run starts with no backlog of the last.
+# (The group must be there; a nil lag, which Redis gives when it cannot tell, counts by the pending list alone.)
 archived_all() {
-  redis-cli -u "$REDIS_URL" --raw XINFO GROUPS shadowstream:bench:changes |
-    awk '$0 == "name" { getline; g = $0 } g == "archiver" && ($0 == "pending" || $0 == "lag") { getline; if ($0 != 0) bad = 1 }
-         END { exit bad }'
+  redis-cli -u "$REDIS_URL" --raw XINFO GROUPS shadowstream:bench:changes 2>/dev/null |
+    awk '$0 == "name" { getline; g = $0; if (g == "archiver") seen = 1 }
+         g == "archiver" && ($0 == "pending" || $0 == "lag") { getline; if ($0 != "" && $0 != 0) bad = 1 }
+         END { exit !seen || bad }'
 }
 for rate in $RATES; do
   export TOPIC="bench.pipeline.$rate"
@@ -60,10 +62,12 @@ for rate in $RATES; do
   SS_WAIT_TIMEOUT=120 ss_wait_for archived_all
   from=$(($(wall_us) + WARMUP * 1000000))
   until=$((from + WINDOW * 1000000))
-  ss-buffer read --source bench --group "probe-$rate" --from now 2>/dev/null |
-    ss-frame-latency --from "$from" --until "$until" >"$d/redis.$rate" &
-  ss-archive read --topic "$TOPIC" --group "probe-$rate" --follow -X fetch.wait.max.ms=5 2>/dev/null |
-    ss-frame-latency --from "$from" --until "$until" >"$d/kafka.$rate" &
+  (ss-buffer read --source bench --group "probe-$rate" --from now 2>/dev/null |
+    ss-frame-latency --from "$from" --until "$until" >"$d/redis.$rate") &
+  probes=($!)
+  (ss-archive read --topic "$TOPIC" --group "probe-$rate" --follow -X fetch.wait.max.ms=5 2>/dev/null |
+    ss-frame-latency --from "$from" --until "$until" >"$d/kafka.$rate") &
+  probes+=($!)
   flags=(-c 4 -j 2)
   [ "$rate" = max ] || flags+=(-R "$rate")
   pgbench -n -f "$d/tx.sql" "${flags[@]}" -T $((WARMUP + WINDOW + 2)) >"$d/pgbench.$rate" 2>&1
@@ -71,7 +75,7 @@ for rate in $RATES; do
   SS_WAIT_TIMEOUT=120 ss_wait_for test -s "$d/kafka.$rate"
   SS_WAIT_TIMEOUT=30 ss_wait_for test -s "$d/redis.$rate"
   # The probes' readers end at their next write into the closed pipe; a quiet one is stopped, not left to compete.
-  pkill -f -- "--group probe-$rate" || true
+  for p in "${probes[@]}"; do pkill -P "$p" 2>/dev/null || true; done
   read -r rn r50 r99 rmax _ _ _ <"$d/redis.$rate"
   read -r kn k50 k99 kmax kr k50a k50b <"$d/kafka.$rate"
   got=$(awk -v n="$kn" -v w="$WINDOW" 'BEGIN{printf "%.0f", n/w}')

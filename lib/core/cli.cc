@@ -1,6 +1,7 @@
 #include "core/cli.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -36,6 +37,9 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 // The closest of `names` to `word` when it is a plausible typo of it (a third of its letters or fewer differ).
 std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& names) {
   std::optional<std::string> best;
+  // Any one-letter flag is a letter away from every other: a guess there would mislead.
+  if (word.substr(word.find_first_not_of('-') == std::string_view::npos ? 0 : word.find_first_not_of('-')).size() < 3)
+    return best;
   size_t best_d = std::max<size_t>(1, word.size() / 3) + 1;
   for (const std::string& n : names) {
     size_t d = edit_distance(word, n);
@@ -49,27 +53,28 @@ std::optional<std::string> closest(std::string_view word, const std::vector<std:
 
 // What an unexpected argument most likely was, in a line naming it: a mistyped flag or subcommand, with the
 // nearest real one. Empty when nothing on the command line looks like either (CLI11's own message is kept).
-std::string unexpected_message(CLI::App& app, int argc, char** argv) {
+std::string unexpected_message(CLI::App& app) {
   CLI::App* at = &app;  // the deepest subcommand the command line entered
   while (!at->get_subcommands().empty()) at = at->get_subcommands().back();
   std::vector<std::string> flags, commands;
+  // The flags `at` takes: its own, and its parents' when it lets them through.
   for (CLI::App* a = at; a; a = a->get_parent()) {
     for (const CLI::Option* o : a->get_options()) {
       for (const std::string& l : o->get_lnames()) flags.push_back("--" + l);
       for (const std::string& n : o->get_snames()) flags.push_back("-" + n);
     }
-    if (a != at && !a->get_fallthrough()) break;
+    if (!a->get_fallthrough()) break;
   }
   for (const CLI::App* sub : at->get_subcommands({})) commands.push_back(sub->get_name());
   // A mistyped subcommand may have been taken as a positional value (`ss-progress pipline --once`: a job id), and
-  // the error is then about the flags after it: the typo is what to name.
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg.empty() || arg[0] == '-' || std::find(commands.begin(), commands.end(), arg) != commands.end()) continue;
-    if (auto near = closest(arg, commands))
-      return "unknown command " + std::string(arg) + "; did you mean " + *near + "?";
-  }
-  for (const std::string& arg : app.remaining(true)) {
+  // the error is then about the flags after it: the typo is what to name. Values of named flags are not looked at.
+  std::vector<std::string> loose = app.remaining(true);
+  for (const CLI::Option* o : at->get_options())
+    if (o->get_positional()) loose.insert(loose.begin(), o->results().begin(), o->results().end());
+  for (const std::string& arg : loose)
+    if (!arg.empty() && arg[0] != '-')
+      if (auto near = closest(arg, commands)) return "unknown command " + arg + "; did you mean " + *near + "?";
+  for (const std::string& arg : loose) {
     if (arg.size() > 1 && arg[0] == '-') {
       std::string name = arg.substr(0, arg.find('='));
       auto near = closest(name, flags);
@@ -83,6 +88,16 @@ std::string unexpected_message(CLI::App& app, int argc, char** argv) {
 int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
   log::set_tool(app.get_name());
   install_stop_handlers();
+  // -v works after a subcommand too (`ss-archive read -v`), as the man pages list it among the common flags.
+  if (app.get_option_no_throw("-v")) {
+    std::function<void(CLI::App&)> spread = [&](CLI::App& a) {
+      for (CLI::App* sub : a.get_subcommands({})) {
+        if (!sub->get_option_no_throw("-v")) add_verbose_flag(*sub);
+        spread(*sub);
+      }
+    };
+    spread(app);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -92,7 +107,7 @@ int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& b
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ExtrasError& e) {
-    std::string why = unexpected_message(app, argc, argv);
+    std::string why = unexpected_message(app);
     log::warn((why.empty() ? std::string(e.what()) : why) + " (see --help)");
     return kExitUsage;
   } catch (const CLI::ParseError& e) {
@@ -165,13 +180,17 @@ int64_t wall_now_us() {
 // Whether a date-time names its zone (Z, or an offset after the time of day).
 bool names_zone(std::string_view t) {
   if (t.size() <= 10) return false;
-  return t.back() == 'Z' || t.back() == 'z' || t.find_first_of("+-", 11) != std::string_view::npos;
+  return t.back() == 'Z' || t.back() == 'z' || t.find_first_of("+-", 10) != std::string_view::npos;
 }
 
 // Broken-down local time -> µs since the epoch (mktime: TZ, daylight saving included).
-int64_t from_local(std::tm tm, int64_t frac_us) {
+std::optional<int64_t> from_local(std::tm tm, int64_t frac_us) {
   tm.tm_isdst = -1;
-  return static_cast<int64_t>(std::mktime(&tm)) * 1'000'000 + frac_us;
+  std::time_t t = std::mktime(&tm);
+  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
+  int64_t us = static_cast<int64_t>(t) * 1'000'000 + frac_us;
+  if (us < kMinTimeUs || us > kMaxTimeUs) return std::nullopt;
+  return us;
 }
 
 // "today" or "yesterday", optionally followed by HH:MM[:SS], in the local zone.
@@ -188,15 +207,17 @@ std::optional<int64_t> parse_day_word(std::string_view t) {
   }
   int h = 0, m = 0, sec = 0;
   if (!t.empty()) {
-    std::string rest(t);
-    int used = 0;
-    if (std::sscanf(rest.c_str(), " %2d:%2d%n", &h, &m, &used) != 2) return std::nullopt;
-    if (rest[static_cast<size_t>(used)] == ':') {
-      int more = 0;
-      if (std::sscanf(rest.c_str() + used, ":%2d%n", &sec, &more) != 1) return std::nullopt;
-      used += more;
-    }
-    if (static_cast<size_t>(used) != rest.size() || h > 23 || m > 59 || sec > 59) return std::nullopt;
+    // Exactly " HH:MM" or " HH:MM:SS".
+    auto two = [&](size_t at, int& v) {
+      if (at + 2 > t.size() || !std::isdigit(static_cast<unsigned char>(t[at])) ||
+          !std::isdigit(static_cast<unsigned char>(t[at + 1])))
+        return false;
+      v = (t[at] - '0') * 10 + (t[at + 1] - '0');
+      return true;
+    };
+    bool ok = t[0] == ' ' && two(1, h) && t.size() > 3 && t[3] == ':' && two(4, m) &&
+              (t.size() == 6 || (t.size() == 9 && t[6] == ':' && two(7, sec)));
+    if (!ok || h > 23 || m > 59 || sec > 59) return std::nullopt;
   }
   std::time_t now = static_cast<std::time_t>(wall_now_us() / 1'000'000);
   std::tm tm{};
@@ -212,8 +233,9 @@ std::optional<int64_t> parse_day_word(std::string_view t) {
 int64_t time_flag(const std::string& flag, const std::string& text) {
   std::string_view t = text;
   if (t == "now") return wall_now_us();
+  // A duration ago: at most a thousand years (beyond that is a typo, and near int64's end arithmetic breaks).
   if (t.size() > 1 && t[0] == '-')
-    if (auto d = parse_duration_us(t.substr(1))) return wall_now_us() - *d;
+    if (auto d = parse_duration_us(t.substr(1)); d && *d < 1000LL * 366 * 86400 * 1'000'000) return wall_now_us() - *d;
   if (auto v = parse_day_word(t)) return *v;
   if (auto v = parse_time_us(t)) {
     if (names_zone(t)) return *v;
@@ -221,10 +243,10 @@ int64_t time_flag(const std::string& flag, const std::string& text) {
     std::time_t secs = static_cast<std::time_t>(*v / 1'000'000);
     std::tm tm{};
     gmtime_r(&secs, &tm);
-    return from_local(tm, *v % 1'000'000);
+    if (auto local = from_local(tm, *v % 1'000'000)) return *local;
   }
   throw Error(kExitUsage, flag + " takes a time like 2026-11-20T10:00Z, 2026-11-20 10:00 (local), now, -1h or " +
-                              "yesterday 11:00, got \"" + text + "\"");
+                              "'yesterday 11:00', got \"" + text + "\"");
 }
 
 void check_window(const std::optional<int64_t>& since_us, const std::optional<int64_t>& until_us) {

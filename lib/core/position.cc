@@ -184,6 +184,8 @@ std::optional<int64_t> parse_duration_us(std::string_view s) {
     mult = 86400e6;
   else
     return std::nullopt;
+  // Past int64's µs (292,000 years) the cast is undefined: refused like any other nonsense.
+  if (!(v * mult < 9.2e18)) return std::nullopt;
   return static_cast<int64_t>(v * mult);
 }
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <queue>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -174,13 +175,24 @@ class Producer {
     rk_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
     if (!rk_) throw Error(kExitConfig, std::string("cannot create a Kafka producer: ") + err);
     conf.release();
+    // The archiver is a long-running stage: it waits for Kafka, saying every time what it waits for.
+    for (int64_t backoff = 500'000;; backoff = std::min(backoff * 2, cfg.max_backoff_us)) {
+      try {
+        kafka::require_reachable(rk_.get(), cfg.kafka, kafka::kReachableMs);
+        break;
+      } catch (const Error& e) {
+        log::warn(std::string(e.what()) + "; retrying in " + std::to_string(backoff / 1000) + "ms");
+      }
+      if (!sleep_unless_stopped(backoff)) throw Error(kExitTempFail, "stopped before Kafka was reachable");
+    }
     for (int64_t backoff = 500'000;; backoff = std::min(backoff * 2, cfg.max_backoff_us)) {
       kafka::ErrorPtr e(rd_kafka_init_transactions(rk_.get(), kTimeoutMs));
       if (!e) break;
       if (rd_kafka_error_is_fatal(e.get()) || !rd_kafka_error_is_retriable(e.get()))
         throw Error(kExitTempFail,
                     std::string("cannot initialise transactions as ") + txid + ": " + rd_kafka_error_string(e.get()));
-      log::warn(std::string("initialising transactions: ") + rd_kafka_error_string(e.get()) + "; retrying");
+      log::warn("initialising transactions with Kafka at " + kafka::describe_brokers(rk_.get(), cfg.kafka) + ": " +
+                rd_kafka_error_string(e.get()) + "; retrying");
       if (!sleep_unless_stopped(backoff)) throw Error(kExitTempFail, "stopped before Kafka was reachable");
     }
     for (int d = 0; d < kDests; ++d) topics_[d] = topic_of(cfg.topic, static_cast<Dest>(d));
@@ -411,25 +423,27 @@ struct Archived {
   Position hw;                                         // the highest position held
   Position floor;                                      // below it, everything up to hw is taken as held
   std::vector<std::pair<Position, Position>> present;  // sorted ranges (a bundle's first and last): what is held
-  std::vector<Position> written;                       // written by this run (the newest million), sorted
+  std::vector<Position> written;                       // written by this run in position order (the newest million)
+  std::set<Position> written_late;                     // written by this run below what it had written before
 
   // Everything written is remembered, so a record delivered again in the same run (a redelivery after a Redis
-  // restart can come out of order) is dropped, not written twice. The oldest half goes past a million. A sorted
-  // vector, not a set: records come in position order all but always, so this is an append, where a tree node per
-  // record was a twentieth of the archiver's time.
+  // restart can come out of order) is dropped, not written twice. The oldest half goes past a million. Records
+  // come in position order all but always: an append to a vector, where a tree node per record was a twentieth of
+  // the archiver's time; the rare one that comes late goes to a set.
   void note_written(const Position& p) {
-    if (written.empty() || written.back() < p) {
+    if (written.empty() || written.back() < p)
       written.push_back(p);
-    } else {
-      auto it = std::lower_bound(written.begin(), written.end(), p);
-      if (it == written.end() || *it != p) written.insert(it, p);
+    else
+      written_late.insert(p);
+    if (written.size() > 1'000'000) {
+      written.erase(written.begin(), written.begin() + 500'000);
+      written_late.erase(written_late.begin(), written_late.lower_bound(written.front()));
     }
-    if (written.size() > 1'000'000) written.erase(written.begin(), written.begin() + 500'000);
   }
 
   bool holds(const Position& p) const {
     if (p > hw) return false;
-    if (p < floor || std::binary_search(written.begin(), written.end(), p)) return true;
+    if (p < floor || std::binary_search(written.begin(), written.end(), p) || written_late.count(p)) return true;
     auto it = std::upper_bound(present.begin(), present.end(), p,
                                [](const Position& x, const std::pair<Position, Position>& r) { return x < r.first; });
     return it != present.begin() && p <= std::prev(it)->second;
@@ -550,7 +564,8 @@ int run_write(const WriteConfig& cfg, int in_fd) {
         if (!batch.empty()) {
           if (in.buffered() == 0) {
             pollfd pfd{in_fd, POLLIN, 0};
-            if (::poll(&pfd, 1, kPauseMs) == 0) {
+            const int64_t left_ms = std::max<int64_t>(0, (oldest_us + cfg.linger_us - now_us()) / 1000);
+            if (::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(kPauseMs, left_ms))) == 0) {
               ready = false;
               break;
             }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "core/error.h"
@@ -18,6 +19,29 @@ void set(rd_kafka_conf_t* conf, const std::string& key, const std::string& value
   char err[512];
   if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
     throw Error(kExitConfig, "Kafka property " + key + ": " + err);
+}
+
+// librdkafka's own log lines (%3|...|FAIL|rdkafka#...) are noise at a shell prompt: shown with -v only. The last
+// failure is kept, so the one line a user does see can say why Kafka could not be reached.
+std::mutex last_failure_mu;
+std::string last_failure_text;
+
+void on_log(const rd_kafka_t*, int level, const char*, const char* buf) {
+  std::string line(buf);
+  if (auto at = line.find("]: "); at != std::string::npos) line.erase(0, at + 3);
+  if (level <= 3) {
+    std::lock_guard lock(last_failure_mu);
+    last_failure_text = line;
+  }
+  log::info("librdkafka: " + line);
+}
+
+// Where the brokers came from, as the user would look for it.
+std::string broker_source(const Settings& s) {
+  for (auto it = s.properties.rbegin(); it != s.properties.rend(); ++it)
+    if (it->rfind("bootstrap.servers=", 0) == 0 || it->rfind("metadata.broker.list=", 0) == 0) return "-X";
+  if (!s.property_files.empty()) return "-F " + s.property_files.back() + " or KAFKA_BROKERS";
+  return s.brokers.empty() ? "KAFKA_BROKERS" : "--brokers";
 }
 
 void set_kv(rd_kafka_conf_t* conf, const std::string& kv, const std::string& where) {
@@ -50,7 +74,36 @@ Conf make_conf(const Settings& settings, const std::vector<std::pair<std::string
     }
   }
   for (const auto& kv : settings.properties) set_kv(conf.get(), kv, "-X");
+  char servers[4096];
+  size_t size = sizeof servers;
+  if (rd_kafka_conf_get(conf.get(), "bootstrap.servers", servers, &size) != RD_KAFKA_CONF_OK || servers[0] == '\0')
+    throw Error(kExitConfig, "no Kafka brokers: set KAFKA_BROKERS=host:port[,host:port...] or pass --brokers");
+  rd_kafka_conf_set_log_cb(conf.get(), &on_log);
   return conf;
+}
+
+std::string describe_brokers(rd_kafka_t* rk, const Settings& s) {
+  char servers[4096];
+  size_t size = sizeof servers;
+  std::string list =
+      rd_kafka_conf_get(rd_kafka_conf(rk), "bootstrap.servers", servers, &size) == RD_KAFKA_CONF_OK ? servers : "?";
+  return list + " (from " + broker_source(s) + ")";
+}
+
+std::string last_failure() {
+  std::lock_guard lock(last_failure_mu);
+  return last_failure_text.empty() ? "no answer" : last_failure_text;
+}
+
+void require_reachable(rd_kafka_t* rk, const Settings& s, int timeout_ms) {
+  const rd_kafka_metadata_t* raw = nullptr;
+  // Asking for no topic: answered by any broker that is up, in a round trip.
+  if (rd_kafka_metadata(rk, 0, nullptr, &raw, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    Metadata md(raw);
+    return;
+  }
+  throw Error(kExitUnavailable, "cannot reach Kafka at " + describe_brokers(rk, s) + " within " +
+                                    std::to_string(timeout_ms / 1000) + "s: " + last_failure());
 }
 
 void check(rd_kafka_resp_err_t err, const std::string& what, int code) {
@@ -235,6 +288,7 @@ Handle make_consumer(const Settings& s, const std::string& group, RebalanceCb on
   if (!h) throw Error(kExitConfig, std::string("cannot create a Kafka consumer: ") + err);
   conf.release();  // owned by the handle now
   rd_kafka_poll_set_consumer(h.get());
+  require_reachable(h.get(), s, kReachableMs);
   return h;
 }
 

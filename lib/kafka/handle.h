@@ -90,6 +90,15 @@ void ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int 
 // (1048588) when the cluster does not answer DescribeConfigs.
 size_t max_message_bytes(rd_kafka_t* rk, const std::string& topic, int timeout_ms);
 
+// "host:port,... (from KAFKA_BROKERS)": what a handle was pointed at, for messages.
+std::string describe_brokers(rd_kafka_t* rk, const Settings& s);
+// librdkafka's last error line (a connect failure, all brokers down), or "no answer".
+std::string last_failure();
+// How long a one-off reader waits for any broker before it gives up with the brokers it tried (69).
+constexpr int kReachableMs = 5000;
+// Throws Error(69) naming the brokers and the last failure when no broker answers within `timeout_ms`.
+void require_reachable(rd_kafka_t* rk, const Settings& s, int timeout_ms);
+
 using RebalanceCb = void (*)(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*);
 
 // A read_committed consumer that never commits by itself. Window reads, probes and lag figures pass no callback

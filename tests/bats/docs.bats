@@ -69,9 +69,16 @@ help_flags() {
   # A typo taken for a job id is still named as the typo it is.
   run -64 --separate-stderr ss-progress pipline --once
   [ "$stderr" = "ss-progress: unknown command pipline; did you mean pipeline? (see --help)" ]
-  # Nothing near: the flag alone.
+  # Nothing near, or too short to guess from: the flag alone. A flag's value is not taken for a subcommand.
   run -64 --separate-stderr ss-buffer --zzzzzz
   [ "$stderr" = "ss-buffer: unknown flag --zzzzzz (see --help)" ]
+  run -64 --separate-stderr ss-archive -x
+  [ "$stderr" = "ss-archive: unknown flag -x (see --help)" ]
+  run -64 --separate-stderr ss-archive --topic reed --lingr 5ms
+  [ "$stderr" = "ss-archive: unknown flag --lingr; did you mean --linger? (see --help)" ]
+  # -v is taken after a subcommand too.
+  run -64 --separate-stderr ss-archive read -v --since 2026-11-20T11:00Z --until 2026-11-20T10:00Z
+  [[ "$stderr" == *"the window is empty" ]]
 }
 
 @test "--since at or after --until is a usage error in every tool, before any server is reached" {
@@ -79,8 +86,10 @@ help_flags() {
     run -64 --separate-stderr $cmd --since 2026-11-20T11:00Z --until 2026-11-20T10:00Z
     [ "$stderr" = "${cmd%% *}: --since 2026-11-20T11:00:00.000000Z is not before --until 2026-11-20T10:00:00.000000Z: the window is empty" ]
   done
+  run -64 --separate-stderr ss-archive read --since "today 1: 5"
+  run -64 --separate-stderr ss-archive read --since -99999999999h
   run -64 --separate-stderr ss-archive read --since "last tuesday"
-  [[ "$stderr" == *'now, -1h or yesterday 11:00, got "last tuesday"' ]]
+  [[ "$stderr" == *"now, -1h or 'yesterday 11:00', got \"last tuesday\""* ]]
 }
 
 @test "make deps installs nodejs and npm from Debian when no npm is on the PATH" {

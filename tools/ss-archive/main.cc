@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   add_kafka_flags(read, r.kafka);
   read->add_option("-t,--topic", r.topic, "Topic")->default_val(ss::archive::kDefaultTopic);
   read->add_option("--since", since,
-                   "Records committed at or after TIME (RFC 3339; no zone: local; now, -1h, yesterday 11:00)");
+                   "Records committed at or after TIME (RFC 3339; no zone: local; now, -1h, 'yesterday 11:00')");
   read->add_option("--until", until, "Records committed before TIME");
   read->add_option("--as-of", as_of,
                    "Rebuild as of TIME: the latest checkpoint before it, then the changes up to it (as --until "

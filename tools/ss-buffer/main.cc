@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
   read->add_flag("--until-idle", r.until_idle, "Exit 0 once the stream is drained (for cron)");
   read->add_option("--ack-timeout", ack_timeout, "With --until-idle and --ack-from, how long to wait for acks")
       ->default_val("60s");
-  read->add_option("--since", since, "Only records committed at or after TIME");
+  read->add_option("--since", since,
+                   "Only records committed at or after TIME (RFC 3339; no zone: local; now, -1h, 'yesterday 11:00')");
   read->add_option("--until", until, "Only records committed before TIME");
   read->add_option("--count", r.count, "Entries per read")->default_val(512)->check(CLI::Range(1, 100000));
 

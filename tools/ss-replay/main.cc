@@ -27,7 +27,7 @@ void add_request_flags(CLI::App& app, RequestFlags& f, shadowstream::v1::ReplayR
   app.add_option("--rate", f.rate, "Pace at N records per second instead (e.g. 5000 or 5000/s)");
   app.add_option("--max-gap", f.max_gap, "Shorten idle stretches longer than DURATION to DURATION (e.g. 5s)");
   app.add_option("--since", f.since,
-                 "Replay records committed at or after TIME (RFC 3339; no zone: local; now, -1h, yesterday 11:00)");
+                 "Replay records committed at or after TIME (RFC 3339; no zone: local; now, -1h, 'yesterday 11:00')");
   app.add_option("--until", f.until, "Replay records committed before TIME");
   app.add_option("-t,--table", f.tables, "Only this table (schema.table; repeatable)");
   app.add_option("--to", *req.mutable_target(), to_help);
