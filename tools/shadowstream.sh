@@ -94,6 +94,7 @@ load_config() {
   LOG_DIR=$STATE_DIR/log
   PIDFILE=$STATE_DIR/supervisor.pid
   STAGES=$STATE_DIR/stages
+  FAILED=$STATE_DIR/failed # "stage status last-line" of a stage that failed permanently (77, 78)
 }
 
 # --- supervisor -----------------------------------------------------------------------------------------------
@@ -248,6 +249,7 @@ supervise() {
       ((checkpointer_pid)) && stop_pid "$checkpointer_pid"
       stop_group realtime
       stop_group archiver
+      jobs -p | xargs -r kill 2>/dev/null # the placeholder sleep, if any
       log "supervisor $$ down"
       rm -f "$PIDFILE"
       write_stages
@@ -269,6 +271,19 @@ supervise() {
         log "$other (pid ${PID[$other]}) $(describe_exit $?): $(last_words "$other")"
       fi
     done
+    # Refused credentials (77) and configuration (78) are not outages: a restart would fail the same way, for
+    # ever. The group stays down, `status` names it, and `shadowstream restart` tries again once it is fixed.
+    if ((st == 77 || st == 78)); then
+      echo "$s $st $(last_words "$s")" >>"$FAILED"
+      log "$s failed permanently (status $st): not restarting $g until the configuration is fixed (shadowstream restart)"
+      for other in $(group_stages "$g"); do PID[$other]=0; done
+      write_stages
+      # Something must remain to wait for, or `wait -n` would return at once, for ever.
+      if ! jobs -r | grep -q .; then
+        sleep 2147483647 &
+      fi
+      continue
+    fi
     if (($(date +%s) - ${STARTED[$s]:-0} >= HEALTHY_AFTER)); then FAILS[$g]=0; fi
     FAILS[$g]=$((FAILS[$g] + 1))
     delay=$((1 << (FAILS[$g] - 1 < 5 ? FAILS[$g] - 1 : 5)))
@@ -296,19 +311,29 @@ cmd_up() {
     command -v "$t" >/dev/null || die 69 "$t not found on PATH"
   done
   mkdir -p "$LOG_DIR" || die 73 "cannot create $LOG_DIR"
+  rm -f "$FAILED"
   if ((FOREGROUND)); then
     supervise
   fi
   setsid "$0" ${CONFIG:+--config "$CONFIG"} _supervise </dev/null >>"$LOG_DIR/supervisor.log" 2>&1 &
   local i
   for ((i = 0; i < 100; i++)); do
-    if p=$(running_pid) && [ -s "$STAGES" ]; then
-      echo "shadowstream up: supervisor pid $p; logs in $LOG_DIR"
-      return 0
+    if p=$(running_pid) && [ -s "$STAGES" ]; then break; fi
+    sleep 0.1
+  done
+  ((i < 100)) || die 70 "the supervisor did not start; see $LOG_DIR/supervisor.log"
+  # A refused password or a source without wal_level=logical ends a stage within moments: say so here, rather than
+  # report a pipeline that is not running.
+  for ((i = 0; i < 20; i++)); do
+    if [ -s "$FAILED" ]; then
+      local stage st words
+      read -r stage st words <"$FAILED"
+      echo "shadowstream up: supervisor pid $p, but $stage failed (status $st) and is not restarted: $words" >&2
+      return "$st"
     fi
     sleep 0.1
   done
-  die 70 "the supervisor did not start; see $LOG_DIR/supervisor.log"
+  echo "shadowstream up: supervisor pid $p; logs in $LOG_DIR"
 }
 
 cmd_down() {
@@ -358,6 +383,13 @@ cmd_status() {
   if ((JSON)); then args+=(--json); else args+=(--text); fi
   command -v ss-progress >/dev/null && ss-progress "${args[@]}" 2>/dev/null
   [ -n "$p" ] || return 3 # LSB: not running
+  if [ -s "$FAILED" ]; then
+    local stage st words
+    while read -r stage st words; do
+      echo "FAILED      $stage exited with status $st and is not restarted: $words"
+    done <"$FAILED"
+    return 1 # LSB: program is dead (part of it)
+  fi
 }
 
 cmd_logs() {

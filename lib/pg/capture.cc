@@ -57,6 +57,7 @@ class Capture {
   int run() {
     connect();
     if (cfg_.drop_slot_only) return drop_slot();
+    require_logical_wal();
     ensure_publication();
     if (cfg_.checkpoint) return checkpoint();
     bool exists = slot_exists();
@@ -132,6 +133,17 @@ class Capture {
     for (int i = 0; i < PQntuples(r.get()); ++i)
       if (!PQgetisnull(r.get(), i, 1)) out[PQgetvalue(r.get(), i, 0)] = PQgetvalue(r.get(), i, 1);
     return out;
+  }
+
+  // Before anything is created on the source: a slot cannot exist below wal_level=logical, and a publication made
+  // first would be left behind by the failure.
+  void require_logical_wal() {
+    pg::Result r = pg::exec(sql_.get(), "SHOW wal_level");
+    std::string level = PQgetvalue(r.get(), 0, 0);
+    if (level != "logical")
+      throw Error(kExitConfig, "the source runs with wal_level = " + level +
+                                   "; logical replication needs wal_level = logical in postgresql.conf (then restart "
+                                   "PostgreSQL)");
   }
 
   void ensure_publication() {

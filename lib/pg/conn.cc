@@ -54,8 +54,14 @@ Conn connect(const std::string& url_or_conninfo, const std::string& replication)
     std::string msg = trim(PQerrorMessage(c.get()));
     // A malformed conninfo or URI is configuration; anything else (refused, timed out) an outage worth retrying.
     bool config = msg.find("invalid") != std::string::npos || msg.find("missing") != std::string::npos ||
-                  msg.find(" URI") != std::string::npos;
-    int code = config ? kExitConfig : kExitUnavailable;
+                  msg.find(" URI") != std::string::npos ||
+                  (msg.find("database \"") != std::string::npos && msg.find("does not exist") != std::string::npos);
+    // Refused credentials are permanent too: retrying them only fills the server's log (and may lock the role).
+    bool auth = PQconnectionNeedsPassword(c.get()) || msg.find("authentication failed") != std::string::npos ||
+                msg.find("no password supplied") != std::string::npos ||
+                msg.find("no pg_hba.conf entry") != std::string::npos ||
+                (msg.find("role \"") != std::string::npos && msg.find("does not exist") != std::string::npos);
+    int code = auth ? kExitNoPerm : config ? kExitConfig : kExitUnavailable;
     throw Error(code, "cannot connect to PostgreSQL: " + msg);
   }
   return c;

@@ -263,6 +263,9 @@ class Sampler {
         kafka::PartitionList l(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
         for (int32_t p : parts) rd_kafka_topic_partition_list_add(l.get(), cfg_.topic.c_str(), p);
         kafka::check(rd_kafka_committed(gh, l.get(), 5000), "reading offsets of group " + g, kExitUnavailable);
+        bool any = false;
+        for (int i = 0; i < l->cnt; ++i) any = any || l->elems[i].offset >= 0;
+        if (!any && cfg_.existing_groups_only) continue;  // nobody created it: no "lag N, no offsets" line for it
         auto* og = out.add_groups();
         og->set_name(g);
         int64_t lag = 0;

@@ -46,6 +46,7 @@ struct PipelineConfig {
   kafka::Settings kafka_settings;
   std::string topic = archive::kDefaultTopic;
   std::vector<std::string> groups;
+  bool existing_groups_only = false;  // leave out groups with no committed offset on the topic (the defaults)
   Format format = Format::kAuto;
   int64_t interval_us = 1'000'000;
   bool once = false;

@@ -301,9 +301,6 @@ lag_below() { [ "$(group_lag "$1" "$2")" -lt "$3" ]; }
   ss-archive -b "127.0.0.1:$port" <"$T/one.ss" 2>"$T/err" 3>&- &
   w=$!
   ss_wait_for grep -q "cannot reach Kafka at 127.0.0.1:$port (from --brokers) within 5s: .*; retrying in" "$T/err"
-  kill -TERM "$w"
-  rc=0
-  wait "$w" || rc=$?
-  [ "$rc" -eq 75 ]
+  ss_stop_expect "$w" 75
   ! grep -q '^%' "$T/err"
 }

@@ -189,10 +189,7 @@ gen() { ss-gen-records --source "t${BATS_TEST_NUMBER}" "$@"; }
   REDIS_URL=redis://127.0.0.1:1 ss-buffer --no-passthrough <"$T/in.ss" 2>"$T/err" 3>&- &
   w=$!
   ss_wait_for grep -q "cannot connect to Redis at 127.0.0.1:1" "$T/err"
-  kill -TERM "$w"
-  st=0
-  wait "$w" || st=$?
-  [ "$st" -eq 75 ]
+  ss_stop_expect "$w" 75
 }
 
 @test "gRPC Ingestor from another language (Python): positions assigned, duplicates dropped, bad input refused" {

@@ -169,5 +169,8 @@ done_above() { [ "$(field "$1" 2)" -gt "$2" ]; }
   [ "$(echo "$output" | jq -r '.redis.groups[0] | .name + " " + ((.pending // 0)|tostring) + " " + ((.lag // 0)|tostring)')" = "archiver 0 0" ] # acknowledged through the FIFO
   [ "$(echo "$output" | jq -c '[.kafka.groups[] | [.name, (.lag // 0), (.has_offsets // false)]]')" = \
     '[["backup-group",0,true],["analytics-group",50,false]]' ]
+  # Without --group: the default groups that exist on the topic, not a line for one nobody created.
+  run -0 --separate-stderr ss-progress pipeline --once --json --slot s_pipe --source pipesrc --topic pipearch
+  [ "$(echo "$output" | jq -c '[.kafka.groups[] | .name]')" = '["backup-group"]' ]
   run -64 --separate-stderr env -u PGHOST -u PGDATABASE -u REDIS_URL -u KAFKA_BROKERS ss-progress pipeline --once
 }

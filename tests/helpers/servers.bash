@@ -29,6 +29,14 @@ ss_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# ss_stop_expect PID STATUS: SIGTERM to PID (a background job of this shell), whose exit status must be STATUS.
+ss_stop_expect() {
+  local st=0
+  kill -TERM "$1"
+  wait "$1" || st=$?
+  [ "$st" -eq "$2" ]
+}
+
 # ss_wait_for CMD...: polls CMD until it succeeds; fails after SS_WAIT_TIMEOUT seconds.
 ss_wait_for() {
   local deadline=$((SECONDS + SS_WAIT_TIMEOUT))

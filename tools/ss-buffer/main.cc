@@ -13,7 +13,8 @@ int main(int argc, char** argv) {
   ss::buffer::WriteConfig w;
   std::string retain;
   bool no_passthrough = false;
-  app.add_option("--redis", w.redis_url, "Redis URL, redis://[:password@]host[:port][/db] (default: $REDIS_URL)");
+  app.add_option("--redis", w.redis_url,
+                 "Redis URL, redis://[user@]host[:port][/db] (default: $REDIS_URL; the password in $REDISCLI_AUTH)");
   app.add_option("--stream", w.stream, "Stream key (default: shadowstream:<source>:changes)");
   app.add_flag("--stream-per-table", w.per_table, "One stream per table: shadowstream:<source>:<schema>.<table>");
   app.add_flag("--no-passthrough", no_passthrough, "Do not copy stored frames to stdout");

@@ -59,7 +59,10 @@ int main(int argc, char** argv) {
       p.redis = !p.redis_url.empty() || env_set("REDIS_URL");
       p.kafka = !p.kafka_settings.brokers.empty() || env_set("KAFKA_BROKERS");
       if (p.source.empty()) p.source = ss::env_or("PGDATABASE", ss::env_or("PG_DATABASE", "postgres"));
-      if (p.groups.empty()) p.groups = {"analytics-group", "backup-group"};
+      if (p.groups.empty()) {
+        p.groups = {"analytics-group", "backup-group"};
+        p.existing_groups_only = true;
+      }
       p.interval_us = ss::duration_flag("--interval", interval);
       p.format = format_of(pjson, ptext);
       return ss::progress::pipeline(p, STDOUT_FILENO);
