@@ -239,7 +239,7 @@ supervise() {
     checkpointer </dev/null &
     checkpointer_pid=$!
   fi
-  local dead st s g other delay
+  local dead st s g other delay pst
   while :; do
     dead=""
     wait -n -p dead
@@ -268,7 +268,13 @@ supervise() {
         stop_pid "${PID[$other]}"
       else
         wait "${PID[$other]}" 2>/dev/null
-        log "$other (pid ${PID[$other]}) $(describe_exit $?): $(last_words "$other")"
+        pst=$?
+        log "$other (pid ${PID[$other]}) $(describe_exit $pst): $(last_words "$other")"
+        # wait -n reports the older of two dead jobs first: the partner may be the one that failed for good.
+        if ((pst == 77 || pst == 78)); then
+          s=$other
+          st=$pst
+        fi
       fi
     done
     # Refused credentials (77) and configuration (78) are not outages: a restart would fail the same way, for

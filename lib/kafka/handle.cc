@@ -33,7 +33,11 @@ void on_log(const rd_kafka_t*, int level, const char*, const char* buf) {
     std::lock_guard lock(last_failure_mu);
     last_failure_text = line;
   }
-  log::info("librdkafka: " + line);
+  // Debug lines exist only when asked for with -X debug=...: shown as asked.
+  if (level >= 7)
+    log::warn("librdkafka: " + line);
+  else
+    log::info("librdkafka: " + line);
 }
 
 // Where the brokers came from, as the user would look for it.
@@ -96,6 +100,10 @@ std::string last_failure() {
 }
 
 void require_reachable(rd_kafka_t* rk, const Settings& s, int timeout_ms) {
+  {
+    std::lock_guard lock(last_failure_mu);
+    last_failure_text.clear();  // the reason given must be this attempt's
+  }
   const rd_kafka_metadata_t* raw = nullptr;
   // Asking for no topic: answered by any broker that is up, in a round trip.
   if (rd_kafka_metadata(rk, 0, nullptr, &raw, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -191,8 +199,8 @@ void ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int 
     if (e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED || e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED ||
         e == RD_KAFKA_RESP_ERR_POLICY_VIOLATION)
       throw Error(kExitNoPerm, "not allowed to create topic " + topic + ": " + why);
-    if (e == RD_KAFKA_RESP_ERR_INVALID_PARTITIONS || e == RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR ||
-        e == RD_KAFKA_RESP_ERR_INVALID_CONFIG)
+    // (INVALID_REPLICATION_FACTOR is what a cluster whose brokers are still starting says: an outage, below.)
+    if (e == RD_KAFKA_RESP_ERR_INVALID_PARTITIONS || e == RD_KAFKA_RESP_ERR_INVALID_CONFIG)
       throw Error(kExitConfig, "cannot create topic " + topic + ": " + why);
     if (e)
       log::warn("cannot create topic " + topic + " with " + std::to_string(partitions) + " partitions (" + why +
@@ -288,7 +296,9 @@ Handle make_consumer(const Settings& s, const std::string& group, RebalanceCb on
   if (!h) throw Error(kExitConfig, std::string("cannot create a Kafka consumer: ") + err);
   conf.release();  // owned by the handle now
   rd_kafka_poll_set_consumer(h.get());
-  require_reachable(h.get(), s, kReachableMs);
+  // A one-off window read says at once that Kafka is not there; a group member or a follower is a long-running
+  // reader and waits for it (librdkafka reconnects), as it did before.
+  if (!on_rebalance && !follow) require_reachable(h.get(), s, kReachableMs);
   return h;
 }
 

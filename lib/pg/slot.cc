@@ -26,6 +26,7 @@ void ensure_publication(PGconn* sql, const std::string& publication, const std::
   try {
     pg::exec_command(sql, create);
   } catch (const Error& e) {
+    if (e.code() == kExitUnavailable) throw;  // a lost connection, not the publication's fault
     throw Error(kExitConfig, "cannot create publication " + publication + " (" + e.what() +
                                  "); create it as a superuser or the tables' owner, then run again");
   }

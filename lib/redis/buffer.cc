@@ -465,6 +465,9 @@ class Reader {
         out_(out_fd),
         out_is_file_(is_regular_file(out_fd)) {
     if (!cfg.ack_from.empty()) acks_ = std::make_unique<AckReader>(cfg.ack_from);
+    // A one-off read (--until-idle from cron, a range read at a prompt) says what is wrong and ends; the
+    // pipeline's reader keeps waiting for Redis.
+    if (cfg.until_idle || cfg.group.empty()) conn_.give_up_after(kOneOffGiveUpUs);
   }
 
   int run() {

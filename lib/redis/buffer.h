@@ -27,6 +27,9 @@ struct WriteConfig {
   int64_t max_backoff_us = 30'000'000;
 };
 
+// How long a one-off read waits for an unreachable Redis before it exits 69.
+constexpr int64_t kOneOffGiveUpUs = 10'000'000;
+
 struct ReadConfig {
   std::string redis_url;
   std::string stream;  // or derived from source

@@ -19,6 +19,7 @@ Endpoint parse_url(const std::string& url_in) {
     url = env && *env ? env : "redis://127.0.0.1:6379";
   }
   Endpoint ep;
+  ep.defaulted = url_in.empty() && !(std::getenv("REDIS_URL") && *std::getenv("REDIS_URL"));
   auto bad = [&](const std::string& why) -> Error {
     return Error(kExitConfig, "bad Redis URL (" + why + "): expected redis://[:password@]host[:port][/db]");
   };
@@ -81,12 +82,21 @@ Context connect(const Endpoint& ep, int timeout_ms) {
   Context c(ep.unix_path.empty() ? redisConnectWithTimeout(ep.host.c_str(), ep.port, tv)
                                  : redisConnectUnixWithTimeout(ep.unix_path.c_str(), tv));
   if (!c) throw Error(kExitSoftware, "out of memory creating a Redis connection");
-  if (c->err) throw Error(kExitUnavailable, "cannot connect to Redis at " + ep.display() + ": " + c->errstr);
+  if (c->err)
+    throw Error(kExitUnavailable, "cannot connect to Redis at " + ep.display() + ": " + c->errstr + ep.hint());
   if (!ep.password.empty()) {
     Reply r = ep.username.empty() ? command(c.get(), {"AUTH", ep.password})
                                   : command(c.get(), {"AUTH", ep.username, ep.password});
-    if (is_error(r.get()))
-      throw Error(kExitConfig, "Redis at " + ep.display() + " refused authentication: " + std::string(r->str));
+    if (is_error(r.get())) {
+      // WRONGPASS/NOAUTH/ERR invalid password: credentials, not retried (77). Anything else (a server at its client
+      // limit answers before it reads AUTH) may clear: an outage (69).
+      std::string why(r->str, r->len);
+      bool refused = why.rfind("WRONGPASS", 0) == 0 || why.rfind("NOAUTH", 0) == 0 ||
+                     why.find("invalid password") != std::string::npos ||
+                     why.find("invalid username") != std::string::npos;
+      throw Error(refused ? kExitNoPerm : kExitUnavailable,
+                  "Redis at " + ep.display() + (refused ? " refused authentication: " : " answered AUTH with: ") + why);
+    }
   }
   if (ep.db != 0) {
     Reply r = command(c.get(), {"SELECT", std::to_string(ep.db)});

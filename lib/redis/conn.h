@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/position.h"
 #include "core/signals.h"
 
 namespace ss::redis {
@@ -31,8 +32,11 @@ struct Endpoint {
   std::string username;
   std::string password;  // from the URL or REDISCLI_AUTH; never logged
   int db = 0;
+  bool defaulted = false;  // neither a URL nor REDIS_URL: the default address
   // For messages: host:port or the socket path, never the password.
   std::string display() const;
+  // Appended to a connection failure: what to set when the address was only the default.
+  std::string hint() const { return defaulted ? " (REDIS_URL is unset: set it to redis://host:port)" : ""; }
 };
 
 // Parses redis://[[user]:password@]host[:port][/db] and unix:///path[?db=N]; empty = REDIS_URL, then the default.
@@ -57,6 +61,8 @@ class Session {
   // How many connections were made: a change tells a caller that replies may have been lost in between.
   uint64_t connects() const { return connects_; }
   const Endpoint& endpoint() const { return ep_; }
+  // A one-off run (cron, a shell) gives up on an outage after this long instead of waiting for ever; 0: never.
+  void give_up_after(int64_t us) { give_up_us_ = us; }
 
   // One command. A lost connection drops the session's connection and throws Error(69); an error reply is thrown
   // as Error(69) too, with Redis's text, when `errors_throw`.
@@ -67,16 +73,22 @@ class Session {
   // waiting ends it with Error(75).
   template <typename Fn>
   auto with_retry(int64_t max_backoff_us, Fn fn) -> decltype(fn(static_cast<redisContext*>(nullptr))) {
-    int64_t backoff = 100'000;
+    int64_t backoff = 100'000, since = 0;
     for (;;) {
       try {
         return fn(get());
       } catch (const Error& e) {
         if (e.code() != kExitUnavailable && e.code() != kExitTempFail) throw;
         drop();
+        if (!since) since = now_us();
+        if (give_up_us_ && now_us() - since >= give_up_us_)
+          throw Error(kExitUnavailable,
+                      std::string(e.what()) + "; gave up after " + std::to_string(give_up_us_ / 1'000'000) + "s");
         log::warn(std::string(e.what()) + "; retrying in " + std::to_string(backoff / 1000) + "ms");
       }
-      if (!sleep_unless_stopped(backoff))
+      // A run that gives up does so on time, not a doubled backoff later.
+      if (!sleep_unless_stopped(give_up_us_ ? std::max<int64_t>(0, std::min(backoff, since + give_up_us_ - now_us()))
+                                            : backoff))
         throw Error(kExitTempFail,
                     "stopped while Redis at " + ep_.display() + " was unavailable; nothing unstored was acknowledged");
       backoff = std::min(backoff * 2, max_backoff_us);
@@ -88,6 +100,7 @@ class Session {
   int timeout_ms_;
   Context ctx_;
   uint64_t connects_ = 0;
+  int64_t give_up_us_ = 0;
 };
 
 }  // namespace ss::redis

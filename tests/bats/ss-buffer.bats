@@ -305,3 +305,25 @@ PY
   [ "$(rc xlen "$KEY")" -eq 3000 ]
   ss-buffer read --stream "$KEY" --group g --until-idle | cmp - "$T/in.ss"
 }
+
+@test "a one-off read gives up on an unreachable Redis after 10 s with exit 69, hinting at REDIS_URL when it is unset" {
+  # Nothing may listen on the default address for this test to mean anything.
+  ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null
+  run -69 --separate-stderr env -u REDIS_URL ss-buffer read --group g --until-idle --source x
+  [[ "${stderr_lines[-1]}" == "ss-buffer: cannot connect to Redis at 127.0.0.1:6379: "*"(REDIS_URL is unset: set it to redis://host:port); gave up after 10s" ]]
+  # Named but down: no hint, and a range read is a one-off too.
+  port=$(ss_free_port)
+  REDIS_URL=redis://127.0.0.1:$port run -69 --separate-stderr ss-buffer read --source x
+  [[ "${stderr_lines[-1]}" == "ss-buffer: cannot connect to Redis at 127.0.0.1:$port: Connection refused; gave up after 10s" ]]
+}
+
+@test "a refused Redis password is exit 77, one line that never holds the password" {
+  port=$(ss_free_port)
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$T" --requirepass right-secret \
+    --daemonize no >/dev/null 2>&1 3>&- &
+  r=$!
+  ss_wait_for bash -c "REDISCLI_AUTH=right-secret redis-cli -p $port ping 2>/dev/null | grep -qx PONG"
+  REDIS_URL=redis://127.0.0.1:$port REDISCLI_AUTH=wrong-secret run -77 --separate-stderr ss-buffer read --source x
+  kill "$r"
+  [ "$stderr" = "ss-buffer: Redis at 127.0.0.1:$port refused authentication: WRONGPASS invalid username-password pair or user is disabled." ]
+}
