@@ -38,8 +38,8 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& names) {
   std::optional<std::string> best;
   // Any one-letter flag is a letter away from every other: a guess there would mislead.
-  if (word.substr(word.find_first_not_of('-') == std::string_view::npos ? 0 : word.find_first_not_of('-')).size() < 3)
-    return best;
+  const size_t dashes = std::min(word.size(), word.find_first_not_of('-'));
+  if (word.size() - dashes < 3) return best;
   size_t best_d = std::max<size_t>(1, word.size() / 3) + 1;
   for (const std::string& n : names) {
     size_t d = edit_distance(word, n);
