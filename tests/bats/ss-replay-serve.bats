@@ -69,7 +69,9 @@ done_above() { [ "$(field "$1" 2)" -gt "$2" ]; }
 
   c=$(py create source=file:"$T/six-seconds.ss" speed_factor=1 target=dbname=shadow_c create_tables=1)
   ss_wait_for done_above "$c" 0
-  py pause "$c"
+  # From the shell as well as over the API.
+  run -0 ss-replay jobs -s "$ADDR" pause "$c"
+  [ "$output" = "$c paused" ]
 
   # A restart: the jobs are in Redis; the running one resumes, the paused one comes back paused.
   stop_serve
@@ -79,7 +81,8 @@ done_above() { [ "$(field "$1" 2)" -gt "$2" ]; }
   [[ "$output" == *"$b cancelled"* ]]
   [[ "$output" == *"$c paused"* ]]
   grep -q "resuming replay job $a" "$T/serve.err"
-  py resume "$c"
+  run -0 ss-replay jobs -s "$ADDR" resume "$c"
+  [ "$output" = "$c running" ]
 
   run -0 ss-progress --json -s "$ADDR" "$a"
   [ "$(echo "${lines[-1]}" | jq -r '.state + " " + (.records_total|tostring)')" = "done 300" ]
