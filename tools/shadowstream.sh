@@ -31,7 +31,7 @@ Options:
   -c,--config FILE            Configuration file (default: $SHADOWSTREAM_CONF, ./shadowstream.conf,
                               /etc/shadowstream/shadowstream.conf)
   --foreground                With up: supervise in the foreground (for systemd)
-  --follow                    With logs: keep printing new lines
+  -f,--follow                 With logs: keep printing new lines (as tail -F)
   --lines N                   With logs: how many recent lines (default 20)
   --json                      With status: the lag sample as JSON
   -V,--version                Display program version information and exit
