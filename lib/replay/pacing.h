@@ -58,9 +58,11 @@ class Pacer {
  public:
   Pacer(const Config& cfg, const PauseGate* gate) : schedule_(cfg), gate_(gate), paced_(cfg.paced()) {}
   // Blocks until the record is due (and while paused). `before_sleep` runs once before the first actual wait, so
-  // a stdout sink can flush what is due before falling asleep. Returns false when `should_stop` became true.
-  template <class StopFn, class SleepFn>
-  bool wait(int64_t commit_time_us, bool starts_tx, StopFn should_stop, SleepFn before_sleep);
+  // a stdout sink can flush what is due before falling asleep; `each_nap(left_us)` before every slice of the wait
+  // (left_us: how long until the record is due, -1 while paused), so progress can move while nothing is due.
+  // Returns false when `should_stop` became true.
+  template <class StopFn, class SleepFn, class NapFn>
+  bool wait(int64_t commit_time_us, bool starts_tx, StopFn should_stop, SleepFn before_sleep, NapFn each_nap);
   // How far behind its schedule the replay is, µs (0 when on time or unpaced).
   int64_t lag_us() const { return lag_; }
 
@@ -77,19 +79,20 @@ class Pacer {
 // Longest single sleep, so that stop/pause requests are seen within this time.
 inline constexpr int64_t kSleepSliceUs = 50'000;
 
-template <class StopFn, class SleepFn>
-bool Pacer::wait(int64_t commit_time_us, bool starts_tx, StopFn should_stop, SleepFn before_sleep) {
+template <class StopFn, class SleepFn, class NapFn>
+bool Pacer::wait(int64_t commit_time_us, bool starts_tx, StopFn should_stop, SleepFn before_sleep, NapFn each_nap) {
   bool slept = false;
-  auto nap = [&](int64_t until) {
+  auto nap = [&](int64_t until, int64_t left_us) {
     if (!slept) {
       before_sleep();
       slept = true;
     }
+    each_nap(left_us);
     sleep_until(until);
   };
   while (gate_ && gate_->paused()) {
     if (should_stop()) return false;
-    nap(mono_us() + kSleepSliceUs);
+    nap(mono_us() + kSleepSliceUs, -1);
   }
   if (!paced_) return !should_stop();
   auto due = schedule_.due_us(commit_time_us, starts_tx);
@@ -97,7 +100,7 @@ bool Pacer::wait(int64_t commit_time_us, bool starts_tx, StopFn should_stop, Sle
   for (;;) {
     if (should_stop()) return false;
     if (gate_ && gate_->paused()) {
-      nap(mono_us() + kSleepSliceUs);
+      nap(mono_us() + kSleepSliceUs, -1);
       continue;
     }
     int64_t deadline = *start_ + *due + (gate_ ? gate_->paused_total_us() : 0);
@@ -107,7 +110,7 @@ bool Pacer::wait(int64_t commit_time_us, bool starts_tx, StopFn should_stop, Sle
       return true;
     }
     lag_ = 0;
-    nap(std::min(deadline, now + kSleepSliceUs));
+    nap(std::min(deadline, now + kSleepSliceUs), deadline - now);
   }
 }
 

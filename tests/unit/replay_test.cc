@@ -166,7 +166,7 @@ ChangeRecord rec(uint64_t lsn, uint64_t ord, bool last, int64_t time, const std:
 }
 
 std::vector<std::string> run_on(const std::vector<ChangeRecord>& recs, const replay::Config& cfg,
-                                replay::Progress* out = nullptr) {
+                                replay::Progress* out = nullptr, replay::Hooks hooks = {}) {
   std::string bytes;
   for (const auto& r : recs) append_frame(bytes, r.SerializeAsString());
   char path[] = "/tmp/ss-replay-test.XXXXXX";
@@ -176,7 +176,6 @@ std::vector<std::string> run_on(const std::vector<ChangeRecord>& recs, const rep
   unlink(path);
   FrameReader in(fd, path);
   RecordingSink sink;
-  replay::Hooks hooks;
   hooks.should_stop = [] { return false; };
   auto p = replay::run(cfg, in, sink, hooks);
   close(fd);
@@ -218,6 +217,32 @@ TEST(ReplayRun, WindowByTimeAndPosition) {
   // --to-position may cut a transaction: that cut is asked for, so what is in the window is committed.
   EXPECT_EQ(ev, (std::vector<std::string>{"w1:1", "commit", "w2:0", "commit"}));
   EXPECT_TRUE(p.finished);
+}
+
+TEST(ReplayRun, ASlowReplayReportsEachRecordAndItsClockMovesBetweenThem) {
+  // Two transactions ten seconds apart at 20x: the second is due 500 ms after the first (ten sleep slices).
+  replay::Config cfg;
+  cfg.pacing.speed = 20;
+  const int64_t t0 = 1'700'000'000'000'000;
+  std::vector<replay::Progress> seen;
+  replay::Hooks hooks;
+  hooks.progress_interval_us = 10'000;
+  hooks.on_progress = [&](const replay::Progress& p) { seen.push_back(p); };
+  run_on({rec(1, 0, true, t0), rec(2, 0, true, t0 + 10'000'000)}, cfg, nullptr, hooks);
+  ASSERT_GE(seen.size(), 3u);
+  // The first record is reported before the second is due (not after 64 of them) ...
+  EXPECT_EQ(seen.front().done, 1u);
+  // ... and while waiting, the replayed time moves between the two commit times, never back.
+  size_t moving = 0;
+  for (size_t i = 0; i < seen.size(); ++i) {
+    if (i > 0) {
+      EXPECT_GE(seen[i].replayed_time, seen[i - 1].replayed_time);
+    }
+    if (seen[i].done == 1 && seen[i].replayed_time > t0 && seen[i].replayed_time < t0 + 10'000'000) ++moving;
+  }
+  EXPECT_GE(moving, 3u);
+  EXPECT_EQ(seen.back().done, 2u);
+  EXPECT_EQ(seen.back().replayed_time, t0 + 10'000'000);
 }
 
 }  // namespace
