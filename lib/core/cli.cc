@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -172,11 +171,6 @@ int64_t duration_flag(const std::string& flag, const std::string& text) {
 }
 
 namespace {
-int64_t wall_now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Whether a date-time names its zone (Z, or an offset after the time of day).
 bool names_zone(std::string_view t) {
   if (t.size() <= 10) return false;
@@ -219,7 +213,7 @@ std::optional<int64_t> parse_day_word(std::string_view t) {
               (t.size() == 6 || (t.size() == 9 && t[6] == ':' && two(7, sec)));
     if (!ok || h > 23 || m > 59 || sec > 59) return std::nullopt;
   }
-  std::time_t now = static_cast<std::time_t>(wall_now_us() / 1'000'000);
+  std::time_t now = static_cast<std::time_t>(now_us() / 1'000'000);
   std::tm tm{};
   localtime_r(&now, &tm);
   tm.tm_mday -= back;  // mktime carries it into the month before
@@ -232,10 +226,10 @@ std::optional<int64_t> parse_day_word(std::string_view t) {
 
 int64_t time_flag(const std::string& flag, const std::string& text) {
   std::string_view t = text;
-  if (t == "now") return wall_now_us();
+  if (t == "now") return now_us();
   // A duration ago: at most a thousand years (beyond that is a typo, and near int64's end arithmetic breaks).
   if (t.size() > 1 && t[0] == '-')
-    if (auto d = parse_duration_us(t.substr(1)); d && *d < 1000LL * 366 * 86400 * 1'000'000) return wall_now_us() - *d;
+    if (auto d = parse_duration_us(t.substr(1)); d && *d < 1000LL * 366 * 86400 * 1'000'000) return now_us() - *d;
   if (auto v = parse_day_word(t)) return *v;
   if (auto v = parse_time_us(t)) {
     if (names_zone(t)) return *v;

@@ -175,24 +175,24 @@ class Producer {
     rk_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
     if (!rk_) throw Error(kExitConfig, std::string("cannot create a Kafka producer: ") + err);
     conf.release();
-    // The archiver is a long-running stage: it waits for Kafka, saying every time what it waits for.
+    // The archiver is a long-running stage: it waits for Kafka, saying every time what it waits for (a broker to
+    // answer at all, then the transaction coordinator).
     for (int64_t backoff = 500'000;; backoff = std::min(backoff * 2, cfg.max_backoff_us)) {
+      std::string why;
       try {
         kafka::require_reachable(rk_.get(), cfg.kafka, kafka::kReachableMs);
-        break;
+        kafka::ErrorPtr e(rd_kafka_init_transactions(rk_.get(), kTimeoutMs));
+        if (!e) break;
+        if (rd_kafka_error_is_fatal(e.get()) || !rd_kafka_error_is_retriable(e.get()))
+          throw Error(kExitTempFail,
+                      std::string("cannot initialise transactions as ") + txid + ": " + rd_kafka_error_string(e.get()));
+        why = "initialising transactions with Kafka at " + kafka::describe_brokers(rk_.get(), cfg.kafka) + ": " +
+              rd_kafka_error_string(e.get());
       } catch (const Error& e) {
-        log::warn(std::string(e.what()) + "; retrying in " + std::to_string(backoff / 1000) + "ms");
+        if (e.code() != kExitUnavailable) throw;
+        why = e.what();
       }
-      if (!sleep_unless_stopped(backoff)) throw Error(kExitTempFail, "stopped before Kafka was reachable");
-    }
-    for (int64_t backoff = 500'000;; backoff = std::min(backoff * 2, cfg.max_backoff_us)) {
-      kafka::ErrorPtr e(rd_kafka_init_transactions(rk_.get(), kTimeoutMs));
-      if (!e) break;
-      if (rd_kafka_error_is_fatal(e.get()) || !rd_kafka_error_is_retriable(e.get()))
-        throw Error(kExitTempFail,
-                    std::string("cannot initialise transactions as ") + txid + ": " + rd_kafka_error_string(e.get()));
-      log::warn("initialising transactions with Kafka at " + kafka::describe_brokers(rk_.get(), cfg.kafka) + ": " +
-                rd_kafka_error_string(e.get()) + "; retrying");
+      log::warn(why + "; retrying in " + std::to_string(backoff / 1000) + "ms");
       if (!sleep_unless_stopped(backoff)) throw Error(kExitTempFail, "stopped before Kafka was reachable");
     }
     for (int d = 0; d < kDests; ++d) topics_[d] = topic_of(cfg.topic, static_cast<Dest>(d));

@@ -40,6 +40,13 @@ void on_log(const rd_kafka_t*, int level, const char*, const char* buf) {
     log::info("librdkafka: " + line);
 }
 
+// The conf's bootstrap.servers, or "" when unset.
+std::string bootstrap_servers(const rd_kafka_conf_t* conf) {
+  char servers[4096];
+  size_t size = sizeof servers;
+  return rd_kafka_conf_get(conf, "bootstrap.servers", servers, &size) == RD_KAFKA_CONF_OK ? servers : "";
+}
+
 // Where the brokers came from, as the user would look for it.
 std::string broker_source(const Settings& s) {
   for (auto it = s.properties.rbegin(); it != s.properties.rend(); ++it)
@@ -78,20 +85,14 @@ Conf make_conf(const Settings& settings, const std::vector<std::pair<std::string
     }
   }
   for (const auto& kv : settings.properties) set_kv(conf.get(), kv, "-X");
-  char servers[4096];
-  size_t size = sizeof servers;
-  if (rd_kafka_conf_get(conf.get(), "bootstrap.servers", servers, &size) != RD_KAFKA_CONF_OK || servers[0] == '\0')
+  if (bootstrap_servers(conf.get()).empty())
     throw Error(kExitConfig, "no Kafka brokers: set KAFKA_BROKERS=host:port[,host:port...] or pass --brokers");
   rd_kafka_conf_set_log_cb(conf.get(), &on_log);
   return conf;
 }
 
 std::string describe_brokers(rd_kafka_t* rk, const Settings& s) {
-  char servers[4096];
-  size_t size = sizeof servers;
-  std::string list =
-      rd_kafka_conf_get(rd_kafka_conf(rk), "bootstrap.servers", servers, &size) == RD_KAFKA_CONF_OK ? servers : "?";
-  return list + " (from " + broker_source(s) + ")";
+  return bootstrap_servers(rd_kafka_conf(rk)) + " (from " + broker_source(s) + ")";
 }
 
 std::string last_failure() {

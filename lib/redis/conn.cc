@@ -14,12 +14,14 @@ std::string Endpoint::display() const {
 
 Endpoint parse_url(const std::string& url_in) {
   std::string url = url_in;
+  bool defaulted = false;
   if (url.empty()) {
     const char* env = std::getenv("REDIS_URL");
-    url = env && *env ? env : "redis://127.0.0.1:6379";
+    defaulted = !(env && *env);
+    url = defaulted ? "redis://127.0.0.1:6379" : env;
   }
   Endpoint ep;
-  ep.defaulted = url_in.empty() && !(std::getenv("REDIS_URL") && *std::getenv("REDIS_URL"));
+  ep.defaulted = defaulted;
   auto bad = [&](const std::string& why) -> Error {
     return Error(kExitConfig, "bad Redis URL (" + why + "): expected redis://[:password@]host[:port][/db]");
   };

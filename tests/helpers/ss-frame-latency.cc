@@ -7,20 +7,15 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 #include <unordered_set>
 #include <vector>
 
 #include "core/cli.h"
 #include "core/frames.h"
+#include "core/position.h"
 #include "shadowstream.pb.h"
 
 namespace {
-int64_t wall_us() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
-}
 double percentile_ms(std::vector<int64_t>& v, double q) {
   if (v.empty()) return 0;
   size_t i = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
@@ -42,7 +37,7 @@ int main(int argc, char** argv) {
     uint64_t records = 0;
     const int64_t middle = from + (until - from) / 2;
     while (in.next(rec)) {
-      const int64_t now = wall_us();
+      const int64_t now = ss::now_us();
       // A group member interleaves partitions: records of the window still come after the first one past it, so
       // the end is a record a second past the window.
       if (rec.commit_time() >= until + 1'000'000) break;
