@@ -12,6 +12,8 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CXXFLAGS = -std=c++20 -Wall -Wextra -Werror -pthread -MMD -MP -I$(BUILD)/gen -Ilib $(PKG_CFLAGS) $(CXXFLAGS)
 LDFLAGS  ?=
 LDLIBS    = $(PKG_LIBS) -pthread
+# The tools' allocator (see lib/core/allocator.cc); the unit tests and the sanitizer builds keep the system's.
+TOOL_LIBS = $(BUILD)/obj/lib/core/allocator.o $(shell pkg-config --libs jemalloc 2>/dev/null)
 
 PROTO     := proto/shadowstream.proto
 GEN_SRCS  := $(BUILD)/gen/shadowstream.pb.cc $(BUILD)/gen/shadowstream.grpc.pb.cc
@@ -77,7 +79,7 @@ $(LIB_A): $(LIB_OBJS)
 $(BUILD)/bin/%: $(BUILD)/obj/tools/%/main.o $(LIB_A)
 	@mkdir -p $(@D)
 	@echo "LINK     $@"
-	$(Q)$(CXX) $(LDFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $< $(LIB_A) $(TOOL_LIBS) $(LDLIBS)
 
 $(BUILD)/bin/%: tools/%.sh
 	@mkdir -p $(@D)
@@ -110,7 +112,7 @@ demo: all
 
 # Every package the project builds, tests or demos with; installs only what is missing.
 DEB_PKGS := g++ make pkg-config clang-format \
-	libpq-dev librdkafka-dev libhiredis-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
+	libpq-dev librdkafka-dev libhiredis-dev libjemalloc-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
 	libcli11-dev libsimdjson-dev libcpp-httplib-dev libgtest-dev libgmock-dev \
 	bats postgresql-15 postgresql-client-15 redis-server redis-tools kcat jq procps time python3 man-db python3-grpcio python3-protobuf chromium libssl-dev openssl \
 	clang libclang-rt-14-dev

@@ -17,6 +17,11 @@
 
 namespace ss {
 
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
 BufferedWriter::BufferedWriter(int fd, size_t buffer_size) : fd_(fd), limit_(buffer_size) {
   buf_.reserve(buffer_size + 4096);
 }

@@ -11,6 +11,29 @@
 
 namespace ss {
 
+// An owned descriptor, closed when it goes.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    reset(o.release());
+    return *this;
+  }
+  ~UniqueFd() { reset(); }
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
 // True when `fd` is a regular file: once fsynced, what was written there is stored (a pipe's reader may still lose
 // it), so a tool without --ack-from may acknowledge upstream what it wrote to a file, and only then.
 bool is_regular_file(int fd);

@@ -32,7 +32,7 @@ struct WriteConfig {
   std::string transactional_id;  // default: shadowstream-archive-<source>
   int partitions = 0;            // > 0: create the topics with this many partitions when they are absent
   int64_t retention_ms = -1;     // retention.ms of the topics it creates: -1 keeps everything
-  size_t batch = 10000;          // records per transaction at most
+  size_t batch = 100000;         // records per transaction at most
   int64_t linger_us = 10'000;    // the longest a record waits in hand while input goes on
   std::string ack;
   size_t max_frame = kDefaultMaxFrame;

@@ -1,9 +1,12 @@
 // ss-archive write: records to Kafka in transactions, exactly once across restarts (see archive.h).
 #include "kafka/archive.h"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <future>
 #include <map>
@@ -15,6 +18,7 @@
 
 #include "core/ack.h"
 #include "core/error.h"
+#include "core/fd_io.h"
 #include "core/log.h"
 #include "core/signals.h"
 #include "kafka/archive_layout.h"
@@ -136,6 +140,7 @@ class Batch {
   }
   bool empty() const { return items_.empty() && !open_; }
   size_t size() const { return records_; }  // records, not messages
+  size_t bytes() const { return arena_.size() + bundle_buf_.size(); }
   const std::vector<Item>& items() const { return items_; }
   // The position of the last record added, overall and per destination.
   Position last() const { return last_; }
@@ -168,7 +173,12 @@ class Producer {
   Producer(const WriteConfig& cfg, const std::string& txid) : cfg_(cfg), txid_(txid) {
     kafka::Conf conf = kafka::make_conf(
         cfg.kafka,
-        {{"transactional.id", txid}, {"linger.ms", "5"}, {"log_level", "3"}, {"transaction.timeout.ms", "60000"}});
+        {{"transactional.id", txid},
+         {"linger.ms", "5"},
+         {"log_level", "3"},
+         {"transaction.timeout.ms", "60000"},
+         // A whole --batch is queued before its commit: librdkafka's default of 100000 would refuse the last ones.
+         {"queue.buffering.max.messages", "1000000"}});
     rd_kafka_conf_set_dr_msg_cb(conf.get(), &Producer::on_delivery);
     rd_kafka_conf_set_opaque(conf.get(), this);
     char err[512];
@@ -373,8 +383,10 @@ class Producer {
     v[n++].u.mem = {const_cast<char*>(batch.at(p.key)), p.key.len};
     v[n].vtype = RD_KAFKA_VTYPE_VALUE;
     v[n++].u.mem = {const_cast<char*>(batch.at(p.payload)), p.payload.len};
+    // The payload is not copied: the batch stays as it is until its transaction has committed or aborted, by when
+    // librdkafka is done with every message of it.
     v[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-    v[n++].u.i = RD_KAFKA_MSG_F_COPY;
+    v[n++].u.i = 0;
     v[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
     v[n++].u.i64 = p.timestamp_ms;
     header("position", batch.at(p.position), p.position.len);
@@ -494,10 +506,65 @@ Archived archived_since(const kafka::Settings& s, const std::string& topic, cons
   return a;
 }
 
+// The transaction in flight. One commits at a time, on a thread of its own, while the next batch fills: in bulk a
+// commit (the last messages' acknowledgements and EndTxn) left the archiver idle for a quarter of its time, and
+// producing a batch overlaps with reading and parsing the next one. The thread writes a byte to the pipe when it
+// ends, so a reader waiting for input hears that the batch is durable and acknowledges it at once.
+class Committer {
+ public:
+  explicit Committer(Producer& producer) : producer_(producer) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) throw Error(kExitIoErr, "pipe: " + errno_text(errno));
+    done_r_.reset(fds[0]);
+    done_w_.reset(fds[1]);
+  }
+  ~Committer() {
+    if (running_.valid()) running_.wait();
+  }
+  const Batch* in_flight() const { return in_flight_; }
+  // A batch is in flight and has not committed yet.
+  bool busy() const { return in_flight_ && !done_.load(std::memory_order_acquire); }
+  int done_fd() const { return done_r_.get(); }
+  void start(const Batch& batch) {
+    in_flight_ = &batch;
+    done_.store(false, std::memory_order_release);
+    running_ = std::async(std::launch::async, [this, &batch] {
+      struct Signal {
+        Committer& c;
+        ~Signal() {
+          c.done_.store(true, std::memory_order_release);
+          [[maybe_unused]] ssize_t n = ::write(c.done_w_.get(), "", 1);
+        }
+      } signal{*this};
+      producer_.commit_batch(batch);
+    });
+  }
+  // Waits for the batch in flight to commit and returns it; rethrows what stopped it.
+  const Batch& finish() {
+    const Batch* b = in_flight_;
+    in_flight_ = nullptr;
+    char drain[16];
+    running_.wait();
+    while (::read(done_r_.get(), drain, sizeof drain) > 0) {
+    }
+    running_.get();
+    return *b;
+  }
+
+ private:
+  Producer& producer_;
+  UniqueFd done_r_, done_w_;
+  const Batch* in_flight_ = nullptr;
+  std::atomic<bool> done_{true};
+  std::future<void> running_;
+};
+
 }  // namespace
 
 // How long input must stay silent to count as a pause that commits what is in hand.
 constexpr int kPauseMs = 2;
+// A batch of large records is committed by its bytes: two batches are in memory at once.
+constexpr size_t kMaxBatchBytes = 64u << 20;
 
 int run_write(const WriteConfig& cfg, int in_fd) {
   FrameReader in(in_fd, "stdin", cfg.max_frame);
@@ -511,6 +578,9 @@ int run_write(const WriteConfig& cfg, int in_fd) {
   std::string txid = !cfg.transactional_id.empty() ? cfg.transactional_id
                      : checkpoint_run              ? "shadowstream-checkpoint-" + source
                                                    : "shadowstream-archive-" + source;
+  // Two batches: one filling while the other commits. Declared before the producer: its messages point into them
+  // (their payloads are not copied), and a producer that goes on an error flushes what it still holds.
+  Batch batches[2];
   Producer producer(cfg, txid);
   producer.source_ = source;
   // What each topic holds, read the first time a record goes there (a checkpoint run never reads the changes).
@@ -527,16 +597,42 @@ int run_write(const WriteConfig& cfg, int in_fd) {
   std::optional<Position> durable;  // everything up to it is archived
   std::unique_ptr<AckWriter> ack;
   if (!cfg.ack.empty()) ack = std::make_unique<AckWriter>(cfg.ack);
-  Batch batch;
+  // With each batch, the highest record it dropped as already archived: acknowledged only once everything the batch
+  // wrote before it is durable.
+  std::optional<Position> dropped_high[2];
+  int filling = 0;
   uint64_t written = 0, dropped = 0;
   bool have = true, bad = false;
   std::optional<Error> pending_error;
+  auto acknowledge = [&](const Batch& b) {
+    const int i = &b == &batches[0] ? 0 : 1;
+    if (!b.empty()) {
+      written += b.size();
+      for (int d = 0; d < kDests; ++d)
+        if (auto last = b.last_of(static_cast<Dest>(d))) held[d]->hw = std::max(held[d]->hw, *last);
+      durable = std::max(durable.value_or(b.last()), b.last());
+    }
+    if (dropped_high[i]) durable = std::max(durable.value_or(*dropped_high[i]), *dropped_high[i]);
+    // A batch of records that were all archived already is acknowledged too, so the upstream moves on.
+    if (ack && durable && (!b.empty() || dropped_high[i])) ack->ack(*durable);
+  };
+  Committer committer(producer);  // after everything its thread uses: destroyed (and waited for) first
+  auto settle = [&] {
+    if (committer.in_flight()) acknowledge(committer.finish());
+  };
   bool ready = true;  // `rec` holds the next record to place
   while (have) {
+    Batch& batch = batches[filling];
     batch.clear();
+    dropped_high[filling].reset();
     int64_t oldest_us = 0;  // when the batch's first record came in
     try {
       if (!ready) {
+        // Nothing in hand: while waiting for input, acknowledge the batch in flight as soon as it commits.
+        if (committer.in_flight() && in.buffered() == 0) {
+          pollfd pfd[2] = {{in_fd, POLLIN, 0}, {committer.done_fd(), POLLIN, 0}};
+          if (::poll(pfd, 2, -1) > 0 && (pfd[1].revents & POLLIN)) settle();
+        }
         ready = true;
         if (!in.next(rec, payload)) break;
       }
@@ -550,28 +646,32 @@ int run_write(const WriteConfig& cfg, int in_fd) {
           batch.add(rec, d, payload, producer.max_value(payload.size()));
         } else {
           ++dropped;
-          durable = std::max(durable.value_or(pos), pos);
+          dropped_high[filling] = std::max(dropped_high[filling].value_or(pos), pos);
         }
-        if (batch.size() >= cfg.batch || stop_requested()) {
-          have = in.next(rec, payload);
+        // The next record is read after the commit starts: input that stops here must not hold the batch back.
+        if (batch.size() >= cfg.batch || batch.bytes() >= kMaxBatchBytes || stop_requested()) {
+          ready = false;
           break;
         }
         // Commit once input pauses, or once the oldest record in hand has waited --linger: latency stays bounded
-        // while input never pauses, and at high rates batches grow by themselves (what comes in during one commit
-        // is the next batch). A pause is kPauseMs of silence, not an empty pipe: upstream writes a transaction or
-        // a read's worth at a time, and committing at every gap between them spent a core on commits at 2,000
-        // transactions/s and slowed every stage on the machine.
+        // while input never pauses. A pause is kPauseMs of silence, not an empty pipe: upstream writes a
+        // transaction or a read's worth at a time, and committing at every gap between them spent a core on
+        // commits at 2,000 transactions/s and slowed every stage on the machine. While the previous batch is
+        // still committing this one cannot start: it keeps taking input until then, so at high rates batches grow
+        // by themselves (in bulk, a hundredth as many transactions).
         if (!batch.empty()) {
+          const bool busy = committer.busy();
           if (in.buffered() == 0) {
-            pollfd pfd{in_fd, POLLIN, 0};
+            pollfd pfd[2] = {{in_fd, POLLIN, 0}, {committer.done_fd(), POLLIN, 0}};
             const int64_t left_ms = std::max<int64_t>(0, (oldest_us + cfg.linger_us - now_us()) / 1000);
-            if (::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(kPauseMs, left_ms))) == 0) {
-              ready = false;
+            const int r = ::poll(pfd, busy ? 2 : 1, busy ? -1 : static_cast<int>(std::min<int64_t>(kPauseMs, left_ms)));
+            if (r <= 0 || !(pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+              ready = false;  // silence (or the previous commit ended during it), or a signal
               break;
             }
           }
-          if (now_us() - oldest_us >= cfg.linger_us) {
-            have = in.next(rec, payload);
+          if (!busy && now_us() - oldest_us >= cfg.linger_us) {
+            ready = false;
             break;
           }
         }
@@ -587,18 +687,16 @@ int run_write(const WriteConfig& cfg, int in_fd) {
       bad = true;
     }
     batch.seal();
+    settle();  // one transaction at a time
     if (!batch.empty()) {
-      producer.commit_batch(batch);
-      written += batch.size();
-      for (int d = 0; d < kDests; ++d)
-        if (auto last = batch.last_of(static_cast<Dest>(d))) held[d]->hw = std::max(held[d]->hw, *last);
-      durable = std::max(durable.value_or(batch.last()), batch.last());
-      if (ack) ack->ack(*durable);
-    } else if (ack && !bad && durable) {
-      ack->ack(*durable);  // everything was already archived: acknowledge it so the upstream moves on
+      committer.start(batch);
+      filling ^= 1;
+    } else if (!bad) {
+      acknowledge(batch);
     }
     if (stop_requested()) break;
   }
+  settle();
   log::info("archived " + std::to_string(written) + " records, dropped " + std::to_string(dropped) +
             " already archived");
   if (pending_error) throw *pending_error;
