@@ -111,7 +111,7 @@ echo "shadow:                          $at_t1"
 
 step "replay: $t1 .. $t2 at 10x into the shadow database, as a job of ss-replay serve"
 head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$work/token"
-ss-replay serve --listen 127.0.0.1:0 --token-file "$work/token" --http 0 --pipeline-pg "dbname=$PGDATABASE" \
+ss-replay serve --listen 127.0.0.1:0 --token-file "$work/token" --http 0 --pipeline-dbname "dbname=$PGDATABASE" \
   --pipeline-slot demo --pipeline-stream shadowstream:postgres:changes \
   --pipeline-group analytics-group 2>"$work/serve.log" &
 pids+=($!)

@@ -385,7 +385,7 @@ cmd_status() {
     done <"$STAGES"
   fi
   local args=(pipeline --once --slot "$SLOT" --source "$SOURCE" --topic "$TOPIC")
-  [ -n "$PG_CONNINFO" ] && args+=(--pg "$PG_CONNINFO")
+  [ -n "$PG_CONNINFO" ] && args+=(--dbname "$PG_CONNINFO")
   if ((JSON)); then args+=(--json); else args+=(--text); fi
   command -v ss-progress >/dev/null && ss-progress "${args[@]}" 2>/dev/null
   [ -n "$p" ] || return 3 # LSB: not running

@@ -298,7 +298,7 @@ function renderPipeline(s) {
   dl.replaceChildren();
   const stage = (name, text) => dl.append(el('dt', name), el('dd', text));
   if (!s.postgres && !s.redis && !s.kafka) {
-    stage('Status', 'not configured (ss-replay serve --pipeline-pg, --pipeline-stream, --pipeline-group)');
+    stage('Status', 'not configured (ss-replay serve --pipeline-dbname, --pipeline-stream, --pipeline-group)');
     return;
   }
   if (s.postgres) {

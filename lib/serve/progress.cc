@@ -13,6 +13,7 @@
 #include <memory>
 #include <thread>
 
+#include "core/cli.h"
 #include "core/error.h"
 #include "core/fd_io.h"
 #include "core/json.h"
@@ -361,6 +362,25 @@ PipelineSampler::PipelineSampler(const PipelineConfig& cfg) : impl_(std::make_un
 PipelineSampler::~PipelineSampler() = default;
 pb::PipelineStatus PipelineSampler::sample() {
   return impl_->sampler.sample();
+}
+
+void apply_config(const conf::Config& c, PipelineConfig& p) {
+  auto fill = [&](std::string& v, const char* key, const std::string& fallback) {
+    if (v.empty()) v = c.get(key).value_or(fallback);
+  };
+  fill(p.pg, "PG_CONNINFO", "");
+  fill(p.slot, "SLOT", "shadowstream");
+  fill(p.source, "SOURCE", env_or("PGDATABASE", env_or("PG_DATABASE", "postgres")));
+  fill(p.topic, "TOPIC", archive::kDefaultTopic);
+  fill(p.redis_url, "REDIS_URL", "");
+  fill(p.kafka_settings.brokers, "KAFKA_BROKERS", "");
+  auto env_set = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v && *v;
+  };
+  p.postgres = !p.pg.empty() || env_set("PGDATABASE") || env_set("PGHOST") || env_set("PG_HOST");
+  p.redis = !p.redis_url.empty();
+  p.kafka = !p.kafka_settings.brokers.empty();
 }
 
 int pipeline(const PipelineConfig& cfg, int out_fd) {

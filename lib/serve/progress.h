@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/conf.h"
 #include "core/transport.h"
 #include "kafka/archive.h"
 #include "kafka/handle.h"
@@ -51,6 +52,11 @@ struct PipelineConfig {
   int64_t interval_us = 1'000'000;
   bool once = false;
 };
+
+// Fills what the flags left empty (pg, slot, source, topic, redis_url, brokers) from shadowstream.conf and the
+// environment, as `shadowstream status` sees them, and decides which stages to show: PostgreSQL when a conninfo or
+// PGHOST/PGDATABASE is there, Redis and Kafka when their addresses are.
+void apply_config(const conf::Config& c, PipelineConfig& p);
 
 // Samples the pipeline's configured stages on demand (ss-progress pipeline and the dashboard's panel). Keeps its
 // connections between samples. Not thread-safe.

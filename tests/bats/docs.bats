@@ -81,6 +81,22 @@ help_flags() {
   [[ "$stderr" == *"the window is empty" ]]
 }
 
+@test "the source PostgreSQL has one name in every tool: --dbname (the panel's --pipeline-dbname); the old names parse" {
+  local t names
+  # Every PostgreSQL connection flag any tool's help shows: the source's --dbname, and ss-replay's --to (the target).
+  names=$(for t in $(tools); do help_flags "$t"; done | grep -E -- '-(pg|dbname|conninfo|postgres)' | sort -u | xargs)
+  [ "$names" = "--dbname --pipeline-dbname" ]
+  run -0 ss-capture --help
+  [[ "$output" == *"-d,--dbname"* ]]
+  run -0 ss-progress pipeline --help
+  [[ "$output" == *"-d,--dbname"* ]]
+  # The earlier names still parse (scripts written against them keep working), and reach the same setting.
+  run -0 --separate-stderr env -u REDIS_URL -u KAFKA_BROKERS ss-progress pipeline --once --json --pg "host=/nonexistent"
+  [[ "$(jq -r .postgres.error <<<"$output")" == *'"/nonexistent/.s.PGSQL.'* ]]
+  run -0 --separate-stderr env -u REDIS_URL -u KAFKA_BROKERS ss-progress pipeline --once --json -d "host=/nonexistent"
+  [[ "$(jq -r .postgres.error <<<"$output")" == *'"/nonexistent/.s.PGSQL.'* ]]
+}
+
 @test "--since at or after --until is a usage error in every tool, before any server is reached" {
   for cmd in "ss-archive read" "ss-buffer read" "ss-replay"; do
     run -64 --separate-stderr $cmd --since 2026-11-20T11:00Z --until 2026-11-20T10:00Z

@@ -246,7 +246,7 @@ PY
   run --separate-stderr ss-capture -d "host=/nonexistent password=pw123 dbname=x connect_timeout=1" --slot x
   [[ "$stderr" != *pw123* ]]
   echo "tok-$RANDOM" >"$T/token"
-  ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:pw --token-file "$T/token" --http 0 --pipeline-pg "$bad" \
+  ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:pw --token-file "$T/token" --http 0 --pipeline-dbname "$bad" \
     2>"$T/web.err" 3>&- &
   ss_wait_for grep -q "dashboard on " "$T/web.err"
   url=$(sed -n 's/.*dashboard on //p' "$T/web.err")

@@ -177,3 +177,38 @@ done_above() { [ "$(field "$1" 2)" -gt "$2" ]; }
   [ "$(echo "$output" | jq -c '[.kafka.groups[] | .name]')" = '["backup-group"]' ]
   run -64 --separate-stderr env -u PGHOST -u PGDATABASE -u REDIS_URL -u KAFKA_BROKERS ss-progress pipeline --once
 }
+
+@test "ss-progress pipeline reads shadowstream.conf as shadowstream status does: one pipeline, one answer" {
+  psql -XAtq -c "select 1 from pg_create_logical_replication_slot('shadow', 'pgoutput')" >/dev/null
+  mkdir "$T/cwd"
+  printf '%s\n' 'SLOT=shadow' 'SOURCE=confsrc' 'TOPIC=pipearch' "REDIS_URL=$REDIS_URL" "KAFKA_BROKERS=$KAFKA_BROKERS" \
+    "PG_CONNINFO=dbname=$PGDATABASE" >"$T/cwd/shadowstream.conf"
+  cd "$T/cwd"
+  # Nothing in the environment but PostgreSQL's socket: the file names the slot, the stream and both servers.
+  run -0 --separate-stderr env -u PGDATABASE -u REDIS_URL -u KAFKA_BROKERS -u SHADOWSTREAM_CONF \
+    ss-progress pipeline --once --json
+  [ "$(jq -r '.postgres.slot + " " + (.postgres.error // "")' <<<"$output")" = "shadow " ]
+  [ "$(jq -r .redis.stream <<<"$output")" = "shadowstream:confsrc:changes" ]
+  [ "$(jq -r .kafka.topic <<<"$output")" = pipearch ]
+  # shadowstream status shows the same stages (its sample is ss-progress run with the file's values).
+  run -3 --separate-stderr env -u PGDATABASE -u REDIS_URL -u KAFKA_BROKERS STATE_DIR="$T/state" shadowstream status
+  [[ "$output" == *"postgres  slot shadow ("* ]]
+  [[ "$output" == *"redis     shadowstream:confsrc:changes"* ]]
+  run -0 --separate-stderr env -u PGDATABASE -u REDIS_URL -u KAFKA_BROKERS ss-progress pipeline --once --text
+  [[ "$output" == *"postgres  slot shadow ("* ]]
+  [[ "$output" == *"redis     shadowstream:confsrc:changes"* ]]
+  # As in shadowstream(1), the environment wins over the file, and a flag over both.
+  run -0 --separate-stderr env SLOT=s_pipe ss-progress pipeline --once --json
+  [ "$(jq -r .postgres.slot <<<"$output")" = s_pipe ]
+  run -0 --separate-stderr env SLOT=s_pipe ss-progress pipeline --once --json --slot shadow
+  [ "$(jq -r .postgres.slot <<<"$output")" = shadow ]
+  # -c names the file from anywhere; a bad one is refused as the supervisor refuses it.
+  cd "$T"
+  run -0 --separate-stderr ss-progress pipeline --once --json -c "$T/cwd/shadowstream.conf"
+  [ "$(jq -r .postgres.slot <<<"$output")" = shadow ]
+  printf '%s\n' 'SLOT shadow' >"$T/bad.conf"
+  run -78 --separate-stderr ss-progress pipeline --once -c "$T/bad.conf"
+  [ "$stderr" = "ss-progress: $T/bad.conf:1: expected KEY=value, got: SLOT shadow" ]
+  run -66 --separate-stderr ss-progress pipeline --once -c "$T/missing.conf"
+  psql -XAtq -c "select pg_drop_replication_slot('shadow')" >/dev/null
+}

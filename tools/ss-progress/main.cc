@@ -13,10 +13,6 @@ ss::progress::Format format_of(bool json, bool bar) {
   if (bar) return ss::progress::Format::kBar;
   return ss::progress::Format::kAuto;
 }
-bool env_set(const char* name) {
-  const char* v = std::getenv(name);
-  return v && *v;
-}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -35,18 +31,26 @@ int main(int argc, char** argv) {
   ss::add_verbose_flag(app);
 
   ss::progress::PipelineConfig p;
+  p.slot.clear();  // empty until the flags, shadowstream.conf or the defaults say
+  p.topic.clear();
+  std::string config_file;
   std::string interval = "1s";
   bool pjson = false, ptext = false;
   CLI::App* pipe = app.add_subcommand("pipeline", "Show the live pipeline's lag: slot, Redis stream, Kafka groups");
-  pipe->add_option("--pg", p.pg, "PostgreSQL conninfo or URI of the source (default: PG* environment)");
-  pipe->add_option("--slot", p.slot, "Replication slot")->default_val("shadowstream");
+  pipe->add_option("-d,--dbname", p.pg,
+                   "Source PostgreSQL conninfo or URI, as ss-capture's (default: PG_CONNINFO, else PG* environment)");
+  pipe->add_option("--pg", p.pg)->group("");  // its earlier name; one name per thing now: --dbname, as ss-capture
+  pipe->add_option("-c,--config", config_file,
+                   "shadowstream.conf to read, as shadowstream(1) (default: $SHADOWSTREAM_CONF, ./shadowstream.conf, "
+                   "/etc/shadowstream/shadowstream.conf)");
+  pipe->add_option("--slot", p.slot, "Replication slot (default: SLOT, else shadowstream)");
   pipe->add_option("--redis", p.redis_url, "Redis URL (default: $REDIS_URL)");
   pipe->add_option("--stream", p.stream, "Redis stream key (default: shadowstream:<source>:changes)");
-  pipe->add_option("--source", p.source, "Source name, for the default stream key (default: $PGDATABASE)");
+  pipe->add_option("--source", p.source, "Source name, for the default stream key (default: SOURCE, else $PGDATABASE)");
   pipe->add_option("-b,--brokers", p.kafka_settings.brokers, "Kafka bootstrap brokers (default: $KAFKA_BROKERS)");
   pipe->add_option("-X", p.kafka_settings.properties, "librdkafka property key=value (repeatable)");
   pipe->add_option("-F", p.kafka_settings.property_files, "File of librdkafka key=value properties");
-  pipe->add_option("-t,--topic", p.topic, "Archive topic")->default_val(ss::archive::kDefaultTopic);
+  pipe->add_option("-t,--topic", p.topic, "Archive topic (default: TOPIC, else shadowstream.archive)");
   pipe->add_option("-g,--group", p.groups, "Kafka consumer group to report (repeatable)");
   pipe->add_option("--interval", interval, "Time between samples")->default_val("1s");
   pipe->add_flag("--once", p.once, "One sample, then exit");
@@ -55,10 +59,7 @@ int main(int argc, char** argv) {
 
   return ss::run_main(app, argc, argv, [&] {
     if (*pipe) {
-      p.postgres = !p.pg.empty() || env_set("PGDATABASE") || env_set("PGHOST") || env_set("PG_HOST");
-      p.redis = !p.redis_url.empty() || env_set("REDIS_URL");
-      p.kafka = !p.kafka_settings.brokers.empty() || env_set("KAFKA_BROKERS");
-      if (p.source.empty()) p.source = ss::env_or("PGDATABASE", ss::env_or("PG_DATABASE", "postgres"));
+      ss::progress::apply_config(ss::conf::Config::load(config_file), p);
       if (p.groups.empty()) {
         p.groups = {"analytics-group", "backup-group"};
         p.existing_groups_only = true;

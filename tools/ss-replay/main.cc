@@ -110,7 +110,9 @@ int main(int argc, char** argv) {
   serve->add_option("--http", serve_cfg.http,
                     "Also serve the web dashboard on ADDR (HOST:PORT, or PORT on loopback); needs --token-file");
   ss::progress::PipelineConfig panel;
-  serve->add_option("--pipeline-pg", panel.pg, "Dashboard pipeline panel: source PostgreSQL conninfo (slot lag)");
+  serve->add_option("--pipeline-dbname", panel.pg,
+                    "Dashboard pipeline panel: source PostgreSQL conninfo or URI (slot lag)");
+  serve->add_option("--pipeline-pg", panel.pg)->group("");  // its earlier name
   serve->add_option("--pipeline-slot", panel.slot, "Dashboard pipeline panel: replication slot")
       ->default_val("shadowstream");
   serve->add_option("--pipeline-stream", panel.stream, "Dashboard pipeline panel: Redis stream key");

@@ -1,0 +1,49 @@
+#include "core/conf.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include "core/error.h"
+
+namespace {
+
+TEST(Conf, ReadsKeyValueLinesAsTheSupervisorDoes) {
+  auto c = ss::conf::Config::parse("# comment\n\n  SLOT=shadow\nTOPIC=\"a b\"\r\nSOURCE='x'\nEMPTY=\n", "f.conf");
+  EXPECT_EQ(c.get("SS_TEST_NOT_SET_ANYWHERE"), std::nullopt);
+  EXPECT_EQ(c.get("SLOT"), "shadow");
+  EXPECT_EQ(c.get("TOPIC"), "a b");
+  EXPECT_EQ(c.get("SOURCE"), "x");
+  EXPECT_EQ(c.get("EMPTY"), "");
+  EXPECT_EQ(c.file(), "f.conf");
+}
+
+TEST(Conf, TheEnvironmentWinsOverTheFile) {
+  auto c = ss::conf::Config::parse("SS_CONF_TEST_KEY=file\n", "f.conf");
+  EXPECT_EQ(c.get("SS_CONF_TEST_KEY"), "file");
+  setenv("SS_CONF_TEST_KEY", "env", 1);
+  EXPECT_EQ(c.get("SS_CONF_TEST_KEY"), "env");
+  unsetenv("SS_CONF_TEST_KEY");
+}
+
+TEST(Conf, ABadLineIsAConfigurationErrorNamingIt) {
+  for (const char* text : {"SLOT shadow\n", "slot=x\n", "1SLOT=x\n", "=x\n"}) {
+    try {
+      ss::conf::Config::parse(std::string("SLOT=a\n") + text, "f.conf");
+      FAIL() << text;
+    } catch (const ss::Error& e) {
+      EXPECT_EQ(e.code(), ss::kExitConfig);
+      EXPECT_EQ(std::string(e.what()).rfind("f.conf:2: expected KEY=value, got: ", 0), 0u) << e.what();
+    }
+  }
+}
+
+TEST(Conf, ANamedFileThatCannotBeReadIsExit66) {
+  try {
+    ss::conf::Config::load("/nonexistent/shadowstream.conf");
+    FAIL();
+  } catch (const ss::Error& e) {
+    EXPECT_EQ(e.code(), ss::kExitNoInput);
+  }
+}
+
+}  // namespace
