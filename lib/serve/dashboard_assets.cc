@@ -36,36 +36,11 @@ const std::string_view kIndexHtml = R"html(<!doctype html>
   <dl id="pipeline-stages"><dt>Status</dt><dd>loading…</dd></dl>
 </section>
 
-<section id="create" aria-labelledby="create-title">
-  <h2 id="create-title">New replay job</h2>
-  <form id="create-form" novalidate>
-    <div class="fields">
-      <label>Name <input name="name" maxlength="200" placeholder="e.g. incident 4711"></label>
-      <label>From (UTC) <input name="start_time" type="datetime-local" step="1"></label>
-      <label>Until (UTC) <input name="end_time" type="datetime-local" step="1"></label>
-      <label>Speed factor <input name="speed_factor" type="number" min="0" step="any" value="10"
-        title="10 replays ten times faster than it happened; 0 as fast as possible"></label>
-      <label>Target <input name="target" placeholder="host=shadow dbname=app (empty: dry run)"
-        title="PostgreSQL conninfo without a password"></label>
-      <label>Tables <input name="tables" placeholder="public.orders, public.items (empty: all)"></label>
-      <label>Source <input name="source" placeholder="kafka:shadowstream.archive (default)"></label>
-    </div>
-    <button type="submit">Create job</button>
-    <p id="form-error" class="error" role="alert"></p>
-  </form>
-</section>
-
-<section id="jobs" aria-labelledby="jobs-title">
-  <h2 id="jobs-title">Jobs</h2>
-  <p id="jobs-error" class="error" role="alert"></p>
-  <table id="jobs-table">
-    <thead><tr>
-      <th>Id</th><th>Window</th><th>Speed</th><th>Target</th><th>State</th><th>Progress</th><th>Rate</th>
-      <th>ETA</th><th>Started</th><th>Finished</th><th>Actions</th>
-    </tr></thead>
-    <tbody></tbody>
-  </table>
-  <p id="no-jobs" hidden>No replay jobs yet.</p>
+<section id="timeline" aria-labelledby="timeline-title">
+  <h2 id="timeline-title">Archive timeline <small>(UTC)</small></h2>
+  <svg id="timeline-chart" viewBox="0 0 600 60" role="img"
+    aria-label="the archive's rebuildable span and the replay jobs' windows"></svg>
+  <p id="timeline-text"></p>
 </section>
 
 <section id="detail" hidden aria-labelledby="detail-title">
@@ -74,9 +49,45 @@ const std::string_view kIndexHtml = R"html(<!doctype html>
   <dl id="detail-fields"></dl>
   <pre id="detail-error" class="error" role="alert" hidden></pre>
   <h3>Progress history</h3>
+  <p id="detail-nochart" hidden>No progress recorded.</p>
   <svg id="detail-chart" viewBox="0 0 600 120" preserveAspectRatio="none" role="img"
     aria-label="records replayed over time"></svg>
   <table id="detail-history"><thead><tr><th>Time</th><th>Records</th><th>Rate</th></tr></thead><tbody></tbody></table>
+</section>
+
+<section id="jobs" aria-labelledby="jobs-title">
+  <h2 id="jobs-title">Jobs</h2>
+  <p id="jobs-error" class="error" role="alert"></p>
+  <table id="jobs-table">
+    <thead><tr>
+      <th>Id</th><th>Window (UTC)</th><th>Speed</th><th>Target</th><th>State</th><th>Progress, rate, ETA</th>
+      <th>Ran (UTC)</th><th>Actions</th>
+    </tr></thead>
+    <tbody></tbody>
+  </table>
+  <p id="no-jobs" hidden>No replay jobs yet.</p>
+</section>
+
+<section id="create" aria-labelledby="create-title">
+  <h2 id="create-title">New replay job</h2>
+  <form id="create-form" novalidate>
+    <div class="fields">
+      <label>Name <input name="name" maxlength="200" placeholder="e.g. incident 4711"></label>
+      <label>From (UTC) <input name="start_time" placeholder="2026-11-24 11:00" autocomplete="off"
+        title="YYYY-MM-DD HH:MM[:SS], in UTC"></label>
+      <label>Until (UTC) <input name="end_time" placeholder="2026-11-24 12:00" autocomplete="off"
+        title="YYYY-MM-DD HH:MM[:SS], in UTC"></label>
+      <label>Speed factor <input name="speed_factor" value="10" autocomplete="off"
+        title="10 replays ten times faster than it happened; max as fast as possible"></label>
+      <label>Target <input name="target" placeholder="host=shadow dbname=app (empty: dry run)"
+        title="PostgreSQL conninfo without a password"></label>
+      <label>Tables <input name="tables" placeholder="public.orders, public.items (empty: all)"></label>
+      <label>Source <input name="source" placeholder="kafka:shadowstream.archive (default)"></label>
+      <label class="check"><input name="whole" type="checkbox"> No window: all of the source</label>
+    </div>
+    <button type="submit">Create job</button>
+    <p id="form-error" class="error" role="alert"></p>
+  </form>
 </section>
 </div>
 </main>
@@ -87,7 +98,7 @@ const std::string_view kIndexHtml = R"html(<!doctype html>
 const std::string_view kDashboardCss = R"css(
 *, *::before, *::after { box-sizing: border-box; }
 :root { font-family: system-ui, sans-serif; line-height: 1.4; }
-body { margin: 0 auto; max-width: 1200px; padding: 0 1rem 2rem; overflow-wrap: anywhere; }
+body { margin: 0 auto; max-width: 1200px; padding: 0 1rem 2rem; overflow-wrap: break-word; }
 header { display: flex; justify-content: space-between; align-items: center; border-bottom: 2px solid; }
 h1 { font-size: 1.4rem; }
 h2 { font-size: 1.15rem; margin-top: 1.5rem; }
@@ -101,9 +112,16 @@ input[aria-invalid="true"] { border-width: 3px; border-style: dashed; }
 .error { font-weight: 600; white-space: pre-wrap; }
 .error:not(:empty)::before { content: "⚠ "; }
 table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid; vertical-align: top; }
+th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid; vertical-align: top; }
+td code { white-space: nowrap; font-size: .85rem; }
+td.nowrap, span.nowrap { white-space: nowrap; }
+#jobs-table button { padding: .15rem .5rem; }
+td .sub { font-size: .85rem; }
+.fields label.check { flex-direction: row; align-items: center; gap: .4rem; font-weight: 400; }
+#timeline-chart { width: 100%; height: 36px; display: block; }
+#timeline-chart text { font-size: 10px; fill: currentColor; }
 th, button, .state { overflow-wrap: normal; white-space: nowrap; }
-progress { width: 7rem; height: 1rem; }
+progress { width: 6rem; height: .9rem; }
 td.num { font-variant-numeric: tabular-nums; }
 .state { font-weight: 700; white-space: nowrap; }
 .state[data-state="failed"] > div { color: #a00; }
@@ -124,6 +142,7 @@ td.num { font-variant-numeric: tabular-nums; }
   .fields input { width: 100%; min-width: 0; }
   #pipeline-stages, #detail-fields { grid-template-columns: 1fr; }
   #detail { padding: 0 .5rem .5rem; }
+  body, #jobs-table td { overflow-wrap: anywhere; }
 }
 )css";
 
@@ -134,6 +153,8 @@ let csrf = '';
 let selected = null;
 let timer = null;
 let pipelineTick = 0;
+let lastPipeline = {};
+let lastJobs = [];
 
 const SYMBOL = { pending: '… ', running: '▶ ', paused: '‖ ', done: '✓ ', failed: '✗ ', cancelled: '■ ' };
 const FINAL = new Set(['done', 'failed', 'cancelled']);
@@ -161,6 +182,14 @@ function el(tag, text, attrs) {
 }
 
 function shortTime(s) { return s ? s.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '—'; }
+// In the jobs table: MM-DD HH:MM:SS (UTC, as the headings say), so a row stays one line high.
+function compactTime(s) { return s ? s.replace(/^\d{4}-/, '').replace('T', ' ').replace(/(\.\d+)?Z$/, '') : '—'; }
+// From → to, the second without its date when it is the first's; each end kept whole, the line broken between them.
+function compactSpan(box, a, b) {
+  const x = compactTime(a), y = compactTime(b);
+  box.append(el('span', x, { class: 'nowrap' }), ' ', el('span', '→ ' + (x.slice(0, 5) === y.slice(0, 5) ? y.slice(6) : y),
+    { class: 'nowrap' }));
+}
 function duration(us) {
   if (!(us > 0)) return '—';
   let s = Math.round(us / 1e6);
@@ -206,21 +235,24 @@ function renderJobs(jobs) {
     };
     const idCell = cell('Id', null);
     idCell.append(el('code', j.id));
-    if (r.name) idCell.append(el('br'), el('span', r.name));
-    cell('Window', windowText(r));
-    cell('Speed', speedText(r));
+    if (r.name) idCell.append(el('br'), el('span', r.name, { class: 'sub' }));
+    const win = cell('Window', r.start_time || r.end_time ? null : 'all of the source');
+    if (r.start_time || r.end_time) compactSpan(win, r.start_time, r.end_time);
+    cell('Speed', speedText(r), 'nowrap');
     cell('Target', r.target || 'dry run');
     cell('State', (SYMBOL[j.state] || '') + j.state, 'state');
     tr.lastChild.setAttribute('data-state', j.state);
     const pct = percent(j);
-    const pc = cell('Progress', null, 'num');
+    const pc = cell('Progress', null, 'num nowrap');
     pc.append(el('progress', null, { max: '100', value: pct.toFixed(1), 'aria-label': 'progress of ' + j.id }));
     pc.append(' ', el('span', pct.toFixed(pct >= 100 || pct === 0 ? 0 : 1) + '%', { class: 'pct' }));
-    pc.append(el('br'), el('span', (p.records_done || 0) + (p.records_total ? ' / ' + p.records_total : '') + ' records'));
-    cell('Rate', p.rate ? Math.round(p.rate) + ' rec/s' : '—', 'num');
-    cell('ETA', FINAL.has(j.state) ? '—' : duration(p.eta_us), 'num');
-    cell('Started', shortTime(j.started_time));
-    cell('Finished', shortTime(j.finished_time));
+    // Records, rate and ETA on the line under the bar: a row stays two lines high.
+    const more = [(p.records_done || 0) + (p.records_total ? ' / ' + p.records_total : '') + ' records'];
+    if (p.rate) more.push(Math.round(p.rate) + ' rec/s');
+    if (!FINAL.has(j.state) && p.eta_us > 0) more.push('ETA ' + duration(p.eta_us));
+    pc.append(el('br'), el('span', more.join(' · '), { class: 'sub' }));
+    const ran = cell('Ran', j.started_time ? null : '—');
+    if (j.started_time) compactSpan(ran, j.started_time, j.finished_time);
     const actions = cell('Actions', null);
     const button = (label, verb) => {
       const b = el('button', label, { type: 'button', 'data-action': verb });
@@ -237,7 +269,7 @@ function renderJobs(jobs) {
 
 async function act(id, verb) {
   $('#jobs-error').textContent = '';
-  if (verb === 'details') { selected = id; $('#detail').hidden = false; return refresh(); }
+  if (verb === 'details') { openDetail(id); return refresh(); }
   if (verb === 'cancel' && !confirm('Cancel job ' + id + '?')) return;
   try {
     await call('POST', '/api/jobs/' + encodeURIComponent(id) + '/' + verb);
@@ -245,6 +277,13 @@ async function act(id, verb) {
     $('#jobs-error').textContent = e.message;
   }
   refresh();
+}
+
+// The details open where the eye is: at the top of the page, above the jobs, scrolled into view.
+function openDetail(id) {
+  selected = id;
+  $('#detail').hidden = false;
+  $('#detail').scrollIntoView({ block: 'start' });
 }
 
 function renderDetail(d) {
@@ -262,7 +301,8 @@ function renderDetail(d) {
   row('Tables', (r.tables || []).join(', ') || 'all');
   row('Records', (p.records_done || 0) + (p.records_total ? ' of ' + p.records_total : ''));
   row('Replayed up to', shortTime(p.replayed_time));
-  row('Behind schedule', p.lag_us ? duration(p.lag_us) : 'on time');
+  // Only a job that is replaying can be behind its schedule.
+  row('Behind schedule', FINAL.has(j.state) ? '—' : p.lag_us ? duration(p.lag_us) : 'on time');
   row('Created', shortTime(j.created_time));
   row('Started', shortTime(j.started_time));
   row('Finished', shortTime(j.finished_time));
@@ -272,6 +312,10 @@ function renderDetail(d) {
   const h = d.history || [];
   const svg = $('#detail-chart');
   svg.replaceChildren();
+  svg.style.display = h.length > 1 ? '' : 'none';
+  $('#detail-nochart').hidden = h.length > 1;
+  $('#detail-nochart').textContent = h.length ? 'One sample so far: no chart yet.' : 'No progress recorded.';
+  $('#detail-history').hidden = h.length === 0;
   if (h.length > 1) {
     const t0 = h[0][0], t1 = h[h.length - 1][0], max = Math.max(1, ...h.map((x) => x[1]));
     const pts = h.map((x) => ((x[0] - t0) / Math.max(1, t1 - t0) * 600).toFixed(1) + ',' +
@@ -320,12 +364,61 @@ function renderPipeline(s) {
   }
 }
 
+// The archive on a time line: from the oldest instant a rebuild can reach (or the earliest job window) to now, the
+// rebuildable span as a band, and each job's window (the newest eight) as a bar, labelled with its name or id.
+function renderTimeline() {
+  const svg = $('#timeline-chart'), text = $('#timeline-text');
+  svg.replaceChildren();
+  const k = lastPipeline.kafka || {};
+  const oldest = k.oldest_rebuildable_time ? Date.parse(k.oldest_rebuildable_time) : null;
+  const windows = lastJobs.map((j) => j.request || {}).filter((r) => r.start_time || r.end_time).slice(0, 8);
+  const now = Date.now();
+  let t0 = oldest || now;
+  for (const r of windows) if (r.start_time) t0 = Math.min(t0, Date.parse(r.start_time));
+  if (t0 >= now) t0 = now - 3600e3;
+  // Drawn in the box's own pixels, so the labels keep their size at any width.
+  const W = Math.max(300, Math.round(svg.getBoundingClientRect().width) || 600);
+  const x = (t) => (8 + (Math.min(Math.max(t, t0), now) - t0) / (now - t0) * (W - 16)).toFixed(1);
+  const ns = 'http://www.w3.org/2000/svg';
+  const add = (tag, attrs, label) => {
+    const e = document.createElementNS(ns, tag);
+    for (const [a, v] of Object.entries(attrs)) e.setAttribute(a, v);
+    if (label !== undefined) e.textContent = label;
+    svg.append(e);
+    return e;
+  };
+  const rows = 1 + windows.length;
+  svg.setAttribute('viewBox', '0 0 ' + W + ' ' + (24 + rows * 12));
+  svg.style.height = (24 + rows * 12) + 'px';
+  add('line', { x1: 8, x2: W - 8, y1: 10, y2: 10, stroke: 'currentColor' });
+  add('text', { x: 8, y: 22 }, shortTime(new Date(t0).toISOString()));
+  add('text', { x: W - 8, y: 22, 'text-anchor': 'end' }, 'now');
+  if (oldest) {
+    add('rect', { x: x(oldest), y: 4, width: Math.max(1, x(now) - x(oldest)), height: 12, fill: 'currentColor',
+      'fill-opacity': .25, class: 'rebuildable' });
+  }
+  windows.forEach((r, i) => {
+    const a = r.start_time ? Date.parse(r.start_time) : t0, b = r.end_time ? Date.parse(r.end_time) : now;
+    const y = 28 + i * 12;
+    add('rect', { x: x(a), y: y, width: Math.max(2, x(b) - x(a)), height: 8, fill: 'currentColor', class: 'window' });
+    add('text', { x: Math.min(Number(x(b)) + 4, W - 60), y: y + 8 }, r.name || '');
+  });
+  text.textContent = (oldest ? 'Rebuildable from ' + shortTime(k.oldest_rebuildable_time) + ' (' +
+    (k.checkpoints || 0) + ' checkpoints, the shaded band). ' : 'No checkpoint in the archive yet: nothing can be ' +
+    'rebuilt from it. ') + (windows.length ? 'Bars: the windows of the newest jobs.' : '');
+}
+
 async function refresh() {
   try {
     const d = await call('GET', '/api/jobs');
-    renderJobs(d.jobs || []);
+    lastJobs = d.jobs || [];
+    renderJobs(lastJobs);
     if (selected) renderDetail(await call('GET', '/api/jobs/' + encodeURIComponent(selected)));
-    if (pipelineTick++ % 2 === 0) renderPipeline(await call('GET', '/api/pipeline'));
+    if (pipelineTick++ % 2 === 0) {
+      lastPipeline = await call('GET', '/api/pipeline');
+      renderPipeline(lastPipeline);
+    }
+    renderTimeline();
     $('#jobs-error').textContent = '';
   } catch (e) {
     $('#jobs-error').textContent = e.message;
@@ -338,11 +431,15 @@ function formRequest(form) {
   const problems = [];
   for (const input of form.querySelectorAll('input')) input.removeAttribute('aria-invalid');
   const bad = (name, why) => { form.elements[name].setAttribute('aria-invalid', 'true'); problems.push(why); };
+  // Times are typed as YYYY-MM-DD HH:MM[:SS] (a T in the middle and a trailing Z are fine too), always UTC: the
+  // browser's own date picker showed a 12-hour clock under UTC labels.
+  const label = { start_time: 'From', end_time: 'Until' };
   const time = (name) => {
-    const v = f.get(name);
+    const v = String(f.get(name) || '').trim();
     if (!v) return null;
-    const d = new Date(v.length === 16 ? v + ':00Z' : v + 'Z');
-    if (isNaN(d)) { bad(name, name + ' is not a date and time'); return null; }
+    const m = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d)(:\d\d(\.\d+)?)?Z?$/.exec(v);
+    const d = m ? new Date(m[1] + 'T' + m[2] + (m[3] || ':00') + 'Z') : null;
+    if (!d || isNaN(d)) { bad(name, label[name] + ' must be YYYY-MM-DD HH:MM (UTC), e.g. 2026-11-24 11:00.'); return null; }
     return d.toISOString().replace('.000Z', 'Z');
   };
   const name = String(f.get('name') || '').trim();
@@ -351,10 +448,13 @@ function formRequest(form) {
   if (a) req.start_time = a;
   if (b) req.end_time = b;
   if (a && b && a >= b) bad('end_time', 'Until must be after From.');
+  // An empty form would replay the whole archive: only when asked for.
+  if (!f.get('start_time') && !f.get('end_time') && !f.get('whole'))
+    bad('start_time', 'Choose the window to replay (From, Until), or tick "No window: all of the source".');
   const speed = String(f.get('speed_factor') || '').trim();
-  if (speed) {
+  if (speed && speed.toLowerCase() !== 'max') {
     const n = Number(speed);
-    if (!(n >= 0)) bad('speed_factor', 'Speed factor must be a number, 0 or more.');
+    if (!(n >= 0)) bad('speed_factor', 'Speed factor must be a number above 0, or max.');
     else if (n > 0) req.speed_factor = n;
   }
   const target = String(f.get('target') || '').trim();
@@ -375,8 +475,7 @@ async function createJob(ev) {
   try {
     const j = await call('POST', '/api/jobs', req);
     $('#form-error').textContent = '';
-    selected = j.id;
-    $('#detail').hidden = false;
+    openDetail(j.id);
     refresh();
   } catch (e) {
     $('#form-error').textContent = e.message;
@@ -426,6 +525,7 @@ document.addEventListener('DOMContentLoaded', async () => {
   $('#create-form').addEventListener('submit', createJob);
   $('#logout').addEventListener('click', logout);
   $('#detail-close').addEventListener('click', () => { selected = null; $('#detail').hidden = true; });
+  window.addEventListener('resize', renderTimeline);
   const r = await fetch('/api/session', { credentials: 'same-origin' });
   if (r.ok) { csrf = (await r.json()).csrf; showApp(); } else { showLogin(); }
 });

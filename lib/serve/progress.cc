@@ -216,7 +216,10 @@ class Sampler {
       if (len->type == REDIS_REPLY_INTEGER) out.set_length(static_cast<uint64_t>(len->integer));
       redis::Reply groups = redis_.run({"XINFO", "GROUPS", key}, false);
       if (redis::is_error(groups.get())) {
-        out.set_error(std::string(groups->str, groups->len));
+        const std::string why(groups->str, groups->len);
+        // No stream yet (nothing captured so far): length 0 and no groups, not an error.
+        if (out.length() == 0 && why.find("no such key") != std::string::npos) return;
+        out.set_error(why);
         return;
       }
       for (size_t i = 0; i < groups->elements; ++i) {
@@ -381,6 +384,10 @@ void apply_config(const conf::Config& c, PipelineConfig& p) {
   p.postgres = !p.pg.empty() || env_set("PGDATABASE") || env_set("PGHOST") || env_set("PG_HOST");
   p.redis = !p.redis_url.empty();
   p.kafka = !p.kafka_settings.brokers.empty();
+  if (p.groups.empty()) {
+    p.groups = {"analytics-group", "backup-group"};
+    p.existing_groups_only = true;
+  }
 }
 
 int pipeline(const PipelineConfig& cfg, int out_fd) {

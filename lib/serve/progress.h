@@ -55,7 +55,8 @@ struct PipelineConfig {
 
 // Fills what the flags left empty (pg, slot, source, topic, redis_url, brokers) from shadowstream.conf and the
 // environment, as `shadowstream status` sees them, and decides which stages to show: PostgreSQL when a conninfo or
-// PGHOST/PGDATABASE is there, Redis and Kafka when their addresses are.
+// PGHOST/PGDATABASE is there, Redis and Kafka when their addresses are. Without groups: analytics-group and
+// backup-group, each shown only once it has offsets on the topic.
 void apply_config(const conf::Config& c, PipelineConfig& p);
 
 // Samples the pipeline's configured stages on demand (ss-progress pipeline and the dashboard's panel). Keeps its

@@ -195,10 +195,15 @@ done_above() { [ "$(job_done "$1")" -gt "$2" ]; }
   ss-gen-records -n 300 --interval 10ms --tx-size 3 --start-time 2026-11-24T11:00:00Z >"$T/quick.ss"
   ss-gen-records -n 3000 --interval 20ms --tx-size 1 --start-time 2026-11-24T12:00:00Z >"$T/slow.ss"
   web
-  URL="$URL" TOKEN="$TOKEN" QUICK="file:$T/quick.ss" SLOW="file:$T/slow.ss" SHOTS="$T" \
+  # The screenshots stay after the run, for a person to look at: build/screenshots/.
+  local shots="$SS_ROOT/build/screenshots"
+  mkdir -p "$shots"
+  rm -f "$shots"/*.png
+  URL="$URL" TOKEN="$TOKEN" QUICK="file:$T/quick.ss" SLOW="file:$T/slow.ss" SHOTS="$shots" \
     node "$SS_ROOT/tests/browser/dashboard.mjs"
-  for s in login jobs-done paused cancelled phone; do [ -s "$T/$s.png" ]; done
+  for s in login jobs-done paused cancelled phone dashboard-1280x900 dashboard-390; do [ -s "$shots/$s.png" ]; done
   # What the browser did, as the server sees it.
   api GET /api/jobs | sed '$d' | jq -r '.jobs[] | "\(.request.name) \(.state)"' | sort >"$T/states"
-  printf '%s\n' "quick done" "slow cancelled" | diff - "$T/states"
+  printf '%s\n' "broken failed" "four done" "one done" "quick done" "slow cancelled" "three done" "two done" |
+    diff - "$T/states"
 }

@@ -33,18 +33,29 @@ try {
   const form = page.locator('#create-form');
   const field = (name) => form.locator(`input[name=${name}]`);
   const submit = () => form.locator('button[type=submit]').click();
-  // Checked in the page first...
-  await field('start_time').fill('2026-11-24T12:00');
+  // An empty form does not start a replay of the whole archive.
+  await submit();
+  await page.locator('#form-error', { hasText: 'Choose the window to replay' }).waitFor();
+  if (await page.locator('#jobs-table tbody tr').count()) throw new Error('an empty form created a job');
+  // Times are typed in UTC as they are shown, 24-hour; checked in the page first...
+  if ((await field('start_time').getAttribute('type')) === 'datetime-local') throw new Error('a 12-hour date picker');
+  await field('start_time').fill('2026-11-24 12:00');
   await field('end_time').fill('2026-11-24T11:00');
   await submit();
   await page.locator('#form-error', { hasText: 'Until must be after From' }).waitFor();
   if ((await field('end_time').getAttribute('aria-invalid')) !== 'true') throw new Error('bad field not marked');
+  await field('end_time').fill('11 pm');
+  await submit();
+  await page.locator('#form-error', { hasText: 'Until must be YYYY-MM-DD HH:MM (UTC)' }).waitFor();
   // ...and by the server, whose message is shown as it is.
   await field('start_time').fill('');
   await field('end_time').fill('');
+  await field('whole').check();
   await field('source').fill('ftp:nowhere');
   await submit();
   await page.locator('#form-error', { hasText: 'source must be kafka:<topic> or file:<path>' }).waitFor();
+  const speedTip = await field('speed_factor').getAttribute('title');
+  if (!speedTip.includes('max as fast as possible') || speedTip.includes('0 as fast')) throw new Error(speedTip);
 
   // A job that runs to the end.
   await field('name').fill('quick');
@@ -56,6 +67,12 @@ try {
   await quick.locator('td.state', { hasText: 'done' }).waitFor();
   await page.locator('#detail-fields', { hasText: 'quick' }).waitFor();
   await page.locator('#detail-fields dd', { hasText: /^300 of 300$/ }).waitFor();
+  // The details open in view, not below the jobs and the form.
+  const top = await page.evaluate(() => document.querySelector('#detail').getBoundingClientRect().top);
+  if (top < 0 || top > 450) throw new Error(`the details open at ${top}px, out of the first half of the screen`);
+  // The id stays on one line.
+  const idBox = await quick.locator('td code').boundingBox();
+  if (idBox.height > 24) throw new Error(`the id wraps (${idBox.height}px high)`);
   await page.screenshot({ path: `${SHOTS}/jobs-done.png`, fullPage: true });
 
   // A slow one: pause, resume, cancel.
@@ -76,6 +93,46 @@ try {
   if (await slow.locator('button[data-action=pause]').count()) throw new Error('a cancelled job offers Pause');
   await page.screenshot({ path: `${SHOTS}/cancelled.png`, fullPage: true });
 
+  // A job that fails at once (nothing listens on its target): its details say so, with no schedule to be behind
+  // and no chart; its window is on the archive's time line.
+  await field('name').fill('broken');
+  await field('whole').uncheck();
+  await field('start_time').fill('2026-11-24 11:00');
+  await field('end_time').fill('2026-11-24 11:30');
+  await field('source').fill(QUICK);
+  await field('target').fill('host=127.0.0.1 port=1 dbname=nowhere connect_timeout=2');
+  await submit();
+  const broken = page.locator('#jobs-table tbody tr', { hasText: 'broken' });
+  await broken.locator('td.state', { hasText: 'failed' }).waitFor();
+  await page.locator('#detail-fields', { hasText: 'broken' }).waitFor();
+  await page.locator('#detail-error', { hasText: 'port 1' }).waitFor();
+  const behind = await page.locator('#detail-fields dt:text-is("Behind schedule") + dd').textContent();
+  if (behind !== '—') throw new Error(`a failed job is "${behind}" behind schedule`);
+  await page.locator('#detail-nochart').waitFor({ state: 'visible' });
+  await page.locator('#timeline-chart rect.window').first().waitFor();
+  await page.locator('#timeline-chart text', { hasText: 'broken' }).waitFor();
+
+  // Several jobs fit on one screen at 1280x900.
+  await page.click('#detail-close');
+  for (const n of ['one', 'two', 'three', 'four']) {
+    await field('name').fill(n);
+    await field('target').fill('');
+    await field('start_time').fill('');
+    await field('end_time').fill('');
+    await field('whole').check();
+    await submit();
+    await page.locator('#jobs-table tbody tr', { hasText: n }).locator('td.state', { hasText: 'done' }).waitFor();
+    await page.click('#detail-close');
+  }
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const rows = await page.evaluate(() => [...document.querySelectorAll('#jobs-table tbody tr')]
+    .filter((tr) => tr.getBoundingClientRect().bottom <= innerHeight).length);
+  if (rows < 6) throw new Error(`only ${rows} jobs fit on a 1280x900 screen`);
+  // Every column, the actions too, within the screen's width.
+  const right = await page.evaluate(() => document.querySelector('#jobs-table').getBoundingClientRect().right);
+  if (right > 1280) throw new Error(`the jobs table runs ${right - 1280}px past the right edge`);
+  await page.screenshot({ path: `${SHOTS}/dashboard-1280x900.png` });
+
   // A phone: one card per job, each value labelled, nothing wider than the screen.
   await page.setViewportSize({ width: 390, height: 844 });
   if (await page.locator('#jobs-table thead').isVisible()) throw new Error('table header shown on a phone');
@@ -84,7 +141,13 @@ try {
     await page.screenshot({ path: `${SHOTS}/phone-too-wide.png`, fullPage: true });
     throw new Error(`page is ${wide}px wide on a 390px screen`);
   }
+  // The time line is redrawn for the narrower screen (its labels keep their size).
+  await page.waitForFunction(() => {
+    const s = document.querySelector('#timeline-chart');
+    return Math.abs(s.viewBox.baseVal.width - s.getBoundingClientRect().width) < 2;
+  });
   await page.screenshot({ path: `${SHOTS}/phone.png`, fullPage: true });
+  await page.screenshot({ path: `${SHOTS}/dashboard-390.png` });
 
   if (problems.length) throw new Error('errors in the page: ' + problems.join('; '));
 } finally {

@@ -60,10 +60,6 @@ int main(int argc, char** argv) {
   return ss::run_main(app, argc, argv, [&] {
     if (*pipe) {
       ss::progress::apply_config(ss::conf::Config::load(config_file), p);
-      if (p.groups.empty()) {
-        p.groups = {"analytics-group", "backup-group"};
-        p.existing_groups_only = true;
-      }
       p.interval_us = ss::duration_flag("--interval", interval);
       p.format = format_of(pjson, ptext);
       return ss::progress::pipeline(p, STDOUT_FILENO);

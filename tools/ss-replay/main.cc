@@ -110,11 +110,13 @@ int main(int argc, char** argv) {
   serve->add_option("--http", serve_cfg.http,
                     "Also serve the web dashboard on ADDR (HOST:PORT, or PORT on loopback); needs --token-file");
   ss::progress::PipelineConfig panel;
+  panel.slot.clear();  // empty until the flags or shadowstream.conf say
+  panel.topic.clear();
   serve->add_option("--pipeline-dbname", panel.pg,
                     "Dashboard pipeline panel: source PostgreSQL conninfo or URI (slot lag)");
   serve->add_option("--pipeline-pg", panel.pg)->group("");  // its earlier name
-  serve->add_option("--pipeline-slot", panel.slot, "Dashboard pipeline panel: replication slot")
-      ->default_val("shadowstream");
+  serve->add_option("--pipeline-slot", panel.slot,
+                    "Dashboard pipeline panel: replication slot (default: SLOT, else shadowstream)");
   serve->add_option("--pipeline-stream", panel.stream, "Dashboard pipeline panel: Redis stream key");
   serve->add_option("--pipeline-group", panel.groups, "Dashboard pipeline panel: Kafka consumer group (repeatable)");
 
@@ -148,14 +150,13 @@ int main(int argc, char** argv) {
 
   return ss::run_main(app, argc, argv, [&] {
     if (*serve) {
+      // The panel shows what this server sees of the pipeline: its Redis (the job store's) and Kafka (the jobs'
+      // brokers) always, PostgreSQL once it is named; shadowstream.conf fills the rest, as for ss-progress pipeline.
+      panel.redis_url = serve_cfg.jobs.redis_url;
+      panel.kafka_settings = serve_cfg.jobs.kafka;
+      ss::progress::apply_config(ss::conf::Config::load(""), panel);
       panel.postgres = !panel.pg.empty();
-      panel.redis = !panel.stream.empty();
-      panel.kafka = !panel.groups.empty();
-      if (panel.postgres || panel.redis || panel.kafka) {
-        panel.redis_url = serve_cfg.jobs.redis_url;
-        panel.kafka_settings = serve_cfg.jobs.kafka;
-        serve_cfg.pipeline = panel;
-      }
+      serve_cfg.pipeline = panel;
       if (!keep_jobs.empty()) serve_cfg.jobs.keep_jobs_us = ss::duration_flag("--keep-jobs", keep_jobs);
       serve_cfg.jobs.lease_us = ss::duration_flag("--job-lease", job_lease);
       if (serve_cfg.jobs.lease_us < 1'000'000) throw ss::Error(ss::kExitUsage, "--job-lease: at least 1s");
