@@ -397,15 +397,22 @@ function renderTimeline() {
     add('rect', { x: x(oldest), y: 4, width: Math.max(1, x(now) - x(oldest)), height: 12, fill: 'currentColor',
       'fill-opacity': .25, class: 'rebuildable' });
   }
+  for (const c of k.checkpoint_time || []) {
+    const at = x(Date.parse(c));
+    add('line', { x1: at, x2: at, y1: 1, y2: 19, stroke: 'currentColor', 'stroke-width': 2, class: 'checkpoint' })
+      .append(Object.assign(document.createElementNS(ns, 'title'), { textContent: 'checkpoint ' + shortTime(c) }));
+  }
   windows.forEach((r, i) => {
     const a = r.start_time ? Date.parse(r.start_time) : t0, b = r.end_time ? Date.parse(r.end_time) : now;
     const y = 28 + i * 12;
     add('rect', { x: x(a), y: y, width: Math.max(2, x(b) - x(a)), height: 8, fill: 'currentColor', class: 'window' });
     add('text', { x: Math.min(Number(x(b)) + 4, W - 60), y: y + 8 }, r.name || '');
   });
-  text.textContent = (oldest ? 'Rebuildable from ' + shortTime(k.oldest_rebuildable_time) + ' (' +
-    (k.checkpoints || 0) + ' checkpoints, the shaded band). ' : 'No checkpoint in the archive yet: nothing can be ' +
-    'rebuilt from it. ') + (windows.length ? 'Bars: the windows of the newest jobs.' : '');
+  const ticks = (k.checkpoint_time || []).length;
+  text.textContent = (oldest ? 'Rebuildable from ' + shortTime(k.oldest_rebuildable_time) + ' (shaded); ticks: the ' +
+    ticks + ' checkpoint' + (ticks === 1 ? '' : 's') + ' a rebuild can start from. '
+    : 'No checkpoint in the archive yet: nothing can be rebuilt from it. ') +
+    (windows.length ? 'Bars: the windows of the newest jobs.' : '');
 }
 
 async function refresh() {

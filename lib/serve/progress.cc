@@ -296,10 +296,14 @@ class Sampler {
       oldest_ = archive::oldest_rebuildable(list);
       complete_ = static_cast<uint32_t>(
           std::count_if(list.begin(), list.end(), [](const archive::CheckpointInfo& c) { return c.complete; }));
+      held_times_.clear();
+      for (const archive::CheckpointInfo& c : list)
+        if (c.held) held_times_.push_back(c.time_us);
       checkpoints_at_ = now_us();
     }
     if (oldest_) out.set_oldest_rebuildable_time(*oldest_);
     out.set_checkpoints(complete_);
+    for (int64_t t : held_times_) out.add_checkpoint_time(t);
   }
 
   const PipelineConfig& cfg_;
@@ -309,6 +313,7 @@ class Sampler {
   int64_t checkpoints_at_ = 0;
   std::optional<int64_t> oldest_;
   uint32_t complete_ = 0;
+  std::vector<int64_t> held_times_;
 };
 
 }  // namespace

@@ -80,6 +80,11 @@ rebuild() { # rebuild DB INSTANT: a fresh database rebuilt as of INSTANT from th
   [ "$(sed -n 2p <<<"$output" | grep -c 'partly deleted')" -eq 1 ]
   [ "$(grep -c 'complete$' <<<"$output")" -eq 2 ]
   [[ "$output" == *"oldest instant a rebuild can reach"* ]]
+  # The pipeline panel's time line gets the two a rebuild can start from, the oldest of them its start.
+  run -0 --separate-stderr ss-progress pipeline --once --json -t cp.archive
+  [ "$(jq -r '.kafka.checkpoint_time | length' <<<"$output")" = 2 ]
+  [ "$(jq -r '.kafka.checkpoint_time[0] == .kafka.oldest_rebuildable_time' <<<"$output")" = true ]
+  [ "$(jq -r '.kafka.checkpoints' <<<"$output")" = 3 ]
 
   rebuild r_b1 "$t_b1"
   [ "$(sum_of r_b1)" = "$s_b1" ]

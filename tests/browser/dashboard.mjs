@@ -29,6 +29,9 @@ try {
   await page.fill('#token', TOKEN);
   await page.click('#login-form button[type=submit]');
   await page.locator('#app').waitFor({ state: 'visible' });
+  // The pipeline panel shows the server's Redis and Kafka without being told to.
+  await page.locator('#pipeline-stages dt', { hasText: 'Redis' }).waitFor();
+  await page.locator('#pipeline-stages dt', { hasText: 'Kafka' }).waitFor();
 
   const form = page.locator('#create-form');
   const field = (name) => form.locator(`input[name=${name}]`);
