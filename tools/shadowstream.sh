@@ -57,10 +57,12 @@ load_config() {
       [ -n "$f" ] && [ -f "$f" ] && file=$f && break
     done
   fi
+  CONF_FILE=$file
   if [ -n "$file" ]; then
     [ -r "$file" ] || die 66 "cannot read configuration file $file"
     while IFS= read -r line || [ -n "$line" ]; do
       n=$((n + 1))
+      line=${line%$'\r'}
       line="${line#"${line%%[![:space:]]*}"}"
       case $line in '' | '#'*) continue ;; esac
       [[ $line =~ ^([A-Z_][A-Z0-9_]*)=(.*)$ ]] || die 78 "$file:$n: expected KEY=value, got: $line"
@@ -386,6 +388,7 @@ cmd_status() {
   fi
   local args=(pipeline --once --slot "$SLOT" --source "$SOURCE" --topic "$TOPIC")
   [ -n "$PG_CONNINFO" ] && args+=(--dbname "$PG_CONNINFO")
+  [ -n "$CONF_FILE" ] && args+=(-c "$CONF_FILE") # the file read here, not one ss-progress would find itself
   if ((JSON)); then args+=(--json); else args+=(--text); fi
   command -v ss-progress >/dev/null && ss-progress "${args[@]}" 2>/dev/null
   [ -n "$p" ] || return 3 # LSB: not running

@@ -1,6 +1,6 @@
 #include "core/conf.h"
 
-#include <unistd.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -32,7 +32,7 @@ Config Config::parse(std::string_view text, const std::string& name) {
     std::string_view value = line.substr(eq + 1);
     if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front())
       value = value.substr(1, value.size() - 2);
-    c.values_[std::string(key)] = std::string(value);
+    c.values_.emplace(std::string(key), std::string(value));  // the first of a repeated key wins, as in the shell
   }
   return c;
 }
@@ -43,7 +43,7 @@ Config Config::load(const std::string& path) {
     const char* env = std::getenv("SHADOWSTREAM_CONF");
     for (const std::string& f : {std::string(env ? env : ""), std::string("./shadowstream.conf"),
                                  std::string("/etc/shadowstream/shadowstream.conf")})
-      if (!f.empty() && access(f.c_str(), F_OK) == 0) {
+      if (struct stat st; !f.empty() && stat(f.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
         file = f;
         break;
       }

@@ -44,7 +44,7 @@ const std::string_view kIndexHtml = R"html(<!doctype html>
 </section>
 
 <section id="detail" hidden aria-labelledby="detail-title">
-  <h2 id="detail-title">Job <span id="detail-id"></span></h2>
+  <h2 id="detail-title" tabindex="-1">Job <span id="detail-id"></span></h2>
   <button id="detail-close" type="button">Close</button>
   <dl id="detail-fields"></dl>
   <pre id="detail-error" class="error" role="alert" hidden></pre>
@@ -284,6 +284,7 @@ function openDetail(id) {
   selected = id;
   $('#detail').hidden = false;
   $('#detail').scrollIntoView({ block: 'start' });
+  $('#detail-title').focus({ preventScroll: true });
 }
 
 function renderDetail(d) {
@@ -371,10 +372,12 @@ function renderTimeline() {
   svg.replaceChildren();
   const k = lastPipeline.kafka || {};
   const oldest = k.oldest_rebuildable_time ? Date.parse(k.oldest_rebuildable_time) : null;
-  const windows = lastJobs.map((j) => j.request || {}).filter((r) => r.start_time || r.end_time).slice(0, 8);
+  const windows = lastJobs.filter((j) => (j.request || {}).start_time || (j.request || {}).end_time).slice(0, 8)
+    .map((j) => Object.assign({ label: (j.request.name || j.id) }, j.request));
   const now = Date.now();
   let t0 = oldest || now;
   for (const r of windows) if (r.start_time) t0 = Math.min(t0, Date.parse(r.start_time));
+  if (!(t0 > 0)) t0 = now - 3600e3;
   if (t0 >= now) t0 = now - 3600e3;
   // Drawn in the box's own pixels, so the labels keep their size at any width.
   const W = Math.max(300, Math.round(svg.getBoundingClientRect().width) || 600);
@@ -406,7 +409,10 @@ function renderTimeline() {
     const a = r.start_time ? Date.parse(r.start_time) : t0, b = r.end_time ? Date.parse(r.end_time) : now;
     const y = 28 + i * 12;
     add('rect', { x: x(a), y: y, width: Math.max(2, x(b) - x(a)), height: 8, fill: 'currentColor', class: 'window' });
-    add('text', { x: Math.min(Number(x(b)) + 4, W - 60), y: y + 8 }, r.name || '');
+    // The label after the bar, or before it when the bar reaches the right edge.
+    const after = Number(x(b)) + 4 < W - 120;
+    add('text', after ? { x: Number(x(b)) + 4, y: y + 8 } : { x: Number(x(a)) - 4, y: y + 8, 'text-anchor': 'end' },
+      r.label);
   });
   const ticks = (k.checkpoint_time || []).length;
   text.textContent = (oldest ? 'Rebuildable from ' + shortTime(k.oldest_rebuildable_time) + ' (shaded); ticks: the ' +
@@ -446,7 +452,8 @@ function formRequest(form) {
     if (!v) return null;
     const m = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d)(:\d\d(\.\d+)?)?Z?$/.exec(v);
     const d = m ? new Date(m[1] + 'T' + m[2] + (m[3] || ':00') + 'Z') : null;
-    if (!d || isNaN(d)) { bad(name, label[name] + ' must be YYYY-MM-DD HH:MM (UTC), e.g. 2026-11-24 11:00.'); return null; }
+    // Date() rolls 2026-02-30 over to March and takes 24:00: only a time that reads back as typed is one.
+    if (!d || isNaN(d) || d.toISOString().slice(0, 16) !== m[1] + 'T' + m[2]) { bad(name, label[name] + ' must be YYYY-MM-DD HH:MM (UTC), e.g. 2026-11-24 11:00.'); return null; }
     return d.toISOString().replace('.000Z', 'Z');
   };
   const name = String(f.get('name') || '').trim();
@@ -454,9 +461,10 @@ function formRequest(form) {
   const a = time('start_time'), b = time('end_time');
   if (a) req.start_time = a;
   if (b) req.end_time = b;
-  if (a && b && a >= b) bad('end_time', 'Until must be after From.');
+  if (a && b && Date.parse(a) >= Date.parse(b)) bad('end_time', 'Until must be after From.');
   // An empty form would replay the whole archive: only when asked for.
-  if (!f.get('start_time') && !f.get('end_time') && !f.get('whole'))
+  const typed = (n) => String(f.get(n) || '').trim() !== '';
+  if (!typed('start_time') && !typed('end_time') && !f.get('whole'))
     bad('start_time', 'Choose the window to replay (From, Until), or tick "No window: all of the source".');
   const speed = String(f.get('speed_factor') || '').trim();
   if (speed && speed.toLowerCase() !== 'max') {
@@ -491,6 +499,8 @@ async function createJob(ev) {
 
 function showLogin() {
   if (timer) { clearInterval(timer); timer = null; }
+  lastJobs = [];
+  lastPipeline = {};
   $('#app').hidden = true;
   $('#logout').hidden = true;
   $('#login').hidden = false;

@@ -373,8 +373,11 @@ pb::PipelineStatus PipelineSampler::sample() {
 }
 
 void apply_config(const conf::Config& c, PipelineConfig& p) {
+  // As the supervisor's ${KEY:=default}: a key set to nothing takes the default.
   auto fill = [&](std::string& v, const char* key, const std::string& fallback) {
-    if (v.empty()) v = c.get(key).value_or(fallback);
+    if (!v.empty()) return;
+    std::optional<std::string> got = c.get(key);
+    v = got && !got->empty() ? *got : fallback;
   };
   fill(p.pg, "PG_CONNINFO", "");
   fill(p.slot, "SLOT", "shadowstream");
@@ -398,8 +401,8 @@ void apply_config(const conf::Config& c, PipelineConfig& p) {
 int pipeline(const PipelineConfig& cfg, int out_fd) {
   if (!cfg.postgres && !cfg.redis && !cfg.kafka)
     throw Error(kExitUsage,
-                "nothing to watch: give --pg, --redis or --brokers (or set PGDATABASE/PGHOST, REDIS_URL, "
-                "KAFKA_BROKERS)");
+                "nothing to watch: give --dbname, --redis or --brokers (or set PGDATABASE/PGHOST, REDIS_URL, "
+                "KAFKA_BROKERS, or name them in shadowstream.conf)");
   Sampler sampler(cfg);
   const bool text = use_bar(cfg.format, out_fd);
   BufferedWriter out(out_fd, 1 << 16);

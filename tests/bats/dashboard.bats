@@ -15,6 +15,7 @@ teardown() {
   ss_kill_jobs
 }
 setup() {
+  unset SHADOWSTREAM_CONF # the pipeline panel reads one: not the caller's
   T="$BATS_TEST_TMPDIR"
   echo "s3cret-$RANDOM$RANDOM" >"$T/token"
   TOKEN=$(cat "$T/token")

@@ -70,14 +70,26 @@ follows() {
     if [[ $cmd == *"&" ]]; then
       eval "$cmd" 3>&- >>"$T/transcript" 2>&1
       echo $! >>"$T/pids"
-      [[ $cmd == "ss-replay serve &" ]] && ss_wait_for bash -c 'exec 5<>/dev/tcp/127.0.0.1/50052'
+      # Each server must be the line's own, up and answering (not another one on its port).
+      local pid=$!
+      if [[ $cmd == "ss-replay serve &" ]]; then
+        ss_wait_for bash -c "kill -0 $pid && exec 5<>/dev/tcp/127.0.0.1/50052"
+      else
+        ss_wait_for bash -c "kill -0 $pid && curl -sf http://127.0.0.1:$http/ >/dev/null"
+      fi
     elif follows "$cmd"; then
       run timeout -k 5 8 bash -c "$cmd"
       echo "$output" >>"$T/transcript"
       [ "$status" = 124 ] || { cat "$T/transcript"; echo "line $n ended with status $status: $cmd"; return 1; }
     else
       local rc=0
-      eval "$cmd" >>"$T/transcript" 2>&1 3>&- || rc=$?
+      # An assignment runs in this shell (later lines use it); any other line is bounded, so a hang fails it.
+      if [[ $cmd =~ ^[a-z_]+=\$\( ]]; then
+        eval "$cmd" >>"$T/transcript" 2>&1 3>&- || rc=$?
+        export "${cmd%%=*}"
+      else
+        timeout -k 5 300 bash -o pipefail -c "$cmd" >>"$T/transcript" 2>&1 3>&- || rc=$?
+      fi
       [ "$rc" = 0 ] || { cat "$T/transcript"; echo "line $n failed with status $rc: $cmd"; return 1; }
     fi
   done < <(readme_commands)

@@ -16,7 +16,10 @@ teardown_file() { ss_stop_all; }
 
 teardown() { ss_kill_jobs; }
 
-setup() { T="$BATS_TEST_TMPDIR"; }
+setup() {
+  T="$BATS_TEST_TMPDIR"
+  unset SHADOWSTREAM_CONF # ss-progress pipeline reads one: not the caller's
+}
 
 qd() { psql -XAtq -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 fresh_db() {

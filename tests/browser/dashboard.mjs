@@ -124,7 +124,8 @@ try {
     await field('end_time').fill('');
     await field('whole').check();
     await submit();
-    await page.locator('#jobs-table tbody tr', { hasText: n }).locator('td.state', { hasText: 'done' }).waitFor();
+    const row = page.locator('#jobs-table tbody tr').filter({ has: page.locator('span.sub', { hasText: new RegExp(`^${n}$`) }) });
+    await row.locator('td.state', { hasText: 'done' }).waitFor();
     await page.click('#detail-close');
   }
   await page.evaluate(() => window.scrollTo(0, 0));

@@ -17,6 +17,10 @@ TEST(Conf, ReadsKeyValueLinesAsTheSupervisorDoes) {
   EXPECT_EQ(c.file(), "f.conf");
 }
 
+TEST(Conf, TheFirstOfARepeatedKeyWinsAsInTheShell) {
+  EXPECT_EQ(ss::conf::Config::parse("SLOT=a\nSLOT=b\n", "f.conf").get("SLOT"), "a");
+}
+
 TEST(Conf, TheEnvironmentWinsOverTheFile) {
   auto c = ss::conf::Config::parse("SS_CONF_TEST_KEY=file\n", "f.conf");
   EXPECT_EQ(c.get("SS_CONF_TEST_KEY"), "file");

@@ -156,6 +156,7 @@ int main(int argc, char** argv) {
       panel.kafka_settings = serve_cfg.jobs.kafka;
       ss::progress::apply_config(ss::conf::Config::load(""), panel);
       panel.postgres = !panel.pg.empty();
+      panel.redis = true;  // the job store's, which an empty URL names too (its default address)
       serve_cfg.pipeline = panel;
       if (!keep_jobs.empty()) serve_cfg.jobs.keep_jobs_us = ss::duration_flag("--keep-jobs", keep_jobs);
       serve_cfg.jobs.lease_us = ss::duration_flag("--job-lease", job_lease);
