@@ -157,6 +157,7 @@ namespace {
 // fetch, 7-8 ms on the test broker) where interpolation alone took 7 and halving 14.
 constexpr int64_t kSearchSlack = 32;
 constexpr int64_t kScan = 1024;  // a few margins: the interpolation's error on uniform keys is about one
+constexpr int64_t kScanBytes = 1 << 20;
 
 template <typename Key>
 std::map<int32_t, int64_t> search_offsets(rd_kafka_t* c, const std::string& topic, const std::vector<int32_t>& parts,
@@ -200,8 +201,9 @@ std::map<int32_t, int64_t> search_offsets(rd_kafka_t* c, const std::string& topi
       kafka::ErrorPtr e(rd_kafka_seek_partitions(c, seek.get(), kTimeoutMs));
       if (e) throw Error(kExitUnavailable, std::string("seeking in ") + topic + ": " + rd_kafka_error_string(e.get()));
     }
-    std::map<int32_t, int64_t> next = probe, seen;  // per probed partition: the offset after the last message read
-    std::set<int32_t> over;                         // partitions whose round is over
+    std::map<int32_t, int64_t> next = probe, seen, seen_bytes;  // per probed partition: the offset after the last
+                                                                // message read; how many messages and bytes read on
+    std::set<int32_t> over;                                     // partitions whose round is over
     int64_t deadline = now_us() + kTimeoutMs * 1000LL;
     while (over.size() < probe.size()) {
       if (now_us() > deadline) throw Error(kExitUnavailable, "timed out seeking in " + topic);
@@ -229,7 +231,10 @@ std::map<int32_t, int64_t> search_offsets(rd_kafka_t* c, const std::string& topi
         r.lo = std::max(r.lo, m->offset + 1);
         r.key_lo = k;
         next[p] = std::max(next[p], m->offset + 1);
-        if (++seen[p] >= (step == 2 ? kScan : 1) || r.hi - r.lo <= kSearchSlack) over.insert(p);
+        // By bytes too: a checkpoint's messages are bundles of up to 256 KiB.
+        seen_bytes[p] += static_cast<int64_t>(m->len);
+        if (++seen[p] >= (step == 2 ? kScan : 1) || seen_bytes[p] >= kScanBytes || r.hi - r.lo <= kSearchSlack)
+          over.insert(p);
       }
     }
   }

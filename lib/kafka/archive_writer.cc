@@ -454,8 +454,11 @@ struct Archived {
   }
 
   bool holds(const Position& p) const {
+    // Written by this run first: a record of the batch still committing (or of the one filling) is above hw until
+    // that commit ends, and a redelivery of it then must not be written again.
+    if (std::binary_search(written.begin(), written.end(), p) || written_late.count(p)) return true;
     if (p > hw) return false;
-    if (p < floor || std::binary_search(written.begin(), written.end(), p) || written_late.count(p)) return true;
+    if (p < floor) return true;
     auto it = std::upper_bound(present.begin(), present.end(), p,
                                [](const Position& x, const std::pair<Position, Position>& r) { return x < r.first; });
     return it != present.begin() && p <= std::prev(it)->second;

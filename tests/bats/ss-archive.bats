@@ -218,6 +218,15 @@ lag_below() { [ "$(group_lag "$1" "$2")" -lt "$3" ]; }
   diff <(ss-archive read --topic "$TOPIC" | ss-cat | sort) <(ss-cat "$T/in.ss" | sort)
 }
 
+@test "a record delivered again while its batch is still committing is archived once" {
+  gen -n 30 >"$T/in.ss"
+  # Full batches of 10 commit while the next fills: 11-20 come again while their own batch commits.
+  ss-cat "$T/in.ss" | sed -n '1,20p;11,20p;21,30p' | ss-cat -j >"$T/again.ss"
+  ss-archive --topic "$TOPIC" --batch 10 <"$T/again.ss"
+  [ "$(committed_count "$TOPIC")" -eq 30 ]
+  diff <(ss-archive read --topic "$TOPIC" | ss-cat) <(ss-cat "$T/in.ss")
+}
+
 @test "records over Kafka's message limit travel as chunks, and every reader joins them" {
   # 0.9 MB fits a message; 1.1 and 3 MB do not (the test broker holds at most 5 MiB per partition, so larger
   # records are left to a real cluster). Small records around them keep the order honest.
