@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <unordered_map>
 
+#include "core/debezium.h"
 #include "core/error.h"
 #include "core/fd_io.h"
 #include "core/json.h"
@@ -31,13 +32,23 @@ std::string display_name(const std::string& path) {
   return path == "-" ? "stdin" : path;
 }
 
-void frames_to_json(const std::string& path, size_t max_frame, BufferedWriter& out) {
+// `debezium`: the records as Debezium change events (one stream: events are counted across files), else as JSON.
+void frames_to_json(const std::string& path, size_t max_frame, BufferedWriter& out, debezium::Converter* debezium) {
   Input in(path);
   FrameReader reader(in.fd, display_name(path), max_frame);
   shadowstream::v1::ChangeRecord rec;
+  std::vector<std::string> events;
   while (reader.next(rec)) {
-    json::append(rec, out.buffer());
-    out.buffer().push_back('\n');
+    if (debezium) {
+      debezium->convert(rec, events);
+      for (const auto& e : events) {
+        out.buffer() += e;
+        out.buffer().push_back('\n');
+      }
+    } else {
+      json::append(rec, out.buffer());
+      out.buffer().push_back('\n');
+    }
     out.maybe_flush();
     // Interactive use (`ss-capture | ss-cat`): show what arrived before blocking for more.
     if (reader.buffered() == 0) out.flush();
@@ -139,7 +150,8 @@ int run(const Config& cfg, int out_fd) {
     out.flush();
   } else {
     BufferedWriter out(out_fd);
-    for (const auto& path : inputs) frames_to_json(path, cfg.max_frame, out);
+    debezium::Converter converter;
+    for (const auto& path : inputs) frames_to_json(path, cfg.max_frame, out, cfg.debezium ? &converter : nullptr);
     out.flush();
   }
   return kExitOk;

@@ -13,6 +13,7 @@ struct Config {
   std::vector<std::string> inputs;  // "-" = stdin; empty = stdin
   bool from_json = false;           // JSON lines -> frames (default: frames -> JSON lines)
   bool shapes = false;              // one line per relation shape change instead of the records
+  bool debezium = false;            // Debezium change events instead of the records' own JSON
   size_t max_frame = kDefaultMaxFrame;
 };
 

@@ -43,47 +43,6 @@ std::string enum_prefix(const EnumDescriptor* e) {
   return p;
 }
 
-void append_escaped(std::string& out, std::string_view s) {
-  out.push_back('"');
-  size_t run = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      case '\b':
-        out.append("\\b");
-        break;
-      case '\f':
-        out.append("\\f");
-        break;
-      default: {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", c);
-        out.append(buf);
-      }
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
-}
-
 template <typename T>
 void append_number(std::string& out, T v) {
   char buf[32];
@@ -143,7 +102,7 @@ void append_value(const Message& msg, const Reflection* r, const FieldDescriptor
       break;
     case FieldDescriptor::CPPTYPE_ENUM: {
       const EnumValueDescriptor* v = rep ? r->GetRepeatedEnum(msg, f, index) : r->GetEnum(msg, f);
-      append_escaped(out, enum_short_name(v));
+      append_string(out, enum_short_name(v));
       break;
     }
     case FieldDescriptor::CPPTYPE_STRING: {
@@ -157,7 +116,7 @@ void append_value(const Message& msg, const Reflection* r, const FieldDescriptor
         out.append(b64);
         out.push_back('"');
       } else {
-        append_escaped(out, s);
+        append_string(out, s);
       }
       break;
     }
@@ -294,6 +253,47 @@ void parse_object(simdjson::dom::object obj, Message& msg) {
 }
 
 }  // namespace
+
+void append_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out.append(buf);
+      }
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
+}
 
 std::string enum_short_name(const EnumValueDescriptor* v) {
   if (!v) return "unknown";  // a number the schema does not define (FindValueByNumber found nothing)

@@ -34,6 +34,9 @@ class Parser {
   std::unique_ptr<Impl> impl_;
 };
 
+// Appends `s` as a JSON string: quoted, with quotes, backslashes and control characters escaped (UTF-8 as is).
+void append_string(std::string& out, std::string_view s);
+
 // Lower-case enum value name without its type's SCREAMING_SNAKE prefix: Operation OPERATION_INSERT -> "insert".
 std::string enum_short_name(const google::protobuf::EnumValueDescriptor* v);
 // Inverse of enum_short_name (also accepts the full upper-case name); nullptr when unknown.

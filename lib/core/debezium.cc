@@ -1,0 +1,641 @@
+#include "core/debezium.h"
+
+#include <absl/strings/escaping.h>
+#include <absl/time/civil_time.h>
+
+#include <charconv>
+#include <cstdio>
+#include <optional>
+#include <string_view>
+
+#include "core/json.h"
+
+namespace ss::debezium {
+namespace {
+
+using shadowstream::v1::ChangeRecord;
+using shadowstream::v1::Column;
+using shadowstream::v1::Operation;
+
+constexpr int64_t kUsPerSecond = 1000000;
+constexpr int64_t kUsPerDay = 86400 * kUsPerSecond;
+
+// Built-in type OIDs (pg_type.h); stable across clusters.
+enum : uint32_t {
+  kBool = 16,
+  kBytea = 17,
+  kInt8 = 20,
+  kInt2 = 21,
+  kInt4 = 23,
+  kOid = 26,
+  kFloat4 = 700,
+  kFloat8 = 701,
+  kMoney = 790,
+  kDate = 1082,
+  kTime = 1083,
+  kTimestamp = 1114,
+  kTimestamptz = 1184,
+  kInterval = 1186,
+  kTimetz = 1266,
+  kBit = 1560,
+  kNumeric = 1700,
+};
+
+// Array type OID -> element type OID, for the element types Debezium encodes other than as strings.
+uint32_t element_of(uint32_t array_oid) {
+  switch (array_oid) {
+    case 1000:
+      return kBool;
+    case 1001:
+      return kBytea;
+    case 1016:
+      return kInt8;
+    case 1005:
+      return kInt2;
+    case 1007:
+      return kInt4;
+    case 1028:
+      return kOid;
+    case 1021:
+      return kFloat4;
+    case 1022:
+      return kFloat8;
+    case 791:
+      return kMoney;
+    case 1182:
+      return kDate;
+    case 1183:
+      return kTime;
+    case 1115:
+      return kTimestamp;
+    case 1185:
+      return kTimestamptz;
+    case 1187:
+      return kInterval;
+    case 1270:
+      return kTimetz;
+    case 1231:
+      return kNumeric;
+    default:
+      return 0;
+  }
+}
+
+bool is_array_type(const Column& c) {
+  return !c.type_name().empty() && (c.type_name()[0] == '_' || c.type_name().find("._") != std::string::npos);
+}
+
+template <typename T>
+void append_number(std::string& out, T v) {
+  char buf[32];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, p - buf);
+}
+
+// A small cursor over PostgreSQL's text forms; every reader returns false (and the caller keeps the text) on
+// anything it does not expect.
+struct Cursor {
+  std::string_view s;
+  bool done() const { return s.empty(); }
+  bool eat(char c) {
+    if (s.empty() || s[0] != c) return false;
+    s.remove_prefix(1);
+    return true;
+  }
+  bool eat(std::string_view w) {
+    if (s.substr(0, w.size()) != w) return false;
+    s.remove_prefix(w.size());
+    return true;
+  }
+  // Exactly `digits` digits, or at least one when digits is 0.
+  bool number(int64_t& v, size_t digits = 0) {
+    size_t n = 0;
+    while (n < s.size() && s[n] >= '0' && s[n] <= '9') ++n;
+    if (n == 0 || (digits && n != digits)) return false;
+    if (std::from_chars(s.data(), s.data() + n, v).ec != std::errc()) return false;
+    s.remove_prefix(n);
+    return true;
+  }
+  bool signed_number(int64_t& v) {
+    bool neg = eat('-');
+    if (!neg) eat('+');
+    if (!number(v)) return false;
+    if (neg) v = -v;
+    return true;
+  }
+  // ".ffffff" (1 to 6 digits) as microseconds; absent is 0.
+  bool fraction(int64_t& us) {
+    us = 0;
+    if (!eat('.')) return true;
+    size_t n = 0;
+    while (n < s.size() && s[n] >= '0' && s[n] <= '9') ++n;
+    if (n == 0 || n > 6) return false;
+    for (size_t i = 0; i < 6; ++i) us = us * 10 + (i < n ? s[i] - '0' : 0);
+    s.remove_prefix(n);
+    return true;
+  }
+};
+
+// "YYYY-MM-DD" -> days since 1970-01-01; a trailing " BC" is read by the caller.
+bool read_date(Cursor& c, int64_t& days) {
+  int64_t y, m, d;
+  if (!c.number(y) || !c.eat('-') || !c.number(m, 2) || !c.eat('-') || !c.number(d, 2)) return false;
+  if (m < 1 || m > 12 || d < 1 || d > 31) return false;
+  days = absl::CivilDay(y, static_cast<int>(m), static_cast<int>(d)) - absl::CivilDay(1970, 1, 1);
+  return true;
+}
+
+// A BC year Y is proleptic year 1 - Y: shift the days read as year Y to that year.
+bool read_bc(Cursor& c, int64_t& days) {
+  if (!c.eat(" BC")) return true;
+  absl::CivilDay day = absl::CivilDay(1970, 1, 1) + days;
+  absl::CivilDay bc(1 - day.year(), day.month(), day.day());
+  if (bc.month() != day.month()) return false;  // 29 February of a year that is not leap in the other era
+  days = bc - absl::CivilDay(1970, 1, 1);
+  return true;
+}
+
+// "HH:MM:SS[.ffffff]" -> µs since midnight (24:00:00 allowed, as PostgreSQL does).
+bool read_time(Cursor& c, int64_t& us) {
+  int64_t h, m, s, f;
+  if (!c.number(h, 2) || !c.eat(':') || !c.number(m, 2) || !c.eat(':') || !c.number(s, 2) || !c.fraction(f))
+    return false;
+  if (h > 24 || m > 59 || s > 60) return false;
+  us = ((h * 60 + m) * 60 + s) * kUsPerSecond + f;
+  return true;
+}
+
+// "+HH[:MM[:SS]]" -> seconds east of UTC.
+bool read_offset(Cursor& c, int64_t& seconds) {
+  bool neg = c.eat('-');
+  if (!neg && !c.eat('+')) return false;
+  int64_t h = 0, m = 0, s = 0;
+  if (!c.number(h, 2)) return false;
+  if (c.eat(':') && !c.number(m, 2)) return false;
+  if (c.eat(':') && !c.number(s, 2)) return false;
+  seconds = (h * 60 + m) * 60 + s;
+  if (neg) seconds = -seconds;
+  return true;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+void append_base64(std::string& out, std::string_view raw) {
+  out += '"';
+  out += absl::Base64Escape(absl::string_view(raw.data(), raw.size()));
+  out += '"';
+}
+
+int64_t floor_div(int64_t a, int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+// "HH:MM:SS[.f]" with the fraction trimmed of trailing zeros, as java.time's ISO formatters print it.
+void append_clock(std::string& out, int64_t us_of_day) {
+  char buf[32];
+  int64_t secs = us_of_day / kUsPerSecond;
+  std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld", static_cast<long long>(secs / 3600),
+                static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
+  out += buf;
+  int64_t f = us_of_day % kUsPerSecond;
+  if (f == 0) return;
+  std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(f));
+  std::string_view frac(buf);
+  while (frac.back() == '0') frac.remove_suffix(1);
+  out += frac;
+}
+
+// µs since the epoch, UTC -> "2026-11-26T10:00:00.5Z" (years past 9999 with a sign, as java.time prints them).
+void append_instant(std::string& out, int64_t us) {
+  int64_t days = floor_div(us, kUsPerDay);
+  absl::CivilDay d = absl::CivilDay(1970, 1, 1) + days;
+  char buf[48];
+  long long y = static_cast<long long>(d.year());
+  if (y > 9999)
+    std::snprintf(buf, sizeof buf, "+%lld", y);
+  else if (y < 0)
+    std::snprintf(buf, sizeof buf, "-%04lld", -y);
+  else
+    std::snprintf(buf, sizeof buf, "%04lld", y);
+  out += buf;
+  std::snprintf(buf, sizeof buf, "-%02d-%02dT", d.month(), d.day());
+  out += buf;
+  append_clock(out, us - days * kUsPerDay);
+  out += 'Z';
+}
+
+int precision(const Column& c) {
+  return c.type_modifier() >= 0 && c.type_modifier() <= 6 ? c.type_modifier() : 6;
+}
+
+// Debezium's ISO 8601 form of a PostgreSQL interval (PostgreSQL's default IntervalStyle, "1 year 2 mons 3 days
+// 04:05:06.5"): "P1Y2M3DT4H5M6.5S", every part present.
+bool append_interval(std::string_view text, std::string& out) {
+  Cursor c{text};
+  int64_t years = 0, months = 0, days = 0, time_us = 0;
+  while (!c.done()) {
+    Cursor save = c;
+    int64_t n;
+    if (c.signed_number(n) && c.eat(' ')) {
+      if (c.eat("years") || c.eat("year"))
+        years = n;
+      else if (c.eat("mons") || c.eat("mon"))
+        months = n;
+      else if (c.eat("days") || c.eat("day"))
+        days = n;
+      else
+        return false;
+    } else {
+      c = save;
+      bool neg = c.eat('-');
+      if (!neg) c.eat('+');
+      int64_t h, m, s, f;
+      if (!c.number(h) || !c.eat(':') || !c.number(m, 2) || !c.eat(':') || !c.number(s, 2) || !c.fraction(f))
+        return false;
+      time_us = ((h * 60 + m) * 60 + s) * kUsPerSecond + f;
+      if (neg) time_us = -time_us;
+    }
+    if (!c.done() && !c.eat(' ')) return false;
+  }
+  int64_t abs_us = time_us < 0 ? -time_us : time_us;
+  int64_t sign = time_us < 0 ? -1 : 1;
+  int64_t h = abs_us / (3600 * kUsPerSecond), m = abs_us / (60 * kUsPerSecond) % 60;
+  int64_t s = abs_us / kUsPerSecond % 60, f = abs_us % kUsPerSecond;
+  out += "\"P";
+  append_number(out, years);
+  out += 'Y';
+  append_number(out, months);
+  out += 'M';
+  append_number(out, days);
+  out += "DT";
+  append_number(out, sign * h);
+  out += 'H';
+  append_number(out, sign * m);
+  out += 'M';
+  if (sign < 0 && (s || f)) out += '-';
+  append_number(out, s);
+  if (f) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(f));
+    std::string_view frac(buf);
+    while (frac.back() == '0') frac.remove_suffix(1);
+    out += frac;
+  }
+  out += "S\"";
+  return true;
+}
+
+// Appends the Debezium encoding of one value given as PostgreSQL's text output; false when the text is not in
+// the form expected for the type (the caller then writes it as a string).
+bool append_typed(uint32_t oid, const Column& col, std::string_view text, std::string& out) {
+  Cursor c{text};
+  switch (oid) {
+    case kBool:
+      if (text != "t" && text != "f") return false;
+      out += text == "t" ? "true" : "false";
+      return true;
+    case kInt2:
+    case kInt4:
+    case kInt8:
+    case kOid: {
+      // Exact whatever its size: the digits go through as they are (a JSON number is not limited to a double).
+      c.eat('-');
+      if (c.done() || c.s.find_first_not_of("0123456789") != std::string_view::npos) return false;
+      out += text;
+      return true;
+    }
+    case kFloat4:
+    case kFloat8:
+      // NaN and the infinities have no JSON number: they stay strings, as Jackson's quoted forms.
+      if (text == "NaN" || text == "Infinity" || text == "-Infinity") return false;
+      out += text;
+      return true;
+    case kMoney: {
+      // "-$1,234.56" (lc_monetary C) -> "-1234.56": decimal.handling.mode=string.
+      std::string v;
+      for (char ch : text)
+        if ((ch >= '0' && ch <= '9') || ch == '.' || ch == '-') v += ch;
+      json::append_string(out, v);
+      return true;
+    }
+    case kBytea: {
+      if (!c.eat("\\x") || c.s.size() % 2) return false;
+      std::string raw;
+      raw.reserve(c.s.size() / 2);
+      for (size_t i = 0; i < c.s.size(); i += 2) {
+        int hi = hex_digit(c.s[i]), lo = hex_digit(c.s[i + 1]);
+        if (hi < 0 || lo < 0) return false;
+        raw.push_back(static_cast<char>(hi * 16 + lo));
+      }
+      append_base64(out, raw);
+      return true;
+    }
+    case kDate: {
+      int64_t days;
+      if (!read_date(c, days) || !read_bc(c, days) || !c.done()) return false;
+      append_number(out, days);
+      return true;
+    }
+    case kTime: {
+      int64_t us;
+      if (!read_time(c, us) || !c.done()) return false;
+      append_number(out, precision(col) <= 3 ? us / 1000 : us);
+      return true;
+    }
+    case kTimetz: {
+      int64_t us, off;
+      if (!read_time(c, us) || !read_offset(c, off) || !c.done()) return false;
+      us -= off * kUsPerSecond;
+      us = ((us % kUsPerDay) + kUsPerDay) % kUsPerDay;
+      out += '"';
+      append_clock(out, us);
+      out += "Z\"";
+      return true;
+    }
+    case kTimestamp:
+    case kTimestamptz: {
+      int64_t days, us, off = 0;
+      if (!read_date(c, days) || !c.eat(' ') || !read_time(c, us)) return false;
+      if (oid == kTimestamptz && !read_offset(c, off)) return false;
+      if (!read_bc(c, days) || !c.done()) return false;
+      int64_t epoch_us = days * kUsPerDay + us - off * kUsPerSecond;
+      if (oid == kTimestamp) {
+        append_number(out, precision(col) <= 3 ? floor_div(epoch_us, 1000) : epoch_us);
+      } else {
+        out += '"';
+        append_instant(out, epoch_us);
+        out += '"';
+      }
+      return true;
+    }
+    case kInterval:
+      return append_interval(text, out);
+    case kBit:
+      if (col.type_modifier() != 1 || (text != "0" && text != "1")) return false;
+      out += text == "1" ? "true" : "false";
+      return true;
+    case kNumeric:
+    default:
+      json::append_string(out, text);
+      return true;
+  }
+}
+
+// A one-dimensional array's text form ({1,2,NULL} or {"a b","c\"d"}) as a JSON array of its elements' encodings.
+bool append_array(uint32_t element_oid, const Column& col, std::string_view text, std::string& out) {
+  Cursor c{text};
+  if (!c.eat('{')) return false;
+  std::string value;
+  std::string body;
+  body += '[';
+  bool first = true;
+  if (c.eat('}')) {
+    if (!c.done()) return false;
+    out += "[]";
+    return true;
+  }
+  for (;;) {
+    value.clear();
+    bool quoted = false;
+    if (c.eat('"')) {
+      quoted = true;
+      for (;;) {
+        if (c.done()) return false;
+        char ch = c.s[0];
+        c.s.remove_prefix(1);
+        if (ch == '"') break;
+        if (ch == '\\') {
+          if (c.done()) return false;
+          ch = c.s[0];
+          c.s.remove_prefix(1);
+        }
+        value += ch;
+      }
+    } else {
+      size_t n = 0;
+      while (n < c.s.size() && c.s[n] != ',' && c.s[n] != '}') ++n;
+      value.assign(c.s.substr(0, n));
+      if (value.find('{') != std::string::npos || value.find('"') != std::string::npos) return false;  // nested
+      c.s.remove_prefix(n);
+    }
+    if (!first) body += ',';
+    first = false;
+    if (!quoted && value == "NULL")
+      body += "null";
+    else if (!append_typed(element_oid, col, value, body))
+      json::append_string(body, value);
+    if (c.eat('}')) break;
+    if (!c.eat(',')) return false;
+  }
+  if (!c.done()) return false;
+  out += body;
+  out += ']';
+  return true;
+}
+
+void append_row(const google::protobuf::RepeatedPtrField<Column>& cols, bool key_only, std::string& out) {
+  out += '{';
+  bool first = true;
+  for (const auto& col : cols) {
+    if (key_only && !col.is_key()) continue;
+    if (!first) out += ',';
+    first = false;
+    json::append_string(out, col.name());
+    out += ':';
+    append_value(col, out);
+  }
+  out += '}';
+}
+
+bool same_value(const Column& a, const Column& b) {
+  return a.is_null() == b.is_null() && a.text() == b.text() && a.binary() == b.binary();
+}
+
+// Whether an update moved the row to another key, which Debezium's connector shows as a delete and a create.
+// Under REPLICA IDENTITY FULL every column is flagged as key, so there the key is unknown and an update stays one.
+bool key_changed(const ChangeRecord& rec) {
+  if (rec.old_columns().empty() || rec.replica_identity() == "f") return false;
+  for (const auto& old : rec.old_columns()) {
+    if (!old.is_key()) continue;
+    for (const auto& now : rec.columns())
+      if (now.name() == old.name() && !now.unchanged_toast() && !same_value(now, old)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void append_value(const Column& col, std::string& out) {
+  if (col.is_null()) {
+    out += "null";
+    return;
+  }
+  if (col.unchanged_toast()) {
+    json::append_string(out, kUnavailable);
+    return;
+  }
+  if (!col.binary().empty()) {
+    append_base64(out, col.binary());
+    return;
+  }
+  const std::string& text = col.text();
+  size_t mark = out.size();
+  bool ok = is_array_type(col) && element_of(col.type_oid()) != 0
+                ? append_array(element_of(col.type_oid()), col, text, out)
+            : is_array_type(col) ? append_array(0, col, text, out)
+                                 : append_typed(col.type_oid(), col, text, out);
+  if (!ok) {
+    out.resize(mark);
+    json::append_string(out, text);
+  }
+}
+
+// The "source" block and its comma.
+void Converter::append_source(const ChangeRecord& rec, std::string& out) const {
+  const bool snapshot = rec.op() == shadowstream::v1::OPERATION_SNAPSHOT;
+  const int64_t us = rec.commit_time();
+  const int64_t ms = floor_div(us, 1000);
+  out += "\"source\":{\"version\":\"shadowstream-0.1.0\",\"connector\":\"postgresql\",\"name\":";
+  json::append_string(out, rec.source().name());
+  out += ",\"ts_ms\":";
+  append_number(out, ms);
+  out += ",\"snapshot\":";
+  out += snapshot ? "\"true\"" : "\"false\"";
+  out += ",\"db\":";
+  json::append_string(out, rec.source().database());
+  out += ",\"sequence\":";
+  const uint64_t lsn = rec.change_lsn() ? rec.change_lsn() : rec.commit_lsn();
+  std::string seq = "[";
+  seq += previous_commit_ && !snapshot ? "\"" + std::to_string(previous_commit_) + "\"" : "null";
+  seq += ",\"" + std::to_string(lsn) + "\"]";
+  json::append_string(out, seq);
+  out += ",\"ts_us\":";
+  append_number(out, us);
+  out += ",\"ts_ns\":";
+  append_number(out, us * 1000);
+  out += ",\"schema\":";
+  json::append_string(out, rec.schema());
+  out += ",\"table\":";
+  json::append_string(out, rec.table());
+  out += ",\"txId\":";
+  if (rec.xid())
+    append_number(out, rec.xid());
+  else
+    out += "null";
+  out += ",\"lsn\":";
+  append_number(out, lsn);
+  out += ",\"xmin\":null},";
+}
+
+void Converter::convert(const ChangeRecord& rec, std::vector<std::string>& events) {
+  using shadowstream::v1::Operation;
+  events.clear();
+  const Operation op = rec.op();
+  if (op == shadowstream::v1::OPERATION_HEARTBEAT || op == shadowstream::v1::OPERATION_CHECKPOINT_BEGIN ||
+      op == shadowstream::v1::OPERATION_CHECKPOINT_END || op == shadowstream::v1::OPERATION_UNSPECIFIED)
+    return;
+  const bool transactional = op != shadowstream::v1::OPERATION_SNAPSHOT &&
+                             !(op == shadowstream::v1::OPERATION_MESSAGE && !rec.message().transactional());
+  if (transactional && rec.commit_lsn() != tx_lsn_) {
+    if (tx_lsn_) previous_commit_ = tx_lsn_;
+    tx_lsn_ = rec.commit_lsn();
+    total_order_ = rec.ordinal();  // a stream that starts inside a transaction counts from the record's place in it
+    table_order_.clear();
+  }
+
+  auto event = [&](const char* code, const std::string* before_json, const std::string* after_json) {
+    std::string& out = events.emplace_back();
+    out += '{';
+    if (op == shadowstream::v1::OPERATION_MESSAGE) {
+      out += "\"op\":\"m\",";
+    } else {
+      out += "\"before\":";
+      out += before_json ? *before_json : "null";
+      out += ",\"after\":";
+      out += after_json ? *after_json : "null";
+      out += ',';
+    }
+    append_source(rec, out);
+    if (op != shadowstream::v1::OPERATION_MESSAGE) {
+      out += "\"op\":\"";
+      out += code;
+      out += "\",";
+    }
+    const int64_t us = rec.commit_time();
+    out += "\"ts_ms\":";
+    append_number(out, floor_div(us, 1000));
+    out += ",\"ts_us\":";
+    append_number(out, us);
+    out += ",\"ts_ns\":";
+    append_number(out, us * 1000);
+    if (op == shadowstream::v1::OPERATION_MESSAGE) {
+      out += ",\"message\":{\"prefix\":";
+      json::append_string(out, rec.message().prefix());
+      out += ",\"content\":";
+      append_base64(out, rec.message().content());
+      out += '}';
+    }
+    out += ",\"transaction\":";
+    if (!transactional) {
+      out += "null}";
+      return;
+    }
+    ++total_order_;
+    uint64_t* per_table = nullptr;
+    const std::string table = rec.schema() + "." + rec.table();
+    for (auto& [name, n] : table_order_)
+      if (name == table) per_table = &n;
+    if (!per_table) per_table = &table_order_.emplace_back(table, 0).second;
+    ++*per_table;
+    out += "{\"id\":\"";
+    append_number(out, rec.xid());
+    out += ':';
+    append_number(out, rec.commit_lsn());
+    out += "\",\"total_order\":";
+    append_number(out, total_order_);
+    out += ",\"data_collection_order\":";
+    append_number(out, *per_table);
+    out += "}}";
+  };
+
+  std::string before, after;
+  switch (op) {
+    case shadowstream::v1::OPERATION_INSERT:
+      append_row(rec.columns(), false, after);
+      event("c", nullptr, &after);
+      break;
+    case shadowstream::v1::OPERATION_SNAPSHOT:
+      append_row(rec.columns(), false, after);
+      event("r", nullptr, &after);
+      break;
+    case shadowstream::v1::OPERATION_UPDATE:
+      append_row(rec.columns(), false, after);
+      if (!rec.old_columns().empty()) append_row(rec.old_columns(), rec.old_key_only(), before);
+      if (key_changed(rec)) {
+        event("d", &before, nullptr);
+        event("c", nullptr, &after);
+      } else {
+        event("u", rec.old_columns().empty() ? nullptr : &before, &after);
+      }
+      break;
+    case shadowstream::v1::OPERATION_DELETE:
+      append_row(rec.old_columns(), rec.old_key_only(), before);
+      event("d", &before, nullptr);
+      break;
+    case shadowstream::v1::OPERATION_TRUNCATE:
+      event("t", nullptr, nullptr);
+      break;
+    case shadowstream::v1::OPERATION_MESSAGE:
+      event("m", nullptr, nullptr);
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace ss::debezium
