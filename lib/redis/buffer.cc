@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "core/ack.h"
+#include "core/debezium.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/record_check.h"
 #include "core/signals.h"
@@ -136,6 +138,7 @@ class Writer {
              : cfg_.per_table     ? redis::default_stream_key(source, rec_.schema(), rec_.table())
                                   : redis::default_stream_key(source);
     fields_.emplace(rec_, payload);
+    add_values();
     id_ = redis::entry_id(it.pos);
     key_ = it.key;
     args_.clear();
@@ -146,6 +149,20 @@ class Writer {
     args_.insert(args_.end(), fields_->pairs().begin(), fields_->pairs().end());
     if (cfg_.retain_us > 0) keys_.insert(it.key);
     return it;
+  }
+
+  // "value": the record as JSON, or its Debezium event; a key change's delete event goes in "delete" beside the
+  // create in "value" (one entry per record: Debezium's connector sends the two as two messages).
+  void add_values() {
+    if (cfg_.value_format == ValueFormat::kJson) {
+      value_.clear();
+      json::append(rec_, value_);
+      fields_->add("value", value_);
+    } else if (cfg_.value_format == ValueFormat::kDebezium) {
+      debezium_.convert(rec_, events_);
+      if (!events_.empty()) fields_->add("value", events_.back());
+      if (events_.size() > 1) fields_->add("delete", events_.front());
+    }
   }
 
   void note_stored(size_t n, uint64_t dups, const Position& last) {
@@ -303,6 +320,9 @@ class Writer {
   std::string maxlen_;
   std::string resp_;                    // the pending batch's commands
   std::vector<std::string_view> args_;  // the XADD being laid out: views into fields_, id_ and the record
+  std::string value_;                   // --value-format json
+  debezium::Converter debezium_;        // --value-format debezium
+  std::vector<std::string> events_;
   std::optional<redis::EntryFields> fields_;
   std::string id_, key_;
   std::set<std::string> keys_;

@@ -14,6 +14,9 @@
 
 namespace ss::buffer {
 
+// What an entry carries besides the protobuf record, for consumers without protobuf (ss-buffer --value-format).
+enum class ValueFormat { kNone, kJson, kDebezium };
+
 struct WriteConfig {
   std::string redis_url;    // empty = REDIS_URL
   std::string stream;       // fixed key; empty = shadowstream:<source>:changes
@@ -25,6 +28,7 @@ struct WriteConfig {
   size_t batch = 512;
   size_t max_frame = kDefaultMaxFrame;
   int64_t max_backoff_us = 30'000'000;
+  ValueFormat value_format = ValueFormat::kNone;
 };
 
 // How long a one-off read waits for an unreachable Redis before it exits 69.

@@ -35,6 +35,8 @@ class EntryFields {
   EntryFields(const EntryFields&) = delete;
   EntryFields& operator=(const EntryFields&) = delete;
   const std::vector<std::string_view>& pairs() const { return pairs_; }
+  // Adds a field; `value` is not copied and must outlive the pairs' use.
+  void add(std::string_view name, std::string_view value) { pairs_.insert(pairs_.end(), {name, value}); }
 
  private:
   std::string table_, op_, time_;

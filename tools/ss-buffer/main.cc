@@ -23,6 +23,12 @@ int main(int argc, char** argv) {
   app.add_option("--ack", w.ack, "After each stored batch, write the highest stored position to FILE (a FIFO)");
   app.add_option("--batch", w.batch, "Records per pipelined batch")->default_val(512)->check(CLI::Range(1, 100000));
   app.add_option("--max-frame", w.max_frame, "Largest frame accepted, in bytes")->default_val(ss::kDefaultMaxFrame);
+  std::string value_format = "none";
+  app.add_option("--value-format", value_format,
+                 "Also store each record readable without protobuf, in the entry's \"value\" field: json (ss-cat's "
+                 "form) or debezium (Debezium's change event)")
+      ->check(CLI::IsMember({"none", "json", "debezium"}))
+      ->default_val("none");
   app.set_version_flag("-V,--version", "ss-buffer 0.1.0");
   ss::add_verbose_flag(app);
 
@@ -74,6 +80,9 @@ int main(int argc, char** argv) {
       ss::refuse_terminal(STDOUT_FILENO);
       return ss::buffer::run_read(r, STDOUT_FILENO);
     }
+    w.value_format = value_format == "json"       ? ss::buffer::ValueFormat::kJson
+                     : value_format == "debezium" ? ss::buffer::ValueFormat::kDebezium
+                                                  : ss::buffer::ValueFormat::kNone;
     if (!retain.empty()) w.retain_us = ss::duration_flag("--retain", retain);
     // At a terminal the copy would be binary noise: store only.
     w.passthrough = !no_passthrough && !isatty(STDOUT_FILENO);
