@@ -4,7 +4,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 CXX      ?= g++
 CXXFLAGS ?= -O2 -g
-PKGS     := libpq rdkafka hiredis grpc++ protobuf simdjson cpp-httplib openssl
+PKGS     := libpq rdkafka hiredis grpc++ protobuf simdjson cpp-httplib openssl prometheus-cpp-core prometheus-cpp-pull
 
 # Evaluated lazily so that `make deps` works before pkg-config knows the libraries.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -113,8 +113,8 @@ demo: all
 # Every package the project builds, tests or demos with; installs only what is missing.
 DEB_PKGS := g++ make pkg-config clang-format \
 	libpq-dev librdkafka-dev libhiredis-dev libjemalloc-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
-	libcli11-dev libsimdjson-dev libcpp-httplib-dev libgtest-dev libgmock-dev \
-	bats postgresql-15 postgresql-client-15 redis-server redis-tools kcat jq procps time python3 man-db python3-grpcio python3-protobuf chromium libssl-dev openssl \
+	libcli11-dev libsimdjson-dev libcpp-httplib-dev libgtest-dev libgmock-dev prometheus-cpp-dev \
+	bats postgresql-15 postgresql-client-15 redis-server redis-tools kcat jq procps time python3 man-db python3-grpcio python3-protobuf python3-redis prometheus chromium libssl-dev openssl \
 	clang libclang-rt-14-dev
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 deps:

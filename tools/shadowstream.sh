@@ -48,7 +48,7 @@ die() { # die CODE MESSAGE
 # The environment wins over the file, so one-off overrides need no edit.
 CONF_KEYS="STATE_DIR PG_CONNINFO SLOT PUBLICATION TABLES SOURCE REDIS_URL KAFKA_BROKERS TOPIC ARCHIVER_GROUP
   CAPTURE_OPTS BUFFER_OPTS READER_OPTS ARCHIVE_OPTS BACKOFF_MAX STOP_TIMEOUT HEALTHY_AFTER CHECKPOINT_EVERY
-  CHECKPOINT_OPTS"
+  CHECKPOINT_OPTS METRICS_DIR"
 
 load_config() {
   local file=$1 line key value n=0
@@ -79,7 +79,7 @@ load_config() {
   : "${TOPIC:=shadowstream.archive}" "${ARCHIVER_GROUP:=archiver}"
   : "${CAPTURE_OPTS:=}" "${BUFFER_OPTS:=}" "${READER_OPTS:=}" "${ARCHIVE_OPTS:=}"
   : "${BACKOFF_MAX:=30}" "${STOP_TIMEOUT:=30}" "${HEALTHY_AFTER:=60}"
-  : "${CHECKPOINT_EVERY:=24h}" "${CHECKPOINT_OPTS:=}"
+  : "${CHECKPOINT_EVERY:=24h}" "${CHECKPOINT_OPTS:=}" "${METRICS_DIR:=}"
   case $CHECKPOINT_EVERY in
   off | 0) CHECKPOINT_SECONDS=0 ;;
   *)
@@ -113,6 +113,11 @@ write_stages() {
   mv "$tmp" "$STAGES"
 }
 
+# --metrics-file for a stage when METRICS_DIR is set: one node_exporter textfile per source and stage.
+metrics_flag() { # metrics_flag STAGE
+  [ -n "$METRICS_DIR" ] && printf '%s\n' "--metrics-file=$METRICS_DIR/shadowstream-$SOURCE-$1.prom"
+}
+
 start_group() { # start_group realtime|archiver: the downstream stage first, so the FIFOs have a reader
   local g=$1 d=$STATE_DIR/$1 now
   rm -rf "$d"
@@ -121,22 +126,27 @@ start_group() { # start_group realtime|archiver: the downstream stage first, so 
   now=$(date +%s)
   local targs=() t
   for t in $TABLES; do targs+=(--table "$t"); done
+  if [ -n "$METRICS_DIR" ]; then
+    [[ $METRICS_DIR$SOURCE != *[[:space:]]* ]] || die 78 "METRICS_DIR and SOURCE must not contain spaces"
+    mkdir -p "$METRICS_DIR" || die 78 "METRICS_DIR $METRICS_DIR cannot be created"
+  fi
   if [ "$g" = realtime ]; then
     # shellcheck disable=SC2086
-    ss-buffer --no-passthrough --ack "$d/ack" $BUFFER_OPTS <"$d/data" 2>>"$LOG_DIR/buffer.log" &
+    ss-buffer --no-passthrough --ack "$d/ack" $(metrics_flag buffer) $BUFFER_OPTS <"$d/data" 2>>"$LOG_DIR/buffer.log" &
     PID[buffer]=$!
     # shellcheck disable=SC2086
     ss-capture ${PG_CONNINFO:+--dbname "$PG_CONNINFO"} --slot "$SLOT" --publication "$PUBLICATION" \
-      --source-name "$SOURCE" "${targs[@]}" --ack-from "$d/ack" $CAPTURE_OPTS >"$d/data" 2>>"$LOG_DIR/capture.log" &
+      --source-name "$SOURCE" "${targs[@]}" --ack-from "$d/ack" $(metrics_flag capture) $CAPTURE_OPTS \
+      >"$d/data" 2>>"$LOG_DIR/capture.log" &
     PID[capture]=$!
     STARTED[buffer]=$now STARTED[capture]=$now
   else
     # shellcheck disable=SC2086
-    ss-archive --topic "$TOPIC" --ack "$d/ack" $ARCHIVE_OPTS <"$d/data" 2>>"$LOG_DIR/archive.log" &
+    ss-archive --topic "$TOPIC" --ack "$d/ack" $(metrics_flag archive) $ARCHIVE_OPTS <"$d/data" 2>>"$LOG_DIR/archive.log" &
     PID[archive]=$!
     # shellcheck disable=SC2086
-    ss-buffer read --source "$SOURCE" --group "$ARCHIVER_GROUP" --ack-from "$d/ack" $READER_OPTS \
-      >"$d/data" 2>>"$LOG_DIR/reader.log" &
+    ss-buffer read --source "$SOURCE" --group "$ARCHIVER_GROUP" --ack-from "$d/ack" $(metrics_flag reader) \
+      $READER_OPTS >"$d/data" 2>>"$LOG_DIR/reader.log" &
     PID[reader]=$!
     STARTED[archive]=$now STARTED[reader]=$now
   fi

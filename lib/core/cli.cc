@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/position.h"
 #include "core/signals.h"
 
@@ -113,11 +114,19 @@ int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& b
     log::warn(std::string(e.what()) + " (see --help)");
     return kExitUsage;
   }
+  // Metrics are labelled by tool and subcommand (ss-buffer-read); the exporter outlives the catch below, so a
+  // fatal error is counted in the file's last write.
+  std::string label = app.get_name();
+  for (CLI::App* sub : app.get_subcommands()) label += "-" + sub->get_name();
+  metrics::set_tool(label);
+  std::optional<metrics::Exporter> exporter;
   try {
+    if (metrics_config().on()) exporter.emplace(metrics_config());
     return body();
   } catch (const BrokenPipe&) {
     return kExitOk;
   } catch (const Error& e) {
+    metrics::stage().errors.Increment();
     log::warn(e.what());
     return e.code();
   } catch (const std::bad_alloc&) {
@@ -127,6 +136,18 @@ int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& b
     log::warn(std::string("internal error: ") + e.what());
     return kExitSoftware;
   }
+}
+
+metrics::Config& metrics_config() {
+  static metrics::Config cfg;
+  return cfg;
+}
+
+void add_metrics_flags(CLI::App& app) {
+  app.add_option("--metrics", metrics_config().listen,
+                 "Serve Prometheus metrics on http://HOST:PORT/metrics (loopback only)");
+  app.add_option("--metrics-file", metrics_config().file,
+                 "Write Prometheus metrics to FILE every 5 s and at exit (node_exporter textfile)");
 }
 
 void add_verbose_flag(CLI::App& app) {

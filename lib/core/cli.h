@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "core/metrics.h"
 #include "core/position.h"
 #include "core/transport.h"
 
@@ -19,6 +20,12 @@ namespace ss {
 // `body` and maps what it throws: ss::Error -> "tool: message" + its code, BrokenPipe -> quiet 0, anything else ->
 // "tool: internal error: ..." + 70. Installs the stop handlers first.
 int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
+
+// The --metrics flags' values (set by parsing; tests may set them).
+metrics::Config& metrics_config();
+
+// Adds --metrics ADDR and --metrics-file FILE (see core/metrics.h); run_main exports while the body runs.
+void add_metrics_flags(CLI::App& app);
 
 // Adds -v/--verbose (repeatable) wired to ss::log.
 void add_verbose_flag(CLI::App& app);

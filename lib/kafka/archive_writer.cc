@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "core/fd_io.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/signals.h"
 #include "kafka/archive_layout.h"
 
@@ -57,7 +58,7 @@ class Batch {
     it.payload = put(payload);
     if (payload.size() <= max_value) {
       items_.push_back(it);
-      ++records_;
+      count(rec);
       return;
     }
     const size_t n = (payload.size() + max_value - 1) / max_value;
@@ -67,7 +68,7 @@ class Batch {
       c.chunk = put(std::to_string(i + 1) + "/" + std::to_string(n));
       items_.push_back(c);
     }
-    ++records_;
+    count(rec);
   }
 
   // A checkpoint's rows are many to a message: a bundle holds consecutive rows of one table (contiguous ordinals)
@@ -93,7 +94,7 @@ class Batch {
     last_ = pos;
     last_of_[static_cast<int>(Dest::kSnapshots)] = pos;
     ++bundle_rows_;
-    ++records_;
+    count(rec);
   }
   // Closes the open bundle, if any (before the batch is produced).
   void seal() {
@@ -134,6 +135,7 @@ class Batch {
     arena_.clear();
     items_.clear();
     records_ = 0;
+    commit_us_.clear();
     open_ = false;
     bundle_buf_.clear();
     for (auto& l : last_of_) l.reset();
@@ -146,8 +148,14 @@ class Batch {
   Position last() const { return last_; }
   std::optional<Position> last_of(Dest d) const { return last_of_[static_cast<int>(d)]; }
   const char* at(Span s) const { return arena_.data() + s.at; }
+  const std::vector<int64_t>& commit_times() const { return commit_us_; }  // per record, for the metrics
 
  private:
+  void count(const ChangeRecord& rec) {
+    ++records_;
+    commit_us_.push_back(rec.commit_time());
+  }
+
   Span put(std::string_view v) {
     Span s{arena_.size(), v.size()};
     arena_.append(v);
@@ -159,6 +167,7 @@ class Batch {
   std::string arena_;
   std::vector<Item> items_;
   size_t records_ = 0;
+  std::vector<int64_t> commit_us_;
   Position last_;
   std::optional<Position> last_of_[kDests];
   bool open_ = false;  // a bundle is being filled
@@ -203,6 +212,7 @@ class Producer {
         why = e.what();
       }
       log::warn(why + "; retrying in " + std::to_string(backoff / 1000) + "ms");
+      metrics::retried();
       if (!sleep_unless_stopped(backoff)) throw Error(kExitTempFail, "stopped before Kafka was reachable");
     }
     for (int d = 0; d < kDests; ++d) topics_[d] = topic_of(cfg.topic, static_cast<Dest>(d));
@@ -265,6 +275,7 @@ class Producer {
       if (why.empty()) return;
       log::warn("transaction of " + std::to_string(batch.size()) + " records failed (" + why + "); retrying in " +
                 std::to_string(backoff / 1000) + "ms");
+      metrics::retried();
       if (!sleep_unless_stopped(backoff))
         throw Error(kExitTempFail, "stopped while retrying a transaction (" + why +
                                        "); nothing of it was acknowledged, and a rerun writes it again");
@@ -611,6 +622,12 @@ int run_write(const WriteConfig& cfg, int in_fd) {
     const int i = &b == &batches[0] ? 0 : 1;
     if (!b.empty()) {
       written += b.size();
+      metrics::Stage& m = metrics::stage();
+      m.records_out.Increment(static_cast<double>(b.size()));
+      m.bytes_out.Increment(static_cast<double>(b.bytes()));
+      const int64_t now = now_us();
+      for (int64_t t : b.commit_times()) m.latency(t, now);
+      m.position(b.last().lsn, b.commit_times().back());
       for (int d = 0; d < kDests; ++d)
         if (auto last = b.last_of(static_cast<Dest>(d))) held[d]->hw = std::max(held[d]->hw, *last);
       durable = std::max(durable.value_or(b.last()), b.last());
@@ -628,8 +645,9 @@ int run_write(const WriteConfig& cfg, int in_fd) {
     Batch& batch = batches[filling];
     batch.clear();
     dropped_high[filling].reset();
-    int64_t oldest_us = 0;  // when the batch's first record came in
-    bool full = false;      // it holds --batch records (or the bytes' cap): the input is coming in bulk
+    int64_t oldest_us = 0;                                  // when the batch's first record came in
+    uint64_t in_records = 0, in_bytes = 0, in_dropped = 0;  // counted per batch: the metrics' atomics cost per call
+    bool full = false;  // it holds --batch records (or the bytes' cap): the input is coming in bulk
     try {
       if (!ready) {
         // Nothing in hand: while waiting for input, acknowledge the batch in flight as soon as it commits.
@@ -644,12 +662,15 @@ int run_write(const WriteConfig& cfg, int in_fd) {
         Position pos{rec.commit_lsn(), rec.ordinal()};
         Dest d = dest_of(rec);
         Archived& h = held_for(d);
+        ++in_records;
+        in_bytes += payload.size();
         if (!h.holds(pos)) {
           h.note_written(pos);
           if (batch.empty()) oldest_us = now_us();
           batch.add(rec, d, payload, producer.max_value(payload.size()));
         } else {
           ++dropped;
+          ++in_dropped;
           dropped_high[filling] = std::max(dropped_high[filling].value_or(pos), pos);
         }
         // The next record is read after the commit starts: input that stops here must not hold the batch back.
@@ -692,6 +713,9 @@ int run_write(const WriteConfig& cfg, int in_fd) {
       bad = true;
     }
     batch.seal();
+    metrics::stage().records_in.Increment(static_cast<double>(in_records));
+    metrics::stage().bytes_in.Increment(static_cast<double>(in_bytes));
+    metrics::stage().duplicates.Increment(static_cast<double>(in_dropped));
     settle();  // one transaction at a time
     if (!batch.empty()) {
       committer.start(batch);

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/frames.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/position.h"
 #include "core/shape.h"
 #include "core/signals.h"
@@ -192,6 +193,7 @@ class Capture {
     }
     last_emitted_ = Position{rec.commit_lsn(), rec.ordinal()};
     ++emitted_;
+    metrics::stage().delivered(rec.commit_lsn(), rec.commit_time(), static_cast<size_t>(rec.GetCachedSize()), now_us());
   }
 
   // ---- snapshot ----------------------------------------------------------------------------------------------------
@@ -243,6 +245,7 @@ class Capture {
         return;
       } catch (const Error& e) {
         if (e.code() != kExitUnavailable || stop_requested()) throw;
+        metrics::retried();
         log::warn(std::string(e.what()) + "; reconnecting in " + std::to_string(backoff / 1'000'000) + "s");
       }
       if (!sleep_unless_stopped(backoff)) return;
@@ -333,6 +336,7 @@ class Capture {
       // A keepalive carries the walsender's sent pointer: every transaction committed before it was sent to us
       // already, so it is safe to confirm once all of those are durable.
       keepalive_end_ = std::max(keepalive_end_, m.wal_end);
+      note_lag();
       if (m.reply_requested) reply_requested_ = true;
       if (!in_tx_ && cfg_.endpos && m.wal_end >= *cfg_.endpos) done_ = true;
     }
@@ -464,12 +468,19 @@ class Capture {
     reply_requested_ = true;
   }
 
+  // The WAL the server has sent past what the slot has confirmed: what PostgreSQL keeps for us.
+  void note_lag() {
+    uint64_t end = std::max(received_, keepalive_end_);
+    metrics::stage().slot_lag_bytes.Set(end > confirmed_ ? static_cast<double>(end - confirmed_) : 0.0);
+  }
+
   void send_status() {
     std::string msg = replication::standby_status(std::max(received_, confirmed_), confirmed_, confirmed_, now_us());
     if (PQputCopyData(repl_.get(), msg.data(), static_cast<int>(msg.size())) <= 0 || PQflush(repl_.get()) != 0)
       throw Error(kExitUnavailable, "lost replication connection: " + pg::error_text(repl_.get()));
     reported_ = confirmed_;
     reply_requested_ = false;
+    note_lag();
     log::debug("confirmed flush " + format_lsn(confirmed_));
   }
 

@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/record_check.h"
 #include "core/signals.h"
 #include "redis/conn.h"
@@ -73,6 +74,7 @@ struct Item {
   std::string payload;
   std::string key;
   Position pos;
+  int64_t commit_us = 0;
 };
 
 // Appends one command in RESP form. Formatting the whole batch into one buffer costs no allocation per record,
@@ -122,6 +124,8 @@ class Writer {
       out_->write_payload(payload);
       out_->flush();
     }
+    metrics::stage().latency(it.commit_us, now_us());
+    note_metrics(1, dups, payload.size(), it);
     note_stored(1, dups, it.pos);
   }
 
@@ -133,6 +137,9 @@ class Writer {
     validate_record(rec_);
     Item it;
     it.pos = Position{rec_.commit_lsn(), rec_.ordinal()};
+    it.commit_us = rec_.commit_time();
+    metrics::stage().records_in.Increment();
+    metrics::stage().bytes_in.Increment(static_cast<double>(payload.size()));
     const std::string& source = rec_.source().name().empty() ? std::string("default") : rec_.source().name();
     it.key = !cfg_.stream.empty() ? cfg_.stream
              : cfg_.per_table     ? redis::default_stream_key(source, rec_.schema(), rec_.table())
@@ -163,6 +170,14 @@ class Writer {
       if (!events_.empty()) fields_->add("value", events_.back());
       if (events_.size() > 1) fields_->add("delete", events_.front());
     }
+  }
+
+  void note_metrics(size_t n, uint64_t dups, size_t bytes, const Item& last) {
+    metrics::Stage& m = metrics::stage();
+    m.records_out.Increment(static_cast<double>(n - dups));
+    m.duplicates.Increment(static_cast<double>(dups));
+    m.bytes_out.Increment(static_cast<double>(bytes));
+    m.position(last.pos.lsn, last.commit_us);
   }
 
   void note_stored(size_t n, uint64_t dups, const Position& last) {
@@ -199,6 +214,13 @@ class Writer {
       out_->flush();
     }
     resp_.clear();
+    int64_t now = now_us();
+    size_t bytes = 0;
+    for (const Item& it : batch) {
+      metrics::stage().latency(it.commit_us, now);
+      bytes += it.payload.size();
+    }
+    note_metrics(batch.size(), dups, bytes, batch.back());
     note_stored(batch.size(), dups, batch.back().pos);
   }
 
@@ -238,6 +260,9 @@ class Writer {
     // A connection lost after EXEC ran makes the retry's XADDs refused by our own entries: the reserved LSN is ours
     // alone, so an entry at its ID means the batch is stored.
     if (refused && !entry_exists(batch.front())) return refused;
+    size_t bytes = 0;
+    for (const Item& it : batch) bytes += it.payload.size();
+    note_metrics(batch.size(), 0, bytes, batch.back());
     note_stored(batch.size(), 0, batch.back().pos);
     return 0;
   }
@@ -517,6 +542,19 @@ class Reader {
     });
   }
 
+  // Counts what one read delivered; its position and latency are the last record's (one parse per read, not per
+  // record: the reader's throughput is the point of it).
+  void note_delivered(size_t n, size_t bytes, std::string_view last) {
+    metrics::Stage& m = metrics::stage();
+    m.records_in.Increment(static_cast<double>(n));
+    m.records_out.Increment(static_cast<double>(n));
+    m.bytes_in.Increment(static_cast<double>(bytes));
+    m.bytes_out.Increment(static_cast<double>(bytes));
+    if (!probe_.ParseFromArray(last.data(), static_cast<int>(last.size()))) return;
+    m.position(probe_.commit_lsn(), probe_.commit_time());
+    m.latency(probe_.commit_time(), now_us());
+  }
+
   bool in_window(std::string_view payload) {
     if (!cfg_.since_us && !cfg_.until_us) return true;
     if (!rec_.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
@@ -539,6 +577,8 @@ class Reader {
   std::string deliver(redisReply* entries, bool track, bool claimed = false) {
     std::string last;
     std::vector<std::string> skip_ack;
+    size_t delivered_now = 0, delivered_bytes = 0;
+    std::string_view last_payload;
     for (size_t i = 0; i < entries->elements; ++i) {
       redisReply* e = entries->element[i];
       if (e->type != REDIS_REPLY_ARRAY || e->elements < 2) continue;
@@ -556,6 +596,9 @@ class Reader {
         continue;
       }
       out_.write_payload(payload);
+      ++delivered_now;
+      delivered_bytes += payload.size();
+      last_payload = payload;
       if (track && tracks()) {
         auto pos = redis::parse_entry_id(last);
         delivered_.push_back({last, pos.value_or(Position{})});
@@ -565,6 +608,7 @@ class Reader {
       }
     }
     out_.flush();
+    if (delivered_now) note_delivered(delivered_now, delivered_bytes, last_payload);
     if (!skip_ack.empty()) xack(skip_ack);
     return last;
   }
@@ -743,6 +787,7 @@ class Reader {
   std::string joined_;     // a record in several parts, joined
   std::string last_read_;  // the ID of the last entry this consumer's own reads gave it
   ChangeRecord rec_;
+  ChangeRecord probe_;  // the last record of a read, for its metrics
   std::deque<Delivered> delivered_;
   std::unordered_set<std::string> delivered_ids_;  // the IDs in delivered_
   uint64_t untracked_ = 0;                         // delivered where nothing tells what is stored (a pipe, no acks)

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/position.h"
 #include "core/signals.h"
 
@@ -85,6 +86,7 @@ class Session {
           throw Error(kExitUnavailable,
                       std::string(e.what()) + "; gave up after " + std::to_string(give_up_us_ / 1'000'000) + "s");
         log::warn(std::string(e.what()) + "; retrying in " + std::to_string(backoff / 1000) + "ms");
+        metrics::retried();
       }
       // A run that gives up does so on time, not a doubled backoff later.
       if (!sleep_unless_stopped(give_up_us_ ? std::max<int64_t>(0, std::min(backoff, since + give_up_us_ - now_us()))

@@ -528,6 +528,7 @@ struct Manager::Impl {
     unpaced.pacing = {};
     replay::Hooks hooks;
     hooks.should_stop = should_stop;
+    hooks.metrics = false;
     uint64_t n = 0;
     try {
       n = replay::run(unpaced, in, sink, hooks).done;

@@ -115,6 +115,7 @@ struct Hooks {
   std::function<void(const Progress&)> on_progress;  // at most every progress_interval_us, and at the end
   int64_t progress_interval_us = 1'000'000;
   int64_t idle_flush_ms = 200;  // input quiet this long between transactions: the sink is flushed
+  bool metrics = true;          // count the records in this process's metrics (not for a counting pass)
 };
 
 // Replays `in` into `sink` until the input ends, passes the window or a stop is requested. Whole transactions

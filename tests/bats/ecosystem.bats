@@ -1,12 +1,14 @@
 #!/usr/bin/env bats
 # Fitting the ecosystem: Debezium's change events (ss-cat --format debezium), JSON values in Redis for consumers
-# without protobuf (ss-buffer --value-format), Prometheus metrics from every long-running stage.
+# without protobuf (ss-buffer --value-format), Prometheus metrics from every long-running stage, checked by
+# Debian's promtool.
 
 load ../helpers/servers
 
 setup_file() {
   ss_start_postgres
   ss_start_redis
+  ss_start_kafka
 }
 
 teardown_file() { ss_stop_all; }
@@ -139,4 +141,103 @@ PY
   ss-buffer read --stream dz:events >"$T/dz.ss"
   diff <(ss-cat --format debezium "$T/dz.ss" | jq -c 'select(.op != "d" or .before.id != 1)') \
        <(jq -c .value "$T/dz.jsonl")
+}
+
+# metric FILE NAME{LABELS}: the sample's value, as Prometheus's text format writes it.
+metric() { awk -v m="$2" '$1 == m { print $2 }' "$1"; }
+# scrape PORT: GET /metrics (Debian's Python: no curl needed).
+scrape() {
+  /usr/bin/python3 -c 'import sys, urllib.request
+sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=10).read().decode())' "$1"
+}
+
+@test "metrics: capture, buffer and archive textfiles pass promtool and count every record" {
+  q "create table met (id int primary key, v text)"
+  ss-capture --slot met --publication met --table public.met --create-slot --snapshot never
+  for i in $(seq 1 20); do q "insert into met values ($i, 'v$i')"; done
+  ss-capture --slot met --publication met --endpos "$(lsn_now)" --metrics-file "$T/capture.prom" |
+    ss-buffer --stream met:s --metrics-file "$T/buffer.prom" |
+    ss-archive --topic met.archive --metrics-file "$T/archive.prom"
+  for f in capture buffer archive; do
+    promtool check metrics <"$T/$f.prom"
+    [ ! -e "$T/$f.prom.tmp" ]
+  done
+  [ "$(metric "$T/capture.prom" 'shadowstream_records_out_total{tool="ss-capture"}')" = 20 ]
+  [ "$(metric "$T/buffer.prom" 'shadowstream_records_in_total{tool="ss-buffer"}')" = 20 ]
+  [ "$(metric "$T/buffer.prom" 'shadowstream_records_out_total{tool="ss-buffer"}')" = 20 ]
+  [ "$(metric "$T/buffer.prom" 'shadowstream_commit_to_sink_seconds_count{tool="ss-buffer"}')" = 20 ]
+  [ "$(metric "$T/archive.prom" 'shadowstream_records_out_total{tool="ss-archive"}')" = 20 ]
+  [ "$(metric "$T/archive.prom" 'shadowstream_commit_to_sink_seconds_count{tool="ss-archive"}')" = 20 ]
+  [ "$(metric "$T/archive.prom" 'shadowstream_duplicates_total{tool="ss-archive"}')" = 0 ]
+  # The last position is the last record's, the same in every stage; its commit time is a recent one.
+  last=$(ss-archive read --topic met.archive | ss-cat | tail -1 | jq -r .commit_lsn)
+  lsn_dec=$(( (16#${last%/*} << 32) + 16#${last#*/} ))
+  for f in capture buffer archive; do
+    awk -v want="$lsn_dec" '$1 ~ /^shadowstream_last_commit_lsn/ { exit !($2 + 0 == want) }' "$T/$f.prom"
+  done
+  awk -v now="$(date +%s)" '$1 ~ /^shadowstream_last_commit_timestamp_seconds/ { exit !(now - $2 < 600 && $2 <= now + 1) }' "$T/archive.prom"
+  grep -q '^shadowstream_slot_lag_bytes{tool="ss-capture"} ' "$T/capture.prom"
+  grep -q '^shadowstream_build_info{tool="ss-archive",version="0.1.0"} 1' "$T/archive.prom"
+  # The same records again: the buffer counts them as duplicates, not as new.
+  ss-archive read --topic met.archive | ss-buffer --stream met:s --metrics-file "$T/buffer2.prom" --no-passthrough
+  [ "$(metric "$T/buffer2.prom" 'shadowstream_duplicates_total{tool="ss-buffer"}')" = 20 ]
+  [ "$(metric "$T/buffer2.prom" 'shadowstream_records_out_total{tool="ss-buffer"}')" = 0 ]
+}
+
+@test "metrics: --metrics serves /metrics over HTTP while the reader runs; a scrape sees live counts" {
+  ss-gen-records -n 50 --tx-size 5 --source httpm >"$T/in.ss"
+  ss-buffer --stream httpm:s --no-passthrough <"$T/in.ss"
+  port=$(ss_free_port)
+  ss-buffer read --stream httpm:s --group g --metrics "127.0.0.1:$port" >/dev/null &
+  ss_wait_for bash -c "$(declare -f scrape); scrape $port | grep -qx 'shadowstream_records_out_total{tool=\"ss-buffer-read\"} 50'"
+  scrape "$port" >"$T/scraped.prom"
+  promtool check metrics <"$T/scraped.prom"
+  grep -q '^shadowstream_bytes_out_total{tool="ss-buffer-read"} [1-9]' "$T/scraped.prom"
+  grep -q '^process_start_time_seconds{tool="ss-buffer-read"} ' "$T/scraped.prom"
+}
+
+@test "metrics: ss-replay serve counts its jobs by state" {
+  ss-gen-records -n 30 --tx-size 3 >"$T/jobs.ss"
+  port=$(ss_free_port)
+  ss-replay serve --listen 127.0.0.1:0 --store-key ss:metrics:jobs --files-dir "$T" --metrics "127.0.0.1:$port" \
+    2>"$T/serve.err" &
+  ss_wait_for grep -q "listening on" "$T/serve.err"
+  addr=$(sed -n 's/.*listening on //p' "$T/serve.err" | tail -1)
+  scrape "$port" >"$T/before.prom"
+  for s in pending running paused done failed cancelled; do
+    grep -qx "shadowstream_replay_jobs{state=\"$s\",tool=\"ss-replay-serve\"} 0" "$T/before.prom"
+  done
+  id=$(ss-replay submit -s "$addr" --source "file:$T/jobs.ss" --speed max)
+  ss_wait_for bash -c "$(declare -f scrape); scrape $port | grep -qx 'shadowstream_replay_jobs{state=\"done\",tool=\"ss-replay-serve\"} 1'"
+  scrape "$port" >"$T/after.prom"
+  promtool check metrics <"$T/after.prom"
+  [ "$(metric "$T/after.prom" 'shadowstream_records_out_total{tool="ss-replay-serve"}')" = 30 ]
+  [ -n "$id" ]
+}
+
+@test "metrics: off loopback is refused (64), an unwritable file fails at start (74), nothing half-written" {
+  run --separate-stderr ss-buffer --metrics 0.0.0.0:9 --stream x </dev/null
+  [ "$status" -eq 64 ]
+  [[ "$stderr" == *"loopback only"*"--metrics-file"* ]]
+  run --separate-stderr ss-buffer --metrics-file /nonexistent/dir/m.prom --stream x </dev/null
+  [ "$status" -eq 74 ]
+  [[ "$stderr" == *"/nonexistent/dir/m.prom"* ]]
+  port=$(ss_free_port)
+  ss-buffer read --stream nothing --group g --metrics "127.0.0.1:$port" >/dev/null &
+  ss_wait_for bash -c "$(declare -f scrape); scrape $port"
+  run --separate-stderr ss-buffer read --stream nothing --group g --metrics "127.0.0.1:$port"
+  [ "$status" -eq 69 ]
+}
+
+@test "metrics: the supervisor's METRICS_DIR gives each stage its textfile" {
+  q "create table sup (id int primary key)"
+  export STATE_DIR="$T/state" METRICS_DIR="$T/textfiles" SOURCE=supm SLOT=supm PUBLICATION=supm TABLES=public.sup
+  export TOPIC=supm.archive CHECKPOINT_EVERY=off
+  shadowstream up
+  q "insert into sup select generate_series(1, 10)"
+  for s in capture buffer reader archive; do ss_wait_for test -s "$METRICS_DIR/shadowstream-supm-$s.prom"; done
+  ss_wait_for grep -q '^shadowstream_records_out_total{tool="ss-archive"} [1-9]' "$METRICS_DIR/shadowstream-supm-archive.prom"
+  shadowstream down
+  for s in capture buffer reader archive; do promtool check metrics <"$METRICS_DIR/shadowstream-supm-$s.prom"; done
+  grep -q '^shadowstream_records_out_total{tool="ss-buffer-read"} [1-9]' "$METRICS_DIR/shadowstream-supm-reader.prom"
 }

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   app.add_option("--ack", w.ack, "After each committed transaction, write its highest position to FILE");
   app.add_option("--max-frame", w.max_frame, "Largest frame accepted, in bytes")->default_val(ss::kDefaultMaxFrame);
   app.set_version_flag("-V,--version", "ss-archive 0.1.0");
+  ss::add_metrics_flags(app);
   ss::add_verbose_flag(app);
 
   ss::archive::ReadConfig r;

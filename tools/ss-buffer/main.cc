@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"none", "json", "debezium"}))
       ->default_val("none");
   app.set_version_flag("-V,--version", "ss-buffer 0.1.0");
+  ss::add_metrics_flags(app);
   ss::add_verbose_flag(app);
 
   ss::buffer::ReadConfig r;
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
                    "Only records committed at or after TIME (RFC 3339; no zone: local; now, -1h, 'yesterday 11:00')");
   read->add_option("--until", until, "Only records committed before TIME");
   read->add_option("--count", r.count, "Entries per read")->default_val(512)->check(CLI::Range(1, 100000));
+  ss::add_metrics_flags(*read);
 
   ss::ingestor::ServeConfig sv;
   CLI::App* serve = app.add_subcommand("serve", "Serve gRPC Ingestor.PushChange into the same Redis stream");

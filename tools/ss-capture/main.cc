@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
                "With --heartbeat, also write a logical message so an idle database's WAL moves");
   app.add_option("--source-name", cfg.source_name, "Source name in records (default: the database name)");
   app.set_version_flag("-V,--version", "ss-capture 0.1.0");
+  ss::add_metrics_flags(app);
   ss::add_verbose_flag(app);
   return ss::run_main(app, argc, argv, [&] {
     cfg.snapshot = snapshot == "never"  ? ss::capture::SnapshotMode::kNever

@@ -119,6 +119,7 @@ int main(int argc, char** argv) {
                     "Dashboard pipeline panel: replication slot (default: SLOT, else shadowstream)");
   serve->add_option("--pipeline-stream", panel.stream, "Dashboard pipeline panel: Redis stream key");
   serve->add_option("--pipeline-group", panel.groups, "Dashboard pipeline panel: Kafka consumer group (repeatable)");
+  ss::add_metrics_flags(*serve);
 
   ss::replay_service::ClientConfig client;
   shadowstream::v1::ReplayRequest req;

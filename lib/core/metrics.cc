@@ -1,0 +1,258 @@
+#include "core/metrics.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/position.h"
+#include "core/transport.h"
+
+namespace ss::metrics {
+namespace {
+
+std::string& tool_name() {
+  static std::string t = "shadowstream";
+  return t;
+}
+
+prometheus::Registry& registry() {
+  static auto r = std::make_shared<prometheus::Registry>();
+  return *r;
+}
+
+std::shared_ptr<prometheus::Registry> registry_ptr() {
+  static std::shared_ptr<prometheus::Registry> r(&registry(), [](prometheus::Registry*) {});
+  return r;
+}
+
+std::mutex& extra_mu() {
+  static std::mutex m;
+  return m;
+}
+std::vector<std::weak_ptr<prometheus::Collectable>>& extras() {
+  static std::vector<std::weak_ptr<prometheus::Collectable>> v;
+  return v;
+}
+
+prometheus::Counter& counter(const std::string& name, const std::string& help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(registry()).Add({{"tool", tool_name()}});
+}
+prometheus::Gauge& gauge(const std::string& name, const std::string& help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry()).Add({{"tool", tool_name()}});
+}
+
+// Commit-to-sink latencies run from under a millisecond (Redis) to minutes (a stage catching up).
+const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                                 0.25,   0.5,   1,      2.5,   5,    10,    30,   60};
+
+Stage make_stage() {
+  prometheus::BuildGauge()
+      .Name("shadowstream_build_info")
+      .Help("ShadowStream's version, as a label; always 1")
+      .Register(registry())
+      .Add({{"tool", tool_name()}, {"version", "0.1.0"}})
+      .Set(1);
+  gauge("process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds")
+      .Set(static_cast<double>(now_us()) / 1e6);
+  return Stage{
+      counter("shadowstream_records_in_total", "Records read from upstream"),
+      counter("shadowstream_records_out_total", "Records delivered downstream (stored, committed, written, applied)"),
+      counter("shadowstream_bytes_in_total", "Serialized record bytes read from upstream"),
+      counter("shadowstream_bytes_out_total", "Serialized record bytes delivered downstream"),
+      counter("shadowstream_duplicates_total", "Records already held downstream, skipped (resends after a restart)"),
+      counter("shadowstream_retries_total", "Operations retried after an outage"),
+      counter("shadowstream_errors_total", "Failures met, retried or fatal"),
+      gauge("shadowstream_last_commit_lsn", "Commit LSN of the last record delivered"),
+      gauge("shadowstream_last_commit_timestamp_seconds",
+            "Commit time of the last record delivered, seconds since the Unix epoch"),
+      gauge("shadowstream_slot_lag_bytes", "WAL the server has written past what the slot has confirmed, in bytes"),
+      prometheus::BuildHistogram()
+          .Name("shadowstream_commit_to_sink_seconds")
+          .Help("Time from a record's commit on the source to its delivery by this stage, in seconds")
+          .Register(registry())
+          .Add({{"tool", tool_name()}}, kLatencyBuckets),
+  };
+}
+
+// What stages add after the exporter started (ss-replay serve's jobs), collected at each scrape.
+class Extras : public prometheus::Collectable {
+ public:
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::vector<prometheus::MetricFamily> families;
+    std::lock_guard<std::mutex> lock(extra_mu());
+    for (auto& w : extras())
+      if (auto c = w.lock()) {
+        auto more = c->Collect();
+        families.insert(families.end(), more.begin(), more.end());
+      }
+    return families;
+  }
+};
+
+std::shared_ptr<Extras> extras_collectable() {
+  static auto e = std::make_shared<Extras>();
+  return e;
+}
+
+std::string serialize_all() {
+  std::vector<prometheus::MetricFamily> families = registry().Collect();
+  auto more = extras_collectable()->Collect();
+  families.insert(families.end(), more.begin(), more.end());
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+// Writes the text to FILE by rename, so node_exporter never reads half a file. Error(74) on failure.
+void write_file(const std::string& path, const std::string& body) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(kExitIoErr, "--metrics-file: cannot write " + tmp);
+  size_t off = 0;
+  while (off < body.size()) {
+    ssize_t n = ::write(fd, body.data() + off, body.size() - off);
+    if (n <= 0) {
+      ::close(fd);
+      throw Error(kExitIoErr, "--metrics-file: cannot write " + tmp);
+    }
+    off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw Error(kExitIoErr, "--metrics-file: cannot rename " + tmp);
+}
+
+constexpr auto kFileInterval = std::chrono::seconds(5);
+
+}  // namespace
+
+void Stage::delivered(uint64_t commit_lsn, int64_t commit_time_us, size_t bytes, int64_t now) {
+  records_out.Increment();
+  bytes_out.Increment(static_cast<double>(bytes));
+  position(commit_lsn, commit_time_us);
+  latency(commit_time_us, now);
+}
+
+void Stage::position(uint64_t commit_lsn, int64_t commit_time_us) {
+  last_commit_lsn.Set(static_cast<double>(commit_lsn));
+  last_commit_time.Set(static_cast<double>(commit_time_us) / 1e6);
+}
+
+void Stage::latency(int64_t commit_time_us, int64_t now) {
+  // Records replayed from an old archive or pushed without a time would only fill the top bucket.
+  if (commit_time_us > 0) commit_to_sink.Observe(static_cast<double>(std::max<int64_t>(0, now - commit_time_us)) / 1e6);
+}
+
+void set_tool(const std::string& tool) {
+  tool_name() = tool;
+}
+
+const std::string& tool() {
+  return tool_name();
+}
+
+Stage& stage() {
+  static Stage s = make_stage();
+  return s;
+}
+
+void retried() {
+  stage().errors.Increment();
+  stage().retries.Increment();
+}
+
+prometheus::Family<prometheus::Gauge>& gauge_family(const std::string& name, const std::string& help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry());
+}
+
+void add_collectable(const std::shared_ptr<prometheus::Collectable>& c) {
+  std::lock_guard<std::mutex> lock(extra_mu());
+  extras().push_back(c);
+}
+
+std::string text() {
+  stage();
+  return serialize_all();
+}
+
+struct Exporter::Impl {
+  Config cfg;
+  std::unique_ptr<prometheus::Exposer> exposer;
+  std::thread writer;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  bool warned = false;
+
+  void write_quietly() {
+    try {
+      write_file(cfg.file, text());
+    } catch (const Error& e) {
+      // A full disk must not stop the changes: say so once, count it, keep going.
+      stage().errors.Increment();
+      if (!warned) log::warn(e.what());
+      warned = true;
+    }
+  }
+};
+
+Exporter::Exporter(const Config& cfg) : impl_(std::make_unique<Impl>()) {
+  impl_->cfg = cfg;
+  stage();
+  if (!cfg.listen.empty()) {
+    auto [host, port] = transport::parse_listen(cfg.listen, "--metrics");
+    if (!transport::is_loopback(host))
+      throw Error(kExitUsage, "--metrics " + cfg.listen +
+                                  ": /metrics has no token or TLS, so it is served on loopback only; off this "
+                                  "machine, use --metrics-file with node_exporter's textfile collector");
+    transport::check_port_free("--metrics", cfg.listen);
+    std::string bind = host.find(':') != std::string::npos ? "[" + host + "]:" : host + ":";
+    try {
+      impl_->exposer = std::make_unique<prometheus::Exposer>(bind + std::to_string(port), 1);
+    } catch (const std::exception&) {
+      throw Error(kExitUnavailable, "cannot listen on " + cfg.listen + " for --metrics");
+    }
+    impl_->exposer->RegisterCollectable(registry_ptr());
+    impl_->exposer->RegisterCollectable(extras_collectable());
+  }
+  if (!cfg.file.empty()) {
+    write_file(cfg.file, text());  // a bad path fails here, at start, not silently later
+    impl_->writer = std::thread([impl = impl_.get()] {
+      std::unique_lock<std::mutex> lock(impl->mu);
+      while (!impl->cv.wait_for(lock, kFileInterval, [&] { return impl->stopping; })) {
+        lock.unlock();
+        impl->write_quietly();
+        lock.lock();
+      }
+    });
+  }
+}
+
+Exporter::~Exporter() {
+  if (impl_->writer.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(impl_->mu);
+      impl_->stopping = true;
+    }
+    impl_->cv.notify_all();
+    impl_->writer.join();
+    impl_->write_quietly();
+  }
+}
+
+int Exporter::port() const {
+  if (!impl_->exposer) return 0;
+  auto ports = impl_->exposer->GetListeningPorts();
+  return ports.empty() ? 0 : ports.front();
+}
+
+}  // namespace ss::metrics
