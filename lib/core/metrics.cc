@@ -152,6 +152,18 @@ void Stage::latency(int64_t commit_time_us, int64_t now) {
   if (commit_time_us > 0) commit_to_sink.Observe(static_cast<double>(std::max<int64_t>(0, now - commit_time_us)) / 1e6);
 }
 
+void Stage::latencies(const std::vector<int64_t>& commit_times_us, int64_t now) {
+  std::vector<double> counts(kLatencyBuckets.size() + 1, 0.0);  // the last is +Inf
+  double sum = 0;
+  for (int64_t t : commit_times_us) {
+    if (t <= 0) continue;
+    const double v = static_cast<double>(std::max<int64_t>(0, now - t)) / 1e6;
+    counts[std::lower_bound(kLatencyBuckets.begin(), kLatencyBuckets.end(), v) - kLatencyBuckets.begin()] += 1;
+    sum += v;
+  }
+  commit_to_sink.ObserveMultiple(counts, sum);
+}
+
 void set_tool(const std::string& tool) {
   tool_name() = tool;
 }

@@ -626,7 +626,7 @@ int run_write(const WriteConfig& cfg, int in_fd) {
       m.records_out.Increment(static_cast<double>(b.size()));
       m.bytes_out.Increment(static_cast<double>(b.bytes()));
       const int64_t now = now_us();
-      for (int64_t t : b.commit_times()) m.latency(t, now);
+      m.latencies(b.commit_times(), now);
       m.position(b.last().lsn, b.commit_times().back());
       for (int d = 0; d < kDests; ++d)
         if (auto last = b.last_of(static_cast<Dest>(d))) held[d]->hw = std::max(held[d]->hw, *last);

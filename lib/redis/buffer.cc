@@ -214,12 +214,13 @@ class Writer {
       out_->flush();
     }
     resp_.clear();
-    int64_t now = now_us();
     size_t bytes = 0;
+    times_.clear();
     for (const Item& it : batch) {
-      metrics::stage().latency(it.commit_us, now);
+      times_.push_back(it.commit_us);
       bytes += it.payload.size();
     }
+    metrics::stage().latencies(times_, now_us());
     note_metrics(batch.size(), dups, bytes, batch.back());
     note_stored(batch.size(), dups, batch.back().pos);
   }
@@ -345,6 +346,7 @@ class Writer {
   std::string maxlen_;
   std::string resp_;                    // the pending batch's commands
   std::vector<std::string_view> args_;  // the XADD being laid out: views into fields_, id_ and the record
+  std::vector<int64_t> times_;          // a batch's commit times, for the latency histogram
   std::string value_;                   // --value-format json
   debezium::Converter debezium_;        // --value-format debezium
   std::vector<std::string> events_;
