@@ -213,6 +213,12 @@ sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv
   promtool check metrics <"$T/after.prom"
   [ "$(metric "$T/after.prom" 'shadowstream_records_out_total{tool="ss-replay-serve"}')" = 30 ]
   [ -n "$id" ]
+  # The Grafana dashboard in examples/ asks only for metrics a stage exports (a scrape here has every family).
+  dash="$SS_ROOT/examples/grafana-shadowstream.json"
+  jq -e '.uid == "shadowstream-pipeline" and (.panels | length) > 10' "$dash"
+  names=$(jq -r '.. | .expr? // empty' "$dash" | grep -oE '(shadowstream|process)_[a-z_]+' | sed -E 's/_(bucket|sum|count)$//' | sort -u)
+  [ "$(wc -l <<<"$names")" -ge 10 ]
+  for n in $names; do grep -q "^# TYPE $n " "$T/after.prom" || { echo "dashboard asks for $n"; false; }; done
 }
 
 @test "metrics: off loopback is refused (64), an unwritable file fails at start (74), nothing half-written" {
