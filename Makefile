@@ -29,7 +29,7 @@ UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/obj/%.o)
 UNIT_BIN  := $(BUILD)/test-bin/unit-tests
 HELPERS   := $(patsubst tests/helpers/%.cc,$(BUILD)/test-bin/%,$(wildcard tests/helpers/*.cc))
 
-.PHONY: all test unit bats bench demo deps install uninstall clean format check-format help fuzz sanitize
+.PHONY: all test unit bats bench demo deps install uninstall deb clean format check-format help fuzz sanitize
 .DELETE_ON_ERROR:
 # Keep object files that pattern chains would otherwise delete, so rebuilds stay incremental.
 .SECONDARY:
@@ -49,6 +49,7 @@ help:
 	@echo 'make sanitize   unit tests built with clang under AddressSanitizer + UndefinedBehaviorSanitizer'
 	@echo 'make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60) on its corpus and regressions'
 	@echo 'make install    install binaries, man pages and completions under PREFIX=$(PREFIX)'
+	@echo 'make deb        a Debian package of the same, with systemd units, in $(BUILD)/deb/'
 	@echo 'make format     clang-format every C++ source in place'
 
 $(BUILD)/gen/shadowstream.pb.cc $(BUILD)/gen/shadowstream.pb.h &: $(PROTO)
@@ -114,7 +115,7 @@ demo: all
 DEB_PKGS := g++ make pkg-config clang-format \
 	libpq-dev librdkafka-dev libhiredis-dev libjemalloc-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
 	libcli11-dev libsimdjson-dev libcpp-httplib-dev libgtest-dev libgmock-dev prometheus-cpp-dev \
-	bats postgresql-15 postgresql-client-15 redis-server redis-tools kcat jq procps time python3 man-db python3-grpcio python3-protobuf python3-redis prometheus chromium libssl-dev openssl \
+	bats postgresql-15 postgresql-client-15 redis-server redis-tools kcat jq procps time python3 man-db python3-grpcio python3-protobuf python3-redis prometheus lintian dpkg-dev chromium libssl-dev openssl \
 	clang libclang-rt-14-dev
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 deps:
@@ -147,6 +148,9 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(notdir $(wildcard man/*.1)))
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/bash-completion/completions/,$(notdir $(wildcard completions/bash/*)))
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/zsh/site-functions/,$(notdir $(wildcard completions/zsh/_*)))
+
+deb: $(TOOL_BINS)
+	packaging/deb/build-deb.sh $(BUILD) $(BUILD)/deb
 
 # ---- sanitizers and fuzzing -----------------------------------------------------------------------------------
 # One clang build under ASan + UBSan, with libFuzzer's coverage instrumentation, serves both: the unit tests run on
