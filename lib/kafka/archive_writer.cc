@@ -467,7 +467,10 @@ struct Archived {
   bool holds(const Position& p) const {
     // Written by this run first: a record of the batch still committing (or of the one filling) is above hw until
     // that commit ends, and a redelivery of it then must not be written again.
-    if (std::binary_search(written.begin(), written.end(), p) || written_late.count(p)) return true;
+    // In order, as nearly always, a record is above everything written (written_late holds only positions below
+    // written.back() too): no search.
+    const bool above_written = written.empty() || written.back() < p;
+    if (!above_written && (std::binary_search(written.begin(), written.end(), p) || written_late.count(p))) return true;
     if (p > hw) return false;
     if (p < floor) return true;
     auto it = std::upper_bound(present.begin(), present.end(), p,
