@@ -93,6 +93,8 @@ load_config() {
   [[ $BACKOFF_MAX =~ ^[0-9]+$ && $STOP_TIMEOUT =~ ^[0-9]+$ && $HEALTHY_AFTER =~ ^[0-9]+$ ]] ||
     die 78 "BACKOFF_MAX, STOP_TIMEOUT and HEALTHY_AFTER are whole seconds"
   export REDIS_URL KAFKA_BROKERS 2>/dev/null || true
+  # The stages' metrics carry source="$SOURCE": two pipelines on one host never write the same series.
+  export SS_METRICS_SOURCE=$SOURCE
   LOG_DIR=$STATE_DIR/log
   PIDFILE=$STATE_DIR/supervisor.pid
   STAGES=$STATE_DIR/stages
@@ -113,6 +115,16 @@ write_stages() {
   mv "$tmp" "$STAGES"
 }
 
+# Checked once, before anything starts: a stage that cannot write its file exits 78, which would stop the pipeline.
+check_metrics_dir() {
+  [ -n "$METRICS_DIR" ] || return 0
+  [[ $METRICS_DIR$SOURCE =~ ^[A-Za-z0-9/._@+-]+$ ]] ||
+    die 78 "METRICS_DIR and SOURCE may hold only letters, digits and / . _ @ + - (the stages get them as flags)"
+  mkdir -p "$METRICS_DIR" 2>/dev/null || die 78 "METRICS_DIR $METRICS_DIR cannot be created"
+  local probe="$METRICS_DIR/.shadowstream-$SOURCE.probe"
+  { : >"$probe" && rm -f "$probe"; } 2>/dev/null || die 78 "METRICS_DIR $METRICS_DIR is not writable by $(id -un)"
+}
+
 # --metrics-file for a stage when METRICS_DIR is set: one node_exporter textfile per source and stage.
 metrics_flag() { # metrics_flag STAGE
   [ -n "$METRICS_DIR" ] && printf '%s\n' "--metrics-file=$METRICS_DIR/shadowstream-$SOURCE-$1.prom"
@@ -126,10 +138,6 @@ start_group() { # start_group realtime|archiver: the downstream stage first, so 
   now=$(date +%s)
   local targs=() t
   for t in $TABLES; do targs+=(--table "$t"); done
-  if [ -n "$METRICS_DIR" ]; then
-    [[ $METRICS_DIR$SOURCE != *[[:space:]]* ]] || die 78 "METRICS_DIR and SOURCE must not contain spaces"
-    mkdir -p "$METRICS_DIR" || die 78 "METRICS_DIR $METRICS_DIR cannot be created"
-  fi
   if [ "$g" = realtime ]; then
     # shellcheck disable=SC2086
     ss-buffer --no-passthrough --ack "$d/ack" $(metrics_flag buffer) $BUFFER_OPTS <"$d/data" 2>>"$LOG_DIR/buffer.log" &
@@ -329,6 +337,7 @@ cmd_up() {
     command -v "$t" >/dev/null || die 69 "$t not found on PATH"
   done
   mkdir -p "$LOG_DIR" || die 73 "cannot create $LOG_DIR"
+  check_metrics_dir
   rm -f "$FAILED"
   if ((FOREGROUND)); then
     supervise

@@ -82,6 +82,7 @@ uint32_t element_of(uint32_t array_oid) {
 }
 
 bool is_array_type(const Column& c) {
+  if (c.type_oid() == 1020) return false;  // box[]: its elements are separated by ';', and hold commas themselves
   return !c.type_name().empty() && (c.type_name()[0] == '_' || c.type_name().find("._") != std::string::npos);
 }
 
@@ -136,23 +137,24 @@ struct Cursor {
   }
 };
 
-// "YYYY-MM-DD" -> days since 1970-01-01; a trailing " BC" is read by the caller.
-bool read_date(Cursor& c, int64_t& days) {
-  int64_t y, m, d;
-  if (!c.number(y) || !c.eat('-') || !c.number(m, 2) || !c.eat('-') || !c.number(d, 2)) return false;
-  if (m < 1 || m > 12 || d < 1 || d > 31) return false;
-  days = absl::CivilDay(y, static_cast<int>(m), static_cast<int>(d)) - absl::CivilDay(1970, 1, 1);
-  return true;
-}
+// "YYYY-MM-DD" as read; days() once the era is known (a " BC" suffix comes after the time and offset).
+struct Date {
+  int64_t y = 0, m = 0, d = 0;
+  // Days since 1970-01-01; false for a day its month does not have. A BC year Y is proleptic year 1 - Y, which
+  // decides whether it has a 29 February.
+  bool days(bool bc, int64_t& out) const {
+    const int64_t year = bc ? 1 - y : y;
+    const absl::CivilDay day(year, static_cast<int>(m), static_cast<int>(d));
+    if (day.year() != year || day.month() != m || day.day() != d) return false;
+    out = day - absl::CivilDay(1970, 1, 1);
+    // Beyond this, µs since the epoch leave int64 (PostgreSQL's own limit is a few centuries further).
+    return out > -106'000'000 && out < 106'000'000;
+  }
+};
 
-// A BC year Y is proleptic year 1 - Y: shift the days read as year Y to that year.
-bool read_bc(Cursor& c, int64_t& days) {
-  if (!c.eat(" BC")) return true;
-  absl::CivilDay day = absl::CivilDay(1970, 1, 1) + days;
-  absl::CivilDay bc(1 - day.year(), day.month(), day.day());
-  if (bc.month() != day.month()) return false;  // 29 February of a year that is not leap in the other era
-  days = bc - absl::CivilDay(1970, 1, 1);
-  return true;
+bool read_date(Cursor& c, Date& date) {
+  if (!c.number(date.y) || !c.eat('-') || !c.number(date.m, 2) || !c.eat('-') || !c.number(date.d, 2)) return false;
+  return date.m >= 1 && date.m <= 12 && date.d >= 1 && date.d <= 31;
 }
 
 // "HH:MM:SS[.ffffff]" -> µs since midnight (24:00:00 allowed, as PostgreSQL does).
@@ -176,6 +178,31 @@ bool read_offset(Cursor& c, int64_t& seconds) {
   seconds = (h * 60 + m) * 60 + s;
   if (neg) seconds = -seconds;
   return true;
+}
+
+// JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool is_json_number(std::string_view t) {
+  size_t i = 0;
+  auto digits = [&] {
+    size_t from = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+    return i > from;
+  };
+  if (i < t.size() && t[i] == '-') ++i;
+  if (i < t.size() && t[i] == '0')
+    ++i;
+  else if (!digits())
+    return false;
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == t.size();
 }
 
 int hex_digit(char c) {
@@ -311,15 +338,20 @@ bool append_typed(uint32_t oid, const Column& col, std::string_view text, std::s
     }
     case kFloat4:
     case kFloat8:
-      // NaN and the infinities have no JSON number: they stay strings, as Jackson's quoted forms.
-      if (text == "NaN" || text == "Infinity" || text == "-Infinity") return false;
+      // NaN and the infinities have no JSON number: they stay strings, as Jackson's quoted forms (and so does
+      // anything else that is not a JSON number, from a producer other than PostgreSQL).
+      if (!is_json_number(text)) return false;
       out += text;
       return true;
     case kMoney: {
-      // "-$1,234.56" (lc_monetary C) -> "-1234.56": decimal.handling.mode=string.
+      // "-$1,234.56" (lc_monetary C) -> "-1234.56": decimal.handling.mode=string. Another locale's form
+      // ("1.234,56 €") is kept as text rather than misread.
       std::string v;
-      for (char ch : text)
-        if ((ch >= '0' && ch <= '9') || ch == '.' || ch == '-') v += ch;
+      if (c.eat('-')) v += '-';
+      if (!c.eat('$')) return false;
+      for (char ch : c.s)
+        if (ch != ',') v += ch;
+      if (!is_json_number(v)) return false;
       json::append_string(out, v);
       return true;
     }
@@ -336,8 +368,11 @@ bool append_typed(uint32_t oid, const Column& col, std::string_view text, std::s
       return true;
     }
     case kDate: {
+      Date date;
       int64_t days;
-      if (!read_date(c, days) || !read_bc(c, days) || !c.done()) return false;
+      if (!read_date(c, date)) return false;
+      const bool bc = c.eat(" BC");
+      if (!c.done() || !date.days(bc, days)) return false;
       append_number(out, days);
       return true;
     }
@@ -359,10 +394,12 @@ bool append_typed(uint32_t oid, const Column& col, std::string_view text, std::s
     }
     case kTimestamp:
     case kTimestamptz: {
+      Date date;
       int64_t days, us, off = 0;
-      if (!read_date(c, days) || !c.eat(' ') || !read_time(c, us)) return false;
+      if (!read_date(c, date) || !c.eat(' ') || !read_time(c, us)) return false;
       if (oid == kTimestamptz && !read_offset(c, off)) return false;
-      if (!read_bc(c, days) || !c.done()) return false;
+      const bool bc = c.eat(" BC");
+      if (!c.done() || !date.days(bc, days)) return false;
       int64_t epoch_us = days * kUsPerDay + us - off * kUsPerSecond;
       if (oid == kTimestamp) {
         append_number(out, precision(col) <= 3 ? floor_div(epoch_us, 1000) : epoch_us);

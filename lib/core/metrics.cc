@@ -1,6 +1,8 @@
 #include "core/metrics.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <prometheus/exposer.h>
@@ -10,6 +12,8 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -25,6 +29,17 @@ namespace {
 std::string& tool_name() {
   static std::string t = "shadowstream";
   return t;
+}
+
+// tool, and source when the supervisor names it (SS_METRICS_SOURCE): one host's textfiles for two pipelines must
+// not hold the same series.
+std::map<std::string, std::string> base_labels() {
+  std::map<std::string, std::string> l = {{"tool", tool_name()}};
+  if (const char* s = std::getenv("SS_METRICS_SOURCE"); s && *s) l["source"] = s;
+  return l;
+}
+std::map<std::string, std::string> labels() {
+  return base_labels();
 }
 
 prometheus::Registry& registry() {
@@ -46,25 +61,34 @@ std::vector<std::weak_ptr<prometheus::Collectable>>& extras() {
   return v;
 }
 
+std::map<std::string, std::string> labels(std::map<std::string, std::string> more) {
+  for (auto& [k, v] : base_labels()) more[k] = v;
+  return more;
+}
+
 prometheus::Counter& counter(const std::string& name, const std::string& help) {
-  return prometheus::BuildCounter().Name(name).Help(help).Register(registry()).Add({{"tool", tool_name()}});
+  return prometheus::BuildCounter().Name(name).Help(help).Register(registry()).Add(labels());
 }
 prometheus::Gauge& gauge(const std::string& name, const std::string& help) {
-  return prometheus::BuildGauge().Name(name).Help(help).Register(registry()).Add({{"tool", tool_name()}});
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry()).Add(labels());
 }
 
 // Commit-to-sink latencies run from under a millisecond (Redis) to minutes (a stage catching up).
-const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                                 0.25,   0.5,   1,      2.5,   5,    10,    30,   60};
+const prometheus::Histogram::BucketBoundaries& latency_buckets() {
+  static const prometheus::Histogram::BucketBoundaries b = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                            0.25,   0.5,   1,      2.5,   5,    10,    30,   60};
+  return b;
+}
 
 Stage make_stage() {
   prometheus::BuildGauge()
       .Name("shadowstream_build_info")
       .Help("ShadowStream's version, as a label; always 1")
       .Register(registry())
-      .Add({{"tool", tool_name()}, {"version", "0.1.0"}})
+      .Add(labels({{"version", "0.1.0"}}))
       .Set(1);
-  gauge("process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds")
+  // Not process_start_time_seconds: node_exporter, which reads the textfiles, has its own by that name.
+  gauge("shadowstream_process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds")
       .Set(static_cast<double>(now_us()) / 1e6);
   return Stage{
       counter("shadowstream_records_in_total", "Records read from upstream"),
@@ -82,7 +106,7 @@ Stage make_stage() {
           .Name("shadowstream_commit_to_sink_seconds")
           .Help("Time from a record's commit on the source to its delivery by this stage, in seconds")
           .Register(registry())
-          .Add({{"tool", tool_name()}}, kLatencyBuckets),
+          .Add(labels(), latency_buckets()),
   };
 }
 
@@ -113,22 +137,24 @@ std::string serialize_all() {
   return prometheus::TextSerializer().Serialize(families);
 }
 
-// Writes the text to FILE by rename, so node_exporter never reads half a file. Error(74) on failure.
+// Writes the text to FILE by rename, so node_exporter never reads half a file. Error(78) on failure: a file that
+// cannot be written at start is a configuration to fix (a supervisor must not restart the stage for it); later,
+// the writer only warns.
 void write_file(const std::string& path, const std::string& body) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(kExitIoErr, "--metrics-file: cannot write " + tmp);
+  if (fd < 0) throw Error(kExitConfig, "--metrics-file: cannot write " + tmp);
   size_t off = 0;
   while (off < body.size()) {
     ssize_t n = ::write(fd, body.data() + off, body.size() - off);
     if (n <= 0) {
       ::close(fd);
-      throw Error(kExitIoErr, "--metrics-file: cannot write " + tmp);
+      throw Error(kExitConfig, "--metrics-file: cannot write " + tmp);
     }
     off += static_cast<size_t>(n);
   }
   ::close(fd);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw Error(kExitIoErr, "--metrics-file: cannot rename " + tmp);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw Error(kExitConfig, "--metrics-file: cannot rename " + tmp);
 }
 
 constexpr auto kFileInterval = std::chrono::seconds(5);
@@ -153,12 +179,12 @@ void Stage::latency(int64_t commit_time_us, int64_t now) {
 }
 
 void Stage::latencies(const std::vector<int64_t>& commit_times_us, int64_t now) {
-  std::vector<double> counts(kLatencyBuckets.size() + 1, 0.0);  // the last is +Inf
+  std::vector<double> counts(latency_buckets().size() + 1, 0.0);  // the last is +Inf
   double sum = 0;
   for (int64_t t : commit_times_us) {
     if (t <= 0) continue;
     const double v = static_cast<double>(std::max<int64_t>(0, now - t)) / 1e6;
-    counts[std::lower_bound(kLatencyBuckets.begin(), kLatencyBuckets.end(), v) - kLatencyBuckets.begin()] += 1;
+    counts[std::lower_bound(latency_buckets().begin(), latency_buckets().end(), v) - latency_buckets().begin()] += 1;
     sum += v;
   }
   commit_to_sink.ObserveMultiple(counts, sum);
@@ -170,6 +196,10 @@ void set_tool(const std::string& tool) {
 
 const std::string& tool() {
   return tool_name();
+}
+
+std::map<std::string, std::string> metric_labels() {
+  return base_labels();
 }
 
 Stage& stage() {
@@ -189,6 +219,12 @@ prometheus::Family<prometheus::Gauge>& gauge_family(const std::string& name, con
 void add_collectable(const std::shared_ptr<prometheus::Collectable>& c) {
   std::lock_guard<std::mutex> lock(extra_mu());
   extras().push_back(c);
+}
+
+void remove_collectable(const std::shared_ptr<prometheus::Collectable>& c) {
+  std::lock_guard<std::mutex> lock(extra_mu());  // waits for a collection in progress
+  auto& v = extras();
+  v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& w) { return w.expired() || w.lock() == c; }), v.end());
 }
 
 std::string text() {
@@ -220,6 +256,17 @@ struct Exporter::Impl {
 Exporter::Exporter(const Config& cfg) : impl_(std::make_unique<Impl>()) {
   impl_->cfg = cfg;
   stage();
+  // The exporter's threads must not take the stop signals: the main thread's blocking reads are what they wake.
+  sigset_t stop, old;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &stop, &old);
+  struct Restore {
+    sigset_t* old;
+    ~Restore() { pthread_sigmask(SIG_SETMASK, old, nullptr); }
+  } restore{&old};
   if (!cfg.listen.empty()) {
     auto [host, port] = transport::parse_listen(cfg.listen, "--metrics");
     if (!transport::is_loopback(host))

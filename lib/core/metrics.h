@@ -10,6 +10,7 @@
 #include <prometheus/histogram.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,15 +55,19 @@ void retried();
 // A gauge family for figures a stage computes when scraped (ss-replay serve: jobs by state).
 prometheus::Family<prometheus::Gauge>& gauge_family(const std::string& name, const std::string& help);
 
-// Something to collect at each scrape or file write besides the registry (kept alive by the caller).
+// Something to collect at each scrape or file write besides the registry (kept alive by the caller), and its
+// removal, which waits for a collection in progress: call it before what the collectable reads goes away.
 void add_collectable(const std::shared_ptr<prometheus::Collectable>& c);
+void remove_collectable(const std::shared_ptr<prometheus::Collectable>& c);
 
 // The label every metric of this process carries; set before the first use of stage().
 void set_tool(const std::string& tool);
 const std::string& tool();
+// The labels every metric of this process carries (tool, and source under the supervisor).
+std::map<std::string, std::string> metric_labels();
 
 // Exports per `cfg` while it lives; destroyed, it writes the file a last time. Error(64) for an address off
-// loopback or a file in a directory that does not exist, 69 for a port in use.
+// loopback, 78 for a file that cannot be written, 69 for a port in use.
 class Exporter {
  public:
   explicit Exporter(const Config& cfg);

@@ -70,6 +70,9 @@ std::optional<std::string_view> entry_record(redisReply* fields, std::string& jo
 
 // ---- write ---------------------------------------------------------------------------------------------------------
 
+// Above this, a record's entry carries no --value-format value (see Writer::add_values).
+constexpr size_t kValueMaxRecordBytes = size_t{32} << 20;
+
 struct Item {
   std::string payload;
   std::string key;
@@ -124,7 +127,7 @@ class Writer {
       out_->write_payload(payload);
       out_->flush();
     }
-    metrics::stage().latency(it.commit_us, now_us());
+    if (!dups) metrics::stage().latency(it.commit_us, now_us());
     note_metrics(1, dups, payload.size(), it);
     note_stored(1, dups, it.pos);
   }
@@ -145,7 +148,7 @@ class Writer {
              : cfg_.per_table     ? redis::default_stream_key(source, rec_.schema(), rec_.table())
                                   : redis::default_stream_key(source);
     fields_.emplace(rec_, payload);
-    add_values();
+    add_values(payload.size());
     id_ = redis::entry_id(it.pos);
     key_ = it.key;
     args_.clear();
@@ -160,7 +163,16 @@ class Writer {
 
   // "value": the record as JSON, or its Debezium event; a key change's delete event goes in "delete" beside the
   // create in "value" (one entry per record: Debezium's connector sends the two as two messages).
-  void add_values() {
+  void add_values(size_t payload_bytes) {
+    // A value is one bulk string, up to twice the record: a record this big keeps only its protobuf parts, which
+    // Redis's bulk-length limit never refuses.
+    if (payload_bytes > kValueMaxRecordBytes) {
+      if (cfg_.value_format != ValueFormat::kNone && !warned_big_)
+        log::warn("records over 32 MiB are stored without --value-format's value field (first at position " +
+                  format_position({rec_.commit_lsn(), rec_.ordinal()}) + ")");
+      warned_big_ = true;
+      return;
+    }
     if (cfg_.value_format == ValueFormat::kJson) {
       value_.clear();
       json::append(rec_, value_);
@@ -196,10 +208,12 @@ class Writer {
         throw Error(kExitUnavailable, std::string("lost connection to Redis: ") + c->errstr);
       uint64_t d = 0;
       std::string first_error;
+      stored_now_.assign(batch.size(), true);
       for (size_t i = 0; i < batch.size(); ++i) {
         redis::Reply r = get_reply(c);
         if (r->type == REDIS_REPLY_ERROR) {
           std::string msg(r->str, r->len);
+          stored_now_[i] = false;
           if (redis::is_duplicate_id_error(msg))
             ++d;
           else if (first_error.empty())
@@ -214,11 +228,12 @@ class Writer {
       out_->flush();
     }
     resp_.clear();
+    // A resend's records were stored before: their commit times would only say how long the restart took.
     size_t bytes = 0;
     times_.clear();
-    for (const Item& it : batch) {
-      times_.push_back(it.commit_us);
-      bytes += it.payload.size();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (stored_now_[i]) times_.push_back(batch[i].commit_us);
+      bytes += batch[i].payload.size();
     }
     metrics::stage().latencies(times_, now_us());
     note_metrics(batch.size(), dups, bytes, batch.back());
@@ -347,9 +362,11 @@ class Writer {
   std::string resp_;                    // the pending batch's commands
   std::vector<std::string_view> args_;  // the XADD being laid out: views into fields_, id_ and the record
   std::vector<int64_t> times_;          // a batch's commit times, for the latency histogram
+  std::vector<bool> stored_now_;        // per item of the batch: stored by this call, not a duplicate
   std::string value_;                   // --value-format json
   debezium::Converter debezium_;        // --value-format debezium
   std::vector<std::string> events_;
+  bool warned_big_ = false;
   std::optional<redis::EntryFields> fields_;
   std::string id_, key_;
   std::set<std::string> keys_;
@@ -580,7 +597,7 @@ class Reader {
     std::string last;
     std::vector<std::string> skip_ack;
     size_t delivered_now = 0, delivered_bytes = 0;
-    std::string_view last_payload;
+    redisReply* last_delivered = nullptr;  // its record is read again at the end: joined_ may have moved on
     for (size_t i = 0; i < entries->elements; ++i) {
       redisReply* e = entries->element[i];
       if (e->type != REDIS_REPLY_ARRAY || e->elements < 2) continue;
@@ -600,7 +617,7 @@ class Reader {
       out_.write_payload(payload);
       ++delivered_now;
       delivered_bytes += payload.size();
-      last_payload = payload;
+      last_delivered = fields;
       if (track && tracks()) {
         auto pos = redis::parse_entry_id(last);
         delivered_.push_back({last, pos.value_or(Position{})});
@@ -610,7 +627,9 @@ class Reader {
       }
     }
     out_.flush();
-    if (delivered_now) note_delivered(delivered_now, delivered_bytes, last_payload);
+    if (delivered_now)
+      note_delivered(delivered_now, delivered_bytes,
+                     entry_record(last_delivered, joined_).value_or(std::string_view()));
     if (!skip_ack.empty()) xack(skip_ack);
     return last;
   }

@@ -127,7 +127,8 @@ class JobMetrics : public prometheus::Collectable {
     }
     for (const auto& [state, n] : by_state) {
       prometheus::ClientMetric m;
-      m.label = {{"state", state}, {"tool", metrics::tool()}};
+      m.label = {{"state", state}};
+      for (const auto& [k, v] : metrics::metric_labels()) m.label.push_back({k, v});
       m.gauge.value = n;
       f.metric.push_back(m);
     }
@@ -154,6 +155,11 @@ int run_serve(const ServeConfig& cfg) {
   jobs::Manager manager(cfg.jobs);
   auto job_metrics = std::make_shared<JobMetrics>(manager);
   metrics::add_collectable(job_metrics);
+  // Destroyed before the manager: a scrape in progress ends first, and none starts after.
+  struct Unregister {
+    std::shared_ptr<JobMetrics> m;
+    ~Unregister() { metrics::remove_collectable(m); }
+  } unregister{job_metrics};
   std::unique_ptr<dashboard::Server> web;
   if (!cfg.http.empty()) {
     web = std::make_unique<dashboard::Server>(manager, dashboard::Config{cfg.http, token, cfg.tls, cfg.pipeline});

@@ -5,8 +5,12 @@
 load ../helpers/servers
 
 setup_file() {
+  # The build the tests run (PATH starts with its bin/), never an installed copy further along PATH.
   BUILD_DIR=$(dirname "$(dirname "$(command -v ss-capture)")")
-  DEB=$("$SS_ROOT/packaging/deb/build-deb.sh" "$BUILD_DIR" "$BATS_FILE_TMPDIR" | tail -1)
+  [ "$BUILD_DIR" != /usr ] && [ "$BUILD_DIR" != /usr/local ]
+  # Not `$(build-deb.sh | tail -1)`: tail's success would hide a failed build and leave DEB empty.
+  "$SS_ROOT/packaging/deb/build-deb.sh" "$BUILD_DIR" "$BATS_FILE_TMPDIR" >"$BATS_FILE_TMPDIR/build-deb.out"
+  DEB=$(tail -1 "$BATS_FILE_TMPDIR/build-deb.out")
   export DEB
 }
 
@@ -20,11 +24,18 @@ need_root_and_no_package() {
   if dpkg-query -W -f='${Status}' shadowstream 2>/dev/null | grep -q 'install ok'; then
     skip "a shadowstream package is installed already: not replacing it"
   fi
+  # dpkg would overwrite (and dpkg -r then delete) files of the same names that no package owns: a make install.
+  local f
+  for f in $(dpkg-deb --contents "$DEB" | awk '$6 !~ /\/$/ { sub(/^\./, "", $6); print $6 }'); do
+    [ ! -e "$f" ] || skip "$f exists already (a make install?): not overwriting it"
+  done
 }
 
 @test "the package holds the tools, man pages, completions, units and example config, and names its libraries" {
   [ -f "$DEB" ]
-  dpkg-deb --field "$DEB" Package Version Architecture | grep -qx 'Package: shadowstream'
+  [ "$(dpkg-deb --field "$DEB" Package)" = shadowstream ]
+  [ "$(dpkg-deb --field "$DEB" Version)" = 0.1.0-1 ]
+  [ "$(dpkg-deb --field "$DEB" Architecture)" = "$(dpkg --print-architecture)" ]
   depends=$(dpkg-deb --field "$DEB" Depends)
   for lib in libpq5 librdkafka1 libhiredis libjemalloc2 libprotobuf libgrpc++ libprometheus-cpp-core adduser; do
     [[ $depends == *"$lib"* ]] || { echo "Depends lacks $lib: $depends"; false; }
@@ -56,11 +67,20 @@ need_root_and_no_package() {
   MANPAGER=cat MANWIDTH=80 man ss-capture 2>/dev/null | grep -q 'logical replication'
   grep -qx 'ExecStart=/usr/bin/shadowstream --config /etc/shadowstream/shadowstream.conf up --foreground' \
     /lib/systemd/system/shadowstream.service
-  id shadowstream
+  # The units' User=: a system account with its own group.
+  [ "$(id -u shadowstream)" -lt 1000 ]
+  [ "$(id -gn shadowstream)" = shadowstream ]
   dpkg -r shadowstream
-  [ ! -e /usr/bin/ss-cat ] && [ ! -e /usr/share/man/man1/ss-capture.1.gz ]
+  # One test per line: set -e ignores a failure that is not the last command of an && list.
+  [ ! -e /usr/bin/ss-cat ]
+  [ ! -e /usr/share/man/man1/ss-capture.1.gz ]
   [ ! -e /lib/systemd/system/shadowstream.service ]
+  # Gone, or only its configuration left for -P (dpkg keeps that state for a package with a postrm).
+  run dpkg-query -W -f='${Status}' shadowstream
+  [ "$status" -ne 0 ] || [ "$output" = "deinstall ok config-files" ]
   dpkg -P shadowstream
-  ! dpkg-query -W -f='${Status}' shadowstream 2>/dev/null | grep -q installed
+  # (`! cmd` would never fail the test: set -e exempts negated commands.)
+  run dpkg-query -W -f='${Status}' shadowstream
+  [ "$status" -ne 0 ]
   INSTALLED_HERE=
 }

@@ -12,7 +12,10 @@ setup_file() {
 }
 
 teardown_file() { ss_stop_all; }
-teardown() { ss_kill_jobs; }
+teardown() {
+  if [ -n "${STATE_DIR:-}" ]; then shadowstream down >/dev/null 2>&1 || true; fi
+  ss_kill_jobs
+}
 setup() { T="$BATS_TEST_TMPDIR"; }
 
 q() { psql -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
@@ -173,9 +176,11 @@ sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv
   last=$(ss-archive read --topic met.archive | ss-cat | tail -1 | jq -r .commit_lsn)
   lsn_dec=$(( (16#${last%/*} << 32) + 16#${last#*/} ))
   for f in capture buffer archive; do
-    awk -v want="$lsn_dec" '$1 ~ /^shadowstream_last_commit_lsn/ { exit !($2 + 0 == want) }' "$T/$f.prom"
+    awk -v want="$lsn_dec" '$1 ~ /^shadowstream_last_commit_lsn\{/ { found = 1; ok = ($2 + 0 == want) }
+                            END { exit !(found && ok) }' "$T/$f.prom"
   done
-  awk -v now="$(date +%s)" '$1 ~ /^shadowstream_last_commit_timestamp_seconds/ { exit !(now - $2 < 600 && $2 <= now + 1) }' "$T/archive.prom"
+  awk -v now="$(date +%s)" '$1 ~ /^shadowstream_last_commit_timestamp_seconds\{/ { found = 1; ok = (now - $2 < 600 && $2 <= now + 1) }
+                            END { exit !(found && ok) }' "$T/archive.prom"
   grep -q '^shadowstream_slot_lag_bytes{tool="ss-capture"} ' "$T/capture.prom"
   grep -q '^shadowstream_build_info{tool="ss-archive",version="0.1.0"} 1' "$T/archive.prom"
   # The same records again: the buffer counts them as duplicates, not as new.
@@ -193,7 +198,7 @@ sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv
   scrape "$port" >"$T/scraped.prom"
   promtool check metrics <"$T/scraped.prom"
   grep -q '^shadowstream_bytes_out_total{tool="ss-buffer-read"} [1-9]' "$T/scraped.prom"
-  grep -q '^process_start_time_seconds{tool="ss-buffer-read"} ' "$T/scraped.prom"
+  grep -q '^shadowstream_process_start_time_seconds{tool="ss-buffer-read"} ' "$T/scraped.prom"
 }
 
 @test "metrics: ss-replay serve counts its jobs by state" {
@@ -221,12 +226,12 @@ sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv
   for n in $names; do grep -q "^# TYPE $n " "$T/after.prom" || { echo "dashboard asks for $n"; false; }; done
 }
 
-@test "metrics: off loopback is refused (64), an unwritable file fails at start (74), nothing half-written" {
+@test "metrics: off loopback is refused (64), an unwritable file fails at start (78), nothing half-written" {
   run --separate-stderr ss-buffer --metrics 0.0.0.0:9 --stream x </dev/null
   [ "$status" -eq 64 ]
   [[ "$stderr" == *"loopback only"*"--metrics-file"* ]]
   run --separate-stderr ss-buffer --metrics-file /nonexistent/dir/m.prom --stream x </dev/null
-  [ "$status" -eq 74 ]
+  [ "$status" -eq 78 ]
   [[ "$stderr" == *"/nonexistent/dir/m.prom"* ]]
   port=$(ss_free_port)
   ss-buffer read --stream nothing --group g --metrics "127.0.0.1:$port" >/dev/null &
@@ -242,8 +247,18 @@ sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv
   shadowstream up
   q "insert into sup select generate_series(1, 10)"
   for s in capture buffer reader archive; do ss_wait_for test -s "$METRICS_DIR/shadowstream-supm-$s.prom"; done
-  ss_wait_for grep -q '^shadowstream_records_out_total{tool="ss-archive"} [1-9]' "$METRICS_DIR/shadowstream-supm-archive.prom"
+  ss_wait_for grep -q '^shadowstream_records_out_total{source="supm",tool="ss-archive"} [1-9]' "$METRICS_DIR/shadowstream-supm-archive.prom"
   shadowstream down
   for s in capture buffer reader archive; do promtool check metrics <"$METRICS_DIR/shadowstream-supm-$s.prom"; done
-  grep -q '^shadowstream_records_out_total{tool="ss-buffer-read"} [1-9]' "$METRICS_DIR/shadowstream-supm-reader.prom"
+  grep -q '^shadowstream_records_out_total{source="supm",tool="ss-buffer-read"} [1-9]' "$METRICS_DIR/shadowstream-supm-reader.prom"
+  # A directory the pipeline cannot write is refused before anything starts (78), not restarted forever.
+  chmod 500 "$METRICS_DIR"
+  if [ "$(id -u)" != 0 ]; then
+    run --separate-stderr shadowstream up
+    [ "$status" -eq 78 ]
+  fi
+  chmod 700 "$METRICS_DIR"
+  METRICS_DIR="$T/bad dir" run --separate-stderr shadowstream up
+  [ "$status" -eq 78 ]
+  [[ "$stderr" == *METRICS_DIR* ]]
 }

@@ -31,6 +31,9 @@ TEST(Debezium, NumbersAndText) {
   EXPECT_EQ(value(701, "float8", "NaN"), "\"NaN\"");
   EXPECT_EQ(value(1700, "numeric", "12345678901234567890.000001"), "\"12345678901234567890.000001\"");
   EXPECT_EQ(value(790, "money", "-$1,234.56"), "\"-1234.56\"");
+  EXPECT_EQ(value(790, "money", "1.234,56 EUR"), "\"1.234,56 EUR\"");  // another locale: kept as text
+  EXPECT_EQ(value(701, "float8", ".5"), "\".5\"");                     // not a JSON number: a string
+  EXPECT_EQ(value(701, "float8", ""), "\"\"");
   EXPECT_EQ(value(25, "text", "a \"q\"\n"), "\"a \\\"q\\\"\\n\"");
   EXPECT_EQ(value(3802, "jsonb", "{\"a\": 1}"), "\"{\\\"a\\\": 1}\"");
   EXPECT_EQ(value(17, "bytea", "\\x00ff"), "\"AP8=\"");
@@ -45,6 +48,12 @@ TEST(Debezium, TimesAreAdaptive) {
   EXPECT_EQ(value(1082, "date", "0001-01-01 BC"),
             "-719528");  // proleptic year 0 (leap): 366 days before 0001-01-01, day -719162
   EXPECT_EQ(value(1082, "date", "infinity"), "\"infinity\"");
+  // 1 BC is proleptic year 0, a leap year: its 29 February is the day before 1 March, -719469.
+  EXPECT_EQ(value(1082, "date", "0001-03-01 BC"), "-719468");
+  EXPECT_EQ(value(1082, "date", "0001-02-29 BC"), "-719469");
+  EXPECT_EQ(value(1082, "date", "2001-02-29"), "\"2001-02-29\"");  // no such day: kept as text
+  EXPECT_EQ(value(1114, "timestamp", "0001-02-29 00:00:00 BC"), "-62162121600000000");
+  EXPECT_EQ(value(1114, "timestamp", "294000-01-01 00:00:00"), "\"294000-01-01 00:00:00\"");
   // 2018-06-20 is day 17702.
   EXPECT_EQ(value(1114, "timestamp", "2018-06-20 15:13:16.945104"), "1529507596945104");
   EXPECT_EQ(value(1114, "timestamp", "2018-06-20 15:13:16.945", 3), "1529507596945");
@@ -67,6 +76,7 @@ TEST(Debezium, Arrays) {
   EXPECT_EQ(value(1007, "_int4", "{}"), "[]");
   EXPECT_EQ(value(1007, "_int4", "{{1,2},{3,4}}"), "\"{{1,2},{3,4}}\"");
   EXPECT_EQ(value(1231, "_numeric", "{1.5,NaN}"), "[\"1.5\",\"NaN\"]");
+  EXPECT_EQ(value(1020, "_box", "{(1,1),(0,0);(2,2),(1,1)}"), "\"{(1,1),(0,0);(2,2),(1,1)}\"");
 }
 
 TEST(Debezium, NullToastAndBinary) {

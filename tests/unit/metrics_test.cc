@@ -35,10 +35,10 @@ TEST(Metrics, BatchLatenciesFallInTheSameBucketsAsSingleOnes) {
 TEST(Metrics, NamesFollowPrometheusConventions) {
   metrics::stage().records_out.Increment(3);
   const std::string text = metrics::text();
-  for (const char* name :
-       {"shadowstream_records_in_total", "shadowstream_records_out_total", "shadowstream_bytes_out_total",
-        "shadowstream_retries_total", "shadowstream_errors_total", "shadowstream_last_commit_timestamp_seconds",
-        "shadowstream_slot_lag_bytes", "shadowstream_commit_to_sink_seconds_bucket", "process_start_time_seconds"})
+  for (const char* name : {"shadowstream_records_in_total", "shadowstream_records_out_total",
+                           "shadowstream_bytes_out_total", "shadowstream_retries_total", "shadowstream_errors_total",
+                           "shadowstream_last_commit_timestamp_seconds", "shadowstream_slot_lag_bytes",
+                           "shadowstream_commit_to_sink_seconds_bucket", "shadowstream_process_start_time_seconds"})
     EXPECT_NE(text.find(std::string("\n") + name + "{"), std::string::npos) << name;
   EXPECT_NE(text.find("# TYPE shadowstream_records_out_total counter"), std::string::npos);
   EXPECT_NE(text.find("# TYPE shadowstream_commit_to_sink_seconds histogram"), std::string::npos);
