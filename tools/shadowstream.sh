@@ -94,7 +94,7 @@ load_config() {
     die 78 "BACKOFF_MAX, STOP_TIMEOUT and HEALTHY_AFTER are whole seconds"
   export REDIS_URL KAFKA_BROKERS 2>/dev/null || true
   # The stages' metrics carry source="$SOURCE": two pipelines on one host never write the same series.
-  export SS_METRICS_SOURCE=$SOURCE
+  export SS_METRICS_SOURCE=${SS_METRICS_SOURCE:-$SOURCE}
   LOG_DIR=$STATE_DIR/log
   PIDFILE=$STATE_DIR/supervisor.pid
   STAGES=$STATE_DIR/stages

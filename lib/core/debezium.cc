@@ -141,14 +141,14 @@ struct Cursor {
 struct Date {
   int64_t y = 0, m = 0, d = 0;
   // Days since 1970-01-01; false for a day its month does not have. A BC year Y is proleptic year 1 - Y, which
-  // decides whether it has a 29 February.
-  bool days(bool bc, int64_t& out) const {
+  // decides whether it has a 29 February. `micros`: the days must also fit a timestamp in µs.
+  bool days(bool bc, int64_t& out, bool micros = false) const {
     const int64_t year = bc ? 1 - y : y;
     const absl::CivilDay day(year, static_cast<int>(m), static_cast<int>(d));
     if (day.year() != year || day.month() != m || day.day() != d) return false;
     out = day - absl::CivilDay(1970, 1, 1);
     // Beyond this, µs since the epoch leave int64 (PostgreSQL's own limit is a few centuries further).
-    return out > -106'000'000 && out < 106'000'000;
+    return !micros || (out > -106'000'000 && out < 106'000'000);
   }
 };
 
@@ -399,7 +399,7 @@ bool append_typed(uint32_t oid, const Column& col, std::string_view text, std::s
       if (!read_date(c, date) || !c.eat(' ') || !read_time(c, us)) return false;
       if (oid == kTimestamptz && !read_offset(c, off)) return false;
       const bool bc = c.eat(" BC");
-      if (!c.done() || !date.days(bc, days)) return false;
+      if (!c.done() || !date.days(bc, days, true)) return false;
       int64_t epoch_us = days * kUsPerDay + us - off * kUsPerSecond;
       if (oid == kTimestamp) {
         append_number(out, precision(col) <= 3 ? floor_div(epoch_us, 1000) : epoch_us);

@@ -10,9 +10,11 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -137,24 +139,33 @@ std::string serialize_all() {
   return prometheus::TextSerializer().Serialize(families);
 }
 
+// A path that cannot be written (permissions, no such directory) is a configuration to fix: 78, which a supervisor
+// does not restart. A full disk or an I/O error may clear: 74.
+Error write_error(const std::string& what) {
+  const int e = errno;
+  const bool config =
+      e == EACCES || e == EPERM || e == ENOENT || e == ENOTDIR || e == EROFS || e == EISDIR || e == ENAMETOOLONG;
+  return Error(config ? kExitConfig : kExitIoErr, "--metrics-file: " + what + ": " + std::strerror(e));
+}
+
 // Writes the text to FILE by rename, so node_exporter never reads half a file. Error(78) on failure: a file that
 // cannot be written at start is a configuration to fix (a supervisor must not restart the stage for it); later,
 // the writer only warns.
 void write_file(const std::string& path, const std::string& body) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(kExitConfig, "--metrics-file: cannot write " + tmp);
+  if (fd < 0) throw write_error("cannot write " + tmp);
   size_t off = 0;
   while (off < body.size()) {
     ssize_t n = ::write(fd, body.data() + off, body.size() - off);
     if (n <= 0) {
       ::close(fd);
-      throw Error(kExitConfig, "--metrics-file: cannot write " + tmp);
+      throw write_error("cannot write " + tmp);
     }
     off += static_cast<size_t>(n);
   }
   ::close(fd);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw Error(kExitConfig, "--metrics-file: cannot rename " + tmp);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw write_error("cannot rename " + tmp);
 }
 
 constexpr auto kFileInterval = std::chrono::seconds(5);

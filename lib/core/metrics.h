@@ -67,7 +67,7 @@ const std::string& tool();
 std::map<std::string, std::string> metric_labels();
 
 // Exports per `cfg` while it lives; destroyed, it writes the file a last time. Error(64) for an address off
-// loopback, 78 for a file that cannot be written, 69 for a port in use.
+// loopback, 78 for a file that cannot be written (74 for a full disk or an I/O error), 69 for a port in use.
 class Exporter {
  public:
   explicit Exporter(const Config& cfg);

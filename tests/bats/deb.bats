@@ -7,7 +7,7 @@ load ../helpers/servers
 setup_file() {
   # The build the tests run (PATH starts with its bin/), never an installed copy further along PATH.
   BUILD_DIR=$(dirname "$(dirname "$(command -v ss-capture)")")
-  [ "$BUILD_DIR" != /usr ] && [ "$BUILD_DIR" != /usr/local ]
+  [[ $BUILD_DIR != /usr && $BUILD_DIR != /usr/local ]]
   # Not `$(build-deb.sh | tail -1)`: tail's success would hide a failed build and leave DEB empty.
   "$SS_ROOT/packaging/deb/build-deb.sh" "$BUILD_DIR" "$BATS_FILE_TMPDIR" >"$BATS_FILE_TMPDIR/build-deb.out"
   DEB=$(tail -1 "$BATS_FILE_TMPDIR/build-deb.out")

@@ -14,6 +14,7 @@ setup_file() {
 teardown_file() { ss_stop_all; }
 teardown() {
   if [ -n "${STATE_DIR:-}" ]; then shadowstream down >/dev/null 2>&1 || true; fi
+  chmod -R u+w "$BATS_TEST_TMPDIR" 2>/dev/null || true
   ss_kill_jobs
 }
 setup() { T="$BATS_TEST_TMPDIR"; }
