@@ -1,7 +1,6 @@
 #include "core/debezium.h"
 
 #include <absl/strings/escaping.h>
-#include <absl/time/civil_time.h>
 
 #include <charconv>
 #include <cstdio>
@@ -9,6 +8,7 @@
 #include <string_view>
 
 #include "core/json.h"
+#include "core/position.h"
 
 namespace ss::debezium {
 namespace {
@@ -143,18 +143,17 @@ struct Date {
   // Days since 1970-01-01; false for a day its month does not have. A BC year Y is proleptic year 1 - Y, which
   // decides whether it has a 29 February. `micros`: the days must also fit a timestamp in µs.
   bool days(bool bc, int64_t& out, bool micros = false) const {
-    const int64_t year = bc ? 1 - y : y;
-    const absl::CivilDay day(year, static_cast<int>(m), static_cast<int>(d));
-    if (day.year() != year || day.month() != m || day.day() != d) return false;
-    out = day - absl::CivilDay(1970, 1, 1);
+    std::optional<int64_t> n = days_from_date(bc ? 1 - y : y, static_cast<int>(m), static_cast<int>(d));
+    if (!n) return false;
+    out = *n;
     // Beyond this, µs since the epoch leave int64 (PostgreSQL's own limit is a few centuries further).
     return !micros || (out > -106'000'000 && out < 106'000'000);
   }
 };
 
+// Ranges are checked by Date::days.
 bool read_date(Cursor& c, Date& date) {
-  if (!c.number(date.y) || !c.eat('-') || !c.number(date.m, 2) || !c.eat('-') || !c.number(date.d, 2)) return false;
-  return date.m >= 1 && date.m <= 12 && date.d >= 1 && date.d <= 31;
+  return c.number(date.y) && c.eat('-') && c.number(date.m, 2) && c.eat('-') && c.number(date.d, 2);
 }
 
 // "HH:MM:SS[.ffffff]" -> µs since midnight (24:00:00 allowed, as PostgreSQL does).
@@ -240,9 +239,11 @@ void append_clock(std::string& out, int64_t us_of_day) {
 // µs since the epoch, UTC -> "2026-11-26T10:00:00.5Z" (years past 9999 with a sign, as java.time prints them).
 void append_instant(std::string& out, int64_t us) {
   int64_t days = floor_div(us, kUsPerDay);
-  absl::CivilDay d = absl::CivilDay(1970, 1, 1) + days;
+  int64_t year;
+  unsigned month, day;
+  civil_from_days(days, year, month, day);
   char buf[48];
-  long long y = static_cast<long long>(d.year());
+  long long y = static_cast<long long>(year);
   if (y > 9999)
     std::snprintf(buf, sizeof buf, "+%lld", y);
   else if (y < 0)
@@ -250,7 +251,7 @@ void append_instant(std::string& out, int64_t us) {
   else
     std::snprintf(buf, sizeof buf, "%04lld", y);
   out += buf;
-  std::snprintf(buf, sizeof buf, "-%02d-%02dT", d.month(), d.day());
+  std::snprintf(buf, sizeof buf, "-%02u-%02uT", month, day);
   out += buf;
   append_clock(out, us - days * kUsPerDay);
   out += 'Z';

@@ -24,6 +24,8 @@ bool parse_digits(std::string_view s, size_t pos, size_t n, int& out) {
   return true;
 }
 
+}  // namespace
+
 // Days since 1970-01-01 of a proleptic Gregorian civil date (Howard Hinnant's algorithm).
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
@@ -47,7 +49,16 @@ void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
   y += m <= 2;
 }
 
-}  // namespace
+std::optional<int64_t> days_from_date(int64_t y, int m, int d) {
+  if (m < 1 || m > 12 || d < 1 || d > 31) return std::nullopt;
+  const int64_t days = days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
+  // A day its month does not have (2026-02-30) would roll into the next month.
+  int64_t cy;
+  unsigned cm, cd;
+  civil_from_days(days, cy, cm, cd);
+  if (cy != y || cm != static_cast<unsigned>(m) || cd != static_cast<unsigned>(d)) return std::nullopt;
+  return days;
+}
 
 std::string format_lsn(uint64_t lsn) {
   char buf[24];
@@ -146,13 +157,9 @@ std::optional<int64_t> parse_time_us(std::string_view s) {
   }
   if (i != s.size()) return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  // Reject dates like 2026-02-30 that days_from_civil would roll into March.
-  int64_t cy;
-  unsigned cm, cd;
-  civil_from_days(days, cy, cm, cd);
-  if (cy != y || cm != static_cast<unsigned>(mo) || cd != static_cast<unsigned>(d)) return std::nullopt;
-  int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+  std::optional<int64_t> days = days_from_date(y, mo, d);
+  if (!days) return std::nullopt;
+  int64_t secs = *days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
   int64_t us = secs * 1000000 + frac_us;
   if (us < kMinTimeUs || us > kMaxTimeUs) return std::nullopt;
   return us;

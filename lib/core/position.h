@@ -50,6 +50,12 @@ constexpr uint64_t kMaxLsn = (uint64_t{1} << 63) - 1;
 
 // µs since the Unix epoch -> "2026-11-20T10:00:00.000000Z"; outside [kMinTimeUs, kMaxTimeUs], "invalid-time(N)".
 std::string format_time_us(int64_t us);
+
+// Proleptic Gregorian dates (year 0 is 1 BC) <-> days since 1970-01-01 (Howard Hinnant's algorithms).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d);  // m 1-12, d 1-31; a day past month end rolls over
+void civil_from_days(int64_t days, int64_t& y, unsigned& m, unsigned& d);
+// nullopt for a day its month does not have (2026-02-30) or a month or day out of range.
+std::optional<int64_t> days_from_date(int64_t y, int m, int d);
 // RFC 3339 / ISO 8601 -> µs since the epoch. Accepts "Z" or "+hh:mm"/"-hh:mm" offsets, 0-9 fractional digits,
 // minutes-only times ("2026-11-20T10:00Z") and a space instead of "T". nullopt when not a valid instant or outside
 // [kMinTimeUs, kMaxTimeUs].
