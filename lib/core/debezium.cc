@@ -86,12 +86,8 @@ bool is_array_type(const Column& c) {
   return !c.type_name().empty() && (c.type_name()[0] == '_' || c.type_name().find("._") != std::string::npos);
 }
 
-template <typename T>
-void append_number(std::string& out, T v) {
-  char buf[32];
-  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, p - buf);
-}
+using json::append_base64;
+using json::append_number;
 
 // A small cursor over PostgreSQL's text forms; every reader returns false (and the caller keeps the text) on
 // anything it does not expect.
@@ -156,13 +152,20 @@ bool read_date(Cursor& c, Date& date) {
   return c.number(date.y) && c.eat('-') && c.number(date.m, 2) && c.eat('-') && c.number(date.d, 2);
 }
 
+// "H:MM:SS[.ffffff]", with `hour_digits` digits of hours (0: any number, as in an interval).
+struct Hms {
+  int64_t h = 0, m = 0, s = 0, f = 0;
+  bool read(Cursor& c, size_t hour_digits) {
+    return c.number(h, hour_digits) && c.eat(':') && c.number(m, 2) && c.eat(':') && c.number(s, 2) && c.fraction(f);
+  }
+  int64_t us() const { return ((h * 60 + m) * 60 + s) * kUsPerSecond + f; }
+};
+
 // "HH:MM:SS[.ffffff]" -> µs since midnight (24:00:00 allowed, as PostgreSQL does).
 bool read_time(Cursor& c, int64_t& us) {
-  int64_t h, m, s, f;
-  if (!c.number(h, 2) || !c.eat(':') || !c.number(m, 2) || !c.eat(':') || !c.number(s, 2) || !c.fraction(f))
-    return false;
-  if (h > 24 || m > 59 || s > 60) return false;
-  us = ((h * 60 + m) * 60 + s) * kUsPerSecond + f;
+  Hms t;
+  if (!t.read(c, 2) || t.h > 24 || t.m > 59 || t.s > 60) return false;
+  us = t.us();
   return true;
 }
 
@@ -211,29 +214,28 @@ int hex_digit(char c) {
   return -1;
 }
 
-void append_base64(std::string& out, std::string_view raw) {
-  out += '"';
-  out += absl::Base64Escape(absl::string_view(raw.data(), raw.size()));
-  out += '"';
-}
-
 int64_t floor_div(int64_t a, int64_t b) {
   return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
 }
 
-// "HH:MM:SS[.f]" with the fraction trimmed of trailing zeros, as java.time's ISO formatters print it.
+// ".f" of `us` µs, trimmed of trailing zeros as java.time's ISO formatters print it; nothing for 0.
+void append_fraction(std::string& out, int64_t us) {
+  if (us == 0) return;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(us));
+  std::string_view frac(buf);
+  while (frac.back() == '0') frac.remove_suffix(1);
+  out += frac;
+}
+
+// "HH:MM:SS[.f]".
 void append_clock(std::string& out, int64_t us_of_day) {
   char buf[32];
   int64_t secs = us_of_day / kUsPerSecond;
   std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld", static_cast<long long>(secs / 3600),
                 static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
   out += buf;
-  int64_t f = us_of_day % kUsPerSecond;
-  if (f == 0) return;
-  std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(f));
-  std::string_view frac(buf);
-  while (frac.back() == '0') frac.remove_suffix(1);
-  out += frac;
+  append_fraction(out, us_of_day % kUsPerSecond);
 }
 
 // µs since the epoch, UTC -> "2026-11-26T10:00:00.5Z" (years past 9999 with a sign, as java.time prints them).
@@ -282,10 +284,9 @@ bool append_interval(std::string_view text, std::string& out) {
       c = save;
       bool neg = c.eat('-');
       if (!neg) c.eat('+');
-      int64_t h, m, s, f;
-      if (!c.number(h) || !c.eat(':') || !c.number(m, 2) || !c.eat(':') || !c.number(s, 2) || !c.fraction(f))
-        return false;
-      time_us = ((h * 60 + m) * 60 + s) * kUsPerSecond + f;
+      Hms t;
+      if (!t.read(c, 0)) return false;
+      time_us = t.us();
       if (neg) time_us = -time_us;
     }
     if (!c.done() && !c.eat(' ')) return false;
@@ -307,13 +308,7 @@ bool append_interval(std::string_view text, std::string& out) {
   out += 'M';
   if (sign < 0 && (s || f)) out += '-';
   append_number(out, s);
-  if (f) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(f));
-    std::string_view frac(buf);
-    while (frac.back() == '0') frac.remove_suffix(1);
-    out += frac;
-  }
+  append_fraction(out, f);
   out += "S\"";
   return true;
 }

@@ -43,13 +43,6 @@ std::string enum_prefix(const EnumDescriptor* e) {
   return p;
 }
 
-template <typename T>
-void append_number(std::string& out, T v) {
-  char buf[32];
-  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, p - buf);
-}
-
 void append_double(std::string& out, double v) {
   if (std::isnan(v)) {
     out.append("\"NaN\"");
@@ -110,11 +103,7 @@ void append_value(const Message& msg, const Reflection* r, const FieldDescriptor
       const std::string& s =
           rep ? r->GetRepeatedStringReference(msg, f, index, &scratch) : r->GetStringReference(msg, f, &scratch);
       if (f->type() == FieldDescriptor::TYPE_BYTES) {
-        std::string b64;
-        absl::Base64Escape(s, &b64);
-        out.push_back('"');
-        out.append(b64);
-        out.push_back('"');
+        append_base64(out, s);
       } else {
         append_string(out, s);
       }
@@ -253,6 +242,12 @@ void parse_object(simdjson::dom::object obj, Message& msg) {
 }
 
 }  // namespace
+
+void append_base64(std::string& out, std::string_view bytes) {
+  out.push_back('"');
+  out.append(absl::Base64Escape(absl::string_view(bytes.data(), bytes.size())));
+  out.push_back('"');
+}
 
 void append_string(std::string& out, std::string_view s) {
   out.push_back('"');

@@ -8,6 +8,7 @@
 
 #include <google/protobuf/message.h>
 
+#include <charconv>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,6 +37,15 @@ class Parser {
 
 // Appends `s` as a JSON string: quoted, with quotes, backslashes and control characters escaped (UTF-8 as is).
 void append_string(std::string& out, std::string_view s);
+// Appends `bytes` as a JSON string of their base64.
+void append_base64(std::string& out, std::string_view bytes);
+// Appends an integer or a double (shortest round-trip form) as a JSON number.
+template <typename T>
+void append_number(std::string& out, T v) {
+  char buf[32];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, p - buf);
+}
 
 // Lower-case enum value name without its type's SCREAMING_SNAKE prefix: Operation OPERATION_INSERT -> "insert".
 std::string enum_short_name(const google::protobuf::EnumValueDescriptor* v);
