@@ -14,13 +14,13 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "core/error.h"
+#include "core/fd_io.h"
 #include "core/log.h"
 #include "core/position.h"
 #include "core/transport.h"
@@ -35,23 +35,18 @@ std::string& tool_name() {
 
 // tool, and source when the supervisor names it (SS_METRICS_SOURCE): one host's textfiles for two pipelines must
 // not hold the same series.
-std::map<std::string, std::string> base_labels() {
-  std::map<std::string, std::string> l = {{"tool", tool_name()}};
-  if (const char* s = std::getenv("SS_METRICS_SOURCE"); s && *s) l["source"] = s;
-  return l;
-}
-std::map<std::string, std::string> labels() {
-  return base_labels();
-}
-
-prometheus::Registry& registry() {
-  static auto r = std::make_shared<prometheus::Registry>();
-  return *r;
+std::map<std::string, std::string> labels(std::map<std::string, std::string> more = {}) {
+  more["tool"] = tool_name();
+  if (const char* s = std::getenv("SS_METRICS_SOURCE"); s && *s) more["source"] = s;
+  return more;
 }
 
 std::shared_ptr<prometheus::Registry> registry_ptr() {
-  static std::shared_ptr<prometheus::Registry> r(&registry(), [](prometheus::Registry*) {});
+  static auto r = std::make_shared<prometheus::Registry>();
   return r;
+}
+prometheus::Registry& registry() {
+  return *registry_ptr();
 }
 
 std::mutex& extra_mu() {
@@ -61,11 +56,6 @@ std::mutex& extra_mu() {
 std::vector<std::weak_ptr<prometheus::Collectable>>& extras() {
   static std::vector<std::weak_ptr<prometheus::Collectable>> v;
   return v;
-}
-
-std::map<std::string, std::string> labels(std::map<std::string, std::string> more) {
-  for (auto& [k, v] : base_labels()) more[k] = v;
-  return more;
 }
 
 prometheus::Counter& counter(const std::string& name, const std::string& help) {
@@ -145,26 +135,22 @@ Error write_error(const std::string& what) {
   const int e = errno;
   const bool config =
       e == EACCES || e == EPERM || e == ENOENT || e == ENOTDIR || e == EROFS || e == EISDIR || e == ENAMETOOLONG;
-  return Error(config ? kExitConfig : kExitIoErr, "--metrics-file: " + what + ": " + std::strerror(e));
+  return Error(config ? kExitConfig : kExitIoErr, "--metrics-file: " + what + ": " + errno_text(e));
 }
 
-// Writes the text to FILE by rename, so node_exporter never reads half a file. Error(78) on failure: a file that
-// cannot be written at start is a configuration to fix (a supervisor must not restart the stage for it); later,
-// the writer only warns.
+// Writes the text to FILE by rename, so node_exporter never reads half a file. At start a failure ends the stage
+// (write_error's code); later, the writer only warns.
 void write_file(const std::string& path, const std::string& body) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw write_error("cannot write " + tmp);
-  size_t off = 0;
-  while (off < body.size()) {
-    ssize_t n = ::write(fd, body.data() + off, body.size() - off);
-    if (n <= 0) {
-      ::close(fd);
-      throw write_error("cannot write " + tmp);
-    }
-    off += static_cast<size_t>(n);
+  const std::string tmp = path + ".tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (fd.get() < 0) throw write_error("cannot write " + tmp);
+  try {
+    BufferedWriter out(fd.get());
+    out.write(body);
+    out.flush();
+  } catch (const Error& e) {
+    throw Error(e.code(), "--metrics-file: " + tmp + ": " + e.what());
   }
-  ::close(fd);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) throw write_error("cannot rename " + tmp);
 }
 
@@ -210,7 +196,7 @@ const std::string& tool() {
 }
 
 std::map<std::string, std::string> metric_labels() {
-  return base_labels();
+  return labels();
 }
 
 Stage& stage() {
