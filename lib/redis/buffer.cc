@@ -128,8 +128,7 @@ class Writer {
       out_->flush();
     }
     if (!dups) metrics::stage().latency(it.commit_us, now_us());
-    note_metrics(1, dups, payload.size(), it);
-    note_stored(1, dups, it.pos);
+    note_stored(1, dups, payload.size(), it);
   }
 
  private:
@@ -184,18 +183,16 @@ class Writer {
     }
   }
 
-  void note_metrics(size_t n, uint64_t dups, size_t bytes, const Item& last) {
+  // `n` records of `bytes` stored, `dups` of them already there; `last` is the last of them.
+  void note_stored(size_t n, uint64_t dups, size_t bytes, const Item& last) {
+    stored_ += n - dups;
+    duplicates_ += dups;
     metrics::Stage& m = metrics::stage();
     m.records_out.Increment(static_cast<double>(n - dups));
     m.duplicates.Increment(static_cast<double>(dups));
     m.bytes_out.Increment(static_cast<double>(bytes));
     m.position(last.pos.lsn, last.commit_us);
-  }
-
-  void note_stored(size_t n, uint64_t dups, const Position& last) {
-    stored_ += n - dups;
-    duplicates_ += dups;
-    if (ack_) ack_->ack(last);
+    if (ack_) ack_->ack(last.pos);
     maybe_retain();
   }
 
@@ -236,8 +233,7 @@ class Writer {
       bytes += batch[i].payload.size();
     }
     metrics::stage().latencies(times_, now_us());
-    note_metrics(batch.size(), dups, bytes, batch.back());
-    note_stored(batch.size(), dups, batch.back().pos);
+    note_stored(batch.size(), dups, bytes, batch.back());
   }
 
   // Stores the pending batch in one MULTI/EXEC, so no other client's entry lands between two of its XADDs: the batch
@@ -278,8 +274,7 @@ class Writer {
     if (refused && !entry_exists(batch.front())) return refused;
     size_t bytes = 0;
     for (const Item& it : batch) bytes += it.payload.size();
-    note_metrics(batch.size(), 0, bytes, batch.back());
-    note_stored(batch.size(), 0, batch.back().pos);
+    note_stored(batch.size(), 0, bytes, batch.back());
     return 0;
   }
 
