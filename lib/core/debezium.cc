@@ -83,7 +83,10 @@ uint32_t element_of(uint32_t array_oid) {
 
 bool is_array_type(const Column& c) {
   if (c.type_oid() == 1020) return false;  // box[]: its elements are separated by ';', and hold commas themselves
-  return !c.type_name().empty() && (c.type_name()[0] == '_' || c.type_name().find("._") != std::string::npos);
+  // An array type's name starts with _, its parts quoted where they need it: _t, s._t, "S"."_t".
+  const std::string& n = c.type_name();
+  return n.starts_with('_') || n.starts_with("\"_") || n.find("._") != std::string::npos ||
+         n.find(".\"_") != std::string::npos;
 }
 
 using json::append_base64;

@@ -21,6 +21,17 @@ void validate_record(const ChangeRecord& rec, PositionRule rule) {
                                   " is beyond what PostgreSQL can produce (LSN and ordinal below 2^63)");
   if (rec.commit_time() < kMinTimeUs || rec.commit_time() > kMaxTimeUs)
     throw Error(kExitDataErr, "commit_time " + std::to_string(rec.commit_time()) + " us is outside years 0000-9999");
+  // A name with a NUL in it names nothing in PostgreSQL, and would cut the statement it is quoted into short.
+  auto no_nul = [](const std::string& name, const char* what) {
+    if (name.find('\0') != std::string::npos) throw Error(kExitDataErr, std::string(what) + " contains a NUL byte");
+  };
+  no_nul(rec.schema(), "schema");
+  no_nul(rec.table(), "table");
+  for (const auto* cols : {&rec.columns(), &rec.old_columns()})
+    for (const auto& c : *cols) {
+      no_nul(c.name(), "a column name");
+      no_nul(c.type_name(), "a column type name");
+    }
 }
 
 }  // namespace ss

@@ -12,7 +12,7 @@ enum class PositionRule {
 };
 
 // Throws Error(kExitDataErr) naming what is wrong: an enum value the schema does not define, a position outside
-// (0, kMaxLsn], a commit time outside [kMinTimeUs, kMaxTimeUs].
+// (0, kMaxLsn], a commit time outside [kMinTimeUs, kMaxTimeUs], a schema, table, column or type name with a NUL.
 void validate_record(const shadowstream::v1::ChangeRecord& rec, PositionRule rule = PositionRule::kRequired);
 
 }  // namespace ss

@@ -16,6 +16,7 @@
 #include "core/shape.h"
 #include "pg/conn.h"
 #include "pg/fold.h"
+#include "pg/type_name.h"
 
 namespace ss::apply {
 
@@ -24,8 +25,6 @@ using shadowstream::v1::Column;
 using shadowstream::v1::Operation;
 
 namespace {
-
-constexpr uint32_t kFirstNormalObjectId = 16384;  // OIDs below are built-in and mean the same on every cluster
 
 std::string mapped_schema(const Config& cfg, const std::string& schema) {
   for (const auto& [src, dst] : cfg.schema_map)
@@ -179,6 +178,18 @@ Statement build_statement(const ChangeRecord& rec, const std::string& table) {
       throw Error(kExitDataErr, "nothing to apply for operation " + op_name(rec));
   }
   return st;
+}
+
+std::string create_table_sql(const std::string& table, const google::protobuf::RepeatedPtrField<Column>& cols,
+                             const std::vector<std::string>& types, bool primary_key) {
+  std::string ddl = "CREATE TABLE IF NOT EXISTS " + table + " (";
+  std::string key;
+  for (int i = 0; i < cols.size(); ++i) {
+    ddl += (i ? ", " : "") + quote_ident(cols[i].name()) + " " + types.at(i);
+    if (cols[i].is_key()) key += (key.empty() ? "" : ", ") + quote_ident(cols[i].name());
+  }
+  if (!key.empty() && primary_key) ddl += ", PRIMARY KEY (" + key + ")";
+  return ddl + ")";
 }
 
 namespace {
@@ -525,10 +536,26 @@ struct Applier::Impl {
     group_start = std::chrono::steady_clock::now();
   }
 
-  std::string sql_type(const Column& c) {
-    if (c.type_oid() == 0 || c.type_oid() >= kFirstNormalObjectId) return c.type_name();
-    pg::Result r = query("SELECT format_type($1::oid, $2::int)",
-                         {std::to_string(c.type_oid()), std::to_string(c.type_modifier())});
+  // The target's own spelling of a column's type. A built-in type is named by OID; any other by its name, parsed
+  // into identifiers and looked up on the target (see pg/type_name.h): a name that is not a type name, or a type the
+  // target lacks, stops the replay at this record (65) before any DDL is sent.
+  std::string sql_type(const ChangeRecord& rec, const Column& c, std::string_view payload) {
+    const std::string typmod = std::to_string(c.type_modifier());
+    if (c.type_oid() != 0 && c.type_oid() < pg::kFirstNormalObjectId) {
+      pg::Result r = query("SELECT format_type($1::oid, $2::int)", {std::to_string(c.type_oid()), typmod});
+      return PQgetvalue(r.get(), 0, 0);
+    }
+    std::optional<pg::TypeRef> ref = pg::parse_type_name(c.type_name());
+    if (!ref)
+      stop_on({record_pending(Kind::kControl, rec, payload),
+               "column " + c.name() + " has type name " + c.type_name() +
+                   ", which is not a type name (name or schema.name, each part bare or \"quoted\", then []s)"});
+    pg::Result r = query("SELECT format_type(to_regtype($1), $2::int)", {pg::regtype_text(*ref), typmod});
+    if (PQgetisnull(r.get(), 0, 0))
+      stop_on({record_pending(Kind::kControl, rec, payload),
+               "column " + c.name() + " has type " + c.type_name() +
+                   ", which the target does not have: create the type on the target first (--create-tables makes "
+                   "tables, not types)"});
     return PQgetvalue(r.get(), 0, 0);
   }
 
@@ -548,8 +575,7 @@ struct Applier::Impl {
 
   std::vector<shape::TargetColumn> target_columns(const std::string& table) {
     pg::Result r = query(
-        "SELECT a.attname, a.atttypid, CASE WHEN n.nspname = 'pg_catalog' THEN t.typname "
-        "  ELSE n.nspname || '.' || t.typname END, a.atttypmod, coalesce(a.attnum = ANY(i.indkey), false) "
+        "SELECT a.attname, a.atttypid, n.nspname, t.typname, a.atttypmod, coalesce(a.attnum = ANY(i.indkey), false) "
         "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid JOIN pg_namespace n ON n.oid = t.typnamespace "
         "LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
         "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' "
@@ -557,9 +583,10 @@ struct Applier::Impl {
         {table});
     std::vector<shape::TargetColumn> cols;
     for (int i = 0; i < PQntuples(r.get()); ++i)
-      cols.push_back(
-          {PQgetvalue(r.get(), i, 0), static_cast<uint32_t>(std::strtoul(PQgetvalue(r.get(), i, 1), nullptr, 10)),
-           PQgetvalue(r.get(), i, 2), std::atoi(PQgetvalue(r.get(), i, 3)), PQgetvalue(r.get(), i, 4)[0] == 't'});
+      cols.push_back({PQgetvalue(r.get(), i, 0),
+                      static_cast<uint32_t>(std::strtoul(PQgetvalue(r.get(), i, 1), nullptr, 10)),
+                      pg::catalog_type_name(PQgetvalue(r.get(), i, 2), PQgetvalue(r.get(), i, 3)),
+                      std::atoi(PQgetvalue(r.get(), i, 4)), PQgetvalue(r.get(), i, 5)[0] == 't'});
     return cols;
   }
 
@@ -600,7 +627,7 @@ struct Applier::Impl {
     fold_targets.erase(table);
     for (const std::string& d : ch.dropped) run_ddl(rec, alter + "DROP COLUMN " + quote_ident(d), payload);
     for (const Column* c : ch.added) {
-      std::string type = sql_type(*c), col = quote_ident(c->name());
+      std::string type = sql_type(rec, *c, payload), col = quote_ident(c->name());
       if (!c->has_missing_value()) {
         run_ddl(rec, alter + "ADD COLUMN " + col + " " + type, payload);
         continue;
@@ -613,7 +640,7 @@ struct Applier::Impl {
       run_ddl(rec, alter + "ALTER COLUMN " + col + " DROP DEFAULT", payload);
     }
     for (const Column* c : ch.retyped) {
-      std::string type = sql_type(*c), col = quote_ident(c->name());
+      std::string type = sql_type(rec, *c, payload), col = quote_ident(c->name());
       run_ddl(rec, alter + "ALTER COLUMN " + col + " TYPE " + type + " USING " + col + "::" + type, payload);
     }
     if (ch.key_changed && !ch.key.empty()) {
@@ -696,14 +723,9 @@ struct Applier::Impl {
       if (cols.empty())
         stop_on({record_pending(Kind::kControl, rec, payload),
                  "target table " + qualified + " does not exist and the record has no columns to create it from"});
-      std::string ddl = "CREATE TABLE IF NOT EXISTS " + qualified + " (";
-      std::string key;
-      for (int i = 0; i < cols.size(); ++i) {
-        ddl += (i ? ", " : "") + quote_ident(cols[i].name()) + " " + sql_type(cols[i]);
-        if (cols[i].is_key()) key += (key.empty() ? "" : ", ") + quote_ident(cols[i].name());
-      }
-      if (!key.empty() && rec.replica_identity() != "f") ddl += ", PRIMARY KEY (" + key + ")";
-      ddl += ")";
+      std::vector<std::string> types;
+      for (const Column& c : cols) types.push_back(sql_type(rec, c, payload));
+      std::string ddl = create_table_sql(qualified, cols, types, rec.replica_identity() != "f");
       send(Kind::kControl, "CREATE SCHEMA IF NOT EXISTS " + quote_ident(schema), {},
            record_pending(Kind::kControl, rec, payload));
       send(Kind::kControl, ddl, {}, record_pending(Kind::kControl, rec, payload));

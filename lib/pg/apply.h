@@ -56,6 +56,12 @@ struct Statement {
 // Target relation "schema"."table" (quoted) after --table-map / --schema-map.
 std::pair<std::string, std::string> map_table(const Config& cfg, const std::string& schema, const std::string& table);
 std::string quote_ident(std::string_view ident);
+// CREATE TABLE IF NOT EXISTS `table` (quoted) with `cols`, `types[i]` being the target's spelling of the type of
+// cols[i] (never a record's own type name: see pg/type_name.h), and their key columns as its primary key when
+// `primary_key`. Pure, for unit tests and the statement fuzzer.
+std::string create_table_sql(const std::string& table,
+                             const google::protobuf::RepeatedPtrField<shadowstream::v1::Column>& cols,
+                             const std::vector<std::string>& types, bool primary_key);
 // Throws Error(65) for a record that cannot be expressed (an update or delete without any key columns).
 Statement build_statement(const shadowstream::v1::ChangeRecord& rec, const std::string& qualified_table);
 // The record's row (its columns, whatever its operation) inserted, and with `key`, updated in place when a row

@@ -23,6 +23,7 @@
 #include "pg/replication.h"
 #include "pg/slot.h"
 #include "pg/snapshot.h"
+#include "pg/type_name.h"
 #include "shadowstream.pb.h"
 
 namespace ss::capture {
@@ -107,12 +108,11 @@ class Capture {
   }
 
   void load_type_names() {
-    pg::Result r = pg::exec(sql_.get(),
-                            "SELECT t.oid, CASE WHEN n.nspname = 'pg_catalog' THEN t.typname::text "
-                            "ELSE n.nspname || '.' || t.typname END FROM pg_type t "
-                            "JOIN pg_namespace n ON n.oid = t.typnamespace");
+    pg::Result r = pg::exec(
+        sql_.get(), "SELECT t.oid, n.nspname, t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace");
     for (int i = 0; i < PQntuples(r.get()); ++i)
-      type_names_[static_cast<uint32_t>(std::stoul(PQgetvalue(r.get(), i, 0)))] = PQgetvalue(r.get(), i, 1);
+      type_names_[static_cast<uint32_t>(std::stoul(PQgetvalue(r.get(), i, 0)))] =
+          pg::catalog_type_name(PQgetvalue(r.get(), i, 1), PQgetvalue(r.get(), i, 2));
   }
 
   std::string type_name(uint32_t oid) {
