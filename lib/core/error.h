@@ -35,6 +35,13 @@ class Error : public std::runtime_error {
   int code_;
 };
 
+// Bad data of one kind: a position that already holds a different record (a resend that is not byte-identical). The
+// Ingestor answers it ALREADY_EXISTS; tools exit 65 like any bad data.
+class Conflict : public Error {
+ public:
+  explicit Conflict(const std::string& message) : Error(kExitDataErr, message) {}
+};
+
 // Raised when the reader of our stdout went away. Not a failure: a pipeline like `ss-cat | head` ends quietly.
 class BrokenPipe : public Error {
  public:

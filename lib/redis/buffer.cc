@@ -3,11 +3,13 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <array>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -123,6 +125,7 @@ class Writer {
       if (!redis::is_duplicate_id_error(msg)) throw_reply_error("XADD to " + it.key, msg);
       return 1;
     });
+    if (dups) check_refused({{&it, payload}});
     if (out_) {
       out_->write_payload(payload);
       out_->flush();
@@ -220,6 +223,12 @@ class Writer {
       if (!first_error.empty()) throw_reply_error("XADD to " + batch.front().key, first_error);
       return d;
     });
+    if (dups) {
+      Refused refused;
+      for (size_t i = 0; i < batch.size(); ++i)
+        if (!stored_now_[i]) refused.emplace_back(&batch[i], batch[i].payload);
+      check_refused(refused);
+    }
     if (out_) {
       for (const Item& it : batch) out_->write_payload(it.payload);
       out_->flush();
@@ -278,16 +287,65 @@ class Writer {
     return 0;
   }
 
-  // True when the stream holds this very record at its ID (not merely some entry there).
-  bool entry_exists(const Item& it) {
-    const std::string id = redis::entry_id(it.pos);
+  // The position of `key`'s first entry (`top`: its last one); nullopt when it has none.
+  std::optional<Position> end_entry(const std::string& key, bool top) {
     return conn_.with_retry(cfg_.max_backoff_us, [&](redisContext* c) {
-      redis::Reply r = redis::command(c, {"XRANGE", it.key, id, id});
-      if (r->type != REDIS_REPLY_ARRAY || r->elements != 1) return false;
-      std::string joined;
-      std::optional<std::string_view> rec = entry_record(r->element[0]->element[1], joined);
-      return rec && *rec == it.payload;
+      redis::Reply r = top ? redis::command(c, {"XREVRANGE", key, "+", "-", "COUNT", "1"})
+                           : redis::command(c, {"XRANGE", key, "-", "+", "COUNT", "1"});
+      if (r->type != REDIS_REPLY_ARRAY || r->elements != 1) return std::optional<Position>();
+      const redisReply* id = r->element[0]->element[0];
+      return redis::parse_entry_id(std::string(id->str, id->len));
     });
+  }
+
+  // True when the stream holds this very record at its ID (not merely some entry there).
+  bool entry_exists(const Item& it) { return held({{&it, it.payload}}).front() == Held::kSame; }
+
+  enum class Held { kSame, kOther, kNone };
+  using Refused = std::vector<std::pair<const Item*, std::string_view>>;  // an item and its record's bytes
+  // What the stream holds at each item's ID (its record byte for byte, another record, or nothing), asked in one
+  // round trip.
+  std::vector<Held> held(const Refused& items) {
+    return conn_.with_retry(cfg_.max_backoff_us, [&](redisContext* c) {
+      for (const auto& [it, payload] : items) {
+        const std::string id = redis::entry_id(it->pos);
+        append_command(c, std::array<std::string_view, 4>{"XRANGE", it->key, id, id});
+      }
+      std::vector<Held> out;
+      for (const auto& [it, payload] : items) {
+        redis::Reply r = get_reply(c);
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 1) {
+          out.push_back(Held::kNone);
+          continue;
+        }
+        std::string joined;
+        std::optional<std::string_view> rec = entry_record(r->element[0]->element[1], joined);
+        out.push_back(rec && *rec == payload ? Held::kSame : Held::kOther);
+      }
+      return out;
+    });
+  }
+
+  // Redis refuses an ID at or below the stream's top entry, held or not. Only the record itself at its ID is a
+  // duplicate (or nothing at an ID below the first entry: stored, then trimmed by retention). Anything else is a
+  // record the stream can never take in order, because something else was stored at or above its position: counted
+  // as a duplicate it would be acknowledged upstream and lost.
+  void check_refused(const Refused& items) {
+    std::vector<Held> h = held(items);
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (h[i] == Held::kSame) continue;
+      const Item& it = *items[i].first;
+      const std::string where = "position " + format_position(it.pos) + " of " + it.key;
+      if (h[i] == Held::kOther)
+        throw Conflict(where +
+                       " already holds a different record: a resend must be byte-identical (two producers "
+                       "share the source name, or positions were forged)");
+      std::optional<Position> first = end_entry(it.key, false);
+      if (first && it.pos < *first) continue;
+      throw Conflict(where +
+                     " is below the stream's top entry but not in it: an entry at a later position was "
+                     "stored first (forged or foreign positions); nothing from it on was acknowledged");
+    }
   }
 
   // Forgets commands of a batch that was not stored (a failure that is not retried), and the connection whose
@@ -425,6 +483,20 @@ struct RecordStore::Impl {
   WriteConfig cfg;
   Writer writer;
   std::mutex mu;
+
+  // A pushed position more than cfg.max_position_jump above its stream's top entry is refused before anything of
+  // the call is stored. A stream with no entries takes any position.
+  void check_jump(const std::vector<Item>& batch) {
+    std::unordered_map<std::string, std::optional<Position>> tops;
+    for (const Item& it : batch) {
+      auto [top, fresh] = tops.try_emplace(it.key);
+      if (fresh) top->second = writer.end_entry(it.key, true);
+      if (top->second && it.pos.lsn > top->second->lsn && it.pos.lsn - top->second->lsn > cfg.max_position_jump)
+        throw Error(kExitDataErr, "position " + format_position(it.pos) + " is more than " +
+                                      std::to_string(cfg.max_position_jump) + " above the top entry of " + it.key +
+                                      " (" + format_position(*top->second) + "); see --max-position-jump");
+    }
+  }
 };
 
 RecordStore::RecordStore(const WriteConfig& cfg) : impl_(std::make_unique<Impl>(cfg)) {}
@@ -463,6 +535,7 @@ PushResult RecordStore::push(std::vector<ChangeRecord>& records) {
   };
   if (records.front().commit_lsn() != 0) {
     std::vector<Item> batch = build();
+    if (impl_->cfg.max_position_jump) impl_->check_jump(batch);
     uint64_t before = w.stored(), dups_before = w.duplicates();
     try {
       w.store(batch);
@@ -486,6 +559,8 @@ PushResult RecordStore::push(std::vector<ChangeRecord>& records) {
       return std::string(r->str, r->len);
     });
     uint64_t next = std::strtoull(lsn.c_str(), nullptr, 10);
+    if (next > kMaxLsn)
+      throw Error(kExitDataErr, key + " has no positions left to assign: its top entry is at the last LSN");
     for (size_t i = 0; i < records.size(); ++i) {
       records[i].set_commit_lsn(next);
       records[i].set_ordinal(i);

@@ -29,6 +29,9 @@ struct WriteConfig {
   size_t max_frame = kDefaultMaxFrame;
   int64_t max_backoff_us = 30'000'000;
   ValueFormat value_format = ValueFormat::kNone;
+  // Pushed records (RecordStore) only: a given commit LSN more than this above its stream's top entry is refused,
+  // so one client cannot put a stream's positions out of every real producer's reach. 0 = no bound.
+  uint64_t max_position_jump = 0;
 };
 
 // How long a one-off read waits for an unreachable Redis before it exits 69.
@@ -65,7 +68,9 @@ class RecordStore {
   explicit RecordStore(const WriteConfig& cfg);
   ~RecordStore();
   // Records whose commit_lsn is 0 get positions here: one new transaction after the stream's top entry, ordinals
-  // 0..n-1, tx_last on the last. Records that carry a position are stored as given (a resend is a duplicate).
+  // 0..n-1, tx_last on the last. Records that carry a position are stored as given: a byte-identical resend is a
+  // duplicate, a different record at a held position is Conflict (65), a position more than max_position_jump above
+  // the stream's top is Error(65).
   PushResult push(std::vector<shadowstream::v1::ChangeRecord>& records);
 
  private:

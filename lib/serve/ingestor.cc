@@ -2,6 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/log.h"
 #include "core/record_check.h"
@@ -105,6 +107,9 @@ class Service final : public shadowstream::v1::Ingestor::Service {
       if (r.source().name().empty()) r.mutable_source()->set_name(cfg_.default_source);
       if (r.source().name() != recs.front().source().name())
         return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "all records of a call must have one source");
+      if (!allowed(r.source().name()))
+        return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "this server does not take records of source \"" +
+                                                                     r.source().name() + "\" (see --allow-source)");
       if (r.commit_time() == 0) r.set_commit_time(now_us());
     }
     try {
@@ -116,10 +121,20 @@ class Service final : public shadowstream::v1::Ingestor::Service {
       resp->set_ordinal(res.last.ordinal);
       resp->set_entry_id(res.entry_id);
       return grpc::Status::OK;
+    } catch (const Conflict& e) {
+      log::warn(e.what());
+      return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, e.what());
     } catch (const Error& e) {
       log::warn(e.what());
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, e.what());
+      return grpc::Status(e.code() == kExitDataErr ? grpc::StatusCode::INVALID_ARGUMENT : grpc::StatusCode::UNAVAILABLE,
+                          e.what());
     }
+  }
+
+  bool allowed(const std::string& source) const {
+    const auto& allow = cfg_.allow_sources;
+    if (allow.empty()) return source == cfg_.default_source;
+    return std::any_of(allow.begin(), allow.end(), [&](const std::string& a) { return a == "*" || a == source; });
   }
 
   const ServeConfig& cfg_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/transport.h"
 #include "redis/buffer.h"
@@ -16,6 +17,9 @@ struct ServeConfig {
   transport::ServerTls tls;
   bool insecure = false;  // listen off loopback without a token and TLS
   std::string default_source = "grpc";
+  // The source names this server stores records for ("*": any). Empty: default_source alone, so a client cannot
+  // write into a captured source's stream unless the operator says so.
+  std::vector<std::string> allow_sources;
 };
 
 // Serves until SIGTERM/SIGINT. Prints "listening on HOST:PORT" on stderr once bound (port 0 picks a free one).

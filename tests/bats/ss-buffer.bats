@@ -194,7 +194,7 @@ gen() { ss-gen-records --source "t${BATS_TEST_NUMBER}" "$@"; }
 
 @test "gRPC Ingestor from another language (Python): positions assigned, duplicates dropped, bad input refused" {
   echo tok3n >"$T/token"
-  ss-buffer serve --listen 127.0.0.1:0 --token-file "$T/token" 2>"$T/serve.err" 3>&- &
+  ss-buffer serve --listen 127.0.0.1:0 --token-file "$T/token" --allow-source py 2>"$T/serve.err" 3>&- &
   srv=$!
   ss_wait_for grep -q "listening on" "$T/serve.err"
   addr=$(sed -n 's/.*listening on //p' "$T/serve.err")
@@ -215,10 +215,20 @@ for i in range(3):
 print("single", r.entry_id)
 r = many(iter([rec(10 + i) for i in range(5)]), metadata=auth)
 assert r.stored == 5 and r.ordinal == 4, r
-# A resend of a record that carries its position is a duplicate, not a second copy.
-again = rec(99); again.commit_lsn = r.commit_lsn; again.ordinal = 4; again.tx_last = True
+# A resend of a record that carries its position is a duplicate, not a second copy; a different record at a held
+# position is a conflict, never a duplicate.
+again = rec(99); again.commit_lsn = r.commit_lsn + 1; again.tx_last = True; again.commit_time = 1764000000000000
+r2 = one(again, metadata=auth)
+assert r2.accepted and r2.stored == 1 and r2.duplicates == 0, r2
 r2 = one(again, metadata=auth)
 assert r2.accepted and r2.stored == 0 and r2.duplicates == 1, r2
+other = rec(98); other.commit_lsn = again.commit_lsn; other.tx_last = True; other.commit_time = again.commit_time
+try:
+    one(other, metadata=auth)
+    raise SystemExit("a different record at a held position was accepted")
+except grpc.RpcError as e:
+    assert e.code() == grpc.StatusCode.ALREADY_EXISTS, e
+    print("conflict:", e.details())
 try:
     one(pb.ChangeRecord(source=pb.Source(name="py"), table="orders"), metadata=auth)
     raise SystemExit("invalid record accepted")
@@ -238,21 +248,23 @@ PY
   [ "$status" -eq 0 ]
   [ "${lines[-1]}" = ok ]
   [[ "$output" == *"invalid: record 0: op is required"* ]]
+  [[ "$output" == *"conflict: position "*" already holds a different record"* ]]
   kill -TERM "$srv"
   wait "$srv"
-  [ "$(rc xlen shadowstream:py:changes)" -eq 8 ]
+  [ "$(rc xlen shadowstream:py:changes)" -eq 9 ]
   # Pushed records read back like captured ones: three one-record transactions, then one of five.
   ss-buffer read --source py >"$T/py.ss"
   run bash -c "ss-cat '$T/py.ss' | jq -r '\"\(.ordinal // 0) \(.tx_last // false) \(.columns[0].text)\"'"
   [ "${lines[0]}" = "0 true 0" ]
   [ "${lines[3]}" = "0 false 10" ]
   [ "${lines[7]}" = "4 true 14" ]
+  [ "${lines[8]}" = "0 true 99" ]
 }
 
 @test "two Ingestor servers on one stream: 8 concurrent clients, every record stored once, none reported a duplicate" {
   addrs=()
   for i in 1 2; do
-    ss-buffer serve --listen 127.0.0.1:0 2>"$T/serve$i.err" 3>&- &
+    ss-buffer serve --listen 127.0.0.1:0 --allow-source two 2>"$T/serve$i.err" 3>&- &
     ss_wait_for grep -q "listening on" "$T/serve$i.err"
     addrs+=("$(sed -n 's/.*listening on //p' "$T/serve$i.err")")
   done

@@ -63,6 +63,13 @@ int main(int argc, char** argv) {
   serve->add_option("--token-file", sv.token_file, "Require \"authorization: Bearer <token>\" with the token in FILE");
   ss::add_server_tls_flags(*serve, sv.tls, sv.insecure);
   serve->add_option("--source", sv.default_source, "Source name for records that carry none")->default_val("grpc");
+  serve->add_option("--allow-source", sv.allow_sources,
+                    "Take records of source NAME (repeatable; * for any; default: --source's alone)");
+  serve
+      ->add_option("--max-position-jump", sv.store.max_position_jump,
+                   "Refuse a pushed commit LSN more than N above its stream's top entry (0: no bound)")
+      ->default_val(uint64_t{1} << 40);
+  ss::add_metrics_flags(*serve);
 
   return ss::run_main(app, argc, argv, [&] {
     if (*serve) return ss::ingestor::run_serve(sv);
