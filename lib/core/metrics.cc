@@ -273,7 +273,11 @@ Exporter::Exporter(const Config& cfg) : impl_(std::make_unique<Impl>()) {
     transport::check_port_free("--metrics", cfg.listen);
     std::string bind = host.find(':') != std::string::npos ? "[" + host + "]:" : host + ":";
     try {
-      impl_->exposer = std::make_unique<prometheus::Exposer>(bind + std::to_string(port), 1);
+      // Several workers and a short read timeout: civetweb holds a worker for a connection that sends nothing
+      // for its request_timeout_ms (30 s by default), and with one worker that stalled every scrape.
+      impl_->exposer = std::make_unique<prometheus::Exposer>(
+          std::vector<std::string>{"listening_ports", bind + std::to_string(port), "num_threads", "4",
+                                   "request_timeout_ms", "2000", "max_request_size", "16384"});
     } catch (const std::exception&) {
       throw Error(kExitUnavailable, "cannot listen on " + cfg.listen + " for --metrics");
     }

@@ -1,8 +1,6 @@
 #include "replay/jobs.h"
 
 #include <fcntl.h>
-#include <fnmatch.h>
-#include <libpq-fe.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -26,6 +24,7 @@
 #include "core/position.h"
 #include "core/signals.h"
 #include "kafka/archive.h"
+#include "pg/target.h"
 #include "redis/conn.h"
 #include "replay/pacing.h"
 #include "replay/replay.h"
@@ -44,25 +43,6 @@ std::string state_name(JobState s) {
 }
 
 namespace {
-
-struct ConninfoDeleter {
-  void operator()(PQconninfoOption* o) const { PQconninfoFree(o); }
-};
-
-std::string target_problem(const std::string& target) {
-  char* err = nullptr;
-  std::unique_ptr<PQconninfoOption, ConninfoDeleter> opts(PQconninfoParse(target.c_str(), &err));
-  if (!opts) {
-    std::string msg = err ? err : "not a conninfo or postgres:// URI";
-    if (err) PQfreemem(err);
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    return redact_secrets("target: " + msg);  // libpq repeats a malformed URI whole, password included
-  }
-  for (PQconninfoOption* o = opts.get(); o->keyword; ++o)
-    if (std::strcmp(o->keyword, "password") == 0 && o->val && *o->val)
-      return "target must not carry a password: the server uses its own PGPASSWORD or ~/.pgpass";
-  return "";
-}
 
 // A job's source: "kafka:<topic>" or "file:<path>" (anything else, or an empty name, is refused by validate()).
 struct SourceName {
@@ -102,80 +82,16 @@ std::string why_invalid(const ReplayRequest& r) {
   if (r.to_lsn() && r.from_lsn() > r.to_lsn()) return "from_lsn must not be above to_lsn";
   if (!r.on_error().empty() && r.on_error() != "stop" && r.on_error() != "skip" && r.on_error() != "log")
     return "on_error must be stop, skip or log";
-  if (!r.target().empty())
-    if (std::string why = target_problem(r.target()); !why.empty()) return why;
   for (const auto& t : r.tables())
     if (t.empty()) return "tables: empty table name";
   return "";
 }
 
-std::string why_refused(const std::string& target, const std::vector<std::string>& allow) {
-  char* err = nullptr;
-  std::unique_ptr<PQconninfoOption, ConninfoDeleter> opts(PQconninfoParse(target.c_str(), &err));
-  if (!opts) {
-    if (err) PQfreemem(err);
-    return "target is not a conninfo or postgres:// URI";
-  }
-  // Only keywords that choose what to connect to; the rest (passfile, sslkey, service, ...) would make the server
-  // read files or settings a client names.
-  static const char* const kClientKeys[] = {"dbname",          "user",    "host",
-                                            "hostaddr",        "port",    "application_name",
-                                            "connect_timeout", "sslmode", "target_session_attrs"};
-  std::string host, hostaddr, port, dbname;
-  for (PQconninfoOption* o = opts.get(); o->keyword; ++o) {
-    if (!o->val || !*o->val) continue;
-    std::string_view k = o->keyword;
-    if (std::find(std::begin(kClientKeys), std::end(kClientKeys), k) == std::end(kClientKeys))
-      return "target may not set " + std::string(k) + " (a job chooses only dbname, user, host and port)";
-    if (k == "host") host = o->val;
-    if (k == "hostaddr") hostaddr = o->val;
-    if (k == "port") port = o->val;
-    if (k == "dbname") dbname = o->val;
-  }
-  if (host.empty() && hostaddr.empty() && port.empty()) return "";  // the server's own PGHOST and PGPORT
-  std::string where = !hostaddr.empty() ? hostaddr : host;
-  if (where.empty()) where = env_or("PGHOST", "localhost");
-  if (port.empty()) port = env_or("PGPORT", "5432");
-  // Several hosts ("h1,h2") each need to be allowed.
-  std::vector<std::string> hosts;
-  for (size_t at = 0;;) {
-    size_t comma = where.find(',', at);
-    hosts.push_back(where.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
-    if (comma == std::string::npos) break;
-    at = comma + 1;
-  }
-  for (const std::string& h : hosts) {
-    bool ok = false;
-    for (const std::string& pattern : allow) {
-      // HOST[:PORT][/DB], each part matched on its own: a wildcard never spans a ':' or '/' of the target (a
-      // dbname "x.internal:1/y" must not make evil.com match "*.internal").
-      std::string hp = pattern, pp = "*", dp = "*";
-      if (size_t slash = hp.find('/'); slash != std::string::npos) {
-        dp = hp.substr(slash + 1);
-        hp.resize(slash);
-      }
-      if (size_t colon = hp.rfind(':'); colon != std::string::npos && hp.find(']') == std::string::npos) {
-        pp = hp.substr(colon + 1);
-        hp.resize(colon);
-      }
-      if (fnmatch(hp.c_str(), h.c_str(), 0) == 0 && fnmatch(pp.c_str(), port.c_str(), 0) == 0 &&
-          fnmatch(dp.c_str(), dbname.c_str(), 0) == 0)
-        ok = true;
-    }
-    if (!ok)
-      return "target " + h + ":" + port + "/" + dbname +
-             " is not allowed: the server sends its credentials only where --allow-target says";
-  }
-  return "";
-}
 }  // namespace
 
 void validate(const ReplayRequest& r) {
   if (std::string why = why_invalid(r); !why.empty()) throw Error(kExitUsage, why);
-}
-
-void check_target(const std::string& target, const std::vector<std::string>& allow) {
-  if (std::string why = why_refused(target, allow); !why.empty()) throw Error(kExitUsage, why);
+  if (!r.target().empty()) pg::check_target_form(r.target());
 }
 
 namespace {
@@ -658,6 +574,21 @@ struct Manager::Impl {
     if (!old.empty()) log::info("deleted " + std::to_string(old.size()) + " replay jobs older than --keep-jobs");
   }
 
+  // Throws Busy when one more job, into `target`, would pass --max-jobs or --max-target-jobs (mu held).
+  void check_room(const std::string& target) const {
+    size_t all = 0, same = 0;
+    for (const auto& [id, j] : jobs) {
+      if (!j->local || is_final(j->rec.state())) continue;
+      ++all;
+      if (!target.empty() && j->rec.request().target() == target) ++same;  // a dry run has no target
+    }
+    if (all >= cfg.max_jobs)
+      throw Busy("this server runs " + std::to_string(all) + " jobs, its most (--max-jobs): try again when one ends");
+    if (same >= cfg.max_target_jobs)
+      throw Busy("this server runs " + std::to_string(same) +
+                 " jobs into that target, its most per target (--max-target-jobs): try again when one ends");
+  }
+
   Job& find(const std::string& id) const {
     auto it = jobs.find(id);
     if (it == jobs.end()) throw NotFound(id);
@@ -676,10 +607,11 @@ Manager::~Manager() = default;
 ReplayJob Manager::create(ReplayRequest req) {
   if (req.source().empty()) req.set_source(impl_->cfg.default_source);
   validate(req);
-  if (!req.target().empty()) check_target(req.target(), impl_->cfg.allow_targets);
+  if (!req.target().empty()) pg::check_target(req.target(), impl_->cfg.allow_targets);
   if (SourceName source = parse_source(req.source()); source.kind == SourceName::kFile)
     close(open_source_file(source.name, impl_->cfg.files_dir));
   std::lock_guard<std::mutex> lk(impl_->mu);
+  impl_->check_room(req.target());
   auto j = std::make_unique<Job>();
   Job& job = *j;
   job.rec.set_id(impl_->new_id());

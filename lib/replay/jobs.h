@@ -38,6 +38,10 @@ struct Config {
   // A server's claim on a job it runs (a lease in Redis, renewed at a third of this): servers sharing a store never
   // run one job twice, and one takes over the jobs of another that died once its leases lapse.
   int64_t lease_us = 15'000'000;
+  // Jobs not yet finished that this server holds at once (each a thread and a target connection), in all and per
+  // target (conninfo as given); a job past either bound is refused (Busy), not queued.
+  size_t max_jobs = 8;
+  size_t max_target_jobs = 4;
 };
 
 // Field limits of a request, checked before anything else.
@@ -48,9 +52,6 @@ inline constexpr size_t kMaxNameBytes = 256, kMaxSourceBytes = 1024, kMaxTargetB
 // files) is checked by Manager::create.
 void validate(const ReplayRequest& req);
 
-// Throws Error(64) when `target` may not receive this server's credentials under `allow` (Config::allow_targets).
-void check_target(const std::string& target, const std::vector<std::string>& allow);
-
 // No job with that id.
 class NotFound : public Error {
  public:
@@ -60,6 +61,12 @@ class NotFound : public Error {
 class Refused : public Error {
  public:
   explicit Refused(const std::string& msg) : Error(kExitUsage, msg) {}
+};
+
+// The server already runs as many jobs as it may (Config::max_jobs, max_target_jobs): try again later.
+class Busy : public Error {
+ public:
+  explicit Busy(const std::string& msg) : Error(kExitTempFail, msg) {}
 };
 
 bool is_final(JobState s);

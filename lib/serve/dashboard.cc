@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/position.h"
 #include "core/transport.h"
+#include "serve/http_guard.h"
 
 namespace ss::dashboard {
 
@@ -100,7 +101,8 @@ class Unsupported : public Error {
 struct Server::Impl {
   jobs::Manager& jobs;
   Config cfg;
-  std::unique_ptr<httplib::Server> http;  // an SSLServer with --tls-cert
+  http_guard::Guard guard{http_guard::Limits{.body_bytes = kMaxBody}};  // outlives http's listener
+  std::unique_ptr<httplib::Server> http;                                // an SSLServer with --tls-cert
   std::thread serving, sampling;
   std::mutex mu;  // guards everything below
   struct Session {
@@ -126,6 +128,7 @@ struct Server::Impl {
     } else {
       http = std::make_unique<httplib::Server>();
     }
+    guard.attach(*http, !cfg.tls.on());
   }
 
   std::string scheme() const { return cfg.tls.on() ? "https" : "http"; }
@@ -209,6 +212,9 @@ struct Server::Impl {
       send(res, {404, error_json(e.what())});
     } catch (const jobs::Refused& e) {
       send(res, {409, error_json(e.what())});
+    } catch (const jobs::Busy& e) {
+      res.set_header("Retry-After", "10");
+      send(res, {429, error_json(e.what())});
     } catch (const Error& e) {
       int status = e.code() == kExitUsage || e.code() == kExitDataErr ? 400 : e.code() == kExitUnavailable ? 503 : 500;
       send(res, {status, error_json(e.what())});
@@ -396,12 +402,15 @@ struct Server::Impl {
     http->set_payload_max_length(kMaxBody);
     http->set_keep_alive_max_count(1);
     http->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+      http_guard::Guard::head_read();
       return refuse_body(req, res) ? httplib::Server::HandlerResponse::Handled
                                    : httplib::Server::HandlerResponse::Unhandled;
     });
     // A client that asks first (Expect: 100-continue) gets the refusal instead of a go-ahead.
-    http->set_expect_100_continue_handler(
-        [](const httplib::Request& req, httplib::Response& res) { return refuse_body(req, res) ? res.status : 100; });
+    http->set_expect_100_continue_handler([](const httplib::Request& req, httplib::Response& res) {
+      http_guard::Guard::head_read();
+      return refuse_body(req, res) ? res.status : 100;
+    });
   }
 };
 

@@ -42,7 +42,7 @@ std::shared_ptr<grpc::Channel> channel(const std::string& server, const transpor
 void add_token(grpc::ClientContext& ctx, const std::string& token);
 
 // Client side: throws the ss::Error for a failed call to `server`: NOT_FOUND 66, UNAUTHENTICATED 77,
-// INVALID_ARGUMENT / FAILED_PRECONDITION 64, anything else 69.
+// RESOURCE_EXHAUSTED 75, INVALID_ARGUMENT / FAILED_PRECONDITION 64, anything else 69.
 [[noreturn]] void throw_status(const grpc::Status& st, const std::string& server);
 
 }  // namespace ss::grpc_server

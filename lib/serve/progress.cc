@@ -153,7 +153,7 @@ int watch(const WatchConfig& cfg, int out_fd) {
   }
   if (bar) {
     out.write("\n");
-    if (!last.error().empty()) out.write("error: " + last.error() + "\n");
+    if (!last.error().empty()) out.write("error: " + log::printable(last.error()) + "\n");
   }
   out.flush();
   if (!final) return kExitOk;  // interrupted by the user
@@ -322,9 +322,9 @@ std::string render_pipeline(const pb::PipelineStatus& s) {
   std::string out = format_time_us(s.sample_time()).substr(0, 19) + "Z\n";
   if (s.has_postgres()) {
     const auto& p = s.postgres();
-    out += "  postgres  slot " + p.slot();
+    out += "  postgres  slot " + log::printable(p.slot());
     if (!p.error().empty()) {
-      out += ": " + p.error() + "\n";
+      out += ": " + log::printable(p.error()) + "\n";
     } else {
       char buf[64];
       std::snprintf(buf, sizeof buf, "%.1f s", p.lag_seconds());
@@ -335,22 +335,23 @@ std::string render_pipeline(const pb::PipelineStatus& s) {
   }
   if (s.has_redis()) {
     const auto& r = s.redis();
-    out += "  redis     " + r.stream() + "  length " + std::to_string(r.length());
+    out += "  redis     " + log::printable(r.stream()) + "  length " + std::to_string(r.length());
     for (const auto& g : r.groups())
-      out += "  [" + g.name() + ": pending " + std::to_string(g.pending()) + ", lag " +
+      out += "  [" + log::printable(g.name()) + ": pending " + std::to_string(g.pending()) + ", lag " +
              (g.lag() < 0 ? std::string("?") : std::to_string(g.lag())) + "]";
-    if (!r.error().empty()) out += "  (" + r.error() + ")";
+    if (!r.error().empty()) out += "  (" + log::printable(r.error()) + ")";
     out += "\n";
   }
   if (s.has_kafka()) {
     const auto& k = s.kafka();
-    out += "  kafka     " + k.topic();
+    out += "  kafka     " + log::printable(k.topic());
     if (!k.error().empty()) {
-      out += ": " + k.error() + "\n";
+      out += ": " + log::printable(k.error()) + "\n";
     } else {
       out += "  messages " + std::to_string(k.end_offsets());
       for (const auto& g : k.groups())
-        out += "  [" + g.name() + ": lag " + std::to_string(g.lag()) + (g.has_offsets() ? "" : ", no offsets") + "]";
+        out += "  [" + log::printable(g.name()) + ": lag " + std::to_string(g.lag()) +
+               (g.has_offsets() ? "" : ", no offsets") + "]";
       out += k.has_oldest_rebuildable_time()
                  ? "  rebuildable from " + format_time_us(k.oldest_rebuildable_time()).substr(0, 19) + "Z (" +
                        std::to_string(k.checkpoints()) + " checkpoints)"

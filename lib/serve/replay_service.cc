@@ -34,6 +34,8 @@ grpc::Status call(grpc::ServerContext* ctx, const std::string& token, Fn fn) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, e.what());
   } catch (const jobs::Refused& e) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, e.what());
+  } catch (const jobs::Busy& e) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, e.what());
   } catch (const Error& e) {
     if (e.code() == kExitUsage) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, e.what());
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, e.what());
@@ -233,8 +235,9 @@ std::string job_line(const pb::ReplayJob& j) {
   return j.id() + "  " + jobs::state_name(j.state()) + "  " + std::to_string(p.records_done()) +
          (p.records_total() ? "/" + std::to_string(p.records_total()) : "") + " records  " +
          (r.start_time() ? format_time_us(r.start_time()) : "-") + " .. " +
-         (r.end_time() ? format_time_us(r.end_time()) : "-") + "  " + speed + "  " + r.source() + " -> " +
-         (r.target().empty() ? "dry run" : r.target()) + (r.name().empty() ? "" : "  " + r.name());
+         (r.end_time() ? format_time_us(r.end_time()) : "-") + "  " + speed + "  " + log::printable(r.source()) +
+         " -> " + (r.target().empty() ? "dry run" : log::printable(r.target())) +
+         (r.name().empty() ? "" : "  " + log::printable(r.name()));
 }
 
 }  // namespace ss::replay_service

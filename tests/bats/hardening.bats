@@ -33,7 +33,7 @@ raw() { python3 "$SS_ROOT/tests/helpers/raw_frames.py" "$@"; }
 }
 
 @test "an Ingestor call with an unknown op is INVALID_ARGUMENT and the server lives on" {
-  ss-buffer serve --listen 127.0.0.1:0 2>"$T/serve.err" 3>&- &
+  ss-buffer serve --listen 127.0.0.1:0 --allow-source h 2>"$T/serve.err" 3>&- &
   ss_wait_for grep -q "listening on" "$T/serve.err"
   addr=$(sed -n 's/.*listening on //p' "$T/serve.err")
   cat >"$T/push.py" <<'PY'
@@ -63,6 +63,74 @@ PY
   [[ "${lines[0]}" == *"op 100 is not an operation"* ]]
   [[ "${lines[1]}" == *"beyond what PostgreSQL can produce"* ]]
   [ "${lines[2]}" = alive ]
+}
+
+@test "an Ingestor client cannot silence another source: sources allowed, positions bounded, resends identical" {
+  ss-gen-records -n 1000 --source victimdb --start-lsn 16777216 >"$T/victim.ss"
+  ss-gen-records -n 10 --source victimdb --start-lsn 16777216 | ss-buffer --no-passthrough
+  cat >"$T/forge.py" <<'PY'
+import sys, grpc
+sys.path.insert(0, sys.argv[3])
+import ss_grpc
+pb = ss_grpc.load(sys.argv[2])
+one, _ = ss_grpc.ingestor(sys.argv[1])
+def push(source, lsn, text="1"):
+    lsn = int(lsn)
+    rec = pb.ChangeRecord(source=pb.Source(name=source), op=1, table="t", commit_lsn=lsn, tx_last=True,
+                          columns=[pb.Column(name="id", text=text)])
+    try:
+        r = one(rec, timeout=10)
+        return "OK stored=%d duplicates=%d" % (r.stored, r.duplicates)
+    except grpc.RpcError as e:
+        return "%s %s" % (e.code().name, e.details())
+for arg in sys.argv[4:]:
+    print(push(*arg.split(":")))
+PY
+  forge() { /usr/bin/python3 "$T/forge.py" "$ADDR" "$BATS_FILE_TMPDIR" "$SS_ROOT/tests/helpers" "$@"; }
+  # By default a server takes records of its own --source name only.
+  start_bg plain ss-buffer serve --listen 127.0.0.1:0
+  ADDR=$(addr_of plain)
+  run forge "victimdb:$((2**63 - 1))" "grpc:0"
+  echo "$output"
+  [[ "${lines[0]}" == "PERMISSION_DENIED "*'source "victimdb"'*"--allow-source"* ]]
+  [[ "${lines[1]}" == "OK stored=1 duplicates=0" ]]
+  # Allowed, a position far beyond the stream's own is refused; so is a different record at a held position.
+  start_bg allowed ss-buffer serve --listen 127.0.0.1:0 --allow-source victimdb --max-position-jump 1000000
+  ADDR=$(addr_of allowed)
+  run forge "victimdb:$((2**63 - 1))" "victimdb:16777216:other" "victimdb:$((16777216 + 100000000))"
+  echo "$output"
+  [[ "${lines[0]}" == "INVALID_ARGUMENT position 7FFFFFFF/FFFFFFFF:0 is more than 1000000 above the top entry"* ]]
+  [[ "${lines[1]}" == "ALREADY_EXISTS position 0/1000000:0 of shadowstream:victimdb:changes already holds a different record"* ]]
+  [[ "${lines[2]}" == "INVALID_ARGUMENT "*"more than 1000000 above"* ]]
+  # The real capture of victimdb goes on storing everything.
+  run --separate-stderr ss-buffer --no-passthrough <"$T/victim.ss"
+  echo "$stderr"
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"stored 990 records, dropped 10 already stored"* ]]
+  [ "$(rc xlen shadowstream:victimdb:changes)" -eq 1000 ]
+}
+
+@test "a record below a stream's top that the stream does not hold is never dropped as a duplicate" {
+  # Something stored far ahead (a forged position, a second producer under the same name): the records below it can
+  # never be stored in order. Exit 65 naming the first; the acknowledgement never passes it.
+  ss-gen-records -n 5 --source s2 --start-lsn 16777216 >"$T/first.ss"
+  ss-gen-records -n 5 --source s2 --start-lsn $((16777216 * 4)) >"$T/ahead.ss"
+  ss-gen-records -n 5 --source s2 --start-lsn $((16777216 * 2)) >"$T/gap.ss"
+  ss-buffer --no-passthrough <"$T/first.ss"
+  ss-buffer --no-passthrough <"$T/ahead.ss"
+  run --separate-stderr ss-buffer --no-passthrough --ack "$T/ack" <"$T/gap.ss"
+  echo "$stderr"
+  [ "$status" -eq 65 ]
+  [[ "$stderr" == *"position 0/2000000:0 of shadowstream:s2:changes is below the stream's top entry but not in it"* ]]
+  [ ! -s "$T/ack" ]
+  # A byte-identical resend is a duplicate as always, also after retention trimmed it away.
+  run --separate-stderr ss-buffer --no-passthrough <"$T/first.ss"
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"dropped 5 already stored"* ]]
+  rc xtrim shadowstream:s2:changes maxlen 5 >/dev/null
+  run --separate-stderr ss-buffer --no-passthrough <"$T/first.ss"
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"dropped 5 already stored"* ]]
 }
 
 @test "positions no PostgreSQL can produce are refused before anything is stored; drops are always told" {
@@ -193,7 +261,7 @@ addr_of() { sed -n 's/.*listening on //p' "$T/$1.err" | tail -1; }
   [[ "$stderr" == *"no-such-job"* ]]
 
   # The Ingestor over TLS, from Python.
-  start_bg ingest ss-buffer serve --listen 127.0.0.1:0 --tls-cert "$T/srv.pem" --tls-key "$T/srv.key"
+  start_bg ingest ss-buffer serve --listen 127.0.0.1:0 --allow-source tls --tls-cert "$T/srv.pem" --tls-key "$T/srv.key"
   cat >"$T/tls.py" <<'PY'
 import sys
 sys.path.insert(0, sys.argv[4])
@@ -207,6 +275,44 @@ PY
   run /usr/bin/python3 "$T/tls.py" "localhost:$(addr_of ingest | sed 's/.*://')" "$T/ca.pem" "$BATS_FILE_TMPDIR" \
     "$SS_ROOT/tests/helpers"
   [ "$output" = "stored 1" ]
+}
+
+@test "a gRPC call without the token is refused on its metadata: its message costs the server nothing" {
+  echo "tok-$RANDOM" >"$T/token"
+  cat >"$T/big.py" <<'PY'
+import sys, grpc
+sys.path.insert(0, sys.argv[3])
+import ss_grpc
+pb = ss_grpc.load(sys.argv[2])
+ch = grpc.insecure_channel(sys.argv[1], options=[("grpc.max_send_message_length", -1)])
+method, req = sys.argv[4], None
+if method == "push":
+    call = ch.unary_unary("/shadowstream.v1.Ingestor/PushChange", request_serializer=pb.ChangeRecord.SerializeToString,
+                          response_deserializer=pb.PushResponse.FromString)
+    req = pb.ChangeRecord(source=pb.Source(name="grpc"), op=1, table="t", columns=[pb.Column(name="id", text="x" * 300_000_000)])
+else:
+    call = ch.unary_unary("/shadowstream.v1.Replayer/ReplayEvent", request_serializer=pb.ReplayRequest.SerializeToString,
+                          response_deserializer=pb.ReplayResponse.FromString)
+    req = pb.ReplayRequest(name="x" * 300_000_000)
+try:
+    call(req, timeout=60)
+    print("accepted")
+except grpc.RpcError as e:
+    print(e.code().name)
+PY
+  for srv in "ss-buffer serve --listen 127.0.0.1:0" "ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:big"; do
+    start_bg big $srv --token-file "$T/token"
+    before=$(awk '/VmHWM/ { print $2 }' "/proc/$BG_PID/status")
+    what=$([[ $srv == ss-buffer* ]] && echo push || echo job)
+    run /usr/bin/python3 "$T/big.py" "$(addr_of big)" "$BATS_FILE_TMPDIR" "$SS_ROOT/tests/helpers" "$what"
+    echo "$srv: $output"
+    [ "$output" = UNAUTHENTICATED ]
+    after=$(awk '/VmHWM/ { print $2 }' "/proc/$BG_PID/status")
+    echo "# $srv: peak RSS ${before} KB -> ${after} KB" >&3
+    [ $((after - before)) -lt 50000 ]
+    kill "$BG_PID"
+    wait "$BG_PID" || true
+  done
 }
 
 @test "the dashboard refuses chunked and oversized bodies before buffering them, and before the token" {
@@ -232,6 +338,95 @@ PY
   # An ordinary request with a body still works.
   [ "$(curl -sS -o /dev/null -w '%{http_code}' -X POST --data '' -H "Authorization: Bearer $(cat "$T/token")" \
     "$url/logout")" = 200 ]
+}
+
+@test "the dashboard bounds a request head before the token: size, and time from first byte to last header" {
+  echo "tok-$RANDOM" >"$T/token"
+  mport=$(ss_free_port)
+  start_bg web ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:head --token-file "$T/token" --http 0 \
+    --metrics "127.0.0.1:$mport"
+  ss_wait_for grep -q "dashboard on " "$T/web.err"
+  url=$(sed -n 's/.*dashboard on //p' "$T/web.err")
+  cat >"$T/heads.py" <<'PY'
+import socket, sys, threading, time, urllib.error, urllib.parse, urllib.request
+u = urllib.parse.urlsplit(sys.argv[1])
+host, port = u.hostname, u.port
+mode = sys.argv[2]
+if mode == "flood":
+    # 200 MB of header lines: the server must close the connection long before.
+    s = socket.create_connection((host, port))
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+    sent = 0
+    try:
+        while sent < 200_000_000:
+            s.sendall(b"X-Pad: " + b"a" * 1000 + b"\r\n")
+            sent += 1009
+    except OSError:
+        pass
+    print("closed after", sent // 1_000_000, "MB" if sent < 200_000_000 else "(never)")
+elif mode == "slow":
+    # More slow clients than workers, each sending a header line every second for ever.
+    conns = []
+    for _ in range(40):
+        c = socket.create_connection((host, port))
+        c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        conns.append(c)
+    def drip():
+        for _ in range(30):
+            for c in conns:
+                try:
+                    c.sendall(b"X-Slow: 1\r\n")
+                except OSError:
+                    pass
+            time.sleep(1)
+    threading.Thread(target=drip, daemon=True).start()
+    time.sleep(1.5)
+    t0 = time.time()
+    code = None
+    try:
+        urllib.request.urlopen(sys.argv[1] + "/api/jobs", timeout=20)
+    except urllib.error.HTTPError as e:
+        code = e.code
+    print("good client answered", code, "in %.1f s" % (time.time() - t0))
+    # The slow ones are closed at their deadline (10 s from accept).
+    t0 = time.time()
+    closed = 0
+    for c in conns:
+        c.settimeout(max(0.1, 25 - (time.time() - t0)))
+        try:
+            while c.recv(4096):
+                pass
+            closed += 1
+        except OSError:
+            closed += 1
+    print("slow clients closed:", closed, "after %.0f s" % (time.time() - t0))
+PY
+  before=$(awk '/VmHWM/ { print $2 }' "/proc/$BG_PID/status")
+  run /usr/bin/python3 "$T/heads.py" "$url" flood
+  echo "$output"
+  [[ "$output" == "closed after "*" MB" ]]
+  after=$(awk '/VmHWM/ { print $2 }' "/proc/$BG_PID/status")
+  echo "# 200 MB of header lines: peak RSS ${before} KB -> ${after} KB" >&3
+  [ $((after - before)) -lt 20000 ]
+  run /usr/bin/python3 "$T/heads.py" "$url" slow
+  echo "# $output" >&3
+  [[ "${lines[0]}" =~ ^good\ client\ answered\ 401\ in\ [0-2]\.[0-9]\ s$ ]]
+  [[ "${lines[1]}" =~ ^slow\ clients\ closed:\ 40\ after\ ([0-9]+)\ s$ ]]
+  [ "${BASH_REMATCH[1]}" -le 15 ]
+  # The metrics exporter: a silent connection holds no scrape back.
+  maddr="http://127.0.0.1:$mport/metrics"
+  /usr/bin/python3 -c 'import socket, sys, time
+h, p = sys.argv[1].split("//")[1].split("/")[0].rsplit(":", 1)
+socks = [socket.create_connection((h, int(p))) for _ in range(3)]
+time.sleep(60)' "$maddr" 3>&- &
+  silent=$!
+  sleep 0.5  # the silent connections are open (a connect returns at once on loopback)
+  start=$(date +%s%N)
+  curl -sS --max-time 10 "$maddr" | grep -q '^shadowstream_'
+  elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  kill "$silent"
+  echo "# a scrape beside 3 silent connections: ${elapsed_ms} ms" >&3
+  [ "$elapsed_ms" -lt 3000 ]
 }
 
 @test "no message, log line or API answer carries a password" {
@@ -280,7 +475,8 @@ except Exception: pass' >"$T/listener.out" 3>&- &
   # A wildcard never spans the parts: a dbname holding ":port/db" does not make another host match.
   for target in "host=127.0.0.1 port=$lport dbname=x" "postgresql://127.0.0.1:$lport/x" "hostaddr=127.0.0.1 port=$lport" \
     "host=db-1.internal dbname=other" "host=db-1.internal,127.0.0.1 port=5432 dbname=shadow" \
-    "host=127.0.0.1 port=$lport dbname=x.trusted:1/y" "host=127.0.0.1.trusted.evil port=$lport dbname=x"; do
+    "host=127.0.0.1 port=$lport dbname=x.trusted:1/y" "host=127.0.0.1.trusted.evil port=$lport dbname=x" \
+    "host=$T/x.trusted port=$lport dbname=x" "host=a.trusted hostaddr=127.0.0.1 port=$lport dbname=x"; do
     run -3 py create source=file:five.ss "target=$target"
     [[ "$output" == "error INVALID_ARGUMENT target "*"is not allowed"* ]] || { echo "$target: $output"; return 1; }
   done
@@ -376,6 +572,45 @@ PY
   ADDR=$(addr_of keep)
   ss_wait_for bash -c "[ \$(ss-replay jobs -s '$ADDR' | wc -l) -eq 0 ]"
   [ "$(redis-cli -p "$SS_REDIS_PORT" hlen ss:h:jobs)" -eq 0 ]
+}
+
+@test "jobs are bounded per server and per target; what a client named is shown escaped" {
+  ss-gen-records -n 200 --interval 50ms >"$T/slow.ss"
+  start_bg srv ss-replay serve --listen 127.0.0.1:0 --store-key ss:h:max --files-dir "$T" --max-jobs 3 \
+    --max-target-jobs 2 --allow-target '127.0.0.1'
+  ADDR=$(addr_of srv)
+  # A paced dry run each: they stay running while the bounds are tried.
+  for i in 1 2 3; do py create source=file:slow.ss speed_factor=1 >>"$T/ids"; done
+  run -3 py create source=file:slow.ss speed_factor=1
+  [[ "$output" == "error RESOURCE_EXHAUSTED this server runs 3 jobs, its most (--max-jobs)"* ]]
+  run -75 --separate-stderr ss-replay submit -s "$ADDR" --source file:slow.ss --speed 1
+  [[ "$stderr" == *"--max-jobs"* ]]
+  while read -r id; do ss-replay jobs -s "$ADDR" cancel "$id" >/dev/null; done <"$T/ids"
+  # Per target: two jobs into one target (a server that accepts and never answers, so they stay connecting), a
+  # third into it refused.
+  python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8); print(s.getsockname()[1], flush=True)
+held = []
+end = time.time() + 60
+s.settimeout(1)
+while time.time() < end:
+    try:
+        held.append(s.accept()[0])
+    except OSError:
+        pass' >"$T/mute.out" 3>&- &
+  ss_wait_for test -s "$T/mute.out"
+  tgt="target=host=127.0.0.1 port=$(head -1 "$T/mute.out") dbname=a"
+  for i in 1 2; do py create source=file:slow.ss speed_factor=1 "$tgt" >/dev/null; done
+  run -3 py create source=file:slow.ss speed_factor=1 "$tgt"
+  [[ "$output" == *"RESOURCE_EXHAUSTED"*"--max-target-jobs"* ]]
+  # A name with terminal controls: one line, shown escaped.
+  name=$'x\e]0;owned\a\r\nabc done'
+  run -0 py create source=file:slow.ss speed_factor=1 "name=$name"
+  run -0 ss-replay jobs -s "$ADDR"
+  echo "$output"
+  [[ "$output" != *$'\e'* && "$output" != *$'\a'* && "$output" != *$'\r'* ]]
+  [ "$(grep -c 'abc done' <<<"$output")" -eq 1 ]
+  [[ "$output" == *'x\x1b]0;owned\x07\r\nabc done'* ]]
 }
 
 @test "SIGTERM stops a server promptly while a job counts a large file" {

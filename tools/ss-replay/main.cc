@@ -1,8 +1,10 @@
 // ss-replay: frames on stdin -> paced frames on stdout, or changes applied to a PostgreSQL target.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "core/cli.h"
 #include "core/error.h"
@@ -93,6 +95,14 @@ int main(int argc, char** argv) {
   serve->add_option("--allow-target", serve_cfg.jobs.allow_targets,
                     "Jobs may name targets matching HOST[:PORT][/DB] (wildcards; repeatable); others use PGHOST");
   serve->add_option("--files-dir", serve_cfg.jobs.files_dir, "file: sources are files in DIR (default: none)");
+  serve->add_option("--max-jobs", serve_cfg.jobs.max_jobs, "Unfinished jobs this server runs at once; more are refused")
+      ->default_val(4 * std::max(1u, std::thread::hardware_concurrency()))
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--max-target-jobs", serve_cfg.jobs.max_target_jobs,
+                   "Unfinished jobs into one target at once; more are refused")
+      ->default_val(4)
+      ->check(CLI::PositiveNumber);
   std::string keep_jobs;
   serve->add_option("--keep-jobs", keep_jobs, "Delete finished jobs older than DURATION (e.g. 30d; default: keep)");
   std::string job_lease = "15s";
