@@ -39,6 +39,10 @@ int64_t time_flag(const std::string& flag, const std::string& text);
 void check_window(const std::optional<int64_t>& since_us, const std::optional<int64_t>& until_us);
 uint64_t lsn_flag(const std::string& flag, const std::string& text);  // X/Y
 
+// The paces a replay takes: beyond them a schedule's times overflow int64 microseconds (1e-300x) or mean nothing a
+// clock can keep (1e9x). Flags and requests alike are checked against them.
+inline constexpr double kMinSpeed = 1e-6, kMaxSpeed = 1e6, kMinRate = 1e-3, kMaxRate = 1e9;
+
 Position position_flag(const std::string& flag, const std::string& text);  // X/Y or X/Y:N
 double speed_flag(const std::string& flag, const std::string& text);       // a factor > 0, or "max" -> 0
 double rate_flag(const std::string& flag, const std::string& text);        // records per second: 5000 or 5000/s

@@ -74,8 +74,10 @@ std::string why_invalid(const ReplayRequest& r) {
   if (source.kind == SourceName::kFile && source.name.empty()) return "source file: needs a path";
   if (source.kind == SourceName::kNone && !src.empty())
     return "source must be kafka:<topic> or file:<path>, not '" + src + "'";
-  if (!(r.speed_factor() >= 0)) return "speed_factor must be 0 (as fast as possible) or more";
-  if (!(r.rate() >= 0)) return "rate must be 0 (unused) or more";
+  if (!(r.speed_factor() == 0 || (r.speed_factor() >= kMinSpeed && r.speed_factor() <= kMaxSpeed)))
+    return "speed_factor must be 0 (as fast as possible) or from 0.000001 to 1000000";
+  if (!(r.rate() == 0 || (r.rate() >= kMinRate && r.rate() <= kMaxRate)))
+    return "rate must be 0 (unused) or from 0.001 to 1e9 records per second";
   if (r.max_gap_us() < 0) return "max_gap_us must not be negative";
   if (r.start_time() < 0 || r.end_time() < 0) return "start_time and end_time must not be negative";
   if (r.start_time() && r.end_time() && r.start_time() >= r.end_time()) return "start_time must be before end_time";

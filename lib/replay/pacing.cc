@@ -3,13 +3,21 @@
 #include <time.h>
 
 #include <cerrno>
+#include <cstdint>
 
 namespace ss::pacing {
+
+namespace {
+// A due time in µs, saturated: a double past int64 converts to undefined behaviour, not to "much later".
+int64_t saturated_us(double us) {
+  return us >= 9.2e18 ? INT64_MAX : static_cast<int64_t>(us);
+}
+}  // namespace
 
 std::optional<int64_t> Schedule::due_us(int64_t commit_time_us, bool starts_tx) {
   if (cfg_.rate > 0) {
     // Record n is due at n/rate seconds; computed from the count, not accumulated, so rounding never drifts.
-    return static_cast<int64_t>(static_cast<double>(records_++) * 1e6 / cfg_.rate);
+    return saturated_us(static_cast<double>(records_++) * 1e6 / cfg_.rate);
   }
   if (cfg_.speed <= 0) return std::nullopt;
   if (!started_) {
@@ -23,7 +31,7 @@ std::optional<int64_t> Schedule::due_us(int64_t commit_time_us, bool starts_tx) 
     if (cfg_.max_gap_us > 0 && gap > cfg_.max_gap_us) gap = cfg_.max_gap_us;
     source_elapsed_ += gap;
     prev_commit_ = commit_time_us;
-    current_due_ = static_cast<int64_t>(static_cast<double>(source_elapsed_) / cfg_.speed);
+    current_due_ = saturated_us(static_cast<double>(source_elapsed_) / cfg_.speed);
   }
   return current_due_;
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cli.h"
 #include "core/error.h"
 #include "pg/apply.h"
 #include "replay/pacing.h"
@@ -24,6 +25,25 @@ TEST(Schedule, SpeedDividesTheOriginalGapsBetweenTransactions) {
   EXPECT_EQ(s.due_us(3'000'000, true), 200'000);
   EXPECT_EQ(s.due_us(3'500'000, true), 250'000);
   EXPECT_EQ(s.due_us(3'400'000, true), 250'000);  // a commit time stepping back follows at once
+}
+
+TEST(Schedule, TinySpeedsSaturateInsteadOfOverflowing) {
+  // Below the flags' range, but the schedule itself must never wrap to "now" (UB under the sanitizers).
+  pacing::Schedule s({.speed = 1e-300});
+  EXPECT_EQ(s.due_us(1'000'000, true), 0);
+  EXPECT_EQ(s.due_us(2'000'000, true), INT64_MAX);
+  pacing::Schedule r({.rate = 4.9e-324});
+  r.due_us(0, true);
+  EXPECT_EQ(r.due_us(0, true), INT64_MAX);
+}
+
+TEST(Schedule, SpeedAndRateFlagsRefuseWhatNoClockKeeps) {
+  EXPECT_EQ(speed_flag("--speed", "max"), 0);
+  EXPECT_EQ(speed_flag("--speed", "0.5"), 0.5);
+  for (const char* bad : {"1e-300", "4.9e-324", "1e7", "inf", "nan", "0", "-1", "2x"})
+    EXPECT_THROW(speed_flag("--speed", bad), Error) << bad;
+  EXPECT_EQ(rate_flag("--rate", "5000/s"), 5000);
+  for (const char* bad : {"1e-300", "1e10", "inf", "0"}) EXPECT_THROW(rate_flag("--rate", bad), Error) << bad;
 }
 
 TEST(Schedule, MaxGapCapsIdleStretchesBeforeScaling) {
