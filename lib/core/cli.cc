@@ -176,8 +176,8 @@ double rate_flag(const std::string& flag, const std::string& text) {
   bool per_second = text.size() > 2 && text.compare(text.size() - 2, 2, "/s") == 0;
   if (auto v = positive(per_second ? text.substr(0, text.size() - 2) : text); v && *v >= kMinRate && *v <= kMaxRate)
     return *v;
-  throw Error(kExitUsage, flag + ": expected records per second from 0.001 to 1e9, such as 5000 or 5000/s, got '" +
-                              text + "'");
+  throw Error(kExitUsage,
+              flag + ": expected records per second from 0.001 to 1e9, such as 5000 or 5000/s, got '" + text + "'");
 }
 
 std::pair<std::string, std::string> mapping_flag(const std::string& flag, const std::string& text) {
