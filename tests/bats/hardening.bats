@@ -88,12 +88,14 @@ for arg in sys.argv[4:]:
 PY
   forge() { /usr/bin/python3 "$T/forge.py" "$ADDR" "$BATS_FILE_TMPDIR" "$SS_ROOT/tests/helpers" "$@"; }
   # By default a server takes records of its own --source name only.
-  start_bg plain ss-buffer serve --listen 127.0.0.1:0
+  mport=$(ss_free_port)
+  start_bg plain ss-buffer serve --listen 127.0.0.1:0 --metrics "127.0.0.1:$mport"
   ADDR=$(addr_of plain)
   run forge "victimdb:$((2**63 - 1))" "grpc:0"
   echo "$output"
   [[ "${lines[0]}" == "PERMISSION_DENIED "*'source "victimdb"'*"--allow-source"* ]]
   [[ "${lines[1]}" == "OK stored=1 duplicates=0" ]]
+  curl -sS "http://127.0.0.1:$mport/metrics" | grep -q '^shadowstream_records_out_total.* 1$'  # serve's --metrics
   # Allowed, a position far beyond the stream's own is refused; so is a different record at a held position.
   start_bg allowed ss-buffer serve --listen 127.0.0.1:0 --allow-source victimdb --max-position-jump 1000000
   ADDR=$(addr_of allowed)
