@@ -78,7 +78,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto [schema, table] = ss::apply::map_table(cfg, rec.schema(), rec.table());
   names.insert(schema);
   names.insert(table);
-  std::vector<std::string> types;
   for (const auto* cols : {&rec.columns(), &rec.old_columns()})
     for (const auto& c : *cols) {
       names.insert(c.name());
