@@ -206,7 +206,7 @@ SQL
 
 @test "usage, data and connection errors are one line with sysexits codes" {
   run -64 --separate-stderr ss-replay --speed 0
-  [[ "$stderr" == "ss-replay: --speed: expected a positive factor or 'max'"* ]]
+  [[ "$stderr" == "ss-replay: --speed: expected a factor from 0.000001 to 1000000, or 'max', got '0'" ]]
   run -64 --separate-stderr ss-replay --on-error maybe
   run -64 --separate-stderr ss-replay --create-tables
   [[ "$stderr" == *"need --to"* ]]
