@@ -2,6 +2,9 @@
 
 #include <string>
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include "core/error.h"
 #include "core/position.h"
 
@@ -32,6 +35,43 @@ void validate_record(const ChangeRecord& rec, PositionRule rule) {
       no_nul(c.name(), "a column name");
       no_nul(c.type_name(), "a column type name");
     }
+}
+
+}  // namespace ss
+
+namespace ss {
+
+namespace {
+
+bool parse_decoded(std::string_view bytes, ChangeRecord& rec) {
+  if (!rec.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return false;
+  rec.set_commit_time(0);
+  rec.mutable_source()->set_timeline(0);
+  for (auto* cols : {rec.mutable_columns(), rec.mutable_old_columns()})
+    for (auto& c : *cols) {
+      c.clear_type_name();
+      c.clear_missing_value();
+    }
+  return true;
+}
+
+}  // namespace
+
+bool same_change(std::string_view a, std::string_view b) {
+  if (a == b) return true;
+  ChangeRecord ra, rb;
+  if (!parse_decoded(a, ra) || !parse_decoded(b, rb)) return false;
+  // Deterministic serialization of equal messages is equal bytes (unknown fields included).
+  std::string sa, sb;
+  {
+    google::protobuf::io::StringOutputStream oa(&sa), ob(&sb);
+    google::protobuf::io::CodedOutputStream ca(&oa), cb(&ob);
+    ca.SetSerializationDeterministic(true);
+    cb.SetSerializationDeterministic(true);
+    ra.SerializeToCodedStream(&ca);
+    rb.SerializeToCodedStream(&cb);
+  }
+  return sa == sb;
 }
 
 }  // namespace ss

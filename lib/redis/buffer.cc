@@ -298,13 +298,13 @@ class Writer {
     });
   }
 
-  // True when the stream holds this very record at its ID (not merely some entry there).
+  // True when the stream holds this very change at its ID (not merely some entry there).
   bool entry_exists(const Item& it) { return held({{&it, it.payload}}).front() == Held::kSame; }
 
   enum class Held { kSame, kOther, kNone };
   using Refused = std::vector<std::pair<const Item*, std::string_view>>;  // an item and its record's bytes
-  // What the stream holds at each item's ID (its record byte for byte, another record, or nothing), asked in one
-  // round trip.
+  // What the stream holds at each item's ID (the same change, see same_change; another record; or nothing), asked
+  // in one round trip.
   std::vector<Held> held(const Refused& items) {
     return conn_.with_retry(cfg_.max_backoff_us, [&](redisContext* c) {
       for (const auto& [it, payload] : items) {
@@ -320,13 +320,13 @@ class Writer {
         }
         std::string joined;
         std::optional<std::string_view> rec = entry_record(r->element[0]->element[1], joined);
-        out.push_back(rec && *rec == payload ? Held::kSame : Held::kOther);
+        out.push_back(rec && same_change(*rec, payload) ? Held::kSame : Held::kOther);
       }
       return out;
     });
   }
 
-  // Redis refuses an ID at or below the stream's top entry, held or not. Only the record itself at its ID is a
+  // Redis refuses an ID at or below the stream's top entry, held or not. Only the same change at its ID is a
   // duplicate (or nothing at an ID below the first entry: stored, then trimmed by retention). Anything else is a
   // record the stream can never take in order, because something else was stored at or above its position: counted
   // as a duplicate it would be acknowledged upstream and lost.
@@ -338,7 +338,7 @@ class Writer {
       const std::string where = "position " + format_position(it.pos) + " of " + it.key;
       if (h[i] == Held::kOther)
         throw Conflict(where +
-                       " already holds a different record: a resend must be byte-identical (two producers "
+                       " already holds a different change: a resend must carry the same change (two producers "
                        "share the source name, or positions were forged)");
       std::optional<Position> first = end_entry(it.key, false);
       if (first && it.pos < *first) continue;

@@ -68,9 +68,9 @@ class RecordStore {
   explicit RecordStore(const WriteConfig& cfg);
   ~RecordStore();
   // Records whose commit_lsn is 0 get positions here: one new transaction after the stream's top entry, ordinals
-  // 0..n-1, tx_last on the last. Records that carry a position are stored as given: a byte-identical resend is a
-  // duplicate, a different record at a held position is Conflict (65), a position more than max_position_jump above
-  // the stream's top is Error(65).
+  // 0..n-1, tx_last on the last. Records that carry a position are stored as given: a resend of the same change
+  // (same_change) is a duplicate, a different record at a held position is Conflict (65), a position more than
+  // max_position_jump above the stream's top is Error(65).
   PushResult push(std::vector<shadowstream::v1::ChangeRecord>& records);
 
  private:

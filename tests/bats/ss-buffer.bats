@@ -222,6 +222,11 @@ r2 = one(again, metadata=auth)
 assert r2.accepted and r2.stored == 1 and r2.duplicates == 0, r2
 r2 = one(again, metadata=auth)
 assert r2.accepted and r2.stored == 0 and r2.duplicates == 1, r2
+# A capture that decodes the stretch again reads some fields anew (a message's commit time, type names): same change.
+redecoded = pb.ChangeRecord(); redecoded.CopyFrom(again)
+redecoded.commit_time += 5000000; redecoded.columns[0].type_name = "pg_catalog.int4"
+r2 = one(redecoded, metadata=auth)
+assert r2.accepted and r2.stored == 0 and r2.duplicates == 1, r2
 other = rec(98); other.commit_lsn = again.commit_lsn; other.tx_last = True; other.commit_time = again.commit_time
 try:
     one(other, metadata=auth)
@@ -248,7 +253,7 @@ PY
   [ "$status" -eq 0 ]
   [ "${lines[-1]}" = ok ]
   [[ "$output" == *"invalid: record 0: op is required"* ]]
-  [[ "$output" == *"conflict: position "*" already holds a different record"* ]]
+  [[ "$output" == *"conflict: position "*" already holds a different change"* ]]
   kill -TERM "$srv"
   wait "$srv"
   [ "$(rc xlen shadowstream:py:changes)" -eq 9 ]
