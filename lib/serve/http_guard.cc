@@ -60,6 +60,7 @@ struct Guard::Impl {
   UniqueFd epoll{::epoll_create1(EPOLL_CLOEXEC)};
   UniqueFd wake_r, wake_w;
   std::thread gate;
+  std::string peek_buf;  // the gate's, reused for every peek
 
   explicit Impl(const Limits& l) : limits(l) {
     int p[2];
@@ -108,8 +109,9 @@ struct Guard::Impl {
       if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
       auto c = std::make_shared<Conn>();
       c->fd = UniqueFd(::dup(fd));
-      if (c->fd.get() < 0) return nullptr;
       c->deadline_us = now_us() + limits.head_deadline_us;
+      // Known even without a dup (out of descriptors): unwatched, but never taken for the next accepted socket.
+      if (c->fd.get() < 0) c->done = true;
       conns[st.st_ino] = c;
       return c;
     }
@@ -120,7 +122,7 @@ struct Guard::Impl {
   // bytes say nothing before the handshake) a worker takes it at once, and the deadline and budget still apply.
   void enqueue(std::function<void()> serve) {
     std::shared_ptr<Conn> c = adopt();
-    if (!c || !plain) return dispatch(c, std::move(serve));
+    if (!c || !plain || c->done) return dispatch(c, std::move(serve));
     {
       std::lock_guard<std::mutex> lk(mu);
       c->serve = std::move(serve);
@@ -146,8 +148,11 @@ struct Guard::Impl {
     });
   }
 
+  // The connection is over: its dup is closed with it, before another accept could take the dup for a new socket.
   void release(const std::shared_ptr<Conn>& c) {
     std::lock_guard<std::mutex> lk(mu);
+    c->done = true;
+    c->fd.reset();
     for (auto it = conns.begin(); it != conns.end(); ++it)
       if (it->second == c) {
         conns.erase(it);
@@ -156,20 +161,24 @@ struct Guard::Impl {
   }
 
   // Takes a gated connection off the gate and gives it to a worker (mu held). Cut off, it still goes to a worker:
-  // httplib owns the socket and closes it when its read fails.
+  // httplib owns the socket and closes it when its read fails. A whole head gets a new deadline: the time it may
+  // wait for a busy worker is not the client's doing.
   void pass_on(const std::shared_ptr<Conn>& c, bool cut) {
     ::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, c->fd.get(), nullptr);
     c->gating = false;
     if (cut) {
       ::shutdown(c->fd.get(), SHUT_RDWR);
       c->done = true;
+    } else {
+      c->deadline_us = now_us() + limits.head_deadline_us;
     }
     dispatch(c, std::move(c->serve));
   }
 
   // Whether the head has arrived whole: "\r\n\r\n" within the budget. nullopt: not yet.
   std::optional<bool> head_status(int fd) {
-    std::string buf(limits.head_bytes + 4, '\0');
+    std::string& buf = peek_buf;
+    buf.resize(limits.head_bytes + 4);
     ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
     if (n == 0) return false;  // closed before a head: a worker reads the EOF and closes
     if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? std::nullopt : std::optional<bool>(false);
