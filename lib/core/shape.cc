@@ -2,14 +2,14 @@
 
 #include <algorithm>
 
+#include "core/type_name.h"
+
 namespace ss::shape {
 
 using shadowstream::v1::ChangeRecord;
 using shadowstream::v1::Column;
 
 namespace {
-
-constexpr uint32_t kFirstNormalObjectId = 16384;
 
 // FNV-1a, 64-bit: stable across builds and machines, which std::hash is not.
 class Fingerprint {
@@ -66,7 +66,7 @@ uint64_t id(const ChangeRecord& rec) {
 bool same_type(const Column& c, const TargetColumn& t) {
   if (c.type_modifier() != t.type_modifier) return false;
   if (c.type_oid() != 0 && c.type_oid() < kFirstNormalObjectId) return c.type_oid() == t.type_oid;
-  return c.type_name() == t.type_name;
+  return same_type_name(c.type_name(), t.type_name);
 }
 
 Change compare(const ChangeRecord& rec, const std::vector<TargetColumn>& target) {

@@ -14,9 +14,9 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/shape.h"
+#include "core/type_name.h"
 #include "pg/conn.h"
 #include "pg/fold.h"
-#include "pg/type_name.h"
 
 namespace ss::apply {
 
@@ -537,20 +537,20 @@ struct Applier::Impl {
   }
 
   // The target's own spelling of a column's type. A built-in type is named by OID; any other by its name, parsed
-  // into identifiers and looked up on the target (see pg/type_name.h): a name that is not a type name, or a type the
+  // into identifiers and looked up on the target (see core/type_name.h): a name that is not a type name, or a type the
   // target lacks, stops the replay at this record (65) before any DDL is sent.
   std::string sql_type(const ChangeRecord& rec, const Column& c, std::string_view payload) {
     const std::string typmod = std::to_string(c.type_modifier());
-    if (c.type_oid() != 0 && c.type_oid() < pg::kFirstNormalObjectId) {
+    if (c.type_oid() != 0 && c.type_oid() < kFirstNormalObjectId) {
       pg::Result r = query("SELECT format_type($1::oid, $2::int)", {std::to_string(c.type_oid()), typmod});
       return PQgetvalue(r.get(), 0, 0);
     }
-    std::optional<pg::TypeRef> ref = pg::parse_type_name(c.type_name());
+    std::optional<TypeRef> ref = parse_type_name(c.type_name());
     if (!ref)
       stop_on({record_pending(Kind::kControl, rec, payload),
                "column " + c.name() + " has type name " + c.type_name() +
                    ", which is not a type name (name or schema.name, each part bare or \"quoted\", then []s)"});
-    pg::Result r = query("SELECT format_type(to_regtype($1), $2::int)", {pg::regtype_text(*ref), typmod});
+    pg::Result r = query("SELECT format_type(to_regtype($1), $2::int)", {regtype_text(*ref), typmod});
     if (PQgetisnull(r.get(), 0, 0))
       stop_on({record_pending(Kind::kControl, rec, payload),
                "column " + c.name() + " has type " + c.type_name() +
@@ -585,7 +585,7 @@ struct Applier::Impl {
     for (int i = 0; i < PQntuples(r.get()); ++i)
       cols.push_back({PQgetvalue(r.get(), i, 0),
                       static_cast<uint32_t>(std::strtoul(PQgetvalue(r.get(), i, 1), nullptr, 10)),
-                      pg::catalog_type_name(PQgetvalue(r.get(), i, 2), PQgetvalue(r.get(), i, 3)),
+                      catalog_type_name(PQgetvalue(r.get(), i, 2), PQgetvalue(r.get(), i, 3)),
                       std::atoi(PQgetvalue(r.get(), i, 4)), PQgetvalue(r.get(), i, 5)[0] == 't'});
     return cols;
   }

@@ -57,7 +57,7 @@ struct Statement {
 std::pair<std::string, std::string> map_table(const Config& cfg, const std::string& schema, const std::string& table);
 std::string quote_ident(std::string_view ident);
 // CREATE TABLE IF NOT EXISTS `table` (quoted) with `cols`, `types[i]` being the target's spelling of the type of
-// cols[i] (never a record's own type name: see pg/type_name.h), and their key columns as its primary key when
+// cols[i] (never a record's own type name: see core/type_name.h), and their key columns as its primary key when
 // `primary_key`. Pure, for unit tests and the statement fuzzer.
 std::string create_table_sql(const std::string& table,
                              const google::protobuf::RepeatedPtrField<shadowstream::v1::Column>& cols,

@@ -18,12 +18,12 @@
 #include "core/position.h"
 #include "core/shape.h"
 #include "core/signals.h"
+#include "core/type_name.h"
 #include "pg/conn.h"
 #include "pg/pgoutput.h"
 #include "pg/replication.h"
 #include "pg/slot.h"
 #include "pg/snapshot.h"
-#include "pg/type_name.h"
 #include "shadowstream.pb.h"
 
 namespace ss::capture {
@@ -112,7 +112,7 @@ class Capture {
         sql_.get(), "SELECT t.oid, n.nspname, t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace");
     for (int i = 0; i < PQntuples(r.get()); ++i)
       type_names_[static_cast<uint32_t>(std::stoul(PQgetvalue(r.get(), i, 0)))] =
-          pg::catalog_type_name(PQgetvalue(r.get(), i, 1), PQgetvalue(r.get(), i, 2));
+          catalog_type_name(PQgetvalue(r.get(), i, 1), PQgetvalue(r.get(), i, 2));
   }
 
   std::string type_name(uint32_t oid) {

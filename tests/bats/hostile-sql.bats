@@ -54,6 +54,11 @@ rec() {
   run --separate-stderr ss-replay --to "dbname=shadow_forged" --create-tables <"$T/nosuch.ss"
   [ "$status" -eq 65 ]
   [[ "$stderr" == *"type nosuch.thing, which the target does not have"* ]]
+  # Hand-written records name types as SQL does: integer and char are int4 and bpchar, "char" the one-byte type.
+  OID=17001 rec 0/40 insert sqlnames '[{"name":"id","type_oid":0,"type_name":"integer","text":"1","is_key":true},{"name":"c","type_oid":0,"type_name":"char","type_modifier":7,"text":"abc"},{"name":"q","type_oid":0,"type_name":"\"char\"","type_modifier":-1,"text":"z"}]' |
+    ss-cat -j >"$T/sqlnames.ss"
+  ss-replay --to "dbname=shadow_forged" --create-tables <"$T/sqlnames.ss"
+  [ "$(qd shadow_forged "select string_agg(format_type(atttypid, atttypmod), ',' order by attnum) from pg_attribute where attrelid = 'sqlnames'::regclass and attnum > 0")" = 'integer,character(3),"char"' ]
 }
 
 @test "a source schema named like SQL reaches the shadow as a name: no statement of it runs there" {

@@ -11,8 +11,8 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/record_check.h"
+#include "core/type_name.h"
 #include "pg/apply.h"
-#include "pg/type_name.h"
 #include "shadowstream.pb.h"
 
 namespace {
@@ -81,9 +81,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto* cols : {&rec.columns(), &rec.old_columns()})
     for (const auto& c : *cols) {
       names.insert(c.name());
-      auto ref = ss::pg::parse_type_name(c.type_name());
+      auto ref = ss::parse_type_name(c.type_name());
       if (!ref) continue;
-      auto again = ss::pg::parse_type_name(ss::pg::regtype_text(*ref));
+      auto again = ss::parse_type_name(ss::regtype_text(*ref));
       if (!again || again->schema != ref->schema || again->name != ref->name || again->array_dims != ref->array_dims)
         __builtin_trap();
     }

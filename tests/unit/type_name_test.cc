@@ -1,10 +1,10 @@
-#include "pg/type_name.h"
+#include "core/type_name.h"
 
 #include <gtest/gtest.h>
 
 #include "core/log.h"
 
-namespace ss::pg {
+namespace ss {
 namespace {
 
 std::string resolved(std::string_view text) {
@@ -65,6 +65,28 @@ TEST(TypeName, CatalogNamesReadBackAsThemselves) {
   }
 }
 
+TEST(TypeName, BareSqlNamesOfBuiltInsAreTheGrammarsTypes) {
+  EXPECT_EQ(resolved("integer"), "\"int4\"");
+  EXPECT_EQ(resolved("BIGINT[]"), "\"int8\"[]");
+  EXPECT_EQ(resolved("char"), "\"bpchar\"");
+  EXPECT_EQ(resolved("\"char\""), "\"char\"");                // quoted: the one-byte type
+  EXPECT_EQ(resolved("app.integer"), "\"app\".\"integer\"");  // qualified: a type of that name
+  EXPECT_EQ(catalog_type_name("pg_catalog", "char"), "\"char\"");
+  EXPECT_EQ(catalog_type_name("pg_catalog", "bpchar"), "bpchar");
+}
+
+TEST(TypeName, SameTypeNameReadsBothSidesAsTheTargetWould) {
+  EXPECT_TRUE(same_type_name("integer", "int4"));
+  EXPECT_TRUE(same_type_name("pg_catalog.int4", "int4"));
+  EXPECT_TRUE(same_type_name("int4[]", "_int4"));
+  EXPECT_TRUE(same_type_name("MySchema.Mood", "myschema.mood"));  // an archive written before names were quoted
+  EXPECT_TRUE(same_type_name("\"My S\".t", "\"My S\".t"));
+  EXPECT_FALSE(same_type_name("\"My S\".t", "\"my s\".t"));
+  EXPECT_FALSE(same_type_name("char", "\"char\""));
+  EXPECT_FALSE(same_type_name("public.mood", "app.mood"));
+  EXPECT_TRUE(same_type_name("a b", "a b"));  // not names: as text
+}
+
 TEST(Printable, ControlCharactersAndBrokenUtf8AreEscaped) {
   EXPECT_EQ(log::printable("plain job 1"), "plain job 1");
   EXPECT_EQ(log::printable("caf\xc3\xa9 \xe2\x9c\x93"), "caf\xc3\xa9 \xe2\x9c\x93");
@@ -79,4 +101,4 @@ TEST(Printable, ControlCharactersAndBrokenUtf8AreEscaped) {
 }
 
 }  // namespace
-}  // namespace ss::pg
+}  // namespace ss

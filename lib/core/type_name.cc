@@ -1,8 +1,8 @@
-#include "pg/type_name.h"
+#include "core/type_name.h"
 
 #include <vector>
 
-namespace ss::pg {
+namespace ss {
 
 namespace {
 
@@ -31,14 +31,28 @@ bool plain(std::string_view ident) {
   return true;
 }
 
+// The SQL standard's names the grammar turns into built-in types when they are written bare and unqualified.
+std::string_view builtin_alias(std::string_view bare) {
+  static constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
+      {"int", "int4"},         {"integer", "int4"}, {"smallint", "int2"}, {"bigint", "int8"},
+      {"real", "float4"},      {"float", "float8"}, {"boolean", "bool"},  {"char", "bpchar"},
+      {"character", "bpchar"}, {"nchar", "bpchar"}, {"dec", "numeric"},   {"decimal", "numeric"},
+  };
+  for (auto [alias, name] : kAliases)
+    if (alias == bare) return name;
+  return bare;
+}
+
 }  // namespace
 
 std::optional<TypeRef> parse_type_name(std::string_view text) {
   std::vector<std::string> parts;
+  bool last_bare = false;
   size_t i = 0;
   while (true) {
     std::string part;
-    if (i < text.size() && text[i] == '"') {
+    last_bare = !(i < text.size() && text[i] == '"');
+    if (!last_bare) {
       ++i;
       while (true) {
         if (i >= text.size()) return std::nullopt;  // unterminated
@@ -78,7 +92,23 @@ std::optional<TypeRef> parse_type_name(std::string_view text) {
   }
   if (parts.size() == 2) t.schema = std::move(parts[0]);
   t.name = std::move(parts.back());
+  if (parts.size() == 1 && last_bare) t.name = std::string(builtin_alias(t.name));
   return t;
+}
+
+bool same_type_name(std::string_view a, std::string_view b) {
+  auto canonical = [](std::string_view text) -> std::optional<TypeRef> {
+    std::optional<TypeRef> t = parse_type_name(text);
+    if (!t) return t;
+    if (t->schema == "pg_catalog") t->schema.clear();
+    // An array type is one type whatever its dimensions, named _element in the catalog.
+    if (t->array_dims > 0) t->name = "_" + t->name;
+    t->array_dims = 0;
+    return t;
+  };
+  std::optional<TypeRef> ta = canonical(a), tb = canonical(b);
+  if (!ta || !tb) return a == b;
+  return ta->schema == tb->schema && ta->name == tb->name;
 }
 
 std::string regtype_text(const TypeRef& t) {
@@ -89,9 +119,10 @@ std::string regtype_text(const TypeRef& t) {
 }
 
 std::string catalog_type_name(std::string_view schema, std::string_view name) {
-  if (schema == "pg_catalog") return std::string(name);
+  // "char" bare would read back as bpchar.
+  if (schema == "pg_catalog") return plain(name) && builtin_alias(name) == name ? std::string(name) : quoted(name);
   auto part = [](std::string_view p) { return plain(p) ? std::string(p) : quoted(p); };
   return part(schema) + "." + part(name);
 }
 
-}  // namespace ss::pg
+}  // namespace ss
