@@ -65,7 +65,7 @@ PY
   [ "${lines[2]}" = alive ]
 }
 
-@test "an Ingestor client cannot silence another source: sources allowed, positions bounded, resends identical" {
+@test "an Ingestor client cannot silence another source: sources allowed, positions bounded, a resend is the same change" {
   ss-gen-records -n 1000 --source victimdb --start-lsn 16777216 >"$T/victim.ss"
   ss-gen-records -n 10 --source victimdb --start-lsn 16777216 | ss-buffer --no-passthrough
   cat >"$T/forge.py" <<'PY'
@@ -102,7 +102,7 @@ PY
   run forge "victimdb:$((2**63 - 1))" "victimdb:16777216:other" "victimdb:$((16777216 + 100000000))"
   echo "$output"
   [[ "${lines[0]}" == "INVALID_ARGUMENT position 7FFFFFFF/FFFFFFFF:0 is more than 1000000 above the top entry"* ]]
-  [[ "${lines[1]}" == "ALREADY_EXISTS position 0/1000000:0 of shadowstream:victimdb:changes already holds a different record"* ]]
+  [[ "${lines[1]}" == "ALREADY_EXISTS position 0/1000000:0 of shadowstream:victimdb:changes already holds a different change"* ]]
   [[ "${lines[2]}" == "INVALID_ARGUMENT "*"more than 1000000 above"* ]]
   # The real capture of victimdb goes on storing everything.
   run --separate-stderr ss-buffer --no-passthrough <"$T/victim.ss"
@@ -125,7 +125,7 @@ PY
   [ "$status" -eq 65 ]
   [[ "$stderr" == *"position 0/2000000:0 of shadowstream:s2:changes is below the stream's top entry but not in it"* ]]
   [ ! -s "$T/ack" ]
-  # A byte-identical resend is a duplicate as always, also after retention trimmed it away.
+  # A resend of the same change is a duplicate as always, also after retention trimmed it away.
   run --separate-stderr ss-buffer --no-passthrough <"$T/first.ss"
   [ "$status" -eq 0 ]
   [[ "$stderr" == *"dropped 5 already stored"* ]]
