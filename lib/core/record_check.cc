@@ -2,8 +2,7 @@
 
 #include <string>
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/message_differencer.h>
 
 #include "core/error.h"
 #include "core/position.h"
@@ -37,10 +36,6 @@ void validate_record(const ChangeRecord& rec, PositionRule rule) {
     }
 }
 
-}  // namespace ss
-
-namespace ss {
-
 namespace {
 
 bool parse_decoded(std::string_view bytes, ChangeRecord& rec) {
@@ -61,17 +56,7 @@ bool same_change(std::string_view a, std::string_view b) {
   if (a == b) return true;
   ChangeRecord ra, rb;
   if (!parse_decoded(a, ra) || !parse_decoded(b, rb)) return false;
-  // Deterministic serialization of equal messages is equal bytes (unknown fields included).
-  std::string sa, sb;
-  {
-    google::protobuf::io::StringOutputStream oa(&sa), ob(&sb);
-    google::protobuf::io::CodedOutputStream ca(&oa), cb(&ob);
-    ca.SetSerializationDeterministic(true);
-    cb.SetSerializationDeterministic(true);
-    ra.SerializeToCodedStream(&ca);
-    rb.SerializeToCodedStream(&cb);
-  }
-  return sa == sb;
+  return google::protobuf::util::MessageDifferencer::Equals(ra, rb);  // unknown fields included
 }
 
 }  // namespace ss

@@ -17,10 +17,6 @@ enum class PositionRule {
 // (0, kMaxLsn], a commit time outside [kMinTimeUs, kMaxTimeUs], a schema, table, column or type name with a NUL.
 void validate_record(const shadowstream::v1::ChangeRecord& rec, PositionRule rule = PositionRule::kRequired);
 
-}  // namespace ss
-
-namespace ss {
-
 // Whether two serialized records are the same change: equal but for what a capture reads at decode time rather
 // than from the WAL (the commit time of records outside a transaction, the timeline, the type names and missing
 // values it looks up). A capture that restarts and decodes a stretch again sends such a record; it is a resend, not
