@@ -134,6 +134,13 @@ deps:
 	  echo "installing playwright-core (npm ci in tests/browser)"; \
 	  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >/dev/null; \
 	fi
+	@# Apache Kafka's broker and tools, the tests' and benchmarks' peer: a JVM and Maven, then the pinned jars into a
+	@# cache outside the tree (nothing from them is linked into ShadowStream).
+	@if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then \
+	  echo "installing: openjdk-17-jre-headless maven"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless maven >/dev/null; \
+	fi
+	@tests/peers/fetch-kafka.sh
 
 install: $(TOOL_BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

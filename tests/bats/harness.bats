@@ -31,13 +31,60 @@ teardown_file() { ss_stop_all; }
   [ "$output" != PONG ]
 }
 
-@test "Kafka test broker speaks the wire protocol to kcat, and takes fault commands" {
-  ss_start_kafka --partitions 4 --topic harness.check
+@test "Apache Kafka: one KRaft node answers kcat and Kafka's own tools, topics carry their configs" {
+  ss_start_kafka --partitions 4 --topic harness.check --topic-config retention.ms=3600000
   [ -n "$KAFKA_BROKERS" ]
   printf 'a\nb\nc\n' | kcat -b "$KAFKA_BROKERS" -P -t harness.check -p 0
   run kcat -b "$KAFKA_BROKERS" -C -t harness.check -p 0 -o beginning -e -q
   [ "$status" -eq 0 ]
   [ "$output" = "$(printf 'a\nb\nc')" ]
+  run kcat -b "$KAFKA_BROKERS" -L -t harness.check
+  [[ "$output" == *"4 partitions"* ]]
+  run ss_kafka_tool configs --bootstrap-server "$KAFKA_BROKERS" --entity-type topics --entity-name harness.check --describe
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"retention.ms=3600000"* ]]
+  run --separate-stderr ss_kafka_tool console-consumer --bootstrap-server "$KAFKA_BROKERS" --topic harness.check --partition 0 \
+    --offset earliest --max-messages 3 --isolation-level read_committed
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf 'a\nb\nc')" ]
+  # The node survives kill -9 and starts again on its data.
+  ss_kafka_node kill 1
+  ! kcat -b "$KAFKA_BROKERS" -L -m 1 >/dev/null 2>&1
+  ss_kafka_node start 1
+  run kcat -b "$KAFKA_BROKERS" -C -t harness.check -p 0 -o beginning -e -q
+  [ "$output" = "$(printf 'a\nb\nc')" ]
+  dir=$SS_KAFKA_DIR
+  ss_stop_kafka
+  [ ! -d "$dir" ]
+}
+
+@test "Apache Kafka: a three-node cluster replicates to all three and keeps a partition leader when its leader dies" {
+  ss_start_kafka --nodes 3 --partitions 2 --topic harness.repl
+  run kcat -b "$KAFKA_BROKERS" -L -t harness.repl
+  [[ "$output" == *"3 brokers"* ]]
+  [[ "$output" == *"isrs: "*","*","* ]]
+  run ss_kafka_tool configs --bootstrap-server "$KAFKA_BROKERS" --entity-type brokers --entity-name 1 --describe --all
+  [[ "$output" == *"min.insync.replicas=2"* ]]
+  printf 'x\n' | kcat -b "$KAFKA_BROKERS" -P -t harness.repl -p 0 -X acks=all
+  leader=$(ss_kafka_leader harness.repl 0)
+  [ -n "$leader" ]
+  ss_kafka_node kill "$leader"
+  ss_wait_for _leader_other_than harness.repl 0 "$leader"
+  printf 'y\n' | kcat -b "$KAFKA_BROKERS" -P -t harness.repl -p 0 -X acks=all
+  run kcat -b "$KAFKA_BROKERS" -C -t harness.repl -p 0 -o beginning -e -q
+  [ "$output" = "$(printf 'x\ny')" ]
+  ss_kafka_node start "$leader"
+  ss_stop_kafka
+}
+
+_leader_other_than() {
+  local now
+  now=$(ss_kafka_leader "$1" "$2")
+  [ -n "$now" ] && [ "$now" != -1 ] && [ "$now" != "$3" ]
+}
+
+@test "Kafka mock broker (kept for injected faults) takes fault commands" {
+  ss_start_kafka_mock --partitions 4 --topic harness.check
   run kcat -b "$KAFKA_BROKERS" -L -t harness.check
   [[ "$output" == *"4 partitions"* ]]
   ss_kafka_ctl topic harness.other 2
@@ -47,6 +94,7 @@ teardown_file() { ss_stop_all; }
   ss_kafka_ctl up 1
   run ss_kafka_ctl bogus
   [ "$status" -ne 0 ]
+  ss_stop_kafka_mock
 }
 
 @test "ss_stop_all stops servers started inside a test" {

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Throwaway servers for tests and benchmarks: PostgreSQL 15, redis-server and the Kafka test broker, each on a free
+# Throwaway servers for tests and benchmarks: PostgreSQL 15, redis-server and Apache Kafka (or the mock), each on a free
 # loopback port in its own temp dir, polled for readiness, and stopped by ss_stop_all. Usable from bats
 # (`load ../helpers/servers`) and from plain bash (`source tests/helpers/servers.bash`). API: HACKING.md.
 
@@ -170,9 +170,192 @@ _ss_stop_redis_dir() {
   rm -rf "$dir"
 }
 
-# ---- Kafka test broker (librdkafka mock cluster) ---------------------------------------------------------------
-# ss_start_kafka [ss-test-broker options...], e.g. ss_start_kafka --partitions 64 --topic shadowstream.archive
+# ---- Apache Kafka (KRaft) ----------------------------------------------------------------------------------------
+# The real broker, fetched by `make deps` (tests/peers/fetch-kafka.sh). Each node is a combined broker+controller JVM
+# with its own config, data dir and log under $SS_KAFKA_DIR/nodeID.
+ss_kafka_home() { "$SS_ROOT/tests/peers/fetch-kafka.sh" --home; }
+
+# ss_kafka_tool NAME ARGS...: one of Kafka's own command-line tools, quiet but for warnings on stderr.
+ss_kafka_tool() {
+  local name=$1 cls home
+  shift
+  case $name in
+  console-consumer) cls=org.apache.kafka.tools.consumer.ConsoleConsumer ;;
+  console-producer) cls=org.apache.kafka.tools.ConsoleProducer ;;
+  producer-perf-test) cls=org.apache.kafka.tools.ProducerPerformance ;;
+  consumer-perf-test) cls=org.apache.kafka.tools.ConsumerPerformance ;;
+  configs) cls=org.apache.kafka.tools.ConfigCommand ;;
+  topics) cls=org.apache.kafka.tools.TopicCommand ;;
+  get-offsets) cls=org.apache.kafka.tools.GetOffsetShell ;;
+  transactions) cls=org.apache.kafka.tools.TransactionsCommand ;;
+  storage) cls=kafka.tools.StorageTool ;;
+  *)
+    echo "ss_kafka_tool: unknown tool $name" >&2
+    return 64
+    ;;
+  esac
+  home=$(ss_kafka_home)
+  java -Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$home/tool-log4j2.properties" \
+    -cp "$home/libs/*" "$cls" "$@"
+}
+
+# ss_start_kafka [--nodes N] [--partitions N] [--topic NAME[:PARTITIONS]]... [--config KEY=VALUE]...
+#                [--topic-config KEY=VALUE]...
+# One node (default) or a cluster of N. Replication factor min(N,3); with 3 or more nodes min.insync.replicas=2.
+# --config goes into every node's server.properties; --topic-config into every topic --topic creates (partition count
+# --partitions unless NAME:PARTITIONS says otherwise). Exports KAFKA_BROKERS once every node is up and the topics
+# exist.
 ss_start_kafka() {
+  local nodes=1 partitions=1 topics=() configs=() topic_configs=()
+  while (($#)); do
+    case $1 in
+    --nodes) nodes=$2 && shift 2 ;;
+    --partitions) partitions=$2 && shift 2 ;;
+    --topic) topics+=("$2") && shift 2 ;;
+    --config) configs+=("$2") && shift 2 ;;
+    --topic-config) topic_configs+=("$2") && shift 2 ;;
+    *)
+      echo "ss_start_kafka: unknown option $1" >&2
+      return 64
+      ;;
+    esac
+  done
+  local home
+  home=$(ss_kafka_home)
+  [ -f "$home/complete" ] || {
+    echo "ss_start_kafka: Apache Kafka is not fetched ($home); run make deps" >&2
+    return 69
+  }
+  SS_KAFKA_DIR=$(mktemp -d /tmp/ss-kafka.XXXXXX)
+  export SS_KAFKA_DIR
+  _ss_register kafka "$SS_KAFKA_DIR"
+  local rf=$((nodes < 3 ? nodes : 3)) isr=1 id voters="" brokers="" cluster
+  ((nodes >= 3)) && isr=2
+  for ((id = 1; id <= nodes; id++)); do
+    mkdir -p "$SS_KAFKA_DIR/node$id"
+    ss_free_port >"$SS_KAFKA_DIR/node$id/port"
+    ss_free_port >"$SS_KAFKA_DIR/node$id/cport"
+    voters+="${voters:+,}$id@127.0.0.1:$(cat "$SS_KAFKA_DIR/node$id/cport")"
+    brokers+="${brokers:+,}127.0.0.1:$(cat "$SS_KAFKA_DIR/node$id/port")"
+  done
+  cluster=$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
+  for ((id = 1; id <= nodes; id++)); do
+    local d="$SS_KAFKA_DIR/node$id"
+    {
+      echo "process.roles=broker,controller"
+      echo "node.id=$id"
+      echo "controller.quorum.voters=$voters"
+      echo "listeners=PLAINTEXT://127.0.0.1:$(cat "$d/port"),CONTROLLER://127.0.0.1:$(cat "$d/cport")"
+      echo "advertised.listeners=PLAINTEXT://127.0.0.1:$(cat "$d/port")"
+      echo "controller.listener.names=CONTROLLER"
+      echo "inter.broker.listener.name=PLAINTEXT"
+      echo "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+      echo "log.dirs=$d/data"
+      echo "default.replication.factor=$rf"
+      echo "min.insync.replicas=$isr"
+      echo "offsets.topic.replication.factor=$rf"
+      echo "transaction.state.log.replication.factor=$rf"
+      echo "transaction.state.log.min.isr=$isr"
+      echo "share.coordinator.state.topic.replication.factor=$rf"
+      echo "share.coordinator.state.topic.min.isr=$isr"
+      # Few internal partitions: each is files and a leader election at start, and tests have few groups.
+      echo "offsets.topic.num.partitions=4"
+      echo "transaction.state.log.num.partitions=4"
+      echo "group.initial.rebalance.delay.ms=0"
+      # Test records carry commit times of their own, often weeks old: time-based retention would delete them as
+      # soon as they land. Tests of retention set it per topic.
+      echo "log.retention.ms=-1"
+      local kv
+      for kv in "${configs[@]}"; do echo "$kv"; done
+    } >"$d/server.properties"
+  done
+  # Formatting is a JVM start per node: in parallel.
+  local pids=()
+  for ((id = 1; id <= nodes; id++)); do
+    ss_kafka_tool storage format -t "$cluster" -c "$SS_KAFKA_DIR/node$id/server.properties" \
+      >"$SS_KAFKA_DIR/node$id/format.log" 2>&1 &
+    pids+=($!)
+  done
+  for id in "${pids[@]}"; do
+    wait "$id" || {
+      cat "$SS_KAFKA_DIR"/node*/format.log >&2
+      return 1
+    }
+  done
+  for ((id = 1; id <= nodes; id++)); do _ss_kafka_launch "$id"; done
+  KAFKA_BROKERS=$brokers
+  export KAFKA_BROKERS
+  echo "$nodes" >"$SS_KAFKA_DIR/nodes"
+  ss_wait_for _ss_kafka_brokers_up "$nodes" || {
+    tail -30 "$SS_KAFKA_DIR"/node*/server.log >&2
+    return 1
+  }
+  local t name n args=()
+  for kv in "${topic_configs[@]}"; do args+=(--config "$kv"); done
+  for t in "${topics[@]}"; do
+    name=${t%:*} n=$partitions
+    [ "$name" != "$t" ] && n=${t##*:}
+    ss-kafka-topic "$name" --partitions "$n" "${args[@]}" || return 1
+  done
+}
+
+# Brokers the cluster's metadata lists (kcat asks any one that answers).
+_ss_kafka_brokers_up() {
+  [ "$(kcat -b "$KAFKA_BROKERS" -L -m 2 2>/dev/null | sed -n 's/^ *\([0-9]*\) brokers:$/\1/p')" = "$1" ]
+}
+
+_ss_kafka_launch() {
+  local id=$1 home d="$SS_KAFKA_DIR/node$1"
+  home=$(ss_kafka_home)
+  # SerialGC and a small heap: two cores shared with PostgreSQL, Redis and the tools under test.
+  java -Xms256m -Xmx1g -XX:+UseSerialGC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$home/broker-log4j2.properties" -Dss.log="$d/server.log" \
+    -cp "$home/libs/*" kafka.Kafka "$d/server.properties" >>"$d/stdout.log" 2>&1 3>&- &
+  echo $! >"$d/pid"
+  disown $!
+}
+
+# ss_kafka_node kill|stop|start ID: kill -9, stop (SIGTERM, controlled shutdown) or start again one node of the
+# cluster, on its ports and data. start waits until the node answers metadata requests again.
+ss_kafka_node() {
+  local d="$SS_KAFKA_DIR/node$2"
+  case $1 in
+  kill) _ss_stop_pid "$(cat "$d/pid")" KILL ;;
+  stop) _ss_stop_pid "$(cat "$d/pid")" ;;
+  start)
+    _ss_kafka_launch "$2"
+    ss_wait_for kcat -b "127.0.0.1:$(cat "$d/port")" -L -m 2 || return 1
+    ;;
+  *)
+    echo "ss_kafka_node: kill|stop|start ID" >&2
+    return 64
+    ;;
+  esac
+}
+
+# ss_kafka_leader TOPIC PARTITION: the node id leading that partition now.
+ss_kafka_leader() {
+  kcat -b "$KAFKA_BROKERS" -L -t "$1" -m 5 2>/dev/null | sed -n "s/^ *partition $2, leader \([0-9-]*\),.*/\1/p"
+}
+
+ss_stop_kafka() {
+  [ -n "${SS_KAFKA_DIR:-}" ] || return 0
+  _ss_stop_kafka_dir "$SS_KAFKA_DIR"
+}
+
+# Throwaway data: no controlled shutdown to wait for.
+_ss_stop_kafka_dir() {
+  local dir=$1 p
+  for p in "$dir"/node*/pid; do
+    [ -f "$p" ] && _ss_stop_pid "$(cat "$p")" KILL
+  done
+  rm -rf "$dir"
+}
+
+# ---- Kafka test broker (librdkafka mock cluster) ---------------------------------------------------------------
+# Only for faults a real broker cannot be made to produce on cue (injected Produce/EndTxn errors): each test that
+# uses it says why. ss_start_kafka_mock [ss-test-broker options...], e.g. --partitions 4 --topic NAME
+ss_start_kafka_mock() {
   SS_KAFKA_DIR=$(mktemp -d /tmp/ss-kafka.XXXXXX)
   export SS_KAFKA_DIR
   mkfifo "$SS_KAFKA_DIR/ctl"
@@ -181,7 +364,7 @@ ss_start_kafka() {
   echo $! >"$SS_KAFKA_DIR/holder.pid"
   ss-test-broker "$@" <"$SS_KAFKA_DIR/ctl" >"$SS_KAFKA_DIR/out" 2>"$SS_KAFKA_DIR/server.log" 3>&- &
   echo $! >"$SS_KAFKA_DIR/pid"
-  _ss_register kafka "$SS_KAFKA_DIR"
+  _ss_register kafka-mock "$SS_KAFKA_DIR"
   ss_wait_for grep -q '^BOOTSTRAP ' "$SS_KAFKA_DIR/out" || {
     cat "$SS_KAFKA_DIR/server.log" >&2
     return 1
@@ -190,8 +373,8 @@ ss_start_kafka() {
   export KAFKA_BROKERS
 }
 
-# ss_kafka_ctl CMD...: one control command (down ID | up ID | errors APIKEY ERRCODE COUNT | topic NAME PARTITIONS);
-# waits for the broker's answer and fails unless it is OK.
+# ss_kafka_ctl CMD...: one control command to the mock (down ID | up ID | errors APIKEY ERRCODE COUNT | topic NAME
+# PARTITIONS); waits for the broker's answer and fails unless it is OK.
 ss_kafka_ctl() {
   local before
   before=$(_ss_kafka_answers)
@@ -203,12 +386,12 @@ ss_kafka_ctl() {
 _ss_kafka_answers() { grep -cE '^(OK|ERR)' "$SS_KAFKA_DIR/out" || true; }
 _ss_kafka_answered_after() { [ "$(_ss_kafka_answers)" -gt "$1" ]; }
 
-ss_stop_kafka() {
+ss_stop_kafka_mock() {
   [ -n "${SS_KAFKA_DIR:-}" ] || return 0
-  _ss_stop_kafka_dir "$SS_KAFKA_DIR"
+  _ss_stop_kafka_mock_dir "$SS_KAFKA_DIR"
 }
 
-_ss_stop_kafka_dir() {
+_ss_stop_kafka_mock_dir() {
   local dir=$1
   [ -f "$dir/holder.pid" ] && _ss_stop_pid "$(cat "$dir/holder.pid")"
   [ -f "$dir/pid" ] && _ss_stop_pid "$(cat "$dir/pid")"
@@ -232,6 +415,7 @@ ss_stop_all() {
     postgres) _ss_stop_postgres_dir "$dir" ;;
     redis) _ss_stop_redis_dir "$dir" ;;
     kafka) _ss_stop_kafka_dir "$dir" ;;
+    kafka-mock) _ss_stop_kafka_mock_dir "$dir" ;;
     esac
   done <"$SS_REGISTRY"
   rm -f "$SS_REGISTRY"
