@@ -249,22 +249,31 @@ std::map<int32_t, int64_t> search_offsets(rd_kafka_t* c, const std::string& topi
 }
 }  // namespace
 
-// The first offset of each partition at or after `ts_ms`: offsetsForTimes where the cluster answers it, else a
-// binary search on the messages' timestamps (the test broker answers with nothing).
+// The first offset of each partition at or after `ts_ms`: offsetsForTimes (one round trip: the broker's time index)
+// where the cluster answers it, else a search on the messages' timestamps (librdkafka's mock cluster answers
+// nothing). A read_committed ListOffsets answers -1 both for a partition with nothing that late and for one whose
+// last transaction's commit marker has not landed yet (it looks only below the last stable offset, for a moment
+// after a commit): those partitions are searched, which tells the two apart.
 std::map<int32_t, int64_t> offsets_for_time(rd_kafka_t* c, const std::string& topic, const std::vector<int32_t>& parts,
                                             std::map<int32_t, Watermarks>& wm, int64_t ts_ms) {
+  auto search = [&](const std::vector<int32_t>& some) {
+    return search_offsets(c, topic, some, wm, static_cast<double>(ts_ms),
+                          [](const rd_kafka_message_t* m) { return double(rd_kafka_message_timestamp(m, nullptr)); });
+  };
   kafka::PartitionList l(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
   for (int32_t p : parts) rd_kafka_topic_partition_list_add(l.get(), topic.c_str(), p)->offset = ts_ms;
-  if (rd_kafka_offsets_for_times(c, l.get(), kTimeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    std::map<int32_t, int64_t> result;
-    for (int i = 0; i < l->cnt; ++i) {
-      if (l->elems[i].err || l->elems[i].offset < 0) break;
-      result[l->elems[i].partition] = l->elems[i].offset;
-    }
-    if (result.size() == parts.size()) return result;
+  if (rd_kafka_offsets_for_times(c, l.get(), kTimeoutMs) != RD_KAFKA_RESP_ERR_NO_ERROR) return search(parts);
+  std::map<int32_t, int64_t> result;
+  std::vector<int32_t> unanswered;
+  for (int i = 0; i < l->cnt; ++i) {
+    const rd_kafka_topic_partition_t& e = l->elems[i];
+    if (e.err || e.offset < 0)
+      unanswered.push_back(e.partition);
+    else
+      result[e.partition] = e.offset;
   }
-  return search_offsets(c, topic, parts, wm, static_cast<double>(ts_ms),
-                        [](const rd_kafka_message_t* m) { return double(rd_kafka_message_timestamp(m, nullptr)); });
+  if (!unanswered.empty()) result.merge(search(unanswered));
+  return result;
 }
 
 // The first offset of each partition holding a position at or after `from` (the position header; messages

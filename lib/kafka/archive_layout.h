@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -50,6 +51,13 @@ uint64_t bundled_records(const rd_kafka_message_t* m);
 // commit whole, or retention took its start) is dropped, never delivered in part.
 class Chunks {
  public:
+  // A chunk read without the chunks before it: its record's start is gone (retention deleted it, or the read began
+  // inside the set). The message stays valid until the caller releases it.
+  struct Orphan {
+    const rd_kafka_message_t* m;
+    std::string position;
+  };
+
   // Feeds the next message of its partition. Returns the whole record's payload (the message's own, or the joined
   // chunks once the last arrives; valid until the next call for that partition), or nullopt meanwhile.
   std::optional<std::string_view> feed(const rd_kafka_message_t* m) {
@@ -65,7 +73,10 @@ class Chunks {
     std::string pos(header(m, "position"));
     if (i == 1 || pos != part.position || i != part.next) {
       drop(part, m);
-      if (i != 1) return std::nullopt;  // the middle of a set whose start is gone
+      if (i != 1) {
+        orphan_ = Orphan{m, pos};
+        return std::nullopt;
+      }
       part.position = pos;
       part.total = n;
     }
@@ -77,6 +88,8 @@ class Chunks {
     part.next = 0;
     return std::string_view(part.whole);
   }
+  // The orphan chunk the last feed() met, once.
+  std::optional<Orphan> take_orphan() { return std::exchange(orphan_, std::nullopt); }
 
  private:
   struct Partial {
@@ -91,6 +104,7 @@ class Chunks {
     part.next = 0;
   }
   std::map<int32_t, Partial> partial_;
+  std::optional<Orphan> orphan_;
 };
 
 using kafka::Watermarks;

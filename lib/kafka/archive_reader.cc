@@ -45,6 +45,17 @@ struct Buffered {
 // partitions within milliseconds, so a record that has waited this long behind caught-up partitions goes out.
 constexpr int64_t kFollowGraceUs = 200'000;
 
+// "T[p] offset O": where a message lies, for messages.
+std::string where_in(const std::string& topic, const rd_kafka_message_t* m) {
+  return topic + "[" + std::to_string(m->partition) + "] offset " + std::to_string(m->offset);
+}
+
+// A message's commit time, microseconds, rounded up: its timestamp keeps only milliseconds, and a record is taken
+// as late as it may be so that one at the window's start is never taken for one before it.
+int64_t latest_commit_us(const rd_kafka_message_t* m) {
+  return rd_kafka_message_timestamp(m, nullptr) * 1000 + 999;
+}
+
 // Where a window starts in each partition: the later of what the time and the position searches find.
 std::map<int32_t, int64_t> window_start(rd_kafka_t* c, const std::string& topic, const Span& span,
                                         const std::vector<int32_t>& parts, std::map<int32_t, Watermarks>& wm) {
@@ -56,6 +67,32 @@ std::map<int32_t, int64_t> window_start(rd_kafka_t* c, const std::string& topic,
   if (span.since_us) later(offsets_for_time(c, topic, parts, wm, *span.since_us / 1000));
   if (span.from) later(offsets_for_position(c, topic, parts, wm, *span.from));
   return start;
+}
+
+// A window with a start must not begin where retention has already deleted: in a partition that retention trimmed
+// (its log no longer starts at offset 0) and where the window starts at the oldest message held, that message must
+// itself lie at or before the window's start, or the records between them are gone. Error(66) naming the partition
+// and what it still holds. (A partition emptied altogether tells nothing and is taken as intact, as in
+// list_checkpoints: time-based retention empties one only of old records.)
+void refuse_trimmed_start(rd_kafka_t* c, const std::string& topic, const Span& span,
+                          const std::map<int32_t, int64_t>& start, std::map<int32_t, Watermarks>& wm) {
+  if (!span.since_us && !span.from) return;
+  std::map<int32_t, int64_t> probe;
+  for (auto [p, off] : start)
+    if (wm[p].low > 0 && off == wm[p].low && wm[p].high > wm[p].low) probe[p] = off;
+  if (probe.empty()) return;
+  read_partitions(c, topic, probe, [&](const rd_kafka_message_t* m) {
+    std::optional<Position> pos = message_position(m);
+    const int64_t time_us = rd_kafka_message_timestamp(m, nullptr) * 1000;
+    const bool after_start = (span.since_us && time_us > *span.since_us) || (span.from && pos && *pos > *span.from);
+    if (after_start)
+      throw Error(kExitNoInput, "retention has deleted the start of the window in " + topic + "[" +
+                                    std::to_string(m->partition) + "]: the oldest record it holds is at position " +
+                                    (pos ? format_position(*pos) : std::string("?")) + ", " + format_time_us(time_us) +
+                                    ", after the window's start");
+    return false;
+  });
+  rd_kafka_assign(c, nullptr);
 }
 
 // The k-way merge of a window read: every partition is in position order, so the smallest head among them is the
@@ -152,6 +189,7 @@ void window_read(const ReadConfig& cfg, const std::string& topic, const Span& sp
   if (parts.empty()) throw Error(kExitUnavailable, "topic " + topic + " does not exist");
   std::map<int32_t, Watermarks> wm = all_watermarks(c.get(), topic, parts);
   std::map<int32_t, int64_t> start = window_start(c.get(), topic, span, parts, wm), active;
+  refuse_trimmed_start(c.get(), topic, span, start, wm);
   for (int32_t p : parts)
     if (start[p] < wm[p].high || follow) active[p] = start[p];
   if (active.empty()) return;
@@ -202,7 +240,16 @@ void window_read(const ReadConfig& cfg, const std::string& topic, const Span& sp
     if (merge.done(p)) continue;
     merge.set_caught_up(p, false);
     std::optional<std::string_view> whole = chunks.feed(m.get());
-    if (!whole) continue;
+    if (!whole) {
+      // A record whose first chunks are gone cannot be delivered; inside the window, the window cannot be either.
+      // (A chunk whose position cannot be read is taken as inside.)
+      auto o = chunks.take_orphan();
+      std::optional<Position> at = o ? parse_position(o->position) : std::nullopt;
+      if (o && (!at || span.where(latest_commit_us(o->m), *at) == Span::Where::kInside))
+        throw Error(kExitNoInput, "retention has deleted the first chunks of the record at position " + o->position +
+                                      " (" + where_in(topic, o->m) + "), inside the window: it cannot be read whole");
+      continue;
+    }
     // A bundle of checkpoint rows is placed by its first row (the rows after it are consecutive).
     const uint64_t bundled = bundled_records(m.get());
     // The records go out as they came: only their position and commit time are read here (parsing them whole was
@@ -308,7 +355,15 @@ class GroupMember {
       }
       idle_since = now_us();
       std::optional<std::string_view> whole = chunks_.feed(m.get());
-      if (!whole) continue;
+      if (!whole) {
+        // A group reads on (it has no window to refuse); it says so once per lost record.
+        if (auto o = chunks_.take_orphan(); o && o->position != orphan_told_) {
+          orphan_told_ = o->position;
+          log::warn("skipping the record at position " + o->position + " (" + where_in(cfg_.topic, o->m) +
+                    "): retention has deleted its first chunks");
+        }
+        continue;
+      }
       parse_record(rec_, *whole, m.get());
       out_.write_payload(*whole);
       ++delivered_;
@@ -384,6 +439,7 @@ class GroupMember {
   std::unique_ptr<AckReader> acks_;
   ChangeRecord rec_;
   Chunks chunks_;
+  std::string orphan_told_;
   std::deque<std::tuple<Position, int32_t, int64_t>> unacked_;
   std::optional<Position> upto_;  // highest position acknowledged downstream so far
   int64_t assigned_at_ = 0;

@@ -180,14 +180,33 @@ class Batch {
 class Producer {
  public:
   Producer(const WriteConfig& cfg, const std::string& txid) : cfg_(cfg), txid_(txid) {
-    kafka::Conf conf = kafka::make_conf(
-        cfg.kafka,
-        {{"transactional.id", txid},
-         {"linger.ms", "5"},
-         {"log_level", "3"},
-         {"transaction.timeout.ms", "60000"},
-         // A whole --batch is queued before its commit: librdkafka's default of 100000 would refuse the last ones.
-         {"queue.buffering.max.messages", "1000000"}});
+    start("");
+    // The limit counts the whole record batch: leave room for the key, the headers and the batch's framing.
+    const size_t limit = kafka::max_message_bytes(rk_.get(), cfg_.topic, 5000);
+    max_value_ = limit > (64u << 10) ? limit - (16u << 10) : limit / 2;
+    log::debug("messages to " + cfg_.topic + " carry at most " + std::to_string(max_value_) +
+               " bytes of record; larger records are written as chunks");
+    // librdkafka fills a partition's record batch up to batch.size (1 MB), and Kafka checks a topic's
+    // max.message.bytes against the whole batch: where the topic allows less, so must the producer, or every
+    // transaction fails with MSG_SIZE_TOO_LARGE. batch.size is fixed when the handle is made: make it again.
+    if (max_value_ < kBatchBytes && !user_sets("batch.size")) {
+      rk_.reset();
+      start(std::to_string(max_value_));
+    }
+    for (int d = 0; d < kDests; ++d) topics_[d] = topic_of(cfg.topic, static_cast<Dest>(d));
+  }
+
+  // Makes the producer (with `batch_size` unless empty) and initialises its transactions.
+  void start(const std::string& batch_size) {
+    std::vector<std::pair<std::string, std::string>> defaults{
+        {"transactional.id", txid_},
+        {"linger.ms", "5"},
+        {"log_level", "3"},
+        {"transaction.timeout.ms", "60000"},
+        // A whole --batch is queued before its commit: librdkafka's default of 100000 would refuse the last ones.
+        {"queue.buffering.max.messages", "1000000"}};
+    if (!batch_size.empty()) defaults.emplace_back("batch.size", batch_size);
+    kafka::Conf conf = kafka::make_conf(cfg_.kafka, defaults);
     rd_kafka_conf_set_dr_msg_cb(conf.get(), &Producer::on_delivery);
     rd_kafka_conf_set_opaque(conf.get(), this);
     char err[512];
@@ -196,16 +215,16 @@ class Producer {
     conf.release();
     // The archiver is a long-running stage: it waits for Kafka, saying every time what it waits for (a broker to
     // answer at all, then the transaction coordinator).
-    for (int64_t backoff = 500'000;; backoff = std::min(backoff * 2, cfg.max_backoff_us)) {
+    for (int64_t backoff = 500'000;; backoff = std::min(backoff * 2, cfg_.max_backoff_us)) {
       std::string why;
       try {
-        kafka::require_reachable(rk_.get(), cfg.kafka, kafka::kReachableMs);
+        kafka::require_reachable(rk_.get(), cfg_.kafka, kafka::kReachableMs);
         kafka::ErrorPtr e(rd_kafka_init_transactions(rk_.get(), kTimeoutMs));
         if (!e) break;
         if (rd_kafka_error_is_fatal(e.get()) || !rd_kafka_error_is_retriable(e.get()))
-          throw Error(kExitTempFail,
-                      std::string("cannot initialise transactions as ") + txid + ": " + rd_kafka_error_string(e.get()));
-        why = "initialising transactions with Kafka at " + kafka::describe_brokers(rk_.get(), cfg.kafka) + ": " +
+          throw Error(kExitTempFail, std::string("cannot initialise transactions as ") + txid_ + ": " +
+                                         rd_kafka_error_string(e.get()));
+        why = "initialising transactions with Kafka at " + kafka::describe_brokers(rk_.get(), cfg_.kafka) + ": " +
               rd_kafka_error_string(e.get());
       } catch (const Error& e) {
         if (e.code() != kExitUnavailable) throw;
@@ -215,7 +234,6 @@ class Producer {
       metrics::retried();
       if (!sleep_unless_stopped(backoff)) throw Error(kExitTempFail, "stopped before Kafka was reachable");
     }
-    for (int d = 0; d < kDests; ++d) topics_[d] = topic_of(cfg.topic, static_cast<Dest>(d));
   }
 
   // Makes sure the topic of `d` exists, the first time a record goes there: a stream of changes alone never needs
@@ -242,26 +260,40 @@ class Producer {
       throw Error(kExitConfig, "cannot use topic " + topic(d) + ": " + rd_kafka_err2str(rd_kafka_last_error()));
     ensured_[static_cast<int>(d)] = true;
   }
-  bool user_chose_compression() const {
+  // Whether the user's -X properties or -F files (which may set anything) set a property starting with `prefix`.
+  bool user_sets(const std::string& prefix) const {
     for (const auto& p : cfg_.kafka.properties)
-      if (p.rfind("compression.", 0) == 0) return true;
-    return !cfg_.kafka.property_files.empty();  // a file may set it: leave the codec to the user
+      if (p.rfind(prefix, 0) == 0) return true;
+    return !cfg_.kafka.property_files.empty();
   }
+  bool user_chose_compression() const { return user_sets("compression."); }
   const std::string& topic(Dest d) const { return topics_[static_cast<int>(d)]; }
 
-  // The most bytes of a record one message carries. Asked of the cluster only once a record is large enough to
-  // matter (a broker that does not answer DescribeConfigs costs its timeout, 5 s on the test broker, which every
-  // short cron run would otherwise pay); anything smaller fits any topic's limit.
-  size_t max_value(size_t record_bytes) {
-    if (record_bytes <= kAlwaysFits) return SIZE_MAX;
-    if (max_value_ == 0) {
-      // The limit counts the whole record batch: leave room for the key, the headers and the batch's framing.
-      size_t limit = kafka::max_message_bytes(rk_.get(), cfg_.topic, 5000);
-      max_value_ = limit > (64u << 10) ? limit - (16u << 10) : limit / 2;
-      log::info("messages to " + cfg_.topic + " carry at most " + std::to_string(max_value_) +
-                " bytes of record; larger records are written as chunks");
+  // The most bytes of a record one message carries.
+  size_t max_value() const { return max_value_; }
+
+  // A commit returns once the coordinator has logged it; the commit markers reach the partitions a few to a few
+  // hundred milliseconds later (measured on Kafka 4.4: up to a second for a first transaction in 16 partitions), and
+  // until then read_committed readers stop short of the transaction. So that a read right after the archiver exits
+  // sees everything it archived, it waits (at most kVisibleUs) until each partition it wrote has a last stable
+  // offset past what it wrote there. Call with no transaction in flight.
+  void wait_visible() {
+    if (written_.empty()) return;
+    kafka::Handle c = kafka::make_consumer(cfg_.kafka, "");
+    const int64_t deadline = now_us() + kVisibleUs;
+    for (const auto& [tp, last] : written_) {
+      const std::string t = rd_kafka_topic_name(tp.first);
+      while (kafka::watermarks(c.get(), t, tp.second, kTimeoutMs).high <= last) {
+        if (now_us() > deadline) {
+          log::warn("committed, but not yet visible to read_committed readers of " + t + "[" +
+                    std::to_string(tp.second) + "] after " + std::to_string(kVisibleUs / 1'000'000) +
+                    "s: its commit markers are late");
+          return;
+        }
+        if (!sleep_unless_stopped(5'000)) return;
+      }
     }
-    return max_value_;
+    written_.clear();
   }
   ~Producer() {
     if (rk_) rd_kafka_flush(rk_.get(), 5000);
@@ -285,6 +317,10 @@ class Producer {
  private:
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<Producer*>(opaque);
+    if (!m->err) {
+      int64_t& last = self->written_[{m->rkt, m->partition}];
+      last = std::max(last, m->offset);
+    }
     if (m->err && self->delivery_error_.empty()) {
       self->delivery_error_ = rd_kafka_err2str(m->err);
       self->delivery_code_ = m->err;
@@ -358,7 +394,13 @@ class Producer {
     if (!e) return "";
     if (rd_kafka_error_is_fatal(e.get())) fatal(e.get());
     std::string why = rd_kafka_error_string(e.get());
-    if (rd_kafka_error_txn_requires_abort(e.get())) return abort(why);
+    if (rd_kafka_error_txn_requires_abort(e.get())) {
+      // A message the broker refused for good fails the commit too: no retry would change that.
+      abort(why);
+      if (is_permanent(delivery_code_)) permanent(delivery_code_, delivery_position_);
+      if (is_permanent(rd_kafka_error_code(e.get()))) permanent(rd_kafka_error_code(e.get()), "");
+      return why;
+    }
     // Retriable commit: the outcome is unknown until a commit succeeds; retrying the commit is safe.
     for (int i = 0; i < 10 && e && rd_kafka_error_is_retriable(e.get()) && sleep_unless_stopped(200'000); ++i)
       e = commit_txn();
@@ -430,9 +472,12 @@ class Producer {
   std::string topics_[kDests];
   kafka::Topic rkt_[kDests];
   bool ensured_[kDests] = {};
-  static constexpr size_t kAlwaysFits = 64u << 10;
-  size_t max_value_ = 0;  // 0 = not asked yet
+  static constexpr size_t kBatchBytes = 1'000'000;  // librdkafka's default batch.size
+  static constexpr int64_t kVisibleUs = 10'000'000;
+  size_t max_value_ = 0;
   std::string delivery_error_, delivery_position_;
+  // Per partition written to, the last offset delivered (for wait_visible).
+  std::map<std::pair<rd_kafka_topic_t*, int32_t>, int64_t> written_;
   rd_kafka_resp_err_t delivery_code_ = RD_KAFKA_RESP_ERR_NO_ERROR;
 };
 
@@ -670,7 +715,7 @@ int run_write(const WriteConfig& cfg, int in_fd) {
         if (!h.holds(pos)) {
           h.note_written(pos);
           if (batch.empty()) oldest_us = now_us();
-          batch.add(rec, d, payload, producer.max_value(payload.size()));
+          batch.add(rec, d, payload, producer.max_value());
         } else {
           ++dropped;
           ++in_dropped;
@@ -733,6 +778,7 @@ int run_write(const WriteConfig& cfg, int in_fd) {
     if (stop_requested()) break;
   }
   settle();
+  producer.wait_visible();
   log::info("archived " + std::to_string(written) + " records, dropped " + std::to_string(dropped) +
             " already archived");
   if (pending_error) throw *pending_error;

@@ -1,6 +1,7 @@
 #include "kafka/handle.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -242,6 +243,8 @@ size_t max_message_bytes(rd_kafka_t* rk, const std::string& topic, int timeout_m
   if (rd_kafka_conf_get(rd_kafka_conf(rk), "message.max.bytes", buf, &n) == RD_KAFKA_CONF_OK)
     producer = std::strtoull(buf, nullptr, 10);
   size_t cluster = kKafkaDefault;
+  // Admin requests go to the controller: a cluster that names none (the mock) could only time out.
+  if (!controller_known(rk, timeout_ms)) return std::min(producer, cluster);
   std::unique_ptr<rd_kafka_ConfigResource_t, ConfigResourceDeleter> res(
       rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str()));
   char err[256];
@@ -318,9 +321,20 @@ std::vector<int32_t> partitions_of(rd_kafka_t* rk, const std::string& topic, int
 
 Watermarks watermarks(rd_kafka_t* rk, const std::string& topic, int32_t p, int timeout_ms) {
   Watermarks w;
-  check(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &w.low, &w.high, timeout_ms),
-        "cannot read offsets of " + topic + "[" + std::to_string(p) + "]", kExitUnavailable);
-  return w;
+  // A partition just created, or whose leader just moved, is answered "not leader" for a moment by brokers whose
+  // metadata lags: asked again (librdkafka refreshes its metadata meanwhile) until the timeout.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (int backoff_ms = 50;; backoff_ms = std::min(backoff_ms * 2, 1000)) {
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &w.low, &w.high, timeout_ms);
+    const bool leader_moving = e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                               e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                               e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    if (!leader_moving || std::chrono::steady_clock::now() + std::chrono::milliseconds(backoff_ms) > deadline) {
+      check(e, "cannot read offsets of " + topic + "[" + std::to_string(p) + "]", kExitUnavailable);
+      return w;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+  }
 }
 
 std::map<int32_t, Watermarks> all_watermarks(rd_kafka_t* rk, const std::string& topic,

@@ -87,7 +87,7 @@ void ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int 
 
 // The largest message `rk` may write to `topic`: the smaller of the producer's own message.max.bytes and what the
 // cluster says of the topic (max.message.bytes, which defaults to the broker's message.max.bytes); Kafka's default
-// (1048588) when the cluster does not answer DescribeConfigs.
+// (1048588) when the cluster does not answer DescribeConfigs or names no controller to ask (the mock).
 size_t max_message_bytes(rd_kafka_t* rk, const std::string& topic, int timeout_ms);
 
 // "host:port,... (from KAFKA_BROKERS)": what a handle was pointed at, for messages.

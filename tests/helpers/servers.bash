@@ -199,6 +199,14 @@ ss_kafka_tool() {
     -cp "$home/libs/*" "$cls" "$@"
 }
 
+# ss_kafka_positions TOPIC: the position header of each message in TOPIC, one per line, as Kafka's own console
+# consumer reads them with read_committed from the start to the end: an independent count of what ss-archive wrote.
+ss_kafka_positions() {
+  ss_kafka_tool console-consumer --bootstrap-server "$KAFKA_BROKERS" --topic "$1" --from-beginning \
+    --isolation-level read_committed --timeout-ms 10000 --formatter-property print.headers=true \
+    --formatter-property print.value=false 2>/dev/null | grep -o 'position:[^,]*'
+}
+
 # ss_start_kafka [--nodes N] [--partitions N] [--topic NAME[:PARTITIONS]]... [--config KEY=VALUE]...
 #                [--topic-config KEY=VALUE]...
 # One node (default) or a cluster of N. Replication factor min(N,3); with 3 or more nodes min.insync.replicas=2.
@@ -238,6 +246,7 @@ ss_start_kafka() {
     voters+="${voters:+,}$id@127.0.0.1:$(cat "$SS_KAFKA_DIR/node$id/cport")"
     brokers+="${brokers:+,}127.0.0.1:$(cat "$SS_KAFKA_DIR/node$id/port")"
   done
+  # (--cluster-id=: an id may begin with "-".)
   cluster=$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
   for ((id = 1; id <= nodes; id++)); do
     local d="$SS_KAFKA_DIR/node$id"
@@ -272,7 +281,7 @@ ss_start_kafka() {
   # Formatting is a JVM start per node: in parallel.
   local pids=()
   for ((id = 1; id <= nodes; id++)); do
-    ss_kafka_tool storage format -t "$cluster" -c "$SS_KAFKA_DIR/node$id/server.properties" \
+    ss_kafka_tool storage format --cluster-id="$cluster" -c "$SS_KAFKA_DIR/node$id/server.properties" \
       >"$SS_KAFKA_DIR/node$id/format.log" 2>&1 &
     pids+=($!)
   done
