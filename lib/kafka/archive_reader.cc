@@ -539,6 +539,11 @@ int rebuild_read(const ReadConfig& cfg, int out_fd) {
   }
   out.write_payload(pick->end);
   out.flush();
+  {
+    // No change was archived since the checkpoint yet: a real cluster creates the changes topic only then.
+    kafka::Handle c = make_consumer(cfg.kafka, "");
+    if (partitions_of(c.get(), cfg.topic).empty() && !cfg.follow) return kExitOk;
+  }
   window_read(cfg, cfg.topic, Span{std::nullopt, cfg.until_us, Position{pick->lsn, 0}, cfg.to}, cfg.follow, out);
   return kExitOk;
 }
@@ -605,8 +610,11 @@ std::optional<int64_t> oldest_rebuildable(const std::vector<CheckpointInfo>& lis
 
 int print_checkpoints(const kafka::Settings& s, const std::string& topic, int out_fd) {
   {
+    // An archive that holds only its initial snapshot has no changes topic yet (a real cluster creates topics only
+    // when written to), but has checkpoints to list.
     kafka::Handle c = make_consumer(s, "");
-    if (partitions_of(c.get(), topic).empty()) throw Error(kExitUnavailable, "topic " + topic + " does not exist");
+    if (partitions_of(c.get(), topic).empty() && partitions_of(c.get(), topic_of(topic, Dest::kCheckpoints)).empty())
+      throw Error(kExitUnavailable, "topic " + topic + " does not exist");
   }
   std::vector<CheckpointInfo> list = list_checkpoints(s, topic);
   BufferedWriter out(out_fd);

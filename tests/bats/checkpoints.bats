@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Checkpoints and retention: three checkpoints (the initial snapshot and two ss-capture --checkpoint runs)
-# interleaved with a workload, then the test broker's retention (each partition keeps ~5 MiB, dropping its oldest
-# records past that) deletes everything before the second. Rebuilds as of instants after it must equal the source
+# interleaved with a workload, then Kafka's retention (retention.bytes: each partition keeps ~4 MiB in 1 MiB segments,
+# deleting its oldest segments past that) deletes everything before the second. Rebuilds as of instants after it must equal the source
 # as it was then, one before it is refused, a checkpoint cut by kill -9 is ignored and a rerun completes it, and a
 # checkpoint takes only ACCESS SHARE locks while the running capture streams on.
 
@@ -10,8 +10,10 @@ load ../helpers/servers
 setup_file() {
   ss_start_postgres "wal_sender_timeout = 60s"
   ss_start_redis
-  # One partition per topic, so that the broker's 5 MiB cap deletes the oldest records of each in order.
-  ss_start_kafka --topic cp.archive:1 --topic cp.archive.snapshots:1 --topic cp.archive.checkpoints:1 \
+  # One partition per topic, so that retention deletes the oldest records of each in order; checked twice a second.
+  ss_start_kafka --config log.retention.check.interval.ms=500 \
+    --topic-config retention.bytes=4194304 --topic-config segment.bytes=1048576 \
+    --topic cp.archive:1 --topic cp.archive.snapshots:1 --topic cp.archive.checkpoints:1 \
     --topic kill.archive:2 --topic kill.archive.snapshots:2 --topic kill.archive.checkpoints:1
 }
 
@@ -38,6 +40,7 @@ archive_changes() {
   ss-capture --slot cp --publication cp --endpos "$(lsn_now)" >"$T/changes.ss"
   ss-archive -t cp.archive --linger 10ms <"$T/changes.ss"
 }
+first_partly_deleted() { ss-archive checkpoints -t cp.archive | sed -n 2p | grep -q 'partly deleted'; }
 rebuild() { # rebuild DB INSTANT: a fresh database rebuilt as of INSTANT from the archive
   fresh_db "$1"
   ss-archive read -t cp.archive --as-of "$2" >"$T/$1.ss"
@@ -46,8 +49,10 @@ rebuild() { # rebuild DB INSTANT: a fresh database rebuilt as of INSTANT from th
 
 @test "rebuilds after the second of three checkpoints equal the source; retention refuses one before it" {
   q "create table t (id int primary key, v int, pad text)"
-  # ~1.4 KB per record: three checkpoints of 1500 rows are ~6.3 MB, past the snapshot partition's cap.
-  q "insert into t select g, 0, repeat(md5(g::text), 32) from generate_series(1, 1500) g"
+  # ~1.4 KB per record: three checkpoints of 1500 rows are ~6.3 MB, past the snapshot partition's retention.bytes.
+  # Distinct hashes, not one repeated: the checkpoint's rows are written lz4-compressed, and must stay that large.
+  q "insert into t select g, 0, (select string_agg(md5(g::text || i::text), '') from generate_series(1, 32) i)
+     from generate_series(1, 1500) g"
   ss-capture --slot cp --publication cp --table public.t --snapshot only >"$T/cp0.ss"
   ss-archive -t cp.archive <"$T/cp0.ss"
   q "update t set v = v + 1 where id <= 1000"
@@ -72,7 +77,8 @@ rebuild() { # rebuild DB INSTANT: a fresh database rebuilt as of INSTANT from th
   s_c=$(sum_of postgres)
   archive_changes
 
-  # Retention has taken the start of the first checkpoint and of the changes after it.
+  # Retention takes the start of the first checkpoint and of the changes after it.
+  SS_WAIT_TIMEOUT=60 ss_wait_for first_partly_deleted
   run ss-archive checkpoints -t cp.archive
   echo "$output"
   [ "$status" -eq 0 ]
