@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <future>
 #include <mutex>
 #include <thread>
 
@@ -320,31 +319,75 @@ std::vector<int32_t> partitions_of(rd_kafka_t* rk, const std::string& topic, int
 }
 
 Watermarks watermarks(rd_kafka_t* rk, const std::string& topic, int32_t p, int timeout_ms) {
-  Watermarks w;
-  // A partition just created, or whose leader just moved, is answered "not leader" for a moment by brokers whose
-  // metadata lags: asked again (librdkafka refreshes its metadata meanwhile) until the timeout.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  for (int backoff_ms = 50;; backoff_ms = std::min(backoff_ms * 2, 1000)) {
-    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &w.low, &w.high, timeout_ms);
-    const bool leader_moving = e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
-                               e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
-                               e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-    if (!leader_moving || std::chrono::steady_clock::now() + std::chrono::milliseconds(backoff_ms) > deadline) {
-      check(e, "cannot read offsets of " + topic + "[" + std::to_string(p) + "]", kExitUnavailable);
-      return w;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-  }
+  return all_watermarks(rk, topic, {p}, timeout_ms).at(p);
 }
 
+namespace {
+// Errors that pass once the cluster settles: a partition just created, or whose leader just moved or died, is
+// answered "not leader" (or not at all) for a moment; librdkafka refreshes its metadata meanwhile.
+bool settling(rd_kafka_resp_err_t e) {
+  return e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION || e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+         e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+         e == RD_KAFKA_RESP_ERR__TRANSPORT || e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
+         e == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT;
+}
+}  // namespace
+
+// Not rd_kafka_query_watermark_offsets: before librdkafka 2.3 (Debian 12 has 2.0) it retries its request to a
+// leader that died forever, past its timeout (librdkafka #2588), so a broker killed while a read starts would hang
+// the read for good. ListOffsets for the earliest (-2) and latest (-1) offsets through rd_kafka_offsets_for_times
+// keeps to its deadline and asks for every partition in one round trip per leader. Under read_committed the latest
+// is the last stable offset, as the query's was.
 std::map<int32_t, Watermarks> all_watermarks(rd_kafka_t* rk, const std::string& topic,
                                              const std::vector<int32_t>& parts, int timeout_ms) {
-  std::vector<std::future<Watermarks>> answers;
-  for (int32_t p : parts)
-    answers.push_back(std::async(std::launch::async, [=] { return watermarks(rk, topic, p, timeout_ms); }));
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms);
   std::map<int32_t, Watermarks> wm;
-  for (size_t i = 0; i < parts.size(); ++i) wm[parts[i]] = answers[i].get();
-  return wm;
+  std::vector<int32_t> todo = parts;
+  rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
+  int32_t last_p = parts.empty() ? 0 : parts.front();
+  for (int backoff_ms = 50;; backoff_ms = std::min(backoff_ms * 2, 1000)) {
+    // A round bounded well under the deadline: a request stuck on a dead leader is given up and asked again of
+    // the new one.
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+    const int round_ms = static_cast<int>(std::clamp<int64_t>(left, 1, 5000));
+    auto ask = [&](int64_t which) {
+      PartitionList l(rd_kafka_topic_partition_list_new(static_cast<int>(todo.size())));
+      for (int32_t p : todo) rd_kafka_topic_partition_list_add(l.get(), topic.c_str(), p)->offset = which;
+      rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk, l.get(), round_ms);
+      if (e) {
+        last = e;
+        return PartitionList();
+      }
+      return l;
+    };
+    PartitionList low = ask(-2);
+    PartitionList high = low ? ask(-1) : PartitionList();
+    std::vector<int32_t> again;
+    if (!high) {
+      again = todo;
+    } else {
+      for (int i = 0; i < high->cnt; ++i) {
+        const rd_kafka_topic_partition_t& h = high->elems[i];
+        const rd_kafka_topic_partition_t* l = rd_kafka_topic_partition_list_find(low.get(), topic.c_str(), h.partition);
+        const rd_kafka_resp_err_t e = l == nullptr ? RD_KAFKA_RESP_ERR__PARTIAL : l->err ? l->err : h.err;
+        if (e) {
+          last = e, last_p = h.partition;
+          if (!settling(e)) break;
+          again.push_back(h.partition);
+        } else {
+          wm[h.partition] = Watermarks{l->offset, h.offset};
+        }
+      }
+    }
+    if (last && !settling(last))
+      check(last, "cannot read offsets of " + topic + "[" + std::to_string(last_p) + "]", kExitUnavailable);
+    if (again.empty()) return wm;
+    if (clock::now() + std::chrono::milliseconds(backoff_ms) > deadline)
+      check(last, "cannot read offsets of " + topic + "[" + std::to_string(again.front()) + "]", kExitUnavailable);
+    todo = std::move(again);
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+  }
 }
 
 Message BatchPoller::next(int timeout_ms) {

@@ -133,7 +133,8 @@ struct Watermarks {
   int64_t low = 0, high = 0;
 };
 Watermarks watermarks(rd_kafka_t* rk, const std::string& topic, int32_t p, int timeout_ms);
-// Every partition's watermarks, asked for in parallel: one round trip each, and topics have dozens of partitions.
+// Every partition's watermarks (under read_committed, high is the last stable offset), asked of each leader in
+// one round trip, while a leader moves asked again until the timeout.
 std::map<int32_t, Watermarks> all_watermarks(rd_kafka_t* rk, const std::string& topic,
                                              const std::vector<int32_t>& parts, int timeout_ms);
 
