@@ -128,6 +128,8 @@ int main(int argc, char** argv) {
   serve->add_option("--pipeline-slot", panel.slot,
                     "Dashboard pipeline panel: replication slot (default: SLOT, else shadowstream)");
   serve->add_option("--pipeline-stream", panel.stream, "Dashboard pipeline panel: Redis stream key");
+  serve->add_option("--pipeline-topic", panel.topic,
+                    "Dashboard pipeline panel: Kafka archive topic (default: TOPIC, else shadowstream.archive)");
   serve->add_option("--pipeline-group", panel.groups, "Dashboard pipeline panel: Kafka consumer group (repeatable)");
   ss::add_metrics_flags(*serve);
 
