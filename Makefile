@@ -108,8 +108,10 @@ bats: all
 bench: all
 	bench/run
 
+# KAFKA=mock (default: no JVM), apache (one Apache Kafka node) or external (KAFKA_BROKERS).
+KAFKA ?= mock
 demo: all
-	examples/demo.sh
+	KAFKA=$(KAFKA) examples/demo.sh
 
 # Every package the project builds, tests or demos with; installs only what is missing.
 DEB_PKGS := g++ make pkg-config clang-format \

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make demo: the main job on local defaults, end to end.
-#   throwaway PostgreSQL 15 + redis-server + Kafka test broker (librdkafka's in-memory mock cluster: NOT a real
-#   Kafka; set KAFKA_BROKERS and drop ss_start_kafka to use a real cluster)
+#   throwaway PostgreSQL 15 + redis-server + a Kafka, chosen by KAFKA (make demo KAFKA=...):
+#     mock (default)  librdkafka's in-memory mock cluster: no JVM, NOT a real Kafka
+#     apache          Apache Kafka, one KRaft node (the broker `make deps` fetched)
+#     external        your own cluster at KAFKA_BROKERS (the topic shadowstream.archive is created if absent)
 #   -> a small orders/payments workload with inserts, updates and deletes
 #   -> ss-capture | ss-buffer (real time, acknowledged through a FIFO) and ss-buffer read | ss-archive (exactly once)
 #   -> time travel: a shadow database rebuilt from the archive as of an instant early in the workload must equal
@@ -28,10 +30,31 @@ q() { psql -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
 step "starting throwaway servers"
 ss_start_postgres
 ss_start_redis --appendonly yes --appendfsync everysec
-ss_start_kafka --partitions 16 --topic shadowstream.archive
+case ${KAFKA:-mock} in
+mock)
+  ss_start_kafka_mock --partitions 16 --topic shadowstream.archive
+  kafka_is="librdkafka's in-memory mock cluster, not a real Kafka: make demo KAFKA=apache for one"
+  ;;
+apache)
+  ss_start_kafka --partitions 16 --topic shadowstream.archive
+  kafka_is="Apache Kafka, one KRaft node, data in $SS_KAFKA_DIR"
+  ;;
+external)
+  [ -n "${KAFKA_BROKERS:-}" ] || {
+    echo "demo: KAFKA=external needs KAFKA_BROKERS=host:port[,...]" >&2
+    exit 78
+  }
+  ss-kafka-topic shadowstream.archive --partitions 16
+  kafka_is="your cluster"
+  ;;
+*)
+  echo "demo: KAFKA is mock, apache or external, not '$KAFKA'" >&2
+  exit 64
+  ;;
+esac
 echo "PostgreSQL $SS_PG_URL"
 echo "Redis      $REDIS_URL"
-echo "Kafka      $KAFKA_BROKERS  (in-memory test broker)"
+echo "Kafka      $KAFKA_BROKERS  ($kafka_is)"
 
 step "schema: orders and payments"
 psql -Xq -v ON_ERROR_STOP=1 <<'SQL'
