@@ -13,14 +13,14 @@ MB=${BENCH_BIG_ROW_MB:-300}
 BYTES=$((MB * 1000000))
 ss_start_postgres "max_wal_size = 4GB" >&2
 ss_start_redis >&2
-ss_start_kafka --partitions 4 --topic big >&2
+bench_kafka --partitions 4 --topic big >&2
 q() { psql -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
 q "create table big (id int primary key, body text)"
 q "alter table big alter body set storage external"
 q "create publication bench for table big"
 ss-capture --slot ours --publication bench --create-slot
 pg_recvlogical -d postgres --slot peer --create-slot -P pgoutput
-# A 32,000-byte block repeated: compressible, so the test broker (about 5 MiB kept per partition) holds all chunks.
+# A 32,000-byte block repeated: compressible, so the mock (about 5 MiB kept per partition) holds all chunks too.
 q "insert into big select 1, substr(repeat(string_agg(md5(g::text), '' order by g), $BYTES / 32000 + 1), 1, $BYTES)
    from generate_series(1, 1000) g"
 end=$(q "select pg_current_wal_insert_lsn()")
@@ -35,7 +35,7 @@ rss_mib() {
   rm -f "$f"
 }
 row() { # row STAGE MIB [NOTE]
-  echo "BENCH|${MB} MB row: $1 peak RSS (MiB)|$2|$((BYTES / 1048576))|$(ratio "$2" $((BYTES / 1048576)))|${3:-multiple of the value size}"
+  echo "BENCH|${MB} MB row: $1 peak RSS (MiB) [$KAFKA_KIND]|$2|$((BYTES / 1048576))|$(ratio "$2" $((BYTES / 1048576)))|${3:-multiple of the value size}"
 }
 
 peer=$(rss_mib /dev/null pg_recvlogical -d postgres --slot peer --start --endpos "$end" -o proto_version=1 \

@@ -24,3 +24,18 @@ best_secs() {
 
 # ratio A B: A/B to two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
+
+# bench_kafka ARGS...: the broker a Kafka benchmark runs against, with ss_start_kafka's --partitions/--topic
+# arguments: Apache Kafka, one KRaft node (BENCH_KAFKA=apache, the default), or librdkafka's in-memory mock cluster
+# (BENCH_KAFKA=mock; bench/run runs each Kafka benchmark on both, for comparison). KAFKA_KIND names it in the rows.
+bench_kafka() {
+  KAFKA_KIND=${BENCH_KAFKA:-apache}
+  case $KAFKA_KIND in
+  apache) ss_start_kafka "$@" >&2 ;;
+  mock) ss_start_kafka_mock "$@" >&2 ;;
+  *)
+    echo "BENCH_KAFKA is apache or mock, not '$KAFKA_KIND'" >&2
+    return 64
+    ;;
+  esac
+}

@@ -3,7 +3,7 @@
 # transactions of an update, an insert and, one time in ten, a delete: at fixed rates and flat out. For each run, the
 # transactions committed in a 10 s window after a warm-up are timed from PostgreSQL's commit to their arrival at a
 # Redis stream reader (a consumer group of its own) and at a read_committed Kafka consumer (a group member with
-# fetch.wait.max.ms=5: the test broker holds a fetch for the whole wait). The peer is PostgreSQL itself: the rate it
+# fetch.wait.max.ms=5: the mock holds a fetch for the whole wait). The peer is PostgreSQL itself: the rate it
 # commits (pgbench's tps) against the rate that reaches Kafka, and whether the lag grows over the window.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,11 +17,11 @@ WARMUP=${BENCH_PIPELINE_WARMUP:-5}
 WINDOW=${BENCH_PIPELINE_WINDOW:-10}
 ss_start_postgres >&2
 ss_start_redis >&2
-# A topic per run: the test broker looks messages up by a scan of the partition's log, so a long log would slow the
+# A topic per run: the mock looks messages up by a scan of the partition's log, so a long log would slow the
 # later runs down (a real cluster indexes its segments).
 topics=()
 for rate in $RATES; do topics+=(--topic "bench.pipeline.$rate"); done
-ss_start_kafka --partitions 16 "${topics[@]}" >&2
+bench_kafka --partitions 16 "${topics[@]}" >&2
 q() { psql -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
 
 # Scale 1: the pipeline starts with a checkpoint of the tables, which should not still be archiving when timing starts.
@@ -81,7 +81,7 @@ for rate in $RATES; do
   got=$(awk -v n="$kn" -v w="$WINDOW" 'BEGIN{printf "%.0f", n/w}')
   at="at $rate tx/s"
   [ "$rate" = max ] && at="flat out ($tps tx/s)"
-  echo "BENCH|commit to Redis $at (ms)|$r50 / $r99|-|-|p50 / p99 over $rn transactions, max ${rmax}"
-  echo "BENCH|commit to Kafka $at (ms)|$k50 / $k99|50|$(ratio "$k99" 50)|p50 / p99 over $kn transactions, max ${kmax}; p99 target <= 50 at 2000 tx/s"
-  echo "BENCH|transactions/s into Kafka $at|$got|$tps|$(ratio "$got" "$tps")|the window's transactions read from Kafka / pgbench's tps ($kr changes/s); p50 in the window's first half ${k50a} ms, second half ${k50b} ms (flat = keeping up)"
+  echo "BENCH|commit to Redis $at (ms) [$KAFKA_KIND]|$r50 / $r99|-|-|p50 / p99 over $rn transactions, max ${rmax}"
+  echo "BENCH|commit to Kafka $at (ms) [$KAFKA_KIND]|$k50 / $k99|50|$(ratio "$k99" 50)|p50 / p99 over $kn transactions, max ${kmax}; p99 target <= 50 at 2000 tx/s"
+  echo "BENCH|transactions/s into Kafka $at [$KAFKA_KIND]|$got|$tps|$(ratio "$got" "$tps")|the window's transactions read from Kafka / pgbench's tps ($kr changes/s); p50 in the window's first half ${k50a} ms, second half ${k50b} ms (flat = keeping up)"
 done
