@@ -343,6 +343,7 @@ std::map<int32_t, Watermarks> all_watermarks(rd_kafka_t* rk, const std::string& 
   using clock = std::chrono::steady_clock;
   const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms);
   std::map<int32_t, Watermarks> wm;
+  if (parts.empty()) return wm;  // (an empty list is an invalid argument to librdkafka)
   std::vector<int32_t> todo = parts;
   rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
   int32_t last_p = parts.empty() ? 0 : parts.front();

@@ -173,8 +173,10 @@ done_above() { [ "$(field "$1" 2)" -gt "$2" ]; }
   [ "$(echo "$output" | jq -r '.postgres.lag_bytes > 0 and .postgres.active == null')" = true ]
   [ "$(echo "$output" | jq -r '.redis.length')" = 50 ]
   [ "$(echo "$output" | jq -r '.redis.groups[0] | .name + " " + ((.pending // 0)|tostring) + " " + ((.lag // 0)|tostring)')" = "archiver 0 0" ] # acknowledged through the FIFO
-  [ "$(echo "$output" | jq -c '[.kafka.groups[] | [.name, (.lag // 0), (.has_offsets // false)]]')" = \
-    '[["backup-group",0,true],["analytics-group",50,false]]' ]
+  # (Lag counts offsets: on a real broker the transactions' commit markers take some, a few at most here.)
+  echo "$output" | jq -e '[.kafka.groups[] | .name] == ["backup-group", "analytics-group"]
+    and (.kafka.groups[0] | (.lag // 0) <= 5 and .has_offsets)
+    and (.kafka.groups[1] | .lag >= 50 and .lag <= 60 and (.has_offsets // false | not))' 
   # Without --group: the default groups that exist on the topic, not a line for one nobody created.
   run -0 --separate-stderr ss-progress pipeline --once --json --slot s_pipe --source pipesrc --topic pipearch
   [ "$(echo "$output" | jq -c '[.kafka.groups[] | .name]')" = '["backup-group"]' ]
