@@ -7,6 +7,7 @@
 # archive into a fresh database must equal the source, table by table.
 
 load ../helpers/servers
+load ../helpers/oracle
 
 setup_file() {
   ss_start_postgres "max_wal_senders = 10" "max_replication_slots = 10"
@@ -95,14 +96,7 @@ SQL
   [ "$(grep -c "restarting" "$STATE_DIR/log/supervisor.log")" -ge 20 ]
 
   # 1. Exactly the committed changes, once each, in commit order: the archive against test_decoding.
-  pg_recvlogical -d "$PGDATABASE" --slot oracle --start --endpos "$end_lsn" --no-loop -f "$T/oracle.txt"
-  awk '/^BEGIN / { xid = $2; next }
-       /^table / { sub(/:$/, "", $2); op = $3; sub(/:$/, "", op); split($4, kv, ":"); print xid, $2, op, kv[2] }' \
-    "$T/oracle.txt" >"$T/want"
-  ss-archive read >"$T/archive.ss"
-  ss-cat "$T/archive.ss" | jq -r 'select(.op == "insert" or .op == "update" or .op == "delete")
-    | "\(.xid) \(.schema).\(.table) \(.op | ascii_upcase) \((.columns // .old_columns)[0].text)"' >"$T/got"
-  echo "# committed changes: $(wc -l <"$T/want"); archived: $(wc -l <"$T/got")" >&3
+  ss_oracle_vs_archive oracle "$end_lsn" "$T"
   [ "$(wc -l <"$T/want")" -gt 8000 ]
   diff "$T/want" "$T/got"
   # Positions unique across the whole archive (the snapshot included).

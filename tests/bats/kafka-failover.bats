@@ -6,6 +6,7 @@
 # test_decoding on a slot of its own both tell, and the pipeline must never stop for good.
 
 load ../helpers/servers
+load ../helpers/oracle
 
 setup_file() {
   ss_start_postgres "max_wal_senders = 10" "max_replication_slots = 10"
@@ -106,14 +107,7 @@ SQL
   run -0 shadowstream down
 
   # The committed changes, as test_decoding saw them, against the archive: each once, in commit order.
-  pg_recvlogical -d "$PGDATABASE" --slot oracle --start --endpos "$end_lsn" --no-loop -f "$T/oracle.txt"
-  awk '/^BEGIN / { xid = $2; next }
-       /^table / { sub(/:$/, "", $2); op = $3; sub(/:$/, "", op); split($4, kv, ":"); print xid, $2, op, kv[2] }' \
-    "$T/oracle.txt" >"$T/want"
-  ss-archive read >"$T/archive.ss"
-  ss-cat "$T/archive.ss" | jq -r 'select(.op == "insert" or .op == "update" or .op == "delete")
-    | "\(.xid) \(.schema).\(.table) \(.op | ascii_upcase) \((.columns // .old_columns)[0].text)"' >"$T/got"
-  echo "# committed changes: $(wc -l <"$T/want"); archived: $(wc -l <"$T/got")" >&3
+  ss_oracle_vs_archive oracle "$end_lsn" "$T"
   [ "$(wc -l <"$T/want")" -gt 3000 ]
   diff "$T/want" "$T/got"
   # Kafka's own consumer, read_committed, sees each record's position once, and as many as ss-archive read.
