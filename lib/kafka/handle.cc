@@ -346,7 +346,7 @@ std::map<int32_t, Watermarks> all_watermarks(rd_kafka_t* rk, const std::string& 
   if (parts.empty()) return wm;  // (an empty list is an invalid argument to librdkafka)
   std::vector<int32_t> todo = parts;
   rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
-  int32_t last_p = parts.empty() ? 0 : parts.front();
+  int32_t last_p = parts.front();
   for (int backoff_ms = 50;; backoff_ms = std::min(backoff_ms * 2, 1000)) {
     // A round bounded well under the deadline: a request stuck on a dead leader is given up and asked again of
     // the new one.
