@@ -10,7 +10,7 @@ source bench/lib.bash
 d=$(mktemp -d /tmp/ss-bench-archive.XXXXXX)
 trap 'rm -rf "$d"; ss_stop_all' EXIT
 N=${BENCH_RECORDS:-1000000}
-# 64 partitions (on the mock, they keep each under its per-partition cap: DESIGN.md).
+# 64 partitions (on the mock, they keep each under its per-partition cap: HACKING.md, Test harness).
 bench_kafka --partitions 64 --topic ours1 --topic ours2 --topic ours3 --topic peer1 --topic peer2 --topic peer3 \
   --topic keyed1 --topic keyed2 --topic keyed3 --topic tail --topic perf1 --topic perf2 --topic perf3 >&2
 ss-gen-records -n "$N" --tx-size 10 --size 200 --interval 1ms >"$d/in.ss"

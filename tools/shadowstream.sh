@@ -2,7 +2,7 @@
 # shadowstream: runs the standard pipeline as two supervised groups of stages,
 #   realtime:  ss-capture | ss-buffer                     (PostgreSQL -> Redis)
 #   archiver:  ss-buffer read --group G | ss-archive      (Redis -> Kafka)
-# each wired with a data FIFO and an acknowledgement FIFO (DESIGN.md), so a stage that dies is restarted with its
+# each wired with a data FIFO and an acknowledgement FIFO (docs/CONTRACTS.md), so a stage that dies is restarted with its
 # partner and the pair resumes from what was acknowledged: nothing lost, nothing twice.
 set -uo pipefail
 

@@ -1,6 +1,6 @@
-// Acknowledgements flow backwards (DESIGN.md): a sink given --ack FILE writes the highest durable position after each
-// durable batch, one line "X/Y:N"; an upstream tool given --ack-from FILE reads those lines and confirms to its own
-// source only what came back. FILE is usually a FIFO that a supervisor creates; a regular file works too.
+// Acknowledgements flow backwards (docs/CONTRACTS.md): a sink given --ack FILE writes the highest durable position
+// after each durable batch, one line "X/Y:N"; an upstream tool given --ack-from FILE reads those lines and confirms to
+// its own source only what came back. FILE is usually a FIFO that a supervisor creates; a regular file works too.
 #pragma once
 
 #include <optional>

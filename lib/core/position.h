@@ -9,7 +9,7 @@
 
 namespace ss {
 
-// Position of a record in its source's stream (DESIGN.md): commit LSN, then ordinal within the transaction.
+// Position of a record in its source's stream (docs/CONTRACTS.md): commit LSN, then ordinal within the transaction.
 struct Position {
   uint64_t lsn = 0;
   uint64_t ordinal = 0;

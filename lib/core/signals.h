@@ -1,6 +1,6 @@
 // Graceful stop: SIGTERM/SIGINT set a flag that long-running loops poll between batches, so a tool finishes the
-// batch in hand, flushes, acks and exits 0 (DESIGN.md). Blocking reads are interrupted (no SA_RESTART) so that a
-// tool idle on stdin notices promptly.
+// batch in hand, flushes, acks and exits 0 (docs/CONTRACTS.md). Blocking reads are interrupted (no SA_RESTART) so that
+// a tool idle on stdin notices promptly.
 #pragma once
 
 #include <cstdint>

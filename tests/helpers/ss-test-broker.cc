@@ -1,6 +1,6 @@
 // ss-test-broker: the Kafka test broker. librdkafka's mock cluster speaks the Kafka wire protocol on loopback TCP
 // (transactions, idempotence, consumer groups), so kcat and our tools talk to it as to a real cluster. It lives in
-// this process's memory only; see DESIGN.md for its limits.
+// this process's memory only; see HACKING.md (Test harness) for its limits.
 //
 // Prints "BOOTSTRAP host:port,..." when ready, then takes one command per line on stdin and answers "OK <cmd>" or
 // "ERR <why>" on stdout:
