@@ -15,11 +15,18 @@ LDLIBS    = $(PKG_LIBS) -pthread
 # The tools' allocator (see lib/core/allocator.cc); the unit tests and the sanitizer builds keep the system's.
 TOOL_LIBS = $(BUILD)/obj/lib/core/allocator.o $(shell pkg-config --libs jemalloc 2>/dev/null)
 
+# The one version (lib/core/defaults.h), for the scripts and the package.
+VERSION   := $(shell sed -n 's/.*kVersion = "\(.*\)";/\1/p' lib/core/defaults.h)
 PROTO     := proto/shadowstream.proto
 GEN_SRCS  := $(BUILD)/gen/shadowstream.pb.cc $(BUILD)/gen/shadowstream.grpc.pb.cc
 GEN_HDRS  := $(GEN_SRCS:.cc=.h)
 LIB_SRCS  := $(wildcard lib/*/*.cc)
-LIB_OBJS  := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o) $(GEN_SRCS:$(BUILD)/gen/%.cc=$(BUILD)/obj/gen/%.o)
+# The dashboard's page (lib/serve/assets: real HTML, CSS and JS files, checked by tests/check-assets), embedded in
+# the binary at build time as string constants.
+ASSETS    := lib/serve/assets/index.html lib/serve/assets/dashboard.css lib/serve/assets/dashboard.js
+ASSET_SRC := $(BUILD)/gen/dashboard_assets.cc
+LIB_OBJS  := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o) $(GEN_SRCS:$(BUILD)/gen/%.cc=$(BUILD)/obj/gen/%.o) \
+             $(ASSET_SRC:$(BUILD)/gen/%.cc=$(BUILD)/obj/gen/%.o)
 LIB_A     := $(BUILD)/libshadowstream.a
 TOOLS     := $(notdir $(patsubst %/main.cc,%,$(wildcard tools/*/main.cc)))
 SCRIPTS   := $(wildcard tools/*.sh)
@@ -62,6 +69,17 @@ $(BUILD)/gen/shadowstream.grpc.pb.cc $(BUILD)/gen/shadowstream.grpc.pb.h &: $(PR
 	@echo "PROTOC   $< (grpc)"
 	$(Q)protoc -Iproto --grpc_out=$(BUILD)/gen --plugin=protoc-gen-grpc=$$(command -v grpc_cpp_plugin) $<
 
+# Each asset as a raw string literal (the delimiter is one no asset holds: tests/check-assets makes sure).
+$(ASSET_SRC): $(ASSETS)
+	@mkdir -p $(@D)
+	@echo "EMBED    $^"
+	$(Q){ echo '// Generated from lib/serve/assets/ by the Makefile: edit those files.'; \
+	  echo '#include "serve/dashboard.h"'; echo 'namespace ss::dashboard {'; \
+	  for a in kIndexHtml:index.html kDashboardCss:dashboard.css kDashboardJs:dashboard.js; do \
+	    printf 'const std::string_view %s = R"ss_asset(' "$${a%%:*}"; cat "lib/serve/assets/$${a#*:}"; \
+	    printf ')ss_asset";\n'; \
+	  done; echo '}  // namespace ss::dashboard'; } >$@
+
 # Generated headers must exist before anything that may include them is compiled.
 $(BUILD)/obj/%.o: %.cc | $(GEN_HDRS)
 	@mkdir -p $(@D)
@@ -82,9 +100,9 @@ $(BUILD)/bin/%: $(BUILD)/obj/tools/%/main.o $(LIB_A)
 	@echo "LINK     $@"
 	$(Q)$(CXX) $(LDFLAGS) -o $@ $< $(LIB_A) $(TOOL_LIBS) $(LDLIBS)
 
-$(BUILD)/bin/%: tools/%.sh
+$(BUILD)/bin/%: tools/%.sh lib/core/defaults.h
 	@mkdir -p $(@D)
-	install -m 755 $< $@
+	$(Q)sed 's/^VERSION=.*/VERSION=$(VERSION)/' $< >$@ && chmod 755 $@
 
 $(BUILD)/test-bin/%: $(BUILD)/obj/tests/helpers/%.o $(LIB_A)
 	@mkdir -p $(@D)
@@ -108,9 +126,10 @@ bats: all
 bench: all
 	bench/run
 
-# KAFKA=mock (default: no JVM), apache (one Apache Kafka node) or external (KAFKA_BROKERS).
+# KAFKA=mock (default: no JVM), apache (one Apache Kafka node) or external (KAFKA_BROKERS). Builds what the demo
+# runs only: the tools and the two test helpers servers.bash uses for Kafka, not the unit tests.
 KAFKA ?= mock
-demo: all
+demo: $(TOOL_BINS) $(BUILD)/test-bin/ss-test-broker $(BUILD)/test-bin/ss-kafka-topic
 	KAFKA=$(KAFKA) examples/demo.sh
 
 # Every package the project builds, tests or demos with; installs only what is missing.
@@ -159,7 +178,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/zsh/site-functions/,$(notdir $(wildcard completions/zsh/_*)))
 
 deb: $(TOOL_BINS)
-	packaging/deb/build-deb.sh $(BUILD) $(BUILD)/deb
+	DEB_VERSION=$${DEB_VERSION:-$(VERSION)-1} packaging/deb/build-deb.sh $(BUILD) $(BUILD)/deb
 
 # ---- sanitizers and fuzzing -----------------------------------------------------------------------------------
 # One clang build under ASan + UBSan, with libFuzzer's coverage instrumentation, serves both: the unit tests run on

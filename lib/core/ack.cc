@@ -16,20 +16,16 @@ bool is_fifo(const std::string& path) {
 }  // namespace
 
 AckWriter::AckWriter(const std::string& path) : fifo_(is_fifo(path)), path_(path) {
-  fd_ = fifo_ ? ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC)
-              : ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw Error(kExitIoErr, "cannot open ack file " + path + ": " + errno_text(errno));
-}
-
-AckWriter::~AckWriter() {
-  if (fd_ >= 0) ::close(fd_);
+  fd_.reset(fifo_ ? ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC)
+                  : ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (fd_.get() < 0) throw Error(kExitIoErr, "cannot open ack file " + path + ": " + errno_text(errno));
 }
 
 void AckWriter::ack(const Position& p) {
   if (last_ && p <= *last_) return;
   std::string line = format_position(p) + "\n";
   for (;;) {
-    ssize_t n = ::write(fd_, line.data(), line.size());
+    ssize_t n = ::write(fd_.get(), line.data(), line.size());
     if (n == static_cast<ssize_t>(line.size())) break;
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;  // nobody is reading the FIFO; a later ack supersedes this one
@@ -42,21 +38,16 @@ void AckWriter::ack(const Position& p) {
 AckReader::AckReader(const std::string& path) : fifo_(is_fifo(path)), path_(path) {
   if (!fifo_ && ::access(path.c_str(), F_OK) != 0) {
     // The sink creates the file on its first ack; create it empty so the order in which tools start does not matter.
-    int c = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (c >= 0) ::close(c);
+    UniqueFd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
   }
-  fd_ = ::open(path.c_str(), (fifo_ ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
-  if (fd_ < 0) throw Error(kExitIoErr, "cannot open ack file " + path + ": " + errno_text(errno));
-}
-
-AckReader::~AckReader() {
-  if (fd_ >= 0) ::close(fd_);
+  fd_.reset(::open(path.c_str(), (fifo_ ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC));
+  if (fd_.get() < 0) throw Error(kExitIoErr, "cannot open ack file " + path + ": " + errno_text(errno));
 }
 
 std::optional<Position> AckReader::poll_acks() {
   char buf[4096];
   for (;;) {
-    ssize_t n = ::read(fd_, buf, sizeof buf);
+    ssize_t n = ::read(fd_.get(), buf, sizeof buf);
     if (n > 0) {
       partial_.append(buf, static_cast<size_t>(n));
       continue;

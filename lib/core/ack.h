@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "core/fd_io.h"
 #include "core/position.h"
 
 namespace ss {
@@ -15,7 +16,6 @@ class AckWriter {
   // Opens `path` (creating a regular file if it does not exist). A FIFO is opened read-write and non-blocking so
   // that a sink never blocks on, or dies with, a reader that is not there yet or restarting.
   explicit AckWriter(const std::string& path);
-  ~AckWriter();
   AckWriter(const AckWriter&) = delete;
   AckWriter& operator=(const AckWriter&) = delete;
 
@@ -25,7 +25,7 @@ class AckWriter {
   const std::optional<Position>& last() const { return last_; }
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
   bool fifo_ = false;
   std::string path_;
   std::optional<Position> last_;
@@ -36,18 +36,17 @@ class AckReader {
   // A FIFO is opened read-write so that it never reports end-of-file while its writer restarts; a regular file is
   // followed like `tail -f`.
   explicit AckReader(const std::string& path);
-  ~AckReader();
   AckReader(const AckReader&) = delete;
   AckReader& operator=(const AckReader&) = delete;
 
   // A descriptor to poll for readability (FIFOs), or -1 for a regular file (call poll_acks() on a timer).
-  int poll_fd() const { return fifo_ ? fd_ : -1; }
+  int poll_fd() const { return fifo_ ? fd_.get() : -1; }
   // Reads whatever is available without blocking and returns the highest position acknowledged so far, if any.
   // Malformed lines are an Error(65) naming the file.
   std::optional<Position> poll_acks();
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
   bool fifo_ = false;
   std::string path_;
   std::string partial_;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 
+#include "core/defaults.h"
 #include "core/json.h"
 #include "core/position.h"
 
@@ -536,7 +537,9 @@ void Converter::append_source(const ChangeRecord& rec, std::string& out) const {
   const bool snapshot = rec.op() == shadowstream::v1::OPERATION_SNAPSHOT;
   const int64_t us = rec.commit_time();
   const int64_t ms = floor_div(us, 1000);
-  out += "\"source\":{\"version\":\"shadowstream-0.1.0\",\"connector\":\"postgresql\",\"name\":";
+  out += "\"source\":{\"version\":\"shadowstream-";
+  out += kVersion;
+  out += "\",\"connector\":\"postgresql\",\"name\":";
   json::append_string(out, rec.source().name());
   out += ",\"ts_ms\":";
   append_number(out, ms);

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/defaults.h"
 #include "core/error.h"
 #include "core/fd_io.h"
 #include "core/log.h"
@@ -77,7 +78,7 @@ Stage make_stage() {
       .Name("shadowstream_build_info")
       .Help("ShadowStream's version, as a label; always 1")
       .Register(registry())
-      .Add(labels({{"version", "0.1.0"}}))
+      .Add(labels({{"version", kVersion}}))
       .Set(1);
   // Not process_start_time_seconds: node_exporter, which reads the textfiles, has its own by that name.
   gauge("shadowstream_process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds")

@@ -8,8 +8,9 @@
 
 namespace ss::transport {
 
-// Where ss-replay serve listens, and its clients look, unless told otherwise.
+// Where ss-replay serve listens, and its clients look, unless told otherwise; and where ss-buffer serve listens.
 inline constexpr const char* kDefaultReplayServer = "127.0.0.1:50052";
+inline constexpr const char* kDefaultIngestorListen = "127.0.0.1:50051";
 
 // A listen address: "HOST:PORT", ":PORT" or "PORT" (loopback), "[v6]:PORT"; port 0 picks a free one. Throws
 // Error(64) naming `flag` for anything else.

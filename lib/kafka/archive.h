@@ -10,6 +10,7 @@
 
 #include "core/frames.h"
 #include "core/position.h"
+#include "core/retry.h"
 #include "kafka/handle.h"
 #include "shadowstream.pb.h"
 
@@ -36,7 +37,7 @@ struct WriteConfig {
   int64_t linger_us = 10'000;    // the longest a record waits in hand while input goes on
   std::string ack;
   size_t max_frame = kDefaultMaxFrame;
-  int64_t max_backoff_us = 30'000'000;
+  int64_t max_backoff_us = kMaxRetryUs;
 };
 
 struct ReadConfig {

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/position.h"
+#include "core/retry.h"
 #include "core/shape.h"
 #include "core/signals.h"
 #include "core/type_name.h"
@@ -238,7 +239,7 @@ class Capture {
 
   // ---- streaming ---------------------------------------------------------------------------------------------------
   void stream_with_reconnect() {
-    int64_t backoff = 1'000'000;
+    Backoff backoff(cfg_.max_backoff_us);
     for (;;) {
       try {
         stream();
@@ -246,13 +247,12 @@ class Capture {
       } catch (const Error& e) {
         if (e.code() != kExitUnavailable || stop_requested()) throw;
         metrics::retried();
-        log::warn(std::string(e.what()) + "; reconnecting in " + std::to_string(backoff / 1'000'000) + "s");
+        log::warn(std::string(e.what()) + "; reconnecting in " + backoff.delay_text());
       }
-      if (!sleep_unless_stopped(backoff)) return;
-      backoff = std::min(backoff * 2, cfg_.max_backoff_us);
+      if (!backoff.wait()) return;
       try {
         connect();
-        backoff = 1'000'000;
+        backoff.reset();
       } catch (const Error& e) {
         if (e.code() != kExitUnavailable) throw;
         log::warn(e.what());

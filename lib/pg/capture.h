@@ -7,14 +7,17 @@
 #include <string>
 #include <vector>
 
+#include "core/defaults.h"
+#include "core/retry.h"
+
 namespace ss::capture {
 
 enum class SnapshotMode { kInitial, kNever, kOnly };
 
 struct Config {
   std::string conninfo;  // libpq URI or key=value; empty = PG* environment
-  std::string slot = "shadowstream";
-  std::string publication = "shadowstream";
+  std::string slot = kDefaultSlot;
+  std::string publication = kDefaultPublication;
   std::vector<std::string> tables;          // schema.table: publication FOR TABLE list when it is created
   std::vector<std::string> exclude_tables;  // schema.table: never emitted, never snapshotted
   bool via_partition_root = false;          // publish_via_partition_root when the publication is created
@@ -30,7 +33,7 @@ struct Config {
   int64_t heartbeat_us = 0;        // --heartbeat: confirm idle progress this often (0 = off)
   bool heartbeat_message = false;  // --heartbeat-message: also write a logical message so idle WAL moves
   std::string source_name;         // default: the database name
-  int64_t max_backoff_us = 30'000'000;
+  int64_t max_backoff_us = kMaxRetryUs;
 };
 
 // Runs until --endpos, a stop signal or a fatal error (thrown as ss::Error). Writes frames to `out_fd`.

@@ -1,6 +1,7 @@
 #include "pg/snapshot.h"
 
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <simdjson.h>
 #include <unistd.h>
 
@@ -26,6 +27,23 @@
 namespace ss::snapshot {
 
 using shadowstream::v1::ChangeRecord;
+
+namespace {
+// The wire tags the encoder writes by hand, from the generated field numbers (each under 16: one byte).
+using google::protobuf::internal::WireFormatLite;
+constexpr char tag(int field, WireFormatLite::WireType type) {
+  return static_cast<char>(WireFormatLite::MakeTag(field, type));
+}
+constexpr char kColumnsTag = tag(ChangeRecord::kColumnsFieldNumber, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+constexpr char kTextTag = tag(shadowstream::v1::Column::kTextFieldNumber, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+constexpr char kBinaryTag =
+    tag(shadowstream::v1::Column::kBinaryFieldNumber, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+constexpr char kNullTag = tag(shadowstream::v1::Column::kIsNullFieldNumber, WireFormatLite::WIRETYPE_VARINT);
+constexpr char kOrdinalTag = tag(ChangeRecord::kOrdinalFieldNumber, WireFormatLite::WIRETYPE_VARINT);
+static_assert(ChangeRecord::kColumnsFieldNumber < 16 && ChangeRecord::kOrdinalFieldNumber < 16 &&
+              shadowstream::v1::Column::kTextFieldNumber < 16 && shadowstream::v1::Column::kBinaryFieldNumber < 16 &&
+              shadowstream::v1::Column::kIsNullFieldNumber < 16);
+}  // namespace
 
 namespace {
 
@@ -385,8 +403,8 @@ Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
       if (got == Queue::Got::kBatch) {
         size_t at = 0;
         for (uint32_t size : b.sizes) {
-          // The ordinal, ChangeRecord field 3 (a varint), goes after the row's own bytes.
-          field.assign(1, static_cast<char>(3 << 3));
+          // The ordinal goes after the row's own bytes.
+          field.assign(1, kOrdinalTag);
           put_varint(field, ordinal++);
           out.write_payload(std::string_view(b.bytes).substr(at, size), field);
           at += size;
@@ -425,12 +443,6 @@ Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
   res.complete = true;
   return res;
 }
-
-namespace {
-// Wire tags: ChangeRecord.columns (13, length-delimited); Column.text (5) and .binary (6), length-delimited;
-// Column.is_null (7, varint).
-constexpr char kColumnsTag = (13 << 3) | 2, kTextTag = (5 << 3) | 2, kBinaryTag = (6 << 3) | 2, kNullTag = 7 << 3;
-}  // namespace
 
 RowEncoder::RowEncoder(const ChangeRecord& tmpl) {
   ChangeRecord head = tmpl;

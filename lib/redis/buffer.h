@@ -10,6 +10,7 @@
 
 #include "core/frames.h"
 #include "core/position.h"
+#include "core/retry.h"
 #include "shadowstream.pb.h"
 
 namespace ss::buffer {
@@ -27,7 +28,7 @@ struct WriteConfig {
   std::string ack;          // --ack FILE
   size_t batch = 512;
   size_t max_frame = kDefaultMaxFrame;
-  int64_t max_backoff_us = 30'000'000;
+  int64_t max_backoff_us = kMaxRetryUs;
   ValueFormat value_format = ValueFormat::kNone;
   // Pushed records (RecordStore) only: a given commit LSN more than this above its stream's top entry is refused,
   // so one client cannot put a stream's positions out of every real producer's reach. 0 = no bound.
@@ -51,7 +52,7 @@ struct ReadConfig {
   size_t count = 512;
   int64_t block_us = 1'000'000;
   int64_t ack_timeout_us = 60'000'000;
-  int64_t max_backoff_us = 30'000'000;
+  int64_t max_backoff_us = kMaxRetryUs;
 };
 
 int run_write(const WriteConfig& cfg, int in_fd, int out_fd);

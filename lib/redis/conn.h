@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/position.h"
+#include "core/retry.h"
 #include "core/signals.h"
 
 namespace ss::redis {
@@ -74,7 +75,8 @@ class Session {
   // waiting ends it with Error(75).
   template <typename Fn>
   auto with_retry(int64_t max_backoff_us, Fn fn) -> decltype(fn(static_cast<redisContext*>(nullptr))) {
-    int64_t backoff = 100'000, since = 0;
+    Backoff backoff(max_backoff_us);
+    int64_t since = 0;
     for (;;) {
       try {
         return fn(get());
@@ -85,15 +87,13 @@ class Session {
         if (give_up_us_ && now_us() - since >= give_up_us_)
           throw Error(kExitUnavailable,
                       std::string(e.what()) + "; gave up after " + std::to_string(give_up_us_ / 1'000'000) + "s");
-        log::warn(std::string(e.what()) + "; retrying in " + std::to_string(backoff / 1000) + "ms");
+        log::warn(std::string(e.what()) + "; retrying in " + backoff.delay_text());
         metrics::retried();
       }
       // A run that gives up does so on time, not a doubled backoff later.
-      if (!sleep_unless_stopped(give_up_us_ ? std::max<int64_t>(0, std::min(backoff, since + give_up_us_ - now_us()))
-                                            : backoff))
+      if (!backoff.wait(give_up_us_ ? since + give_up_us_ : 0))
         throw Error(kExitTempFail,
                     "stopped while Redis at " + ep_.display() + " was unavailable; nothing unstored was acknowledged");
-      backoff = std::min(backoff * 2, max_backoff_us);
     }
   }
 

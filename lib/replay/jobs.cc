@@ -14,11 +14,13 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <thread>
 
 #include "core/cli.h"
+#include "core/fd_io.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/position.h"
@@ -101,7 +103,7 @@ namespace {
 // The file a file: source names, confined to `dir`: a regular file beneath it, opened by the kernel's own
 // confinement (openat2 RESOLVE_BENEATH: no "..", no symbolic link or mount leading out, no race between a check and
 // the open). Error(64) for anything else; whether a path outside exists is never told.
-int open_source_file(const std::string& spec, const std::string& dir) {
+UniqueFd open_source_file(const std::string& spec, const std::string& dir) {
   if (dir.empty()) throw Error(kExitUsage, "this server reads no files (start it with --files-dir DIR)");
   const std::string outside = "source file:" + spec + " is outside --files-dir";
   std::string rel = spec;
@@ -110,24 +112,21 @@ int open_source_file(const std::string& spec, const std::string& dir) {
     if (rel.rfind(prefix, 0) != 0) throw Error(kExitUsage, outside);
     rel = rel.substr(prefix.size());
   }
-  int dfd = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) throw Error(kExitConfig, "--files-dir " + dir + ": " + errno_text(errno));
+  UniqueFd dfd(open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (dfd.get() < 0) throw Error(kExitConfig, "--files-dir " + dir + ": " + errno_text(errno));
   open_how how{};
   how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-  int fd = static_cast<int>(syscall(SYS_openat2, dfd, rel.c_str(), &how, sizeof how));
-  int err = errno;
-  close(dfd);
-  if (fd < 0) {
+  UniqueFd fd(static_cast<int>(syscall(SYS_openat2, dfd.get(), rel.c_str(), &how, sizeof how)));
+  if (fd.get() < 0) {
+    const int err = errno;
     if (err == EXDEV || err == ELOOP) throw Error(kExitUsage, outside);
     throw Error(kExitUsage, "source file:" + spec + ": " + errno_text(err));
   }
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
+  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
     throw Error(kExitUsage, "source file:" + spec + " is not a regular file");
-  }
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  fcntl(fd.get(), F_SETFL, fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
   return fd;
 }
 
@@ -153,27 +152,25 @@ class Source {
     name_ = "kafka topic " + rd.topic;
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) throw Error(kExitIoErr, "pipe: " + errno_text(errno));
-    fd_ = fds[0];
-    int wfd = fds[1];
-    reader_ = std::thread([this, rd, wfd] {
+    fd_.reset(fds[0]);
+    reader_ = std::thread([this, rd, wfd = std::make_shared<UniqueFd>(fds[1])] {
       try {
-        archive::run_read(rd, wfd);
+        archive::run_read(rd, wfd->get());
       } catch (const BrokenPipe&) {
         // The job stopped reading (cancelled or stopped): not an error of the source.
       } catch (const Error& e) {
         error_ = e.what();
         code_ = e.code();
       }
-      close(wfd);
+      wfd->reset();  // the job's reader sees the end now
     });
   }
   ~Source() { finish(); }
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }
   const std::string& name() const { return name_; }
   // Closes the read side (a writer still running gets EPIPE and ends) and reports the reader's failure.
   void finish() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
+    fd_.reset();
     if (reader_.joinable()) reader_.join();
   }
   void check() const {
@@ -182,7 +179,7 @@ class Source {
 
  private:
   std::string name_;
-  int fd_ = -1;
+  UniqueFd fd_;
   std::thread reader_;
   std::string error_;
   int code_ = 0;
@@ -439,23 +436,15 @@ struct Manager::Impl {
 
   // Records of the window in a frames file, for records_total; a quick unpaced pass that a cancel or a stop ends.
   uint64_t count_file(const std::string& spec, const replay::Config& rc, const std::function<bool()>& should_stop) {
-    int fd = open_source_file(spec, cfg.files_dir);
-    FrameReader in(fd, spec);
+    UniqueFd fd = open_source_file(spec, cfg.files_dir);
+    FrameReader in(fd.get(), spec);
     replay::CountSink sink;
     replay::Config unpaced = rc;
     unpaced.pacing = {};
     replay::Hooks hooks;
     hooks.should_stop = should_stop;
     hooks.metrics = false;
-    uint64_t n = 0;
-    try {
-      n = replay::run(unpaced, in, sink, hooks).done;
-    } catch (...) {
-      close(fd);
-      throw;
-    }
-    close(fd);
-    return n;
+    return replay::run(unpaced, in, sink, hooks).done;
   }
 
   void run(Job& j, bool resumed) {
@@ -611,7 +600,7 @@ ReplayJob Manager::create(ReplayRequest req) {
   validate(req);
   if (!req.target().empty()) pg::check_target(req.target(), impl_->cfg.allow_targets);
   if (SourceName source = parse_source(req.source()); source.kind == SourceName::kFile)
-    close(open_source_file(source.name, impl_->cfg.files_dir));
+    open_source_file(source.name, impl_->cfg.files_dir);  // refused now rather than when the job starts
   std::lock_guard<std::mutex> lk(impl_->mu);
   impl_->check_room(req.target());
   auto j = std::make_unique<Job>();

@@ -55,7 +55,7 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
-// The page's assets (dashboard_assets.cc).
+// The page's assets: lib/serve/assets/, embedded by the Makefile (build/gen/dashboard_assets.cc).
 extern const std::string_view kIndexHtml;
 extern const std::string_view kDashboardJs;
 extern const std::string_view kDashboardCss;

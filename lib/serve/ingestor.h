@@ -12,7 +12,7 @@ namespace ss::ingestor {
 
 struct ServeConfig {
   buffer::WriteConfig store;
-  std::string listen = "127.0.0.1:50051";
+  std::string listen = transport::kDefaultIngestorListen;
   std::string token_file;  // when set, calls need "authorization: Bearer <token>"
   transport::ServerTls tls;
   bool insecure = false;  // listen off loopback without a token and TLS

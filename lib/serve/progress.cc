@@ -381,7 +381,7 @@ void apply_config(const conf::Config& c, PipelineConfig& p) {
     v = got && !got->empty() ? *got : fallback;
   };
   fill(p.pg, "PG_CONNINFO", "");
-  fill(p.slot, "SLOT", "shadowstream");
+  fill(p.slot, "SLOT", kDefaultSlot);
   fill(p.source, "SOURCE", env_or("PGDATABASE", env_or("PG_DATABASE", "postgres")));
   fill(p.topic, "TOPIC", archive::kDefaultTopic);
   fill(p.redis_url, "REDIS_URL", "");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/conf.h"
+#include "core/defaults.h"
 #include "core/transport.h"
 #include "kafka/archive.h"
 #include "kafka/handle.h"
@@ -38,7 +39,7 @@ std::string render_bar(const shadowstream::v1::ProgressUpdate& u, const shadowst
 struct PipelineConfig {
   bool postgres = false;
   std::string pg;  // conninfo; empty = PG* environment
-  std::string slot = "shadowstream";
+  std::string slot = kDefaultSlot;
   bool redis = false;
   std::string redis_url;
   std::string stream;  // key; empty = shadowstream:<source>:changes

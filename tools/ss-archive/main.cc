@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include "core/cli.h"
+#include "core/defaults.h"
 #include "core/error.h"
 #include "core/position.h"
 #include "kafka/archive.h"
@@ -35,7 +36,7 @@ int main(int argc, char** argv) {
       ->default_val("10ms");
   app.add_option("--ack", w.ack, "After each committed transaction, write its highest position to FILE");
   app.add_option("--max-frame", w.max_frame, "Largest frame accepted, in bytes")->default_val(ss::kDefaultMaxFrame);
-  app.set_version_flag("-V,--version", "ss-archive 0.1.0");
+  app.set_version_flag("-V,--version", std::string("ss-archive ") + ss::kVersion);
   ss::add_metrics_flags(app);
   ss::add_verbose_flag(app);
 

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include "core/cli.h"
+#include "core/defaults.h"
 #include "core/error.h"
 #include "core/position.h"
 #include "redis/buffer.h"
@@ -29,7 +30,7 @@ int main(int argc, char** argv) {
                  "form) or debezium (Debezium's change event)")
       ->check(CLI::IsMember({"none", "json", "debezium"}))
       ->default_val("none");
-  app.set_version_flag("-V,--version", "ss-buffer 0.1.0");
+  app.set_version_flag("-V,--version", std::string("ss-buffer ") + ss::kVersion);
   ss::add_metrics_flags(app);
   ss::add_verbose_flag(app);
 
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
   serve->add_option("--redis", sv.store.redis_url, "Redis URL (default: $REDIS_URL)");
   serve->add_option("--stream", sv.store.stream, "Stream key (default: shadowstream:<source>:changes)");
   serve->add_option("--listen", sv.listen, "Address to listen on (port 0 picks a free one)")
-      ->default_val("127.0.0.1:50051");
+      ->default_val(ss::transport::kDefaultIngestorListen);
   serve->add_option("--token-file", sv.token_file, "Require \"authorization: Bearer <token>\" with the token in FILE");
   ss::add_server_tls_flags(*serve, sv.tls, sv.insecure);
   serve->add_option("--source", sv.default_source, "Source name for records that carry none")->default_val("grpc");

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include "core/cli.h"
+#include "core/defaults.h"
 #include "core/error.h"
 #include "core/frames.h"
 #include "core/position.h"
@@ -14,8 +15,9 @@ int main(int argc, char** argv) {
   app.add_option("-d,--dbname", cfg.conninfo,
                  "Source database: a postgres:// URI or key=value conninfo (default: PG* environment)");
   app.add_option("--slot", cfg.slot, "Logical replication slot (pgoutput), created if missing")
-      ->default_val("shadowstream");
-  app.add_option("--publication", cfg.publication, "Publication, created if missing")->default_val("shadowstream");
+      ->default_val(ss::kDefaultSlot);
+  app.add_option("--publication", cfg.publication, "Publication, created if missing")
+      ->default_val(ss::kDefaultPublication);
   app.add_option("--table", cfg.tables, "Create the publication FOR these tables (schema.table; repeatable)");
   app.add_option("--exclude-table", cfg.exclude_tables, "Never emit this table (schema.table; repeatable)");
   app.add_flag("--via-partition-root", cfg.via_partition_root,
@@ -39,7 +41,7 @@ int main(int argc, char** argv) {
   app.add_flag("--heartbeat-message", cfg.heartbeat_message,
                "With --heartbeat, also write a logical message so an idle database's WAL moves");
   app.add_option("--source-name", cfg.source_name, "Source name in records (default: the database name)");
-  app.set_version_flag("-V,--version", "ss-capture 0.1.0");
+  app.set_version_flag("-V,--version", std::string("ss-capture ") + ss::kVersion);
   ss::add_metrics_flags(app);
   ss::add_verbose_flag(app);
   return ss::run_main(app, argc, argv, [&] {

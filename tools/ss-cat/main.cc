@@ -3,6 +3,7 @@
 
 #include "core/cat.h"
 #include "core/cli.h"
+#include "core/defaults.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {
@@ -26,7 +27,7 @@ int main(int argc, char** argv) {
       ->default_val(ss::kDefaultMaxFrame)
       ->check(CLI::Range(size_t{1}, size_t{0xffffffff}));
   app.add_flag("-f,--force", force, "Write frames even when stdout is a terminal");
-  app.set_version_flag("-V,--version", "ss-cat 0.1.0");
+  app.set_version_flag("-V,--version", std::string("ss-cat ") + ss::kVersion);
   ss::add_verbose_flag(app);
   return ss::run_main(app, argc, argv, [&] {
     cfg.debezium = format == "debezium";

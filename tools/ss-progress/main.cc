@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "core/cli.h"
+#include "core/defaults.h"
 #include "core/error.h"
 #include "serve/progress.h"
 
@@ -27,7 +28,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "JSON lines even on a terminal");
   app.add_flag("--bar", bar, "A progress bar even when not on a terminal");
   app.add_option("--reconnect", reconnect, "Keep trying this long while the server is unreachable")->default_val("30s");
-  app.set_version_flag("-V,--version", "ss-progress 0.1.0");
+  app.set_version_flag("-V,--version", std::string("ss-progress ") + ss::kVersion);
   ss::add_verbose_flag(app);
 
   ss::progress::PipelineConfig p;

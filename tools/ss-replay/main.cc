@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/cli.h"
+#include "core/defaults.h"
 #include "core/error.h"
 #include "core/fd_io.h"
 #include "core/json.h"
@@ -83,7 +84,7 @@ int main(int argc, char** argv) {
   app.add_option("--group-memory", group_mib, "Folded rows are applied once they hold MIB mebibytes")
       ->default_val(group_mib)
       ->check(CLI::PositiveNumber);
-  app.set_version_flag("-V,--version", "ss-replay 0.1.0");
+  app.set_version_flag("-V,--version", std::string("ss-replay ") + ss::kVersion);
   ss::add_verbose_flag(app);
 
   ss::replay_service::ServeConfig serve_cfg;
