@@ -249,31 +249,28 @@ std::map<int32_t, int64_t> search_offsets(rd_kafka_t* c, const std::string& topi
 }
 }  // namespace
 
-// The first offset of each partition at or after `ts_ms`: offsetsForTimes (one round trip: the broker's time index)
-// where the cluster answers it, else a search on the messages' timestamps (librdkafka's mock cluster answers
-// nothing). A read_committed ListOffsets answers -1 both for a partition with nothing that late and for one whose
-// last transaction's commit marker has not landed yet (it looks only below the last stable offset, for a moment
-// after a commit): those partitions are searched, which tells the two apart.
+// The first offset of each partition at or after `ts_ms`. offsetsForTimes (one round trip: the broker's time index)
+// gives a floor, not the answer: the index counts commit markers too, and a marker's timestamp is the broker's clock
+// when it was written, not a record's commit time. Archived live, markers trail their records by the archiver's lag
+// and the floor lies just before the window; archived late (a backfill, a rebuilt archive), every marker is newer
+// than any record and the floor is the partition's first marker, which read on from there meant reading nearly the
+// whole topic (1M records read for a window of 10k). So the search on the records' own timestamps runs from the
+// floor: its first probe, at the floor, settles the live case. A partition the broker does not answer (librdkafka's
+// mock answers none; a read_committed ListOffsets answers -1 for a partition whose last commit marker has not landed
+// yet) is searched whole.
 std::map<int32_t, int64_t> offsets_for_time(rd_kafka_t* c, const std::string& topic, const std::vector<int32_t>& parts,
                                             std::map<int32_t, Watermarks>& wm, int64_t ts_ms) {
-  auto search = [&](const std::vector<int32_t>& some) {
-    return search_offsets(c, topic, some, wm, static_cast<double>(ts_ms),
-                          [](const rd_kafka_message_t* m) { return double(rd_kafka_message_timestamp(m, nullptr)); });
-  };
+  std::map<int32_t, Watermarks> floor = wm;
   kafka::PartitionList l(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
   for (int32_t p : parts) rd_kafka_topic_partition_list_add(l.get(), topic.c_str(), p)->offset = ts_ms;
-  if (rd_kafka_offsets_for_times(c, l.get(), kTimeoutMs) != RD_KAFKA_RESP_ERR_NO_ERROR) return search(parts);
-  std::map<int32_t, int64_t> result;
-  std::vector<int32_t> unanswered;
-  for (int i = 0; i < l->cnt; ++i) {
-    const rd_kafka_topic_partition_t& e = l->elems[i];
-    if (e.err || e.offset < 0)
-      unanswered.push_back(e.partition);
-    else
-      result[e.partition] = e.offset;
-  }
-  if (!unanswered.empty()) result.merge(search(unanswered));
-  return result;
+  if (rd_kafka_offsets_for_times(c, l.get(), kTimeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR)
+    for (int i = 0; i < l->cnt; ++i) {
+      const rd_kafka_topic_partition_t& e = l->elems[i];
+      if (!e.err && e.offset >= 0)
+        floor[e.partition].low = std::clamp(e.offset, floor[e.partition].low, floor[e.partition].high);
+    }
+  return search_offsets(c, topic, parts, floor, static_cast<double>(ts_ms),
+                        [](const rd_kafka_message_t* m) { return double(rd_kafka_message_timestamp(m, nullptr)); });
 }
 
 // The first offset of each partition holding a position at or after `from` (the position header; messages

@@ -188,8 +188,14 @@ void window_read(const ReadConfig& cfg, const std::string& topic, const Span& sp
   std::vector<int32_t> parts = partitions_of(c.get(), topic);
   if (parts.empty()) throw Error(kExitUnavailable, "topic " + topic + " does not exist");
   std::map<int32_t, Watermarks> wm = all_watermarks(c.get(), topic, parts);
-  std::map<int32_t, int64_t> start = window_start(c.get(), topic, span, parts, wm), active;
-  refuse_trimmed_start(c.get(), topic, span, start, wm);
+  std::map<int32_t, int64_t> start, active;
+  {
+    // The searches for the window's start seek here and there: a consumer of their own, which fetches little.
+    kafka::Handle probe = span.since_us || span.from ? kafka::make_probe_consumer(cfg.kafka) : kafka::Handle();
+    rd_kafka_t* seeker = probe ? probe.get() : c.get();
+    start = window_start(seeker, topic, span, parts, wm);
+    refuse_trimmed_start(seeker, topic, span, start, wm);
+  }
   for (int32_t p : parts)
     if (start[p] < wm[p].high || follow) active[p] = start[p];
   if (active.empty()) return;

@@ -21,6 +21,7 @@
 #include "core/fd_io.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/retry.h"
 #include "core/signals.h"
 #include "kafka/archive_layout.h"
 
@@ -215,7 +216,7 @@ class Producer {
     conf.release();
     // The archiver is a long-running stage: it waits for Kafka, saying every time what it waits for (a broker to
     // answer at all, then the transaction coordinator).
-    for (int64_t backoff = 500'000;; backoff = std::min(backoff * 2, cfg_.max_backoff_us)) {
+    for (Backoff backoff(cfg_.max_backoff_us);;) {
       std::string why;
       try {
         kafka::require_reachable(rk_.get(), cfg_.kafka, kafka::kReachableMs);
@@ -230,9 +231,9 @@ class Producer {
         if (e.code() != kExitUnavailable) throw;
         why = e.what();
       }
-      log::warn(why + "; retrying in " + std::to_string(backoff / 1000) + "ms");
+      log::warn(why + "; retrying in " + backoff.delay_text());
       metrics::retried();
-      if (!sleep_unless_stopped(backoff)) throw Error(kExitTempFail, "stopped before Kafka was reachable");
+      if (!backoff.wait()) throw Error(kExitTempFail, "stopped before Kafka was reachable");
     }
   }
 
@@ -302,13 +303,13 @@ class Producer {
   // Writes the batch in one transaction; on an abortable error aborts and writes it again, so it lands exactly once.
   // A stop request during the retries ends it with Error(75): nothing of the batch was acknowledged.
   void commit_batch(const Batch& batch) {
-    for (int64_t backoff = 200'000;; backoff = std::min(backoff * 2, cfg_.max_backoff_us)) {
+    for (Backoff backoff(cfg_.max_backoff_us);;) {
       std::string why = try_batch(batch);
       if (why.empty()) return;
       log::warn("transaction of " + std::to_string(batch.size()) + " records failed (" + why + "); retrying in " +
-                std::to_string(backoff / 1000) + "ms");
+                backoff.delay_text());
       metrics::retried();
-      if (!sleep_unless_stopped(backoff))
+      if (!backoff.wait())
         throw Error(kExitTempFail, "stopped while retrying a transaction (" + why +
                                        "); nothing of it was acknowledged, and a rerun writes it again");
     }
@@ -539,7 +540,8 @@ Archived archived_since(const kafka::Settings& s, const std::string& topic, cons
   kafka::Handle c = make_consumer(s, "");
   std::vector<int32_t> parts = partitions_of(c.get(), topic);
   std::map<int32_t, Watermarks> wm = all_watermarks(c.get(), topic, parts);
-  std::map<int32_t, int64_t> start = offsets_for_position(c.get(), topic, parts, wm, from), offsets;
+  std::map<int32_t, int64_t> start = offsets_for_position(kafka::make_probe_consumer(s).get(), topic, parts, wm, from),
+                             offsets;
   int64_t total = 0;
   for (auto [p, off] : start) {
     if (off >= wm[p].high) continue;

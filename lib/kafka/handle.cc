@@ -1,16 +1,15 @@
 #include "kafka/handle.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
-#include <thread>
 
 #include "core/error.h"
 #include "core/log.h"
 #include "core/position.h"
+#include "core/retry.h"
 #include "core/signals.h"
 
 namespace ss::kafka {
@@ -215,8 +214,8 @@ void ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int 
   // not at all by a broker whose cache lags, for a moment: ask again until the timeout.
   Topic rkt(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
   rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
-  for (int64_t deadline = now_us() + timeout_ms * 1000LL, backoff_ms = 50;;
-       backoff_ms = std::min<int64_t>(backoff_ms * 2, 1000)) {
+  const int64_t deadline = now_us() + timeout_ms * 1000LL;
+  for (Backoff backoff(kMaxSettleUs, kFirstSettleUs);;) {
     const rd_kafka_metadata_t* raw = nullptr;
     last = rd_kafka_metadata(rk, 0, rkt.get(), &raw, timeout_ms);
     if (!last) {
@@ -228,7 +227,7 @@ void ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions, int 
     bool transient = last == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
                      last == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || last == RD_KAFKA_RESP_ERR__TRANSPORT ||
                      last == RD_KAFKA_RESP_ERR__TIMED_OUT;
-    if (!transient || now_us() > deadline || !sleep_unless_stopped(backoff_ms * 1000)) break;
+    if (!transient || now_us() > deadline || !backoff.wait(deadline)) break;
   }
   throw Error(kExitUnavailable, "topic " + topic + " is not available (" + rd_kafka_err2str(last) +
                                     "); create it, or pass --partitions N");
@@ -270,7 +269,9 @@ size_t max_message_bytes(rd_kafka_t* rk, const std::string& topic, int timeout_m
   return std::min(producer, cluster);
 }
 
-Handle make_consumer(const Settings& s, const std::string& group, RebalanceCb on_rebalance, void* opaque, bool follow) {
+namespace {
+Handle consumer(const Settings& s, const std::string& group, RebalanceCb on_rebalance, void* opaque, bool follow,
+                bool probe) {
   std::vector<std::pair<std::string, std::string>> defaults = {{"isolation.level", "read_committed"},
                                                                {"enable.partition.eof", "true"},
                                                                {"enable.auto.commit", "false"},
@@ -284,6 +285,8 @@ Handle make_consumer(const Settings& s, const std::string& group, RebalanceCb on
   // queued.min.messages of it (100000) and resumes only after a back-off, while the others' queues run dry: prefetch
   // by bytes alone (queued.max.messages.kbytes still bounds the memory).
   defaults.push_back({"queued.min.messages", "1000000"});
+  // A probe wants the message at its offset and perhaps a few hundred after it, then seeks elsewhere.
+  if (probe) defaults.push_back({"max.partition.fetch.bytes", "65536"});
   // A member that dies without leaving (kill -9) holds its partitions until its session expires: 10 s rather than
   // librdkafka's 45 s before another member takes over.
   if (on_rebalance) defaults.push_back({"session.timeout.ms", "10000"});
@@ -303,6 +306,15 @@ Handle make_consumer(const Settings& s, const std::string& group, RebalanceCb on
   // reader and waits for it (librdkafka reconnects), as it did before.
   if (!on_rebalance && !follow) require_reachable(h.get(), s, kReachableMs);
   return h;
+}
+}  // namespace
+
+Handle make_consumer(const Settings& s, const std::string& group, RebalanceCb on_rebalance, void* opaque, bool follow) {
+  return consumer(s, group, on_rebalance, opaque, follow, false);
+}
+
+Handle make_probe_consumer(const Settings& s) {
+  return consumer(s, "", nullptr, nullptr, false, true);
 }
 
 std::vector<int32_t> partitions_of(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
@@ -340,18 +352,16 @@ bool settling(rd_kafka_resp_err_t e) {
 // is the last stable offset, as the query's was.
 std::map<int32_t, Watermarks> all_watermarks(rd_kafka_t* rk, const std::string& topic,
                                              const std::vector<int32_t>& parts, int timeout_ms) {
-  using clock = std::chrono::steady_clock;
-  const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms);
+  const int64_t deadline = now_us() + int64_t{timeout_ms} * 1000;
   std::map<int32_t, Watermarks> wm;
   if (parts.empty()) return wm;  // (an empty list is an invalid argument to librdkafka)
   std::vector<int32_t> todo = parts;
   rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
   int32_t last_p = parts.front();
-  for (int backoff_ms = 50;; backoff_ms = std::min(backoff_ms * 2, 1000)) {
+  for (Backoff backoff(kMaxSettleUs, kFirstSettleUs);;) {
     // A round bounded well under the deadline: a request stuck on a dead leader is given up and asked again of
     // the new one.
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
-    const int round_ms = static_cast<int>(std::clamp<int64_t>(left, 1, 5000));
+    const int round_ms = static_cast<int>(std::clamp<int64_t>((deadline - now_us()) / 1000, 1, 5000));
     auto ask = [&](int64_t which) {
       PartitionList l(rd_kafka_topic_partition_list_new(static_cast<int>(todo.size())));
       for (int32_t p : todo) rd_kafka_topic_partition_list_add(l.get(), topic.c_str(), p)->offset = which;
@@ -384,10 +394,10 @@ std::map<int32_t, Watermarks> all_watermarks(rd_kafka_t* rk, const std::string& 
     if (last && !settling(last))
       check(last, "cannot read offsets of " + topic + "[" + std::to_string(last_p) + "]", kExitUnavailable);
     if (again.empty()) return wm;
-    if (clock::now() + std::chrono::milliseconds(backoff_ms) > deadline)
+    if (now_us() + backoff.delay_us() > deadline)
       check(last, "cannot read offsets of " + topic + "[" + std::to_string(again.front()) + "]", kExitUnavailable);
+    if (!backoff.wait()) throw Error(kExitTempFail, "stopped while reading the offsets of " + topic);
     todo = std::move(again);
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
   }
 }
 

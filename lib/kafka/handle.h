@@ -106,6 +106,10 @@ using RebalanceCb = void (*)(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_pa
 // as opaque. `follow`: a window reader that waits at the end for more.
 Handle make_consumer(const Settings& s, const std::string& group, RebalanceCb on_rebalance = nullptr,
                      void* opaque = nullptr, bool follow = false);
+// A consumer for probes: a few messages here and there (a window's start, a retention check), each seek followed
+// by another. It fetches little and prefetches nothing, where a reader's consumer fetches a megabyte per partition
+// and keeps going: each round of a search on 64 partitions then moved ~50 MB (170 ms on one broker).
+Handle make_probe_consumer(const Settings& s);
 
 // A consumer's messages taken from its queue a thousand at a time (rd_kafka_consume_batch_queue): one lock and one
 // clock read per batch instead of per message, which is most of a tight read loop's own time.
