@@ -54,8 +54,8 @@ if [ "$KAFKA_KIND" = apache ]; then
   done | sort -g | tail -1)
   echo "BENCH|ss-archive write vs kafka-producer-perf-test (records/s) [$KAFKA_KIND]|$r_ours|${perf%.*}|$(ratio "$r_ours" "$perf")|ours/Kafka's producer, transactional, 200-byte records, best of 3 each"
   cperf=$(for i in 1 2 3; do
-    ss_kafka_tool consumer-perf-test --bootstrap-server "$KAFKA_BROKERS" --topic ours1 --messages "$N" \
-      --timeout 30000 2>/dev/null | awk -F', *' 'NR == 2 { print $6 }'
+    ss_kafka_tool consumer-perf-test --bootstrap-server "$KAFKA_BROKERS" --topic ours1 --num-records "$N" \
+      --timeout 30000 2>/dev/null | awk -F', *' '/^start.time/ { getline; print $6 }'
   done | sort -g | tail -1)
   echo "BENCH|ss-archive read whole vs kafka-consumer-perf-test (records/s) [$KAFKA_KIND]|$r_whole|${cperf%.*}|$(ratio "$r_whole" "$cperf")|ours in position order, process start included/Kafka's consumer, unordered, JVM start excluded, group join included; best of 3 each"
 fi
