@@ -52,170 +52,59 @@ void fill_request(const RequestFlags& f, shadowstream::v1::ReplayRequest& req) {
   req.set_on_error(f.on_error);
 }
 
-}  // namespace
+// Client flags of the commands that talk to a server: its address, its token, TLS.
+void add_client_flags(CLI::App& cmd, ss::replay_service::ClientConfig& c) {
+  cmd.add_option("-s,--server", c.server, "ss-replay serve address")->default_val(ss::transport::kDefaultReplayServer);
+  cmd.add_option("--token-file", c.token_file, "Bearer token for the server (first line of FILE)");
+  ss::add_client_tls_flags(cmd, c.tls);
+}
 
-int main(int argc, char** argv) {
-  CLI::App app{"Replay ShadowStream frames at a chosen speed, to stdout or into a PostgreSQL target.", "ss-replay"};
-  RequestFlags local;
-  shadowstream::v1::ReplayRequest local_req;
+// ss-replay [flags] < frames: a replay here, to stdout or into a PostgreSQL target.
+struct Local {
+  RequestFlags flags;
+  shadowstream::v1::ReplayRequest req;
   std::string from, to;
   std::vector<std::string> table_maps, schema_maps;
   ss::apply::Config apply;
   size_t max_frame = ss::kDefaultMaxFrame;
-  add_request_flags(app, local, local_req,
-                    "Apply to this PostgreSQL target (URI or conninfo; password from PGPASSWORD or ~/.pgpass)");
-  app.add_option("--from-position", from, "Replay records at or after POSITION (X/Y or X/Y:N)");
-  app.add_option("--to-position", to, "Replay records at or before POSITION");
-  app.add_option("--table-map", table_maps, "Apply table SRC to DST (schema.table or table; repeatable)");
-  app.add_option("--schema-map", schema_maps, "Apply schema SRC to schema DST (repeatable)");
-  app.add_option("--position-table", apply.position_table, "Target table holding the high-water positions")
-      ->default_val("shadowstream.replay_position");
-  app.add_option("--max-frame", max_frame, "Largest frame accepted, in bytes")->default_val(ss::kDefaultMaxFrame);
   std::string group = "auto", group_time = "5s";
   size_t group_mib = 256;
-  app.add_option("--group", group,
-                 "Apply many source transactions per target transaction, rows folded to their last version: auto "
-                 "(at --speed max), on or off")
-      ->default_val("auto")
-      ->check(CLI::IsMember({"auto", "on", "off"}));
-  app.add_option("--group-records", apply.group.records, "A group ends after N source records")
-      ->default_val(apply.group.records);
-  app.add_option("--group-time", group_time, "A group ends after DURATION")->default_val("5s");
-  app.add_option("--group-memory", group_mib, "Folded rows are applied once they hold MIB mebibytes")
-      ->default_val(group_mib)
-      ->check(CLI::PositiveNumber);
-  app.set_version_flag("-V,--version", std::string("ss-replay ") + ss::kVersion);
-  ss::add_verbose_flag(app);
 
-  ss::replay_service::ServeConfig serve_cfg;
-  CLI::App* serve = app.add_subcommand("serve", "Serve replay jobs over gRPC (Replayer, ProgressTracker)");
-  serve->add_option("--listen", serve_cfg.listen, "Address to listen on (port 0 picks a free one)")
-      ->default_val(ss::transport::kDefaultReplayServer);
-  serve->add_option("--token-file", serve_cfg.token_file, "Require this bearer token (first line of FILE)");
-  ss::add_server_tls_flags(*serve, serve_cfg.tls, serve_cfg.insecure);
-  serve->add_option("--allow-target", serve_cfg.jobs.allow_targets,
-                    "Jobs may name targets matching HOST[:PORT][/DB] (wildcards; repeatable); others use PGHOST");
-  serve->add_option("--files-dir", serve_cfg.jobs.files_dir, "file: sources are files in DIR (default: none)");
-  serve->add_option("--max-jobs", serve_cfg.jobs.max_jobs, "Unfinished jobs this server runs at once; more are refused")
-      ->default_val(4 * std::max(1u, std::thread::hardware_concurrency()))
-      ->check(CLI::PositiveNumber);
-  serve
-      ->add_option("--max-target-jobs", serve_cfg.jobs.max_target_jobs,
-                   "Unfinished jobs into one target at once; more are refused")
-      ->default_val(4)
-      ->check(CLI::PositiveNumber);
-  std::string keep_jobs;
-  serve->add_option("--keep-jobs", keep_jobs, "Delete finished jobs older than DURATION (e.g. 30d; default: keep)");
-  std::string job_lease = "15s";
-  serve->add_option("--job-lease", job_lease, "How long a dead server's running jobs wait before another takes them")
-      ->default_val("15s");
-  serve->add_option("--redis", serve_cfg.jobs.redis_url, "Redis URL of the job store (default: $REDIS_URL)");
-  serve->add_option("--store-key", serve_cfg.jobs.key, "Redis hash holding the jobs")
-      ->default_val("shadowstream:replay:jobs");
-  serve->add_option("--default-source", serve_cfg.jobs.default_source, "Source of jobs that name none")
-      ->default_val(std::string("kafka:") + ss::archive::kDefaultTopic);
-  serve->add_option("-b,--brokers", serve_cfg.jobs.kafka.brokers,
-                    "Kafka bootstrap brokers for kafka: sources (default: $KAFKA_BROKERS)");
-  serve->add_option("-X", serve_cfg.jobs.kafka.properties, "librdkafka property key=value (repeatable)");
-  serve->add_option("-F", serve_cfg.jobs.kafka.property_files, "File of librdkafka key=value properties");
-  serve->add_option("--http", serve_cfg.http,
-                    "Also serve the web dashboard on ADDR (HOST:PORT, or PORT on loopback); needs --token-file");
-  ss::progress::PipelineConfig panel;
-  panel.slot.clear();  // empty until the flags or shadowstream.conf say
-  panel.topic.clear();
-  serve->add_option("--pipeline-dbname", panel.pg,
-                    "Dashboard pipeline panel: source PostgreSQL conninfo or URI (slot lag)");
-  serve->add_option("--pipeline-pg", panel.pg)->group("");  // its earlier name
-  serve->add_option("--pipeline-slot", panel.slot,
-                    "Dashboard pipeline panel: replication slot (default: SLOT, else shadowstream)");
-  serve->add_option("--pipeline-stream", panel.stream, "Dashboard pipeline panel: Redis stream key");
-  serve->add_option("--pipeline-topic", panel.topic,
-                    "Dashboard pipeline panel: Kafka archive topic (default: TOPIC, else shadowstream.archive)");
-  serve->add_option("--pipeline-group", panel.groups, "Dashboard pipeline panel: Kafka consumer group (repeatable)");
-  ss::add_metrics_flags(*serve);
+  void add(CLI::App& app) {
+    add_request_flags(app, flags, req,
+                      "Apply to this PostgreSQL target (URI or conninfo; password from PGPASSWORD or ~/.pgpass)");
+    app.add_option("--from-position", from, "Replay records at or after POSITION (X/Y or X/Y:N)");
+    app.add_option("--to-position", to, "Replay records at or before POSITION");
+    app.add_option("--table-map", table_maps, "Apply table SRC to DST (schema.table or table; repeatable)");
+    app.add_option("--schema-map", schema_maps, "Apply schema SRC to schema DST (repeatable)");
+    app.add_option("--position-table", apply.position_table, "Target table holding the high-water positions")
+        ->default_val("shadowstream.replay_position");
+    app.add_option("--max-frame", max_frame, "Largest frame accepted, in bytes")->default_val(ss::kDefaultMaxFrame);
+    app.add_option("--group", group,
+                   "Apply many source transactions per target transaction, rows folded to their last version: auto "
+                   "(at --speed max), on or off")
+        ->default_val("auto")
+        ->check(CLI::IsMember({"auto", "on", "off"}));
+    app.add_option("--group-records", apply.group.records, "A group ends after N source records")
+        ->default_val(apply.group.records);
+    app.add_option("--group-time", group_time, "A group ends after DURATION")->default_val("5s");
+    app.add_option("--group-memory", group_mib, "Folded rows are applied once they hold MIB mebibytes")
+        ->default_val(group_mib)
+        ->check(CLI::PositiveNumber);
+  }
 
-  ss::replay_service::ClientConfig client;
-  shadowstream::v1::ReplayRequest req;
-  RequestFlags remote;
-  std::string s_from, s_to;
-  CLI::App* submit = app.add_subcommand("submit", "Create a replay job on a server and print its id");
-  submit->add_option("-s,--server", client.server, "ss-replay serve address")
-      ->default_val(ss::transport::kDefaultReplayServer);
-  submit->add_option("--token-file", client.token_file, "Bearer token for the server (first line of FILE)");
-  ss::add_client_tls_flags(*submit, client.tls);
-  submit->add_option("--source", *req.mutable_source(), "kafka:TOPIC or file:PATH (default: the server's)");
-  add_request_flags(*submit, remote, req, "PostgreSQL target, without a password (default: a dry run)");
-  submit->add_option("--from-lsn", s_from, "Records of transactions committed at or after LSN");
-  submit->add_option("--to-lsn", s_to, "Records of transactions committed at or before LSN");
-  submit->add_option("--name", *req.mutable_name(), "Label shown in listings");
-
-  bool jobs_json = false;
-  ss::replay_service::ClientConfig jobs_client;
-  CLI::App* jobs = app.add_subcommand("jobs", "List a server's replay jobs, newest first");
-  jobs->add_option("-s,--server", jobs_client.server, "ss-replay serve address")
-      ->default_val(ss::transport::kDefaultReplayServer);
-  jobs->add_option("--token-file", jobs_client.token_file, "Bearer token for the server (first line of FILE)");
-  ss::add_client_tls_flags(*jobs, jobs_client.tls);
-  jobs->add_flag("--json", jobs_json, "JSON lines");
-  std::string job_action, job_id;
-  jobs->add_option("action", job_action, "pause, resume, cancel or delete JOB (without: list the jobs)")
-      ->check(CLI::IsMember({"pause", "resume", "cancel", "delete"}));
-  jobs->add_option("job", job_id, "Job id, for an action");
-
-  return ss::run_main(app, argc, argv, [&] {
-    if (*serve) {
-      // The panel shows what this server sees of the pipeline: its Redis (the job store's) and Kafka (the jobs'
-      // brokers) always, PostgreSQL once it is named; shadowstream.conf fills the rest, as for ss-progress pipeline.
-      panel.redis_url = serve_cfg.jobs.redis_url;
-      panel.kafka_settings = serve_cfg.jobs.kafka;
-      ss::progress::apply_config(ss::conf::Config::load(""), panel);
-      panel.postgres = !panel.pg.empty();
-      panel.redis = true;  // the job store's, which an empty URL names too (its default address)
-      serve_cfg.pipeline = panel;
-      if (!keep_jobs.empty()) serve_cfg.jobs.keep_jobs_us = ss::duration_flag("--keep-jobs", keep_jobs);
-      serve_cfg.jobs.lease_us = ss::duration_flag("--job-lease", job_lease);
-      if (serve_cfg.jobs.lease_us < 1'000'000) throw ss::Error(ss::kExitUsage, "--job-lease: at least 1s");
-      return ss::replay_service::run_serve(serve_cfg);
-    }
-    if (*submit) {
-      fill_request(remote, req);
-      if (!s_from.empty()) req.set_from_lsn(ss::lsn_flag("--from-lsn", s_from));
-      if (!s_to.empty()) req.set_to_lsn(ss::lsn_flag("--to-lsn", s_to));
-      std::printf("%s\n", ss::replay_service::submit(client, req).id().c_str());
-      return 0;
-    }
-    if (*jobs) {
-      if (!job_action.empty()) {
-        if (job_id.empty()) throw ss::Error(ss::kExitUsage, job_action + " needs a job id");
-        auto j = ss::replay_service::job_action(jobs_client, job_action, job_id);
-        if (job_action == "delete")
-          std::printf("%s deleted\n", job_id.c_str());
-        else
-          std::printf("%s %s\n", job_id.c_str(), ss::jobs::state_name(j.state()).c_str());
-        return 0;
-      }
-      ss::BufferedWriter out(STDOUT_FILENO);
-      for (const auto& j : ss::replay_service::list_jobs(jobs_client)) {
-        if (jobs_json)
-          ss::json::append(j, out.buffer());
-        else
-          out.buffer() += ss::replay_service::job_line(j);
-        out.buffer().push_back('\n');
-      }
-      out.flush();
-      return 0;
-    }
-    fill_request(local, local_req);
-    ss::replay::Config cfg = ss::replay::config_of(local_req);
+  int run() {
+    fill_request(flags, req);
+    ss::replay::Config cfg = ss::replay::config_of(req);
     if (!from.empty()) cfg.window.from = ss::position_flag("--from-position", from);
     if (!to.empty()) cfg.window.to = ss::position_flag("--to-position", to);
     for (const auto& m : table_maps) apply.table_map.push_back(ss::mapping_flag("--table-map", m));
     for (const auto& m : schema_maps) apply.schema_map.push_back(ss::mapping_flag("--schema-map", m));
-    apply = ss::replay::apply_config_of(local_req, apply);
+    apply = ss::replay::apply_config_of(req, apply);
     if (group != "auto") apply.group.enabled = group == "on";
     apply.group.time_us = ss::duration_flag("--group-time", group_time);
     apply.group.memory = group_mib << 20;
-    bool to_pg = !apply.conninfo.empty();
+    const bool to_pg = !apply.conninfo.empty();
     if (!to_pg && (apply.create_tables || !table_maps.empty() || !schema_maps.empty()))
       throw ss::Error(ss::kExitUsage, "--create-tables, --table-map and --schema-map need --to");
     if (!to_pg) ss::refuse_terminal(STDOUT_FILENO, "pipe into ss-cat, or use --to");
@@ -225,20 +114,175 @@ int main(int argc, char** argv) {
     ss::FrameReader in(STDIN_FILENO, "stdin", max_frame);
     ss::replay::Hooks hooks;
     hooks.gate = &gate;
-    if (to_pg) {
-      ss::replay::PostgresSink sink(apply);
-      auto p = ss::replay::run(cfg, in, sink, hooks);
-      const auto& s = sink.stats();
-      ss::log::info("read " + std::to_string(p.read) + " records; applied " + std::to_string(p.done) + " in " +
-                    std::to_string(s.transactions) + " transactions (" + std::to_string(s.commits) +
-                    " on the target, " + std::to_string(s.folded) + " records folded into later versions); " +
-                    std::to_string(p.duplicates) + " already applied; " + std::to_string(s.not_found) +
-                    " updates/deletes found no row; " + std::to_string(s.failed) + " skipped on error");
-    } else {
+    if (!to_pg) {
       ss::replay::FrameSink sink(STDOUT_FILENO);
       auto p = ss::replay::run(cfg, in, sink, hooks);
       ss::log::info("read " + std::to_string(p.read) + " records; replayed " + std::to_string(p.done));
+      return 0;
     }
+    ss::replay::PostgresSink sink(apply);
+    auto p = ss::replay::run(cfg, in, sink, hooks);
+    const auto& s = sink.stats();
+    ss::log::info("read " + std::to_string(p.read) + " records; applied " + std::to_string(p.done) + " in " +
+                  std::to_string(s.transactions) + " transactions (" + std::to_string(s.commits) + " on the target, " +
+                  std::to_string(s.folded) + " records folded into later versions); " + std::to_string(p.duplicates) +
+                  " already applied; " + std::to_string(s.not_found) + " updates/deletes found no row; " +
+                  std::to_string(s.failed) + " skipped on error");
     return 0;
+  }
+};
+
+// ss-replay serve: replay jobs over gRPC, and the dashboard.
+struct Serve {
+  CLI::App* cmd = nullptr;
+  ss::replay_service::ServeConfig cfg;
+  std::string keep_jobs, job_lease = "15s";
+  ss::progress::PipelineConfig panel;
+
+  void add(CLI::App& app) {
+    cmd = app.add_subcommand("serve", "Serve replay jobs over gRPC (Replayer, ProgressTracker)");
+    cmd->add_option("--listen", cfg.listen, "Address to listen on (port 0 picks a free one)")
+        ->default_val(ss::transport::kDefaultReplayServer);
+    cmd->add_option("--token-file", cfg.token_file, "Require this bearer token (first line of FILE)");
+    ss::add_server_tls_flags(*cmd, cfg.tls, cfg.insecure);
+    cmd->add_option("--allow-target", cfg.jobs.allow_targets,
+                    "Jobs may name targets matching HOST[:PORT][/DB] (wildcards; repeatable); others use PGHOST");
+    cmd->add_option("--files-dir", cfg.jobs.files_dir, "file: sources are files in DIR (default: none)");
+    cmd->add_option("--max-jobs", cfg.jobs.max_jobs, "Unfinished jobs this server runs at once; more are refused")
+        ->default_val(4 * std::max(1u, std::thread::hardware_concurrency()))
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--max-target-jobs", cfg.jobs.max_target_jobs,
+                    "Unfinished jobs into one target at once; more are refused")
+        ->default_val(4)
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--keep-jobs", keep_jobs, "Delete finished jobs older than DURATION (e.g. 30d; default: keep)");
+    cmd->add_option("--job-lease", job_lease, "How long a dead server's running jobs wait before another takes them")
+        ->default_val("15s");
+    cmd->add_option("--redis", cfg.jobs.redis_url, "Redis URL of the job store (default: $REDIS_URL)");
+    cmd->add_option("--store-key", cfg.jobs.key, "Redis hash holding the jobs")
+        ->default_val("shadowstream:replay:jobs");
+    cmd->add_option("--default-source", cfg.jobs.default_source, "Source of jobs that name none")
+        ->default_val(std::string("kafka:") + ss::archive::kDefaultTopic);
+    cmd->add_option("-b,--brokers", cfg.jobs.kafka.brokers,
+                    "Kafka bootstrap brokers for kafka: sources (default: $KAFKA_BROKERS)");
+    cmd->add_option("-X", cfg.jobs.kafka.properties, "librdkafka property key=value (repeatable)");
+    cmd->add_option("-F", cfg.jobs.kafka.property_files, "File of librdkafka key=value properties");
+    cmd->add_option("--http", cfg.http,
+                    "Also serve the web dashboard on ADDR (HOST:PORT, or PORT on loopback); needs --token-file");
+    panel.slot.clear();  // empty until the flags or shadowstream.conf say
+    panel.topic.clear();
+    cmd->add_option("--pipeline-dbname", panel.pg,
+                    "Dashboard pipeline panel: source PostgreSQL conninfo or URI (slot lag)");
+    cmd->add_option("--pipeline-pg", panel.pg)->group("");  // its earlier name
+    cmd->add_option("--pipeline-slot", panel.slot,
+                    "Dashboard pipeline panel: replication slot (default: SLOT, else shadowstream)");
+    cmd->add_option("--pipeline-stream", panel.stream, "Dashboard pipeline panel: Redis stream key");
+    cmd->add_option("--pipeline-topic", panel.topic,
+                    "Dashboard pipeline panel: Kafka archive topic (default: TOPIC, else shadowstream.archive)");
+    cmd->add_option("--pipeline-group", panel.groups, "Dashboard pipeline panel: Kafka consumer group (repeatable)");
+    ss::add_metrics_flags(*cmd);
+  }
+
+  int run() {
+    // The panel shows what this server sees of the pipeline: its Redis (the job store's) and Kafka (the jobs'
+    // brokers) always, PostgreSQL once it is named; shadowstream.conf fills the rest, as for ss-progress pipeline.
+    panel.redis_url = cfg.jobs.redis_url;
+    panel.kafka_settings = cfg.jobs.kafka;
+    ss::progress::apply_config(ss::conf::Config::load(""), panel);
+    panel.postgres = !panel.pg.empty();
+    panel.redis = true;  // the job store's, which an empty URL names too (its default address)
+    cfg.pipeline = panel;
+    if (!keep_jobs.empty()) cfg.jobs.keep_jobs_us = ss::duration_flag("--keep-jobs", keep_jobs);
+    cfg.jobs.lease_us = ss::duration_flag("--job-lease", job_lease);
+    if (cfg.jobs.lease_us < 1'000'000) throw ss::Error(ss::kExitUsage, "--job-lease: at least 1s");
+    return ss::replay_service::run_serve(cfg);
+  }
+};
+
+// ss-replay submit: a job on a server.
+struct Submit {
+  CLI::App* cmd = nullptr;
+  ss::replay_service::ClientConfig client;
+  shadowstream::v1::ReplayRequest req;
+  RequestFlags flags;
+  std::string from, to;
+
+  void add(CLI::App& app) {
+    cmd = app.add_subcommand("submit", "Create a replay job on a server and print its id");
+    add_client_flags(*cmd, client);
+    cmd->add_option("--source", *req.mutable_source(), "kafka:TOPIC or file:PATH (default: the server's)");
+    add_request_flags(*cmd, flags, req, "PostgreSQL target, without a password (default: a dry run)");
+    cmd->add_option("--from-lsn", from, "Records of transactions committed at or after LSN");
+    cmd->add_option("--to-lsn", to, "Records of transactions committed at or before LSN");
+    cmd->add_option("--name", *req.mutable_name(), "Label shown in listings");
+  }
+
+  int run() {
+    fill_request(flags, req);
+    if (!from.empty()) req.set_from_lsn(ss::lsn_flag("--from-lsn", from));
+    if (!to.empty()) req.set_to_lsn(ss::lsn_flag("--to-lsn", to));
+    std::printf("%s\n", ss::replay_service::submit(client, req).id().c_str());
+    return 0;
+  }
+};
+
+// ss-replay jobs [ACTION JOB]: list a server's jobs, or act on one.
+struct Jobs {
+  CLI::App* cmd = nullptr;
+  ss::replay_service::ClientConfig client;
+  bool json = false;
+  std::string action, id;
+
+  void add(CLI::App& app) {
+    cmd = app.add_subcommand("jobs", "List a server's replay jobs, newest first");
+    add_client_flags(*cmd, client);
+    cmd->add_flag("--json", json, "JSON lines");
+    cmd->add_option("action", action, "pause, resume, cancel or delete JOB (without: list the jobs)")
+        ->check(CLI::IsMember({"pause", "resume", "cancel", "delete"}));
+    cmd->add_option("job", id, "Job id, for an action");
+  }
+
+  int run() {
+    if (!action.empty()) {
+      if (id.empty()) throw ss::Error(ss::kExitUsage, action + " needs a job id");
+      auto j = ss::replay_service::job_action(client, action, id);
+      if (action == "delete")
+        std::printf("%s deleted\n", id.c_str());
+      else
+        std::printf("%s %s\n", id.c_str(), ss::jobs::state_name(j.state()).c_str());
+      return 0;
+    }
+    ss::BufferedWriter out(STDOUT_FILENO);
+    for (const auto& j : ss::replay_service::list_jobs(client)) {
+      if (json)
+        ss::json::append(j, out.buffer());
+      else
+        out.buffer() += ss::replay_service::job_line(j);
+      out.buffer().push_back('\n');
+    }
+    out.flush();
+    return 0;
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Replay ShadowStream frames at a chosen speed, to stdout or into a PostgreSQL target.", "ss-replay"};
+  Local local;
+  local.add(app);
+  app.set_version_flag("-V,--version", std::string("ss-replay ") + ss::kVersion);
+  ss::add_verbose_flag(app);
+  Serve serve;
+  serve.add(app);
+  Submit submit;
+  submit.add(app);
+  Jobs jobs;
+  jobs.add(app);
+  return ss::run_main(app, argc, argv, [&] {
+    if (*serve.cmd) return serve.run();
+    if (*submit.cmd) return submit.run();
+    if (*jobs.cmd) return jobs.run();
+    return local.run();
   });
 }
