@@ -130,31 +130,40 @@ metrics_flag() { # metrics_flag STAGE
   [ -n "$METRICS_DIR" ] && printf '%s\n' "--metrics-file=$METRICS_DIR/shadowstream-$SOURCE-$1.prom"
 }
 
+# The stages' command lines, one place each (the pipeline, the checkpointer and drain add what differs): each sets
+# ARGV, for the caller to run in the foreground or as a job of its own whose $! is the tool itself.
+capture_argv() { # capture_argv ARGS...
+  ARGV=(ss-capture ${PG_CONNINFO:+--dbname "$PG_CONNINFO"} --slot "$SLOT" --publication "$PUBLICATION"
+    --source-name "$SOURCE")
+  local t
+  for t in $TABLES; do ARGV+=(--table "$t"); done
+  ARGV+=("$@")
+}
+archive_argv() { ARGV=(ss-archive --topic "$TOPIC" "$@"); }                                # archive_argv ARGS...
+reader_argv() { ARGV=(ss-buffer read --source "$SOURCE" --group "$ARCHIVER_GROUP" "$@"); } # reader_argv ARGS...
+
 start_group() { # start_group realtime|archiver: the downstream stage first, so the FIFOs have a reader
   local g=$1 d=$STATE_DIR/$1 now
   rm -rf "$d"
   mkdir -p "$d"
   mkfifo "$d/data" "$d/ack"
   now=$(date +%s)
-  local targs=() t
-  for t in $TABLES; do targs+=(--table "$t"); done
+  local ARGV
+  # (Unquoted: the *_OPTS settings are lists of flags, split on spaces as documented.)
+  # shellcheck disable=SC2086
   if [ "$g" = realtime ]; then
-    # shellcheck disable=SC2086
     ss-buffer --no-passthrough --ack "$d/ack" $(metrics_flag buffer) $BUFFER_OPTS <"$d/data" 2>>"$LOG_DIR/buffer.log" &
     PID[buffer]=$!
-    # shellcheck disable=SC2086
-    ss-capture ${PG_CONNINFO:+--dbname "$PG_CONNINFO"} --slot "$SLOT" --publication "$PUBLICATION" \
-      --source-name "$SOURCE" "${targs[@]}" --ack-from "$d/ack" $(metrics_flag capture) $CAPTURE_OPTS \
-      >"$d/data" 2>>"$LOG_DIR/capture.log" &
+    capture_argv --ack-from "$d/ack" $(metrics_flag capture) $CAPTURE_OPTS
+    "${ARGV[@]}" >"$d/data" 2>>"$LOG_DIR/capture.log" &
     PID[capture]=$!
     STARTED[buffer]=$now STARTED[capture]=$now
   else
-    # shellcheck disable=SC2086
-    ss-archive --topic "$TOPIC" --ack "$d/ack" $(metrics_flag archive) $ARCHIVE_OPTS <"$d/data" 2>>"$LOG_DIR/archive.log" &
+    archive_argv --ack "$d/ack" $(metrics_flag archive) $ARCHIVE_OPTS
+    "${ARGV[@]}" <"$d/data" 2>>"$LOG_DIR/archive.log" &
     PID[archive]=$!
-    # shellcheck disable=SC2086
-    ss-buffer read --source "$SOURCE" --group "$ARCHIVER_GROUP" --ack-from "$d/ack" $(metrics_flag reader) \
-      $READER_OPTS >"$d/data" 2>>"$LOG_DIR/reader.log" &
+    reader_argv --ack-from "$d/ack" $(metrics_flag reader) $READER_OPTS
+    "${ARGV[@]}" >"$d/data" 2>>"$LOG_DIR/reader.log" &
     PID[reader]=$!
     STARTED[archive]=$now STARTED[reader]=$now
   fi
@@ -165,12 +174,13 @@ start_group() { # start_group realtime|archiver: the downstream stage first, so 
 # One checkpoint, archived beside the running pipeline: its own connections, a temporary slot and its own
 # transactional id (ss-archive picks shadowstream-checkpoint-SOURCE), so the capture and the archiver go on.
 run_checkpoint() {
-  local targs=() t
-  for t in $TABLES; do targs+=(--table "$t"); done
+  local ARGV capture
   # shellcheck disable=SC2086
-  ss-capture ${PG_CONNINFO:+--dbname "$PG_CONNINFO"} --slot "$SLOT" --publication "$PUBLICATION" \
-    --source-name "$SOURCE" "${targs[@]}" --checkpoint $CHECKPOINT_OPTS |
-    ss-archive --topic "$TOPIC" $ARCHIVE_OPTS
+  capture_argv --checkpoint $CHECKPOINT_OPTS
+  capture=("${ARGV[@]}")
+  # shellcheck disable=SC2086
+  archive_argv $ARCHIVE_OPTS
+  "${capture[@]}" | "${ARGV[@]}"
 }
 
 # Every CHECKPOINT_EVERY after the last checkpoint it took (kept across restarts in STATE_DIR/last-checkpoint; the
@@ -449,11 +459,14 @@ cmd_drain() {
   d=$(mktemp -d "${TMPDIR:-/tmp}/shadowstream-drain.XXXXXX") || die 73 "cannot create a temporary directory"
   trap 'rm -rf "$d"' EXIT
   mkfifo "$d/data" "$d/ack" || die 73 "cannot create FIFOs in $d"
+  local ARGV
   # shellcheck disable=SC2086
-  ss-archive --topic "$TOPIC" --ack "$d/ack" $ARCHIVE_OPTS <"$d/data" &
+  archive_argv --ack "$d/ack" $ARCHIVE_OPTS
+  "${ARGV[@]}" <"$d/data" &
   apid=$!
   # shellcheck disable=SC2086
-  ss-buffer read --source "$SOURCE" --group "$ARCHIVER_GROUP" --until-idle --ack-from "$d/ack" $READER_OPTS >"$d/data"
+  reader_argv --until-idle --ack-from "$d/ack" $READER_OPTS
+  "${ARGV[@]}" >"$d/data"
   rst=$?
   wait "$apid"
   ast=$?
