@@ -42,6 +42,13 @@ class Conflict : public Error {
   explicit Conflict(const std::string& message) : Error(kExitDataErr, message) {}
 };
 
+// Bad data that already names where it lies in its input (a frame that cannot be read, at its byte offset): a caller
+// that adds the place to other bad data passes this on as it is.
+class BadFrame : public Error {
+ public:
+  explicit BadFrame(const std::string& message) : Error(kExitDataErr, message) {}
+};
+
 // Raised when the reader of our stdout went away. Not a failure: a pipeline like `ss-cat | head` ends quietly.
 class BrokenPipe : public Error {
  public:

@@ -29,7 +29,7 @@ void refuse_terminal(int fd, std::string_view instead) {
 }
 
 void FrameReader::fail(const std::string& what) const {
-  throw Error(kExitDataErr, in_.name() + ": " + what + " at byte offset " + std::to_string(frame_offset_));
+  throw BadFrame(in_.name() + ": " + what + " at byte offset " + std::to_string(frame_offset_));
 }
 
 bool FrameReader::next(std::string_view& payload) {

@@ -453,10 +453,11 @@ int run_write(const WriteConfig& cfg, int in_fd, int out_fd) {
         if (stop_requested()) break;
       }
     } catch (const Error& e) {
-      // Store what came before the bad frame, then report it: nothing after the last good frame is stored.
+      // Store what came before the bad frame, then report it: nothing after the last good frame is stored. A bad
+      // record (not a bad frame) is told where it lies here.
       w.store(batch);
       w.finish();
-      if (e.code() == kExitDataErr && std::string(e.what()).find("byte offset") == std::string::npos)
+      if (e.code() == kExitDataErr && !dynamic_cast<const BadFrame*>(&e))
         throw Error(kExitDataErr,
                     "stdin: " + std::string(e.what()) + " at byte offset " + std::to_string(in.frame_offset()));
       throw;
