@@ -37,8 +37,21 @@ std::string conninfo(const std::string& url_or_conninfo) {
   return url_or_conninfo;
 }
 
+ConninfoOptions parse_conninfo(const std::string& url_or_conninfo, int code, const std::string& what) {
+  char* err = nullptr;
+  ConninfoOptions opts(PQconninfoParse(url_or_conninfo.c_str(), &err));
+  if (!opts) {
+    std::string msg = err ? trim(err) : "not a conninfo or postgres:// URI";
+    if (err) PQfreemem(err);
+    throw Error(code, what + ": " + msg);
+  }
+  return opts;
+}
+
 Conn connect(const std::string& url_or_conninfo, const std::string& replication) {
   std::string info = conninfo(url_or_conninfo);
+  // A conninfo libpq cannot parse is configuration, told by libpq's parser rather than by its message's words.
+  if (!info.empty()) parse_conninfo(info, kExitConfig, "cannot connect to PostgreSQL");
   // Pass the conninfo as "dbname" with expand_dbname so both URIs and key=value strings work, and add the
   // replication keyword without string surgery on the user's text.
   const char* keys[] = {"dbname", replication.empty() ? nullptr : "replication", nullptr};
@@ -52,9 +65,10 @@ Conn connect(const std::string& url_or_conninfo, const std::string& replication)
   if (!c) throw Error(kExitSoftware, "out of memory creating a PostgreSQL connection");
   if (PQstatus(c.get()) != CONNECTION_OK) {
     std::string msg = trim(PQerrorMessage(c.get()));
-    // A malformed conninfo or URI is configuration; anything else (refused, timed out) an outage worth retrying.
+    // A value libpq refuses when it connects (a port that is not a number, an unknown sslmode) or a database that
+    // does not exist is configuration; anything else (refused, timed out) an outage worth retrying. libpq gives no
+    // SQLSTATE for a failed connection: its words and the server's are all there is.
     bool config = msg.find("invalid") != std::string::npos || msg.find("missing") != std::string::npos ||
-                  msg.find(" URI") != std::string::npos ||
                   (msg.find("database \"") != std::string::npos && msg.find("does not exist") != std::string::npos);
     // Refused credentials are permanent too: retrying them only fills the server's log (and may lock the role).
     bool auth = PQconnectionNeedsPassword(c.get()) || msg.find("authentication failed") != std::string::npos ||

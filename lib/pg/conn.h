@@ -22,6 +22,14 @@ struct FreememDeleter {
   void operator()(char* p) const { PQfreemem(p); }
 };
 using Buffer = std::unique_ptr<char, FreememDeleter>;
+struct ConninfoDeleter {
+  void operator()(PQconninfoOption* o) const { PQconninfoFree(o); }
+};
+using ConninfoOptions = std::unique_ptr<PQconninfoOption, ConninfoDeleter>;
+
+// A conninfo or URI parsed as libpq parses it; one it refuses is Error(`code`) "`what`: libpq's reason" (redacted:
+// libpq repeats a malformed URI whole).
+ConninfoOptions parse_conninfo(const std::string& url_or_conninfo, int code, const std::string& what);
 
 // Conninfo for `url_or_conninfo` (a postgres:// URI or key=value string; empty = libpq's PG* defaults). The seed's
 // PG_HOST / PG_USER / PG_PASSWORD are honoured by copying them to PGHOST / PGUSER / PGPASSWORD when those are unset,

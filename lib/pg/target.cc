@@ -11,26 +11,16 @@
 
 #include "core/cli.h"
 #include "core/error.h"
+#include "pg/conn.h"
 
 namespace ss::pg {
 
 namespace {
 
-struct ConninfoDeleter {
-  void operator()(PQconninfoOption* o) const { PQconninfoFree(o); }
-};
-using Options = std::unique_ptr<PQconninfoOption, ConninfoDeleter>;
+using Options = ConninfoOptions;
 
 Options parse(const std::string& target) {
-  char* err = nullptr;
-  Options opts(PQconninfoParse(target.c_str(), &err));
-  if (!opts) {
-    std::string msg = err ? err : "not a conninfo or postgres:// URI";
-    if (err) PQfreemem(err);
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    throw Error(kExitUsage, "target: " + msg);  // Error redacts: libpq repeats a malformed URI whole
-  }
-  return opts;
+  return parse_conninfo(target, kExitUsage, "target");
 }
 
 std::vector<std::string> split_hosts(const std::string& list) {
