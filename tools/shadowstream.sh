@@ -202,7 +202,7 @@ checkpointer() {
     fi
     log "checkpoint: starting"
     export PG_CONNINFO SLOT PUBLICATION SOURCE TABLES TOPIC ARCHIVE_OPTS CHECKPOINT_OPTS
-    setsid -w bash -o pipefail -c "$(declare -f run_checkpoint); run_checkpoint" </dev/null \
+    setsid -w bash -o pipefail -c "$(declare -f run_checkpoint capture_argv archive_argv); run_checkpoint" </dev/null \
       2>>"$LOG_DIR/checkpoint.log" &
     waiter=$!
     if wait "$waiter"; then
