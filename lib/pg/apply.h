@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/position.h"
+#include "pg/statements.h"
 #include "shadowstream.pb.h"
 
 namespace ss::apply {
@@ -48,27 +49,13 @@ struct Stats {
   uint64_t folded = 0;        // records folded into a later version of their row (rebuilds)
 };
 
-// The SQL for one record, and which column values are its parameters, in order. Pure, for unit tests.
-struct Statement {
-  std::string sql;
-  std::vector<const shadowstream::v1::Column*> params;
-};
 // Target relation "schema"."table" (quoted) after --table-map / --schema-map.
 std::pair<std::string, std::string> map_table(const Config& cfg, const std::string& schema, const std::string& table);
-std::string quote_ident(std::string_view ident);
-// CREATE TABLE IF NOT EXISTS `table` (quoted) with `cols`, `types[i]` being the target's spelling of the type of
-// cols[i] (never a record's own type name: see core/type_name.h), and their key columns as its primary key when
-// `primary_key`. Pure, for unit tests and the statement fuzzer.
-std::string create_table_sql(const std::string& table,
-                             const google::protobuf::RepeatedPtrField<shadowstream::v1::Column>& cols,
-                             const std::vector<std::string>& types, bool primary_key);
-// Throws Error(65) for a record that cannot be expressed (an update or delete without any key columns).
-Statement build_statement(const shadowstream::v1::ChangeRecord& rec, const std::string& qualified_table);
-// The record's row (its columns, whatever its operation) inserted, and with `key`, updated in place when a row
-// with that key exists: how a folded row is applied alone.
-Statement build_insert(const shadowstream::v1::ChangeRecord& rec, const std::string& qualified_table,
-                       const std::vector<std::string>* key);
 
+// Policy: which records go in, when a target transaction commits, what a failure means (stop, skip, another replay
+// applied it, a group applied again record by record). The work is done by its parts: pipeline.h (the connection),
+// positions.h (high-water), shape_follower.h (DDL), loader.h (folded rows and checkpoints by COPY), statements.h and
+// copy_text.h (the SQL and COPY text, pure).
 class Applier {
  public:
   explicit Applier(const Config& cfg);
