@@ -17,6 +17,8 @@ TOOL_LIBS = $(BUILD)/obj/lib/core/allocator.o $(shell pkg-config --libs jemalloc
 
 # The one version (lib/core/defaults.h), for the scripts and the package.
 VERSION   := $(shell sed -n 's/.*kVersion = "\(.*\)";/\1/p' lib/core/defaults.h)
+# The one list of shadowstream.conf keys (lib/core/conf.h), for the supervisor.
+CONF_KEYS := $(shell sed -n '/kKeys = {/,/};/p' lib/core/conf.h | grep -o '"[A-Z_]*"' | tr -d '"' | xargs)
 PROTO     := proto/shadowstream.proto
 GEN_SRCS  := $(BUILD)/gen/shadowstream.pb.cc $(BUILD)/gen/shadowstream.grpc.pb.cc
 GEN_HDRS  := $(GEN_SRCS:.cc=.h)
@@ -100,9 +102,9 @@ $(BUILD)/bin/%: $(BUILD)/obj/tools/%/main.o $(LIB_A)
 	@echo "LINK     $@"
 	$(Q)$(CXX) $(LDFLAGS) -o $@ $< $(LIB_A) $(TOOL_LIBS) $(LDLIBS)
 
-$(BUILD)/bin/%: tools/%.sh lib/core/defaults.h
+$(BUILD)/bin/%: tools/%.sh lib/core/defaults.h lib/core/conf.h
 	@mkdir -p $(@D)
-	$(Q)sed 's/^VERSION=.*/VERSION=$(VERSION)/' $< >$@ && chmod 755 $@
+	$(Q)sed -e 's/^VERSION=.*/VERSION=$(VERSION)/' -e 's/^CONF_KEYS=.*/CONF_KEYS="$(CONF_KEYS)"/' $< >$@ && chmod 755 $@
 
 $(BUILD)/test-bin/%: $(BUILD)/obj/tests/helpers/%.o $(LIB_A)
 	@mkdir -p $(@D)
@@ -137,7 +139,7 @@ DEB_PKGS := g++ make pkg-config clang-format \
 	libpq-dev librdkafka-dev libhiredis-dev libjemalloc-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
 	libcli11-dev libsimdjson-dev libcpp-httplib-dev libgtest-dev libgmock-dev prometheus-cpp-dev \
 	bats postgresql-15 postgresql-client-15 redis-server redis-tools kcat jq procps time python3 man-db python3-grpcio python3-protobuf python3-redis prometheus lintian dpkg-dev chromium libssl-dev openssl \
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev universal-ctags
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \

@@ -46,9 +46,8 @@ die() { # die CODE MESSAGE
 # --- configuration --------------------------------------------------------------------------------------------
 # shadowstream.conf is KEY=value lines (shell-style: '#' comments, optional quotes), read as data, never executed.
 # The environment wins over the file, so one-off overrides need no edit.
-CONF_KEYS="STATE_DIR PG_CONNINFO SLOT PUBLICATION TABLES SOURCE REDIS_URL KAFKA_BROKERS TOPIC ARCHIVER_GROUP
-  CAPTURE_OPTS BUFFER_OPTS READER_OPTS ARCHIVE_OPTS BACKOFF_MAX STOP_TIMEOUT HEALTHY_AFTER CHECKPOINT_EVERY
-  CHECKPOINT_OPTS METRICS_DIR"
+# The keys are lib/core/conf.h's kKeys (stamped here by the Makefile; tests/check-docs keeps this copy equal).
+CONF_KEYS="STATE_DIR PG_CONNINFO SLOT PUBLICATION TABLES SOURCE REDIS_URL KAFKA_BROKERS TOPIC ARCHIVER_GROUP CAPTURE_OPTS BUFFER_OPTS READER_OPTS ARCHIVE_OPTS BACKOFF_MAX STOP_TIMEOUT HEALTHY_AFTER CHECKPOINT_EVERY CHECKPOINT_OPTS METRICS_DIR"
 
 load_config() {
   local file=$1 line key value n=0
@@ -68,7 +67,7 @@ load_config() {
       [[ $line =~ ^([A-Z_][A-Z0-9_]*)=(.*)$ ]] || die 78 "$file:$n: expected KEY=value, got: $line"
       key=${BASH_REMATCH[1]}
       value=${BASH_REMATCH[2]}
-      case " $(echo $CONF_KEYS) " in *" $key "*) ;; *) die 78 "$file:$n: unknown key $key (see shadowstream(1))" ;; esac
+      case " $CONF_KEYS " in *" $key "*) ;; *) die 78 "$file:$n: unknown key $key (see shadowstream(1))" ;; esac
       if [[ $value =~ ^\"(.*)\"$ ]] || [[ $value =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
       [ -z "${!key+x}" ] && printf -v "$key" '%s' "$value" && export "${key?}"
     done <"$file"

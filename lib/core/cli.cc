@@ -284,6 +284,25 @@ Position position_flag(const std::string& flag, const std::string& text) {
   return *v;
 }
 
+WindowFlags::Window WindowFlags::parse() const {
+  Window w;
+  if (!since.empty()) w.since_us = time_flag("--since", since);
+  if (!until.empty()) w.until_us = time_flag("--until", until);
+  check_window(w.since_us, w.until_us);
+  if (!from.empty()) w.from = position_flag("--from-position", from);
+  if (!to.empty()) w.to = position_flag("--to-position", to);
+  return w;
+}
+
+void add_window_flags(CLI::App& app, WindowFlags& w, bool positions) {
+  app.add_option("--since", w.since,
+                 "Records committed at or after TIME (RFC 3339; no zone: local; now, -1h, 'yesterday 11:00')");
+  app.add_option("--until", w.until, "Records committed before TIME");
+  if (!positions) return;
+  app.add_option("--from-position", w.from, "Records at or after POSITION (X/Y or X/Y:N)");
+  app.add_option("--to-position", w.to, "Records at or before POSITION");
+}
+
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return (v && *v) ? std::string(v) : fallback;

@@ -44,8 +44,21 @@ uint64_t lsn_flag(const std::string& flag, const std::string& text);  // X/Y
 inline constexpr double kMinSpeed = 1e-6, kMaxSpeed = 1e6, kMinRate = 1e-3, kMaxRate = 1e9;
 
 Position position_flag(const std::string& flag, const std::string& text);  // X/Y or X/Y:N
-double speed_flag(const std::string& flag, const std::string& text);       // a factor > 0, or "max" -> 0
-double rate_flag(const std::string& flag, const std::string& text);        // records per second: 5000 or 5000/s
+
+// The window of history a tool reads: --since/--until (commit times) and, where the tool takes them,
+// --from-position/--to-position. One definition, so that every tool spells, explains and parses them alike.
+struct WindowFlags {
+  std::string since, until, from, to;
+  struct Window {
+    std::optional<int64_t> since_us, until_us;
+    std::optional<Position> from, to;
+  };
+  // The flags parsed; a malformed value or an empty time window is a usage error (64) naming the flag.
+  Window parse() const;
+};
+void add_window_flags(CLI::App& app, WindowFlags& w, bool positions);
+double speed_flag(const std::string& flag, const std::string& text);  // a factor > 0, or "max" -> 0
+double rate_flag(const std::string& flag, const std::string& text);   // records per second: 5000 or 5000/s
 std::pair<std::string, std::string> mapping_flag(const std::string& flag, const std::string& text);  // SRC=DST
 
 // A server's --tls-cert/--tls-key/--tls-ca and --insecure; a client's --tls-ca/--tls-cert/--tls-key.

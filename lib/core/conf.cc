@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -29,6 +30,9 @@ Config Config::parse(std::string_view text, const std::string& name) {
     for (char ch : key) ok = ok && ((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_');
     if (!ok)
       throw Error(kExitConfig, name + ":" + std::to_string(n) + ": expected KEY=value, got: " + std::string(line));
+    if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end())
+      throw Error(kExitConfig,
+                  name + ":" + std::to_string(n) + ": unknown key " + std::string(key) + " (see shadowstream(1))");
     std::string_view value = line.substr(eq + 1);
     if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front())
       value = value.substr(1, value.size() - 2);

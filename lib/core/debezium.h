@@ -31,6 +31,9 @@ class Converter {
 
  private:
   void append_source(const shadowstream::v1::ChangeRecord& rec, std::string& out) const;
+  void append_event(const shadowstream::v1::ChangeRecord& rec, bool transactional, const char* code,
+                    const std::string* before, const std::string* after, std::vector<std::string>& events);
+  void append_transaction(const shadowstream::v1::ChangeRecord& rec, std::string& out);
 
   uint64_t tx_lsn_ = 0;           // commit LSN of the transaction being counted
   uint64_t previous_commit_ = 0;  // commit LSN of the transaction before it, for source.sequence
@@ -38,6 +41,11 @@ class Converter {
   std::vector<std::pair<std::string, uint64_t>> table_order_;  // per "schema.table" in this transaction
   uint64_t table_count_ = 0;
 };
+
+// a / b rounded toward negative infinity: times before 1970 are negative microseconds.
+inline int64_t floor_div(int64_t a, int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 
 // Appends a column's value as Debezium encodes it (see above); exposed for unit tests.
 void append_value(const shadowstream::v1::Column& col, std::string& out);

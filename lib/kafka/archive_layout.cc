@@ -159,84 +159,105 @@ constexpr int64_t kSearchSlack = 32;
 constexpr int64_t kScan = 1024;  // a few margins: the interpolation's error on uniform keys is about one
 constexpr int64_t kScanBytes = 1 << 20;
 
+// Where the answer lies in one partition during the search.
+struct Range {
+  int64_t lo, hi;                        // the answer is in [lo, hi]; hi = end means "after everything"
+  std::optional<double> key_lo, key_hi;  // keys of the messages just before lo and at hi, once seen
+};
+
+// The offset each unfinished partition is probed at in this round's `step` (see above).
+std::map<int32_t, int64_t> probes(const std::map<int32_t, Range>& range, int step, double target) {
+  std::map<int32_t, int64_t> probe;
+  for (auto& [p, r] : range) {
+    if (r.hi - r.lo <= kSearchSlack) continue;
+    int64_t at = r.lo + (r.hi - r.lo) / 2;
+    if (step == 0) {
+      at = r.hi - 2;  // the last offset is usually the last transaction's commit marker
+    } else if (step == 1) {
+      at = r.lo;
+    } else if (step < 4 && r.key_lo && r.key_hi && *r.key_hi > *r.key_lo) {
+      double f = (target - *r.key_lo) / (*r.key_hi - *r.key_lo);
+      int64_t margin = (r.hi - r.lo) / 128 + 1;
+      at = r.lo + static_cast<int64_t>(f * static_cast<double>(r.hi - r.lo)) + (step == 2 ? -2 * margin : margin);
+    }
+    probe[p] = std::clamp(at, r.lo, r.hi - 1);
+  }
+  return probe;
+}
+
+// Points the consumer at this round's probes, pausing the partitions no longer searched.
+void seek_probes(rd_kafka_t* c, const std::string& topic, const std::map<int32_t, Range>& range,
+                 const std::map<int32_t, int64_t>& probe, bool first_round) {
+  if (first_round) {
+    assign(c, topic, probe);
+    return;
+  }
+  kafka::PartitionList idle(rd_kafka_topic_partition_list_new(static_cast<int>(range.size())));
+  kafka::PartitionList seek(rd_kafka_topic_partition_list_new(static_cast<int>(probe.size())));
+  for (auto& [p, r] : range)
+    if (!probe.count(p)) rd_kafka_topic_partition_list_add(idle.get(), topic.c_str(), p);
+  for (auto [p, off] : probe) rd_kafka_topic_partition_list_add(seek.get(), topic.c_str(), p)->offset = off;
+  if (idle->cnt) rd_kafka_pause_partitions(c, idle.get());
+  kafka::ErrorPtr e(rd_kafka_seek_partitions(c, seek.get(), kTimeoutMs));
+  if (e) throw Error(kExitUnavailable, std::string("seeking in ") + topic + ": " + rd_kafka_error_string(e.get()));
+}
+
+// Reads from each probe until its round is over, narrowing the partition's range by the keys read.
+template <typename Key>
+void read_probes(rd_kafka_t* c, const std::string& topic, std::map<int32_t, Range>& range,
+                 const std::map<int32_t, int64_t>& probe, int step, double target, Key& key) {
+  std::map<int32_t, int64_t> next = probe, seen, seen_bytes;  // per probed partition: the offset after the last
+                                                              // message read; how many messages and bytes read on
+  std::set<int32_t> over;                                     // partitions whose round is over
+  int64_t deadline = now_us() + kTimeoutMs * 1000LL;
+  while (over.size() < probe.size()) {
+    if (now_us() > deadline) throw Error(kExitUnavailable, "timed out seeking in " + topic);
+    kafka::Message m(rd_kafka_consumer_poll(c, 200));
+    if (!m || over.count(m->partition) || !probe.count(m->partition)) continue;
+    const int32_t p = m->partition;
+    Range& r = range[p];
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      // Nothing readable at or after next[p] (aborted records, markers): the answer is at or before it.
+      r.hi = std::min(r.hi, next[p]);
+      over.insert(p);
+      continue;
+    }
+    if (m->err)
+      throw Error(kExitUnavailable, std::string("seeking in ") + topic + ": " + rd_kafka_message_errstr(m.get()));
+    // The message read may lie past next[p] (skipped markers); nothing readable lies between them, so it decides
+    // for next[p] itself.
+    double k = key(m.get());
+    if (k >= target) {
+      r.hi = std::min(r.hi, next[p]);
+      r.key_hi = k;
+      over.insert(p);
+      continue;
+    }
+    // A message before the probe (the log's start moved under us) must not move the range backwards.
+    r.lo = std::max(r.lo, m->offset + 1);
+    r.key_lo = k;
+    next[p] = std::max(next[p], m->offset + 1);
+    // By bytes too: a checkpoint's messages are bundles of up to 256 KiB.
+    seen_bytes[p] += static_cast<int64_t>(m->len);
+    if (++seen[p] >= (step == 2 ? kScan : 1) || seen_bytes[p] >= kScanBytes || r.hi - r.lo <= kSearchSlack)
+      over.insert(p);
+  }
+}
+
 template <typename Key>
 std::map<int32_t, int64_t> search_offsets(rd_kafka_t* c, const std::string& topic, const std::vector<int32_t>& parts,
                                           std::map<int32_t, Watermarks>& wm, double target, Key key) {
-  struct Range {
-    int64_t lo, hi;                        // the answer is in [lo, hi]; hi = end means "after everything"
-    std::optional<double> key_lo, key_hi;  // keys of the messages just before lo and at hi, once seen
-  };
   std::map<int32_t, Range> range;
   for (int32_t p : parts) range[p] = {wm[p].low, wm[p].high, {}, {}};
   for (int round = 0;; ++round) {
-    std::map<int32_t, int64_t> probe;
     const int step = round < 2 ? round : 2 + (round - 2) % 3;
-    for (auto& [p, r] : range) {
-      if (r.hi - r.lo <= kSearchSlack) continue;
-      int64_t at = r.lo + (r.hi - r.lo) / 2;
-      if (step == 0) {
-        at = r.hi - 2;  // the last offset is usually the last transaction's commit marker
-      } else if (step == 1) {
-        at = r.lo;
-      } else if (step < 4 && r.key_lo && r.key_hi && *r.key_hi > *r.key_lo) {
-        double f = (target - *r.key_lo) / (*r.key_hi - *r.key_lo);
-        int64_t margin = (r.hi - r.lo) / 128 + 1;
-        at = r.lo + static_cast<int64_t>(f * static_cast<double>(r.hi - r.lo)) + (step == 2 ? -2 * margin : margin);
-      }
-      probe[p] = std::clamp(at, r.lo, r.hi - 1);
-    }
+    const std::map<int32_t, int64_t> probe = probes(range, step, target);
     if (probe.empty()) {
       log::debug("found where the window starts in " + topic + " in " + std::to_string(round) + " rounds");
       break;
     }
-    if (round == 0) {
-      assign(c, topic, probe);
-    } else {
-      kafka::PartitionList idle(rd_kafka_topic_partition_list_new(static_cast<int>(range.size())));
-      kafka::PartitionList seek(rd_kafka_topic_partition_list_new(static_cast<int>(probe.size())));
-      for (auto& [p, r] : range)
-        if (!probe.count(p)) rd_kafka_topic_partition_list_add(idle.get(), topic.c_str(), p);
-      for (auto [p, off] : probe) rd_kafka_topic_partition_list_add(seek.get(), topic.c_str(), p)->offset = off;
-      if (idle->cnt) rd_kafka_pause_partitions(c, idle.get());
-      kafka::ErrorPtr e(rd_kafka_seek_partitions(c, seek.get(), kTimeoutMs));
-      if (e) throw Error(kExitUnavailable, std::string("seeking in ") + topic + ": " + rd_kafka_error_string(e.get()));
-    }
-    std::map<int32_t, int64_t> next = probe, seen, seen_bytes;  // per probed partition: the offset after the last
-                                                                // message read; how many messages and bytes read on
-    std::set<int32_t> over;                                     // partitions whose round is over
-    int64_t deadline = now_us() + kTimeoutMs * 1000LL;
-    while (over.size() < probe.size()) {
-      if (now_us() > deadline) throw Error(kExitUnavailable, "timed out seeking in " + topic);
-      kafka::Message m(rd_kafka_consumer_poll(c, 200));
-      if (!m || over.count(m->partition) || !probe.count(m->partition)) continue;
-      const int32_t p = m->partition;
-      Range& r = range[p];
-      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        // Nothing readable at or after next[p] (aborted records, markers): the answer is at or before it.
-        r.hi = std::min(r.hi, next[p]);
-        over.insert(p);
-        continue;
-      }
-      if (m->err)
-        throw Error(kExitUnavailable, std::string("seeking in ") + topic + ": " + rd_kafka_message_errstr(m.get()));
-      // The message read may lie past next[p] (skipped markers); nothing readable lies between them, so it decides
-      // for next[p] itself.
-      double k = key(m.get());
-      if (k >= target) {
-        r.hi = std::min(r.hi, next[p]);
-        r.key_hi = k;
-        over.insert(p);
-      } else {
-        // A message before the probe (the log's start moved under us) must not move the range backwards.
-        r.lo = std::max(r.lo, m->offset + 1);
-        r.key_lo = k;
-        next[p] = std::max(next[p], m->offset + 1);
-        // By bytes too: a checkpoint's messages are bundles of up to 256 KiB.
-        seen_bytes[p] += static_cast<int64_t>(m->len);
-        if (++seen[p] >= (step == 2 ? kScan : 1) || seen_bytes[p] >= kScanBytes || r.hi - r.lo <= kSearchSlack)
-          over.insert(p);
-      }
-    }
+    seek_probes(c, topic, range, probe, round == 0);
+    read_probes(c, topic, range, probe, step, target, key);
   }
   // The reader assigns the consumer afresh; nothing of the search's pauses may carry over.
   kafka::PartitionList all(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
@@ -330,6 +351,10 @@ Position committed_high_water(const kafka::Settings& s, const std::string& topic
   }
   rd_kafka_consumer_close(c.get());
   return best;
+}
+
+std::string where_in(const std::string& topic, const rd_kafka_message_t* m) {
+  return topic + "[" + std::to_string(m->partition) + "] offset " + std::to_string(m->offset);
 }
 
 }  // namespace detail

@@ -131,4 +131,7 @@ std::map<int32_t, int64_t> offsets_for_position(rd_kafka_t* c, const std::string
 // The highest position of `source` committed in `topic`: what a restarted archiver must not write again.
 Position committed_high_water(const kafka::Settings& s, const std::string& topic, const std::string& source);
 
+// "T[p] offset O": where a message lies, for messages.
+std::string where_in(const std::string& topic, const rd_kafka_message_t* m);
+
 }  // namespace ss::archive::detail

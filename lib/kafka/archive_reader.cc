@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/signals.h"
+#include "kafka/archive_group.h"
 #include "kafka/archive_layout.h"
 
 namespace ss::archive {
@@ -44,11 +45,6 @@ struct Buffered {
 // and waiting for it to answer could take forever on an idle partition. A transaction's commit markers reach all its
 // partitions within milliseconds, so a record that has waited this long behind caught-up partitions goes out.
 constexpr int64_t kFollowGraceUs = 200'000;
-
-// "T[p] offset O": where a message lies, for messages.
-std::string where_in(const std::string& topic, const rd_kafka_message_t* m) {
-  return topic + "[" + std::to_string(m->partition) + "] offset " + std::to_string(m->offset);
-}
 
 // A message's commit time, microseconds, rounded up: its timestamp keeps only milliseconds, and a record is taken
 // as late as it may be so that one at the window's start is never taken for one before it.
@@ -181,280 +177,152 @@ std::string_view first_frame(std::string_view frames, const rd_kafka_message_t* 
                                 ": a bundle that does not start with a frame");
 }
 
-// Writes `span` of `topic` to `out` in position order; `seen` is told of each record written.
-void window_read(const ReadConfig& cfg, const std::string& topic, const Span& span, bool follow, FrameWriter& out,
-                 const std::function<void(const ChangeRecord&, uint64_t)>& seen = {}) {
-  kafka::Handle c = make_consumer(cfg.kafka, "", nullptr, nullptr, follow);
-  std::vector<int32_t> parts = partitions_of(c.get(), topic);
-  if (parts.empty()) throw Error(kExitUnavailable, "topic " + topic + " does not exist");
-  std::map<int32_t, Watermarks> wm = all_watermarks(c.get(), topic, parts);
-  std::map<int32_t, int64_t> start, active;
-  {
-    // The searches for the window's start seek here and there: a consumer of their own, which fetches little.
-    kafka::Handle probe = span.since_us || span.from ? kafka::make_probe_consumer(cfg.kafka) : kafka::Handle();
-    rd_kafka_t* seeker = probe ? probe.get() : c.get();
-    start = window_start(seeker, topic, span, parts, wm);
-    refuse_trimmed_start(seeker, topic, span, start, wm);
-  }
-  for (int32_t p : parts)
-    if (start[p] < wm[p].high || follow) active[p] = start[p];
-  if (active.empty()) return;
-  assign(c.get(), topic, active);
-  Merge merge(active);
-  kafka::BatchPoller poller(c.get());
-  ChangeRecord rec;
-  Chunks chunks;
-  int64_t last_progress = now_us();
-  bool progressed = false;
-  while (!merge.all_finished() && !stop_requested() && !(cfg.should_stop && cfg.should_stop())) {
-    kafka::Message m = poller.next(follow ? 50 : 500);
-    if (!m) {
-      // When the last message came, near enough (the clock is read at a silence, not per message).
-      if (progressed) last_progress = now_us();
-      progressed = false;
-      if (follow) merge.emit_ready(out, false);  // records held for the grace period
-      out.flush();
-      // End-of-partition events can go missing (seen after a broker outage on the test broker): when nothing has
-      // arrived for a while, a partition whose position reached its high watermark is finished all the same.
-      if (!follow && now_us() - last_progress > 3'000'000) {
-        kafka::PartitionList pos(rd_kafka_topic_partition_list_new(static_cast<int>(active.size())));
-        for (auto [p, off] : active)
-          if (!merge.done(p)) rd_kafka_topic_partition_list_add(pos.get(), topic.c_str(), p);
-        rd_kafka_position(c.get(), pos.get());
-        for (int i = 0; i < pos->cnt; ++i) {
-          int32_t p = pos->elems[i].partition;
-          if (pos->elems[i].offset >= 0 && pos->elems[i].offset >= watermarks(c.get(), topic, p).high) merge.finish(p);
-        }
-        merge.emit_ready(out, false);
-        if (now_us() - last_progress > 60'000'000)
-          throw Error(kExitUnavailable, "no progress reading " + topic + " for 60s; is the cluster healthy?");
+// One read of `span` of `topic` to `out` in position order; `seen` is told of each record written.
+class WindowRead {
+ public:
+  using Seen = std::function<void(const ChangeRecord&, uint64_t)>;
+  WindowRead(const ReadConfig& cfg, const std::string& topic, const Span& span, bool follow, FrameWriter& out,
+             const Seen& seen)
+      : cfg_(cfg),
+        topic_(topic),
+        span_(span),
+        follow_(follow),
+        out_(out),
+        seen_(seen),
+        c_(make_consumer(cfg.kafka, "", nullptr, nullptr, follow)) {}
+
+  void run() {
+    if (!open()) return;
+    kafka::BatchPoller poller(c_.get());
+    while (!merge_->all_finished() && !stop_requested() && !(cfg_.should_stop && cfg_.should_stop())) {
+      kafka::Message m = poller.next(follow_ ? 50 : 500);
+      if (!m) {
+        on_silence();
+        continue;
       }
-      continue;
+      progressed_ = true;
+      const int32_t p = m->partition;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        if (follow_)
+          merge_->set_caught_up(p, true);
+        else
+          merge_->finish(p);
+      } else if (m->err) {
+        throw Error(kExitUnavailable, std::string("reading ") + topic_ + ": " + rd_kafka_message_errstr(m.get()));
+      } else if (!merge_->done(p)) {
+        merge_->set_caught_up(p, false);
+        take(m.get());
+      }
+      merge_->emit_ready(out_, false);
     }
-    progressed = true;
-    int32_t p = m->partition;
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      if (follow)
-        merge.set_caught_up(p, true);
-      else
-        merge.finish(p);
-      merge.emit_ready(out, false);
-      continue;
+    merge_->emit_ready(out_, true);
+    out_.flush();
+    rd_kafka_consumer_close(c_.get());
+  }
+
+ private:
+  // Assigns the partitions from the window's start; false when none has anything to read.
+  bool open() {
+    std::vector<int32_t> parts = partitions_of(c_.get(), topic_);
+    if (parts.empty()) throw Error(kExitUnavailable, "topic " + topic_ + " does not exist");
+    std::map<int32_t, Watermarks> wm = all_watermarks(c_.get(), topic_, parts);
+    std::map<int32_t, int64_t> start;
+    {
+      // The searches for the window's start seek here and there: a consumer of their own, which fetches little.
+      kafka::Handle probe = span_.since_us || span_.from ? kafka::make_probe_consumer(cfg_.kafka) : kafka::Handle();
+      rd_kafka_t* seeker = probe ? probe.get() : c_.get();
+      start = window_start(seeker, topic_, span_, parts, wm);
+      refuse_trimmed_start(seeker, topic_, span_, start, wm);
     }
-    if (m->err)
-      throw Error(kExitUnavailable, std::string("reading ") + topic + ": " + rd_kafka_message_errstr(m.get()));
-    if (merge.done(p)) continue;
-    merge.set_caught_up(p, false);
-    std::optional<std::string_view> whole = chunks.feed(m.get());
+    for (int32_t p : parts)
+      if (start[p] < wm[p].high || follow_) active_[p] = start[p];
+    if (active_.empty()) return false;
+    assign(c_.get(), topic_, active_);
+    merge_.emplace(active_);
+    return true;
+  }
+
+  void on_silence() {
+    // When the last message came, near enough (the clock is read at a silence, not per message).
+    if (progressed_) last_progress_ = now_us();
+    progressed_ = false;
+    if (follow_) merge_->emit_ready(out_, false);  // records held for the grace period
+    out_.flush();
+    if (follow_ || now_us() - last_progress_ <= 3'000'000) return;
+    // End-of-partition events can go missing (seen after a broker outage on the test broker): when nothing has
+    // arrived for a while, a partition whose position reached its high watermark is finished all the same.
+    kafka::PartitionList pos(rd_kafka_topic_partition_list_new(static_cast<int>(active_.size())));
+    for (auto [p, off] : active_)
+      if (!merge_->done(p)) rd_kafka_topic_partition_list_add(pos.get(), topic_.c_str(), p);
+    rd_kafka_position(c_.get(), pos.get());
+    for (int i = 0; i < pos->cnt; ++i) {
+      int32_t p = pos->elems[i].partition;
+      if (pos->elems[i].offset >= 0 && pos->elems[i].offset >= watermarks(c_.get(), topic_, p).high) merge_->finish(p);
+    }
+    merge_->emit_ready(out_, false);
+    if (now_us() - last_progress_ > 60'000'000)
+      throw Error(kExitUnavailable, "no progress reading " + topic_ + " for 60s; is the cluster healthy?");
+  }
+
+  // A message of a partition still wanted: its record (once whole) into the merge when inside the window.
+  void take(const rd_kafka_message_t* m) {
+    std::optional<std::string_view> whole = chunks_.feed(m);
     if (!whole) {
       // A record whose first chunks are gone cannot be delivered; inside the window, the window cannot be either.
       // (A chunk whose position cannot be read is taken as inside.)
-      auto o = chunks.take_orphan();
+      auto o = chunks_.take_orphan();
       std::optional<Position> at = o ? parse_position(o->position) : std::nullopt;
-      if (o && (!at || span.where(latest_commit_us(o->m), *at) == Span::Where::kInside))
+      if (o && (!at || span_.where(latest_commit_us(o->m), *at) == Span::Where::kInside))
         throw Error(kExitNoInput, "retention has deleted the first chunks of the record at position " + o->position +
-                                      " (" + where_in(topic, o->m) + "), inside the window: it cannot be read whole");
-      continue;
+                                      " (" + where_in(topic_, o->m) + "), inside the window: it cannot be read whole");
+      return;
     }
     // A bundle of checkpoint rows is placed by its first row (the rows after it are consecutive).
-    const uint64_t bundled = bundled_records(m.get());
+    const uint64_t bundled = bundled_records(m);
     // The records go out as they came: only their position and commit time are read here (parsing them whole was
     // most of a whole-topic read's time), and that they are well-formed.
-    const std::string_view first = bundled ? first_frame(*whole, m.get()) : *whole;
+    const std::string_view first = bundled ? first_frame(*whole, m) : *whole;
     Position pos;
     int64_t commit_time = 0;
-    if (seen || !scan_record(first, pos, commit_time)) {
-      parse_record(rec, first, m.get());  // throws, naming the message, when it is not a record
-      pos = {rec.commit_lsn(), rec.ordinal()};
-      commit_time = rec.commit_time();
+    if (seen_ || !scan_record(first, pos, commit_time)) {
+      parse_record(rec_, first, m);  // throws, naming the message, when it is not a record
+      pos = {rec_.commit_lsn(), rec_.ordinal()};
+      commit_time = rec_.commit_time();
     }
-    switch (span.where(commit_time, pos)) {
+    switch (span_.where(commit_time, pos)) {
       case Span::Where::kAfter:
-        merge.finish(p);  // partitions are in position (and so commit) order: nothing later qualifies
+        merge_->finish(m->partition);  // partitions are in position (and so commit) order: nothing later qualifies
         break;
       case Span::Where::kBefore:
         break;
       case Span::Where::kInside:
-        if (seen) seen(rec, bundled ? bundled : 1);
+        if (seen_) seen_(rec_, bundled ? bundled : 1);
         // Only --follow's grace period looks at when a record arrived.
-        const int64_t arrived = follow ? now_us() : 0;
-        merge.push(p, {pos, std::string(*whole), arrived, bundled});
+        const int64_t arrived = follow_ ? now_us() : 0;
+        merge_->push(m->partition, {pos, std::string(*whole), arrived, bundled});
         break;
     }
-    merge.emit_ready(out, false);
-  }
-  merge.emit_ready(out, true);
-  out.flush();
-  rd_kafka_consumer_close(c.get());
-}
-
-// A consumer-group member. Offsets are committed only for records the downstream acknowledged (--ack-from), also
-// before a rebalance takes partitions away, so that the member that gets them next starts right after them.
-// Without --ack-from nothing is committed: written to a pipe is not stored, and the group delivers it again.
-class GroupMember {
- public:
-  GroupMember(const ReadConfig& cfg, int out_fd) : cfg_(cfg), out_(out_fd), out_is_file_(is_regular_file(out_fd)) {
-    c_ = make_consumer(cfg.kafka, cfg.group, &GroupMember::on_rebalance, this);
-    if (!cfg.ack_from.empty()) acks_ = std::make_unique<AckReader>(cfg.ack_from);
-  }
-
-  int run() {
-    kafka::PartitionList topics(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(topics.get(), cfg_.topic.c_str(), RD_KAFKA_PARTITION_UA);
-    kafka::check(rd_kafka_subscribe(c_.get(), topics.get()), "cannot subscribe to " + cfg_.topic, kExitUnavailable);
-    try {
-      consume();
-    } catch (const BrokenPipe&) {
-      // The reader went away (`| head`): leave the group now, so another member takes the partitions at once
-      // instead of after the session times out. Nothing unacknowledged is committed.
-      commit();
-      rd_kafka_consumer_close(c_.get());
-      throw;
-    } catch (const Error&) {
-      // Bad data (a message that holds no record) stops a member as it stops a window read; what the downstream
-      // acknowledged before it is committed, so a rerun starts there.
-      commit();
-      rd_kafka_consumer_close(c_.get());
-      throw;
-    }
-    int64_t deadline = now_us() + (acks_ ? 10'000'000 : 30'000'000);
-    while (!unacked_.empty() && now_us() < deadline) {
-      commit();
-      if (!sleep_unless_stopped(50'000)) break;
-    }
-    rd_kafka_consumer_close(c_.get());
-    if (!tracks()) {
-      if (delivered_ > 0)
-        log::warn("committed no offsets for the " + std::to_string(delivered_) +
-                  " records delivered: without --ack-from nothing is acknowledged, and the group delivers them again");
-      return kExitOk;
-    }
-    if (!unacked_.empty())
-      throw Error(kExitTempFail, std::to_string(unacked_.size()) +
-                                     " delivered records were not acknowledged in time: the group delivers them again");
-    return kExitOk;
-  }
-
- private:
-  void consume() {
-    int64_t idle_since = now_us();
-    while (!stop_requested()) {
-      kafka::Message m(rd_kafka_consumer_poll(c_.get(), 0));
-      if (!m) {
-        // Nothing more is here yet: what was delivered goes out now, not when the output buffer fills (a
-        // real-time consumer would otherwise see a busy topic late), then wait for more.
-        out_.flush();
-        m.reset(rd_kafka_consumer_poll(c_.get(), 200));
-      }
-      if (!m || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        out_.flush();
-        commit();
-        // Without --follow, a member stops once its partitions have been quiet for a while after it got them
-        // (joining a group takes seconds; that is not idleness).
-        if (!assigned_at_) idle_since = now_us();
-        if (!cfg_.follow && assigned_at_ && now_us() - std::max(idle_since, assigned_at_) > 3'000'000) break;
-        continue;
-      }
-      if (m->err) {
-        log::warn(std::string("consumer: ") + rd_kafka_message_errstr(m.get()));
-        continue;
-      }
-      idle_since = now_us();
-      std::optional<std::string_view> whole = chunks_.feed(m.get());
-      if (!whole) {
-        // A group reads on (it has no window to refuse); it says so once per lost record.
-        if (auto o = chunks_.take_orphan(); o && o->position != orphan_told_) {
-          orphan_told_ = o->position;
-          log::warn("skipping the record at position " + o->position + " (" + where_in(cfg_.topic, o->m) +
-                    "): retention has deleted its first chunks");
-        }
-        continue;
-      }
-      parse_record(rec_, *whole, m.get());
-      out_.write_payload(*whole);
-      ++delivered_;
-      if (tracks()) unacked_.emplace_back(Position{rec_.commit_lsn(), rec_.ordinal()}, m->partition, m->offset + 1);
-    }
-    out_.flush();
-  }
-
-  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
-                           void* opaque) {
-    auto* self = static_cast<GroupMember*>(opaque);
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-      rd_kafka_assign(rk, parts);
-      self->assigned_at_ = now_us();
-      return;
-    }
-    // Revoked: hand over exactly where this member stopped.
-    try {
-      self->out_.flush();
-      self->commit();
-    } catch (const std::exception& e) {
-      log::warn(std::string("committing before a rebalance: ") + e.what());
-    }
-    // What could not be committed for the revoked partitions is the next owner's to deliver again: say so, and do
-    // not keep retrying offsets this member no longer owns.
-    size_t before = self->unacked_.size();
-    std::erase_if(self->unacked_, [&](const auto& u) {
-      for (int i = 0; i < parts->cnt; ++i)
-        if (parts->elems[i].partition == std::get<1>(u)) return true;
-      return false;
-    });
-    if (self->unacked_.size() != before)
-      log::warn(std::to_string(before - self->unacked_.size()) +
-                " delivered records of revoked partitions were not committed; the group may deliver them again");
-    rd_kafka_assign(rk, nullptr);
-  }
-
-  // Delivered records become stored downstream when the downstream acknowledges them (--ack-from) or, written to a
-  // regular file, once it is fsynced. Written to a pipe they never do: nothing is committed.
-  bool tracks() const { return acks_ || out_is_file_; }
-
-  // Commits the offsets of what is stored downstream. Returns false when the commit failed; the offsets stay
-  // pending and the next call tries again.
-  bool commit() {
-    if (!tracks() || unacked_.empty()) return true;
-    if (acks_)
-      upto_ = std::max(upto_, acks_->poll_acks());
-    else
-      out_.sync();
-    std::map<int32_t, int64_t> offs;
-    size_t n = 0;
-    for (const auto& [pos, p, next] : unacked_) {
-      if (acks_ && !(upto_ && pos <= *upto_)) break;
-      offs[p] = std::max(offs[p], next);
-      ++n;
-    }
-    if (offs.empty()) return true;
-    kafka::PartitionList l(rd_kafka_topic_partition_list_new(static_cast<int>(offs.size())));
-    for (auto [p, o] : offs) rd_kafka_topic_partition_list_add(l.get(), cfg_.topic.c_str(), p)->offset = o;
-    rd_kafka_resp_err_t err = rd_kafka_commit(c_.get(), l.get(), 0);
-    if (err) {
-      log::warn(std::string("committing offsets: ") + rd_kafka_err2str(err) + "; will retry");
-      return false;
-    }
-    unacked_.erase(unacked_.begin(), unacked_.begin() + static_cast<std::ptrdiff_t>(n));
-    return true;
   }
 
   const ReadConfig& cfg_;
-  FrameWriter out_;
-  bool out_is_file_;
+  const std::string& topic_;
+  const Span& span_;
+  const bool follow_;
+  FrameWriter& out_;
+  const Seen& seen_;
   kafka::Handle c_;
-  std::unique_ptr<AckReader> acks_;
+  std::map<int32_t, int64_t> active_;  // partitions read, from these offsets
+  std::optional<Merge> merge_;
   ChangeRecord rec_;
   Chunks chunks_;
-  std::string orphan_told_;
-  std::deque<std::tuple<Position, int32_t, int64_t>> unacked_;
-  std::optional<Position> upto_;  // highest position acknowledged downstream so far
-  int64_t assigned_at_ = 0;
-  uint64_t delivered_ = 0;
+  int64_t last_progress_ = now_us();
+  bool progressed_ = false;
 };
 
-int group_read(const ReadConfig& cfg, int out_fd) {
-  GroupMember m(cfg, out_fd);
-  return m.run();
+// Writes `span` of `topic` to `out` in position order; `seen` is told of each record written.
+void window_read(const ReadConfig& cfg, const std::string& topic, const Span& span, bool follow, FrameWriter& out,
+                 const WindowRead::Seen& seen = {}) {
+  WindowRead(cfg, topic, span, follow, out, seen).run();
 }
 
 // Per partition that retention has trimmed (its log no longer starts at offset 0), the position of the first record

@@ -11,6 +11,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <set>
 #include <thread>
@@ -23,7 +24,9 @@
 #include "core/metrics.h"
 #include "core/retry.h"
 #include "core/signals.h"
+#include "kafka/archive_batch.h"
 #include "kafka/archive_layout.h"
+#include "kafka/archive_resume.h"
 
 namespace ss::archive {
 
@@ -32,151 +35,6 @@ using namespace detail;
 using kafka::make_consumer;
 
 namespace {
-
-// One transaction's records. Payloads, keys and header values live back to back in one arena that is kept between
-// batches, so a record costs no allocation of its own: at archive rates the allocator was the largest cost.
-class Batch {
- public:
-  struct Span {
-    size_t at, len;
-  };
-  struct Item {
-    Span payload, key, position, xid, table, op, chunk;
-    int64_t timestamp_ms;
-    Dest dest;
-    Span last{0, 0}, records{0, 0};  // a bundle's
-  };
-
-  // Adds one record: one message, or chunk messages of at most `max_value` bytes each. A checkpoint's rows go
-  // many to a message instead (bundle()).
-  void add(const ChangeRecord& rec, Dest dest, std::string_view payload, size_t max_value = SIZE_MAX) {
-    if (dest == Dest::kSnapshots && payload.size() <= kBundledRow) {
-      bundle(rec, payload);
-      return;
-    }
-    seal();
-    Item it = describe(rec, dest);
-    it.payload = put(payload);
-    if (payload.size() <= max_value) {
-      items_.push_back(it);
-      count(rec);
-      return;
-    }
-    const size_t n = (payload.size() + max_value - 1) / max_value;
-    for (size_t i = 0; i < n; ++i) {
-      Item c = it;
-      c.payload = {it.payload.at + i * max_value, std::min(max_value, payload.size() - i * max_value)};
-      c.chunk = put(std::to_string(i + 1) + "/" + std::to_string(n));
-      items_.push_back(c);
-    }
-    count(rec);
-  }
-
-  // A checkpoint's rows are many to a message: a bundle holds consecutive rows of one table (contiguous ordinals)
-  // as frames back to back, up to kBundleBytes, with headers "position" (the first row's), "last" and "records".
-  // A checkpoint of a million rows is then a few hundred messages, and reading it back costs what its bytes cost,
-  // not a million messages' overhead. Readers emit a bundle's frames as they are.
-  void bundle(const ChangeRecord& rec, std::string_view payload) {
-    const Position pos{rec.commit_lsn(), rec.ordinal()};
-    if (open_ &&
-        (pos.lsn != bundle_last_.lsn || pos.ordinal != bundle_last_.ordinal + 1 || rec.schema() != bundle_schema_ ||
-         rec.table() != bundle_table_ || bundle_buf_.size() + payload.size() + 5 > kBundleBytes))
-      seal();
-    if (!open_) {
-      open_ = true;
-      // Nothing else writes to the arena until the bundle is sealed: its spans stay where they are put.
-      bundle_item_ = describe(rec, Dest::kSnapshots);
-      bundle_schema_ = rec.schema();
-      bundle_table_ = rec.table();
-      bundle_rows_ = 0;
-    }
-    append_frame(bundle_buf_, payload);
-    bundle_last_ = pos;
-    last_ = pos;
-    last_of_[static_cast<int>(Dest::kSnapshots)] = pos;
-    ++bundle_rows_;
-    count(rec);
-  }
-  // Closes the open bundle, if any (before the batch is produced).
-  void seal() {
-    if (!open_) return;
-    open_ = false;
-    Item& it = bundle_item_;
-    it.payload = put(bundle_buf_);
-    it.last = put(format_position(bundle_last_));
-    it.records = put(std::to_string(bundle_rows_));
-    items_.push_back(it);
-    bundle_buf_.clear();
-  }
-
- private:
-  // A message's key and headers for `rec`, in the arena.
-  Item describe(const ChangeRecord& rec, Dest dest) {
-    Item it;
-    it.dest = dest;
-    size_t key_at = arena_.size();
-    append_key(arena_, rec);
-    it.key = {key_at, arena_.size() - key_at};
-    it.chunk = {0, 0};
-    last_ = Position{rec.commit_lsn(), rec.ordinal()};
-    last_of_[static_cast<int>(dest)] = last_;
-    it.position = put(format_position(last_));
-    char num[24];
-    it.xid = put(std::string_view(num, std::to_chars(num, num + sizeof num, rec.xid()).ptr - num));
-    size_t table_at = arena_.size();
-    if (!rec.table().empty()) arena_.append(rec.schema()).append(".").append(rec.table());
-    it.table = {table_at, arena_.size() - table_at};
-    it.op = put(std::string_view(num, std::to_chars(num, num + sizeof num, static_cast<int>(rec.op())).ptr - num));
-    it.timestamp_ms = rec.commit_time() / 1000;
-    return it;
-  }
-
- public:
-  void clear() {
-    arena_.clear();
-    items_.clear();
-    records_ = 0;
-    commit_us_.clear();
-    open_ = false;
-    bundle_buf_.clear();
-    for (auto& l : last_of_) l.reset();
-  }
-  bool empty() const { return items_.empty() && !open_; }
-  size_t size() const { return records_; }  // records, not messages
-  size_t bytes() const { return arena_.size() + bundle_buf_.size(); }
-  const std::vector<Item>& items() const { return items_; }
-  // The position of the last record added, overall and per destination.
-  Position last() const { return last_; }
-  std::optional<Position> last_of(Dest d) const { return last_of_[static_cast<int>(d)]; }
-  const char* at(Span s) const { return arena_.data() + s.at; }
-  const std::vector<int64_t>& commit_times() const { return commit_us_; }  // per record, for the metrics
-
- private:
-  void count(const ChangeRecord& rec) {
-    ++records_;
-    commit_us_.push_back(rec.commit_time());
-  }
-
-  Span put(std::string_view v) {
-    Span s{arena_.size(), v.size()};
-    arena_.append(v);
-    return s;
-  }
-
-  static constexpr size_t kBundledRow = 64u << 10, kBundleBytes = 256u << 10;
-
-  std::string arena_;
-  std::vector<Item> items_;
-  size_t records_ = 0;
-  std::vector<int64_t> commit_us_;
-  Position last_;
-  std::optional<Position> last_of_[kDests];
-  bool open_ = false;  // a bundle is being filled
-  Item bundle_item_;
-  std::string bundle_buf_, bundle_schema_, bundle_table_;
-  Position bundle_last_;
-  size_t bundle_rows_ = 0;
-};
 
 class Producer {
  public:
@@ -304,8 +162,9 @@ class Producer {
   // A stop request during the retries ends it with Error(75): nothing of the batch was acknowledged.
   void commit_batch(const Batch& batch) {
     for (Backoff backoff(cfg_.max_backoff_us);;) {
-      std::string why = try_batch(batch);
-      if (why.empty()) return;
+      std::optional<std::string> failed = try_batch(batch);
+      if (!failed) return;
+      const std::string& why = *failed;
       log::warn("transaction of " + std::to_string(batch.size()) + " records failed (" + why + "); retrying in " +
                 backoff.delay_text());
       metrics::retried();
@@ -362,8 +221,8 @@ class Producer {
                                         : ""));
   }
 
-  // "" on success, else why it must be retried (the transaction was aborted).
-  std::string try_batch(const Batch& batch) {
+  // Nothing on success, else why it must be retried (the transaction was aborted).
+  std::optional<std::string> try_batch(const Batch& batch) {
     delivery_error_.clear();
     delivery_code_ = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (kafka::ErrorPtr e{rd_kafka_begin_transaction(rk_.get())}) {
@@ -392,7 +251,7 @@ class Producer {
       if (is_permanent(delivery_code_)) permanent(delivery_code_, delivery_position_);
       return why;
     }
-    if (!e) return "";
+    if (!e) return std::nullopt;
     if (rd_kafka_error_is_fatal(e.get())) fatal(e.get());
     std::string why = rd_kafka_error_string(e.get());
     if (rd_kafka_error_txn_requires_abort(e.get())) {
@@ -405,7 +264,7 @@ class Producer {
     // Retriable commit: the outcome is unknown until a commit succeeds; retrying the commit is safe.
     for (int i = 0; i < 10 && e && rd_kafka_error_is_retriable(e.get()) && sleep_unless_stopped(200'000); ++i)
       e = commit_txn();
-    if (!e) return "";
+    if (!e) return std::nullopt;
     if (rd_kafka_error_is_fatal(e.get())) fatal(e.get());
     return abort(rd_kafka_error_string(e.get()));
   }
@@ -482,147 +341,6 @@ class Producer {
   rd_kafka_resp_err_t delivery_code_ = RD_KAFKA_RESP_ERR_NO_ERROR;
 };
 
-// What the archive holds of one source from a position on. A restarted archiver is resent everything after its
-// upstream's last acknowledgement and must write exactly what is missing of it. On a real cluster that is everything
-// above the high-water: read_committed hides aborted transactions, and committed ones are whole. A broker that shows
-// an aborted transaction's records (librdkafka 2.0's test broker does: its transactions never abort) would make that
-// rule drop the records the dead archiver had not flushed; reading what is really there from the first resent
-// position on finds those holes, on any broker.
-struct Archived {
-  Position hw;                                         // the highest position held
-  Position floor;                                      // below it, everything up to hw is taken as held
-  std::vector<std::pair<Position, Position>> present;  // sorted ranges (a bundle's first and last): what is held
-  std::vector<Position> written;                       // written by this run in position order (the newest million)
-  std::set<Position> written_late;                     // written by this run below what it had written before
-
-  // Everything written is remembered, so a record delivered again in the same run (a redelivery after a Redis
-  // restart can come out of order) is dropped, not written twice. The oldest half goes past a million. Records
-  // come in position order all but always: an append to a vector, where a tree node per record was a twentieth of
-  // the archiver's time; the rare one that comes late goes to a set.
-  void note_written(const Position& p) {
-    if (written.empty() || written.back() < p)
-      written.push_back(p);
-    else
-      written_late.insert(p);
-    if (written.size() > 1'000'000) {
-      written.erase(written.begin(), written.begin() + 500'000);
-      written_late.erase(written_late.begin(), written_late.lower_bound(written.front()));
-    }
-  }
-
-  bool holds(const Position& p) const {
-    // Written by this run first: a record of the batch still committing (or of the one filling) is above hw until
-    // that commit ends, and a redelivery of it then must not be written again.
-    // In order, as nearly always, a record is above everything written (written_late holds only positions below
-    // written.back() too): no search.
-    const bool above_written = written.empty() || written.back() < p;
-    if (!above_written && (std::binary_search(written.begin(), written.end(), p) || written_late.count(p))) return true;
-    if (p > hw) return false;
-    if (p < floor) return true;
-    auto it = std::upper_bound(present.begin(), present.end(), p,
-                               [](const Position& x, const std::pair<Position, Position>& r) { return x < r.first; });
-    return it != present.begin() && p <= std::prev(it)->second;
-  }
-};
-Archived archived_since(const kafka::Settings& s, const std::string& topic, const std::string& source,
-                        const Position& from);
-
-// Reading back what is held costs about what the upstream resends; past this many messages the archiver keeps to
-// the high-water rule alone.
-constexpr int64_t kMaxRescan = 4'000'000;
-
-Archived archived_since(const kafka::Settings& s, const std::string& topic, const std::string& source,
-                        const Position& from) {
-  Archived a;
-  a.hw = committed_high_water(s, topic, source);
-  a.floor = from;
-  if (a.hw < from) return a;
-  kafka::Handle c = make_consumer(s, "");
-  std::vector<int32_t> parts = partitions_of(c.get(), topic);
-  std::map<int32_t, Watermarks> wm = all_watermarks(c.get(), topic, parts);
-  std::map<int32_t, int64_t> start = offsets_for_position(kafka::make_probe_consumer(s).get(), topic, parts, wm, from),
-                             offsets;
-  int64_t total = 0;
-  for (auto [p, off] : start) {
-    if (off >= wm[p].high) continue;
-    offsets[p] = off;
-    total += wm[p].high - off;
-  }
-  if (total > kMaxRescan) {
-    log::warn("the resend starts " + std::to_string(total) + " messages back in " + topic +
-              "; taking everything up to the high-water " + format_position(a.hw) + " as archived");
-    a.floor = Position{a.hw.lsn, a.hw.ordinal + 1};
-    rd_kafka_consumer_close(c.get());
-    return a;
-  }
-  Chunks chunks;
-  read_partitions(c.get(), topic, offsets, [&](const rd_kafka_message_t* m) {
-    if (header(m, "source") != source) return true;
-    // A chunked record is held once its last chunk is there.
-    if (!chunks.feed(m)) return true;
-    auto pos = message_position(m);
-    auto last = message_last_position(m);
-    if (pos && last && *last >= from) a.present.emplace_back(*pos, *last);
-    return true;
-  });
-  rd_kafka_consumer_close(c.get());
-  std::sort(a.present.begin(), a.present.end());
-  return a;
-}
-
-// The transaction in flight. One commits at a time, on a thread of its own, while the next batch fills: in bulk a
-// commit (the last messages' acknowledgements and EndTxn) left the archiver idle for a quarter of its time, and
-// producing a batch overlaps with reading and parsing the next one. The thread writes a byte to the pipe when it
-// ends, so a reader waiting for input hears that the batch is durable and acknowledges it at once.
-class Committer {
- public:
-  explicit Committer(Producer& producer) : producer_(producer) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) throw Error(kExitIoErr, "pipe: " + errno_text(errno));
-    done_r_.reset(fds[0]);
-    done_w_.reset(fds[1]);
-  }
-  ~Committer() {
-    if (running_.valid()) running_.wait();
-  }
-  const Batch* in_flight() const { return in_flight_; }
-  // A batch is in flight and has not committed yet.
-  bool busy() const { return in_flight_ && !done_.load(std::memory_order_acquire); }
-  int done_fd() const { return done_r_.get(); }
-  void start(const Batch& batch) {
-    in_flight_ = &batch;
-    done_.store(false, std::memory_order_release);
-    running_ = std::async(std::launch::async, [this, &batch] {
-      struct Signal {
-        Committer& c;
-        ~Signal() {
-          c.done_.store(true, std::memory_order_release);
-          [[maybe_unused]] ssize_t n = ::write(c.done_w_.get(), "", 1);
-        }
-      } signal{*this};
-      producer_.commit_batch(batch);
-    });
-  }
-  // Waits for the batch in flight to commit and returns it; rethrows what stopped it.
-  const Batch& finish() {
-    const Batch* b = in_flight_;
-    in_flight_ = nullptr;
-    char drain[16];
-    running_.wait();
-    while (::read(done_r_.get(), drain, sizeof drain) > 0) {
-    }
-    running_.get();
-    return *b;
-  }
-
- private:
-  Producer& producer_;
-  UniqueFd done_r_, done_w_;
-  const Batch* in_flight_ = nullptr;
-  std::atomic<bool> done_{true};
-  std::future<void> running_;
-};
-
 }  // namespace
 
 // How long input must stay silent to count as a pause that commits what is in hand.
@@ -630,161 +348,216 @@ constexpr int kPauseMs = 2;
 // A batch of large records is committed by its bytes: two batches are in memory at once.
 constexpr size_t kMaxBatchBytes = 64u << 20;
 
+namespace {
+
+// One run of ss-archive write over its input: batches filled from the input, one committing while the next fills,
+// acknowledged upstream once durable.
+class WriteRun {
+ public:
+  // `rec` and `payload` hold the input's first record.
+  WriteRun(const WriteConfig& cfg, int in_fd, FrameReader& in, ChangeRecord& rec, std::string_view& payload)
+      : cfg_(cfg),
+        in_fd_(in_fd),
+        in_(in),
+        rec_(rec),
+        payload_(payload),
+        source_(rec.source().name().empty() ? "default" : rec.source().name()),
+        producer_(cfg, transactional_id(cfg, rec, source_)) {
+    producer_.source_ = source_;
+    if (!cfg.ack.empty()) ack_ = std::make_unique<AckWriter>(cfg.ack);
+  }
+
+  int run() {
+    while (have_) {
+      Batch& batch = batches_[filling_];
+      batch.clear();
+      dropped_high_[filling_].reset();
+      counts_ = {};
+      try {
+        fill(batch);
+      } catch (const Error& e) {
+        // Commit what came before the bad frame; report it afterwards.
+        pending_error_ = e;
+        have_ = false;
+        bad_ = true;
+      }
+      batch.seal();
+      metrics::stage().records_in.Increment(static_cast<double>(counts_.records));
+      metrics::stage().bytes_in.Increment(static_cast<double>(counts_.bytes));
+      metrics::stage().duplicates.Increment(static_cast<double>(counts_.dropped));
+      settle();  // one transaction at a time
+      if (!batch.empty()) {
+        committer_.start(batch);
+        // Only a full batch commits while the next one fills. Overlapping a trickle's commits with waiting for its
+        // next records woke the archiver on every write from upstream: at 2,000 transactions/s the machine's other
+        // stages lost the core, and commit-to-Redis p99 went from 11 to 45-78 ms.
+        if (!counts_.full) settle();
+        filling_ ^= 1;
+      } else if (!bad_) {
+        acknowledge(batch);
+      }
+      if (stop_requested()) break;
+    }
+    settle();
+    producer_.wait_visible();
+    log::info("archived " + std::to_string(written_) + " records, dropped " + std::to_string(dropped_) +
+              " already archived");
+    if (pending_error_) throw *pending_error_;
+    return kExitOk;
+  }
+
+ private:
+  // A checkpoint run (ss-capture --checkpoint | ss-archive, from cron) writes beside the pipeline's archiver: under
+  // that one's transactional id, each would fence the other.
+  static std::string transactional_id(const WriteConfig& cfg, const ChangeRecord& first, const std::string& source) {
+    if (!cfg.transactional_id.empty()) return cfg.transactional_id;
+    const bool checkpoint_run =
+        first.op() == shadowstream::v1::OPERATION_CHECKPOINT_BEGIN && !first.checkpoint().initial();
+    return (checkpoint_run ? "shadowstream-checkpoint-" : "shadowstream-archive-") + source;
+  }
+
+  // What each topic holds, read the first time a record goes there (a checkpoint run never reads the changes).
+  Archived& held_for(Dest d) {
+    auto& h = held_[static_cast<int>(d)];
+    if (!h) {
+      producer_.ensure(d);
+      h = archived_since(cfg_.kafka, producer_.topic(d), source_, Position{rec_.commit_lsn(), rec_.ordinal()});
+      log::info("archive high-water for " + source_ + " in " + producer_.topic(d) + ": " + format_position(h->hw));
+    }
+    return *h;
+  }
+
+  void acknowledge(const Batch& b) {
+    const int i = &b == &batches_[0] ? 0 : 1;
+    if (!b.empty()) {
+      written_ += b.size();
+      metrics::Stage& m = metrics::stage();
+      m.records_out.Increment(static_cast<double>(b.size()));
+      m.bytes_out.Increment(static_cast<double>(b.bytes()));
+      m.latencies(b.commit_times(), now_us());
+      m.position(b.last().lsn, b.commit_times().back());
+      for (int d = 0; d < kDests; ++d)
+        if (auto last = b.last_of(static_cast<Dest>(d))) held_[d]->hw = std::max(held_[d]->hw, *last);
+      durable_ = std::max(durable_.value_or(b.last()), b.last());
+    }
+    if (dropped_high_[i]) durable_ = std::max(durable_.value_or(*dropped_high_[i]), *dropped_high_[i]);
+    // A batch of records that were all archived already is acknowledged too, so the upstream moves on.
+    if (ack_ && durable_ && (!b.empty() || dropped_high_[i])) ack_->ack(*durable_);
+  }
+
+  void settle() {
+    if (committer_.in_flight()) acknowledge(committer_.finish());
+  }
+
+  // Fills the batch until it is full, the input pauses or the oldest record has waited --linger (`ready_` false:
+  // the next record is still to be read), or the input ends (`have_` false).
+  void fill(Batch& batch) {
+    if (!ready_) {
+      // Nothing in hand: while waiting for input, acknowledge the batch in flight as soon as it commits.
+      if (committer_.in_flight() && in_.buffered() == 0) {
+        pollfd pfd[2] = {{in_fd_, POLLIN, 0}, {committer_.done_fd(), POLLIN, 0}};
+        if (::poll(pfd, 2, -1) > 0 && (pfd[1].revents & POLLIN)) settle();
+      }
+      ready_ = true;
+      if (!in_.next(rec_, payload_)) {
+        have_ = false;
+        return;
+      }
+    }
+    int64_t oldest_us = 0;  // when the batch's first record came in
+    for (;;) {
+      place(batch, oldest_us);
+      // The next record is read after the commit starts: input that stops here must not hold the batch back.
+      if (batch.size() >= cfg_.batch || batch.bytes() >= kMaxBatchBytes || stop_requested()) {
+        counts_.full = !stop_requested();
+        ready_ = false;
+        return;
+      }
+      if (!batch.empty() && commit_now(oldest_us)) {
+        ready_ = false;
+        return;
+      }
+      if (!in_.next(rec_, payload_)) {
+        have_ = false;
+        return;
+      }
+    }
+  }
+
+  // The record in hand goes into the batch, or is dropped as archived already.
+  void place(Batch& batch, int64_t& oldest_us) {
+    const Position pos{rec_.commit_lsn(), rec_.ordinal()};
+    const Dest d = dest_of(rec_);
+    Archived& h = held_for(d);
+    ++counts_.records;
+    counts_.bytes += payload_.size();
+    if (!h.holds(pos)) {
+      h.note_written(pos);
+      if (batch.empty()) oldest_us = now_us();
+      batch.add(rec_, d, payload_, producer_.max_value());
+      return;
+    }
+    ++dropped_;
+    ++counts_.dropped;
+    dropped_high_[filling_] = std::max(dropped_high_[filling_].value_or(pos), pos);
+  }
+
+  // Commit once input pauses, or once the oldest record in hand has waited --linger: latency stays bounded while
+  // input never pauses. A pause is kPauseMs of silence, not an empty pipe: upstream writes a transaction or a
+  // read's worth at a time, and committing at every gap between them spent a core on commits at 2,000
+  // transactions/s and slowed every stage on the machine. While the previous batch is still committing this one
+  // cannot start: it keeps taking input until then, so at high rates batches grow by themselves (in bulk, a
+  // hundredth as many transactions).
+  bool commit_now(int64_t oldest_us) {
+    const bool busy = committer_.busy();
+    if (in_.buffered() == 0) {
+      pollfd pfd[2] = {{in_fd_, POLLIN, 0}, {committer_.done_fd(), POLLIN, 0}};
+      const int64_t left_ms = std::max<int64_t>(0, (oldest_us + cfg_.linger_us - now_us()) / 1000);
+      const int r = ::poll(pfd, busy ? 2 : 1, busy ? -1 : static_cast<int>(std::min<int64_t>(kPauseMs, left_ms)));
+      // Silence (or the previous commit ended during it), or a signal.
+      if (r <= 0 || !(pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) return true;
+    }
+    return !busy && now_us() - oldest_us >= cfg_.linger_us;
+  }
+
+  const WriteConfig& cfg_;
+  const int in_fd_;
+  FrameReader& in_;
+  ChangeRecord& rec_;  // the record in hand (when ready_)
+  std::string_view& payload_;
+  const std::string source_;
+  // Two batches: one filling while the other commits. Declared before the producer: its messages point into them
+  // (their payloads are not copied), and a producer that goes on an error flushes what it still holds.
+  Batch batches_[2];
+  Producer producer_;
+  std::optional<Archived> held_[kDests];
+  std::optional<Position> durable_;  // everything up to it is archived
+  std::unique_ptr<AckWriter> ack_;
+  // With each batch, the highest record it dropped as already archived: acknowledged only once everything the batch
+  // wrote before it is durable.
+  std::optional<Position> dropped_high_[2];
+  int filling_ = 0;
+  uint64_t written_ = 0, dropped_ = 0;
+  struct {
+    uint64_t records = 0, bytes = 0, dropped = 0;  // per batch: the metrics' atomics cost per call
+    bool full = false;  // it holds --batch records (or the bytes' cap): the input is coming in bulk
+  } counts_;
+  bool have_ = true, bad_ = false;
+  bool ready_ = true;  // rec_ holds the next record to place
+  std::optional<Error> pending_error_;
+  // After everything its thread uses: destroyed (and waited for) first.
+  Committer committer_{[this](const Batch& b) { producer_.commit_batch(b); }};
+};
+
+}  // namespace
+
 int run_write(const WriteConfig& cfg, int in_fd) {
   FrameReader in(in_fd, "stdin", cfg.max_frame);
   ChangeRecord rec;
   std::string_view payload;
   if (!in.next(rec, payload)) return kExitOk;  // nothing to archive: no need to reach Kafka
-  std::string source = rec.source().name().empty() ? "default" : rec.source().name();
-  // A checkpoint run (ss-capture --checkpoint | ss-archive, from cron) writes beside the pipeline's archiver: under
-  // that one's transactional id, each would fence the other.
-  const bool checkpoint_run = rec.op() == shadowstream::v1::OPERATION_CHECKPOINT_BEGIN && !rec.checkpoint().initial();
-  std::string txid = !cfg.transactional_id.empty() ? cfg.transactional_id
-                     : checkpoint_run              ? "shadowstream-checkpoint-" + source
-                                                   : "shadowstream-archive-" + source;
-  // Two batches: one filling while the other commits. Declared before the producer: its messages point into them
-  // (their payloads are not copied), and a producer that goes on an error flushes what it still holds.
-  Batch batches[2];
-  Producer producer(cfg, txid);
-  producer.source_ = source;
-  // What each topic holds, read the first time a record goes there (a checkpoint run never reads the changes).
-  std::optional<Archived> held[kDests];
-  auto held_for = [&](Dest d) -> Archived& {
-    auto& h = held[static_cast<int>(d)];
-    if (!h) {
-      producer.ensure(d);
-      h = archived_since(cfg.kafka, producer.topic(d), source, Position{rec.commit_lsn(), rec.ordinal()});
-      log::info("archive high-water for " + source + " in " + producer.topic(d) + ": " + format_position(h->hw));
-    }
-    return *h;
-  };
-  std::optional<Position> durable;  // everything up to it is archived
-  std::unique_ptr<AckWriter> ack;
-  if (!cfg.ack.empty()) ack = std::make_unique<AckWriter>(cfg.ack);
-  // With each batch, the highest record it dropped as already archived: acknowledged only once everything the batch
-  // wrote before it is durable.
-  std::optional<Position> dropped_high[2];
-  int filling = 0;
-  uint64_t written = 0, dropped = 0;
-  bool have = true, bad = false;
-  std::optional<Error> pending_error;
-  auto acknowledge = [&](const Batch& b) {
-    const int i = &b == &batches[0] ? 0 : 1;
-    if (!b.empty()) {
-      written += b.size();
-      metrics::Stage& m = metrics::stage();
-      m.records_out.Increment(static_cast<double>(b.size()));
-      m.bytes_out.Increment(static_cast<double>(b.bytes()));
-      const int64_t now = now_us();
-      m.latencies(b.commit_times(), now);
-      m.position(b.last().lsn, b.commit_times().back());
-      for (int d = 0; d < kDests; ++d)
-        if (auto last = b.last_of(static_cast<Dest>(d))) held[d]->hw = std::max(held[d]->hw, *last);
-      durable = std::max(durable.value_or(b.last()), b.last());
-    }
-    if (dropped_high[i]) durable = std::max(durable.value_or(*dropped_high[i]), *dropped_high[i]);
-    // A batch of records that were all archived already is acknowledged too, so the upstream moves on.
-    if (ack && durable && (!b.empty() || dropped_high[i])) ack->ack(*durable);
-  };
-  Committer committer(producer);  // after everything its thread uses: destroyed (and waited for) first
-  auto settle = [&] {
-    if (committer.in_flight()) acknowledge(committer.finish());
-  };
-  bool ready = true;  // `rec` holds the next record to place
-  while (have) {
-    Batch& batch = batches[filling];
-    batch.clear();
-    dropped_high[filling].reset();
-    int64_t oldest_us = 0;                                  // when the batch's first record came in
-    uint64_t in_records = 0, in_bytes = 0, in_dropped = 0;  // counted per batch: the metrics' atomics cost per call
-    bool full = false;  // it holds --batch records (or the bytes' cap): the input is coming in bulk
-    try {
-      if (!ready) {
-        // Nothing in hand: while waiting for input, acknowledge the batch in flight as soon as it commits.
-        if (committer.in_flight() && in.buffered() == 0) {
-          pollfd pfd[2] = {{in_fd, POLLIN, 0}, {committer.done_fd(), POLLIN, 0}};
-          if (::poll(pfd, 2, -1) > 0 && (pfd[1].revents & POLLIN)) settle();
-        }
-        ready = true;
-        if (!in.next(rec, payload)) break;
-      }
-      for (;;) {
-        Position pos{rec.commit_lsn(), rec.ordinal()};
-        Dest d = dest_of(rec);
-        Archived& h = held_for(d);
-        ++in_records;
-        in_bytes += payload.size();
-        if (!h.holds(pos)) {
-          h.note_written(pos);
-          if (batch.empty()) oldest_us = now_us();
-          batch.add(rec, d, payload, producer.max_value());
-        } else {
-          ++dropped;
-          ++in_dropped;
-          dropped_high[filling] = std::max(dropped_high[filling].value_or(pos), pos);
-        }
-        // The next record is read after the commit starts: input that stops here must not hold the batch back.
-        if (batch.size() >= cfg.batch || batch.bytes() >= kMaxBatchBytes || stop_requested()) {
-          full = !stop_requested();
-          ready = false;
-          break;
-        }
-        // Commit once input pauses, or once the oldest record in hand has waited --linger: latency stays bounded
-        // while input never pauses. A pause is kPauseMs of silence, not an empty pipe: upstream writes a
-        // transaction or a read's worth at a time, and committing at every gap between them spent a core on
-        // commits at 2,000 transactions/s and slowed every stage on the machine. While the previous batch is
-        // still committing this one cannot start: it keeps taking input until then, so at high rates batches grow
-        // by themselves (in bulk, a hundredth as many transactions).
-        if (!batch.empty()) {
-          const bool busy = committer.busy();
-          if (in.buffered() == 0) {
-            pollfd pfd[2] = {{in_fd, POLLIN, 0}, {committer.done_fd(), POLLIN, 0}};
-            const int64_t left_ms = std::max<int64_t>(0, (oldest_us + cfg.linger_us - now_us()) / 1000);
-            const int r = ::poll(pfd, busy ? 2 : 1, busy ? -1 : static_cast<int>(std::min<int64_t>(kPauseMs, left_ms)));
-            if (r <= 0 || !(pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-              ready = false;  // silence (or the previous commit ended during it), or a signal
-              break;
-            }
-          }
-          if (!busy && now_us() - oldest_us >= cfg.linger_us) {
-            ready = false;
-            break;
-          }
-        }
-        if (!in.next(rec, payload)) {
-          have = false;
-          break;
-        }
-      }
-    } catch (const Error& e) {
-      // Commit what came before the bad frame; report it afterwards.
-      pending_error = e;
-      have = false;
-      bad = true;
-    }
-    batch.seal();
-    metrics::stage().records_in.Increment(static_cast<double>(in_records));
-    metrics::stage().bytes_in.Increment(static_cast<double>(in_bytes));
-    metrics::stage().duplicates.Increment(static_cast<double>(in_dropped));
-    settle();  // one transaction at a time
-    if (!batch.empty()) {
-      committer.start(batch);
-      // Only a full batch commits while the next one fills. Overlapping a trickle's commits with waiting for its
-      // next records woke the archiver on every write from upstream: at 2,000 transactions/s the machine's other
-      // stages lost the core, and commit-to-Redis p99 went from 11 to 45-78 ms.
-      if (!full) settle();
-      filling ^= 1;
-    } else if (!bad) {
-      acknowledge(batch);
-    }
-    if (stop_requested()) break;
-  }
-  settle();
-  producer.wait_visible();
-  log::info("archived " + std::to_string(written) + " records, dropped " + std::to_string(dropped) +
-            " already archived");
-  if (pending_error) throw *pending_error;
-  return kExitOk;
+  WriteRun run(cfg, in_fd, in, rec, payload);
+  return run.run();
 }
 
 }  // namespace ss::archive

@@ -144,6 +144,99 @@ void Decoder::decode_tuple(Reader& r, const Relation& rel,
   }
 }
 
+const Relation& Decoder::relation_for(Reader& r) {
+  const uint32_t oid = r.u32();
+  auto it = relations_.find(oid);
+  if (it == relations_.end()) r.fail("change for relation " + std::to_string(oid) + " before its Relation message");
+  return it->second;
+}
+
+void Decoder::decode_relation(Reader& r) {
+  Relation rel;
+  rel.oid = r.u32();
+  rel.schema = r.cstr();
+  rel.table = r.cstr();
+  rel.replica_identity = static_cast<char>(r.u8());
+  uint16_t n = r.u16();
+  rel.columns.reserve(n);
+  for (uint16_t i = 0; i < n; ++i) {
+    Column c;
+    c.is_key = (r.u8() & 1) != 0;
+    c.name = r.cstr();
+    c.type_oid = r.u32();
+    c.type_modifier = static_cast<int32_t>(r.u32());
+    rel.columns.push_back(std::move(c));
+  }
+  if (missing_) {
+    auto values = missing_(rel.oid);
+    for (Column& c : rel.columns)
+      if (auto v = values.find(c.name); v != values.end()) c.missing_value = v->second;
+  }
+  // The fingerprint from the very fields every record of this shape carries, so that it equals shape::id of each of
+  // them (and of a snapshot record built from the catalog).
+  ChangeRecord probe;
+  fill_relation(rel, probe);
+  for (const Column& c : rel.columns) {
+    auto* pc = probe.add_columns();
+    pc->set_name(c.name);
+    pc->set_type_oid(c.type_oid);
+    pc->set_type_modifier(c.type_modifier);
+    pc->set_is_key(c.is_key);
+  }
+  rel.shape_id = shape::id(probe);
+  relations_[rel.oid] = std::move(rel);
+}
+
+// An insert ('I'), update ('U') or delete ('D') of a known relation.
+void Decoder::decode_change(Reader& r, char type) {
+  ChangeRecord& rec = ev_.record;
+  ev_.kind = Kind::kChange;
+  const Relation& rel = relation_for(r);
+  rec.set_op(type == 'I'   ? shadowstream::v1::OPERATION_INSERT
+             : type == 'U' ? shadowstream::v1::OPERATION_UPDATE
+                           : shadowstream::v1::OPERATION_DELETE);
+  fill_relation(rel, rec);
+  char t = static_cast<char>(r.u8());
+  if (type == 'D') {
+    if (t != 'K' && t != 'O') r.fail("expected 'K' or 'O' tuple");
+    rec.set_old_key_only(t == 'K');
+    decode_tuple(r, rel, rec.mutable_old_columns());
+    return;
+  }
+  if (type == 'U' && (t == 'K' || t == 'O')) {
+    rec.set_old_key_only(t == 'K');
+    decode_tuple(r, rel, rec.mutable_old_columns());
+    t = static_cast<char>(r.u8());
+  }
+  if (t != 'N') r.fail("expected 'N' tuple");
+  decode_tuple(r, rel, rec.mutable_columns());
+}
+
+void Decoder::decode_truncate(Reader& r) {
+  uint32_t n = r.u32();
+  uint8_t flags = r.u8();
+  truncate_cascade_ = flags & 1;
+  truncate_restart_ = flags & 2;
+  truncate_pending_.clear();
+  for (uint32_t i = 0; i < n; ++i) truncate_pending_.push_back(r.u32());
+  // Emit them in order: the first now, the rest through next_truncate().
+  std::reverse(truncate_pending_.begin(), truncate_pending_.end());
+  if (!next_truncate(ev_)) ev_.kind = Kind::kNone;
+}
+
+void Decoder::decode_message(Reader& r) {
+  ChangeRecord& rec = ev_.record;
+  ev_.kind = Kind::kMessage;
+  uint8_t flags = r.u8();
+  ev_.transactional = flags & 1;
+  ev_.lsn = r.u64();
+  rec.set_op(shadowstream::v1::OPERATION_MESSAGE);
+  auto* m = rec.mutable_message();
+  m->set_transactional(ev_.transactional);
+  m->set_prefix(std::string(r.cstr()));
+  m->set_content(std::string(r.bytes(r.u32())));
+}
+
 const Event& Decoder::decode(std::string_view msg) {
   if (msg.empty()) throw Error(kExitDataErr, "empty pgoutput message");
   char type = msg[0];
@@ -151,11 +244,6 @@ const Event& Decoder::decode(std::string_view msg) {
   ev_.kind = Kind::kNone;
   ev_.record.Clear();
   ChangeRecord& rec = ev_.record;
-  auto relation_for = [&](uint32_t oid) -> const Relation& {
-    auto it = relations_.find(oid);
-    if (it == relations_.end()) r.fail("change for relation " + std::to_string(oid) + " before its Relation message");
-    return it->second;
-  };
   switch (type) {
     case 'B':
       ev_.kind = Kind::kBegin;
@@ -175,43 +263,10 @@ const Event& Decoder::decode(std::string_view msg) {
       rec.set_origin_lsn(r.u64());
       rec.set_origin(std::string(r.cstr()));
       break;
-    case 'R': {
+    case 'R':
       ev_.kind = Kind::kRelation;
-      Relation rel;
-      rel.oid = r.u32();
-      rel.schema = r.cstr();
-      rel.table = r.cstr();
-      rel.replica_identity = static_cast<char>(r.u8());
-      uint16_t n = r.u16();
-      rel.columns.reserve(n);
-      for (uint16_t i = 0; i < n; ++i) {
-        Column c;
-        c.is_key = (r.u8() & 1) != 0;
-        c.name = r.cstr();
-        c.type_oid = r.u32();
-        c.type_modifier = static_cast<int32_t>(r.u32());
-        rel.columns.push_back(std::move(c));
-      }
-      if (missing_) {
-        auto values = missing_(rel.oid);
-        for (Column& c : rel.columns)
-          if (auto v = values.find(c.name); v != values.end()) c.missing_value = v->second;
-      }
-      // The fingerprint from the very fields every record of this shape carries, so that it equals shape::id of
-      // each of them (and of a snapshot record built from the catalog).
-      ChangeRecord probe;
-      fill_relation(rel, probe);
-      for (const Column& c : rel.columns) {
-        auto* pc = probe.add_columns();
-        pc->set_name(c.name);
-        pc->set_type_oid(c.type_oid);
-        pc->set_type_modifier(c.type_modifier);
-        pc->set_is_key(c.is_key);
-      }
-      rel.shape_id = shape::id(probe);
-      relations_[rel.oid] = std::move(rel);
+      decode_relation(r);
       break;
-    }
     case 'Y': {
       ev_.kind = Kind::kType;
       uint32_t oid = r.u32();
@@ -223,65 +278,17 @@ const Event& Decoder::decode(std::string_view msg) {
           nsp.empty() || nsp == "pg_catalog" ? std::string(name) : std::string(nsp) + "." + std::string(name);
       break;
     }
-    case 'I': {
-      ev_.kind = Kind::kChange;
-      const Relation& rel = relation_for(r.u32());
-      if (r.u8() != 'N') r.fail("expected 'N' tuple");
-      rec.set_op(shadowstream::v1::OPERATION_INSERT);
-      fill_relation(rel, rec);
-      decode_tuple(r, rel, rec.mutable_columns());
+    case 'I':
+    case 'U':
+    case 'D':
+      decode_change(r, type);
       break;
-    }
-    case 'U': {
-      ev_.kind = Kind::kChange;
-      const Relation& rel = relation_for(r.u32());
-      rec.set_op(shadowstream::v1::OPERATION_UPDATE);
-      fill_relation(rel, rec);
-      char t = static_cast<char>(r.u8());
-      if (t == 'K' || t == 'O') {
-        rec.set_old_key_only(t == 'K');
-        decode_tuple(r, rel, rec.mutable_old_columns());
-        t = static_cast<char>(r.u8());
-      }
-      if (t != 'N') r.fail("expected 'N' tuple");
-      decode_tuple(r, rel, rec.mutable_columns());
+    case 'T':
+      decode_truncate(r);
       break;
-    }
-    case 'D': {
-      ev_.kind = Kind::kChange;
-      const Relation& rel = relation_for(r.u32());
-      rec.set_op(shadowstream::v1::OPERATION_DELETE);
-      fill_relation(rel, rec);
-      char t = static_cast<char>(r.u8());
-      if (t != 'K' && t != 'O') r.fail("expected 'K' or 'O' tuple");
-      rec.set_old_key_only(t == 'K');
-      decode_tuple(r, rel, rec.mutable_old_columns());
+    case 'M':
+      decode_message(r);
       break;
-    }
-    case 'T': {
-      uint32_t n = r.u32();
-      uint8_t flags = r.u8();
-      truncate_cascade_ = flags & 1;
-      truncate_restart_ = flags & 2;
-      truncate_pending_.clear();
-      for (uint32_t i = 0; i < n; ++i) truncate_pending_.push_back(r.u32());
-      // Emit them in order: the first now, the rest through next_truncate().
-      std::reverse(truncate_pending_.begin(), truncate_pending_.end());
-      if (!next_truncate(ev_)) ev_.kind = Kind::kNone;
-      break;
-    }
-    case 'M': {
-      ev_.kind = Kind::kMessage;
-      uint8_t flags = r.u8();
-      ev_.transactional = flags & 1;
-      ev_.lsn = r.u64();
-      rec.set_op(shadowstream::v1::OPERATION_MESSAGE);
-      auto* m = rec.mutable_message();
-      m->set_transactional(ev_.transactional);
-      m->set_prefix(std::string(r.cstr()));
-      m->set_content(std::string(r.bytes(r.u32())));
-      break;
-    }
     default:
       throw Error(kExitDataErr, std::string("unknown pgoutput message type '") + type +
                                     "' (is the server newer than protocol version 1 expects?)");

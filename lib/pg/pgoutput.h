@@ -85,6 +85,11 @@ class Decoder {
   void decode_tuple(class Reader& r, const Relation& rel,
                     google::protobuf::RepeatedPtrField<shadowstream::v1::Column>* out);
   void fill_relation(const Relation& rel, shadowstream::v1::ChangeRecord& rec);
+  const Relation& relation_for(class Reader& r);  // reads the relation's OID
+  void decode_relation(class Reader& r);
+  void decode_change(class Reader& r, char type);
+  void decode_truncate(class Reader& r);
+  void decode_message(class Reader& r);
 
   TypeNamer namer_;
   MissingValues missing_;

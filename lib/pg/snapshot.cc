@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -313,7 +314,10 @@ class Bar {
 
 }  // namespace
 
-Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
+namespace {
+
+// The publication's tables as the exported snapshot sees them, locked against rewrites until the checkpoint ends.
+std::vector<Table> snapshot_tables(PGconn* sql, const Request& r) {
   pg::exec_command(sql, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
   pg::exec_command(sql, "SET TRANSACTION SNAPSHOT " + pg::quote_literal(sql, r.snapshot_name));
   pg::Result listed = pg::exec(sql,
@@ -334,9 +338,11 @@ Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
   // its own lock at once (such a command is queued) gives up rather than wait behind it for ever.
   if (std::string list = lock_list(tables); !list.empty())
     pg::exec_command(sql, "LOCK TABLE " + list + " IN ACCESS SHARE MODE");
+  return tables;
+}
 
-  const int64_t snap_time = now_us();
-  for (auto& t : tables) t.proto.set_commit_time(snap_time);
+// The checkpoint's begin marker: its LSN, snapshot time and tables (their row counts come with the end marker).
+ChangeRecord begin_marker(const Request& r, const std::vector<Table>& tables, int64_t snap_time) {
   ChangeRecord marker;
   *marker.mutable_source() = r.source;
   marker.set_commit_lsn(r.lsn - 1);
@@ -351,6 +357,64 @@ Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
     e->set_schema(t.proto.schema());
     e->set_table(t.proto.table());
   }
+  return marker;
+}
+
+// Starts `jobs` workers running `work`, each reporting its end (or failure) to the queue. `work` must outlive them.
+void start_workers(int jobs, Queue& q, std::vector<std::thread>& workers, const std::function<void()>& work) {
+  for (int j = 0; j < jobs; ++j) {
+    q.started();
+    try {
+      workers.emplace_back([&q, &work] {
+        try {
+          work();
+          q.finished(nullptr);
+        } catch (...) {
+          q.finished(std::current_exception());
+        }
+      });
+    } catch (...) {
+      q.finished(nullptr);
+      throw;
+    }
+  }
+}
+
+struct Written {
+  uint64_t rows = 0;
+  int64_t pages = 0;
+};
+
+// The rows the workers queue, written as they come with ordinals from 1; the rows of each table in `counts`.
+void write_rows(Queue& q, FrameWriter& out, Bar& bar, std::vector<uint64_t>& counts, Written& w) {
+  std::string field;
+  Batch b;
+  for (;;) {
+    Queue::Got got = q.pop(b, 200'000);
+    if (got == Queue::Got::kEnd) break;
+    if (got == Queue::Got::kBatch) {
+      size_t at = 0;
+      for (uint32_t size : b.sizes) {
+        // The ordinal goes after the row's own bytes.
+        field.assign(1, kOrdinalTag);
+        put_varint(field, ++w.rows);
+        out.write_payload(std::string_view(b.bytes).substr(at, size), field);
+        at += size;
+      }
+      counts[b.table] += b.sizes.size();
+      w.pages += b.pages;
+    }
+    bar.draw(w.pages, w.rows);
+  }
+}
+
+}  // namespace
+
+Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
+  std::vector<Table> tables = snapshot_tables(sql, r);
+  const int64_t snap_time = now_us();
+  for (auto& t : tables) t.proto.set_commit_time(snap_time);
+  ChangeRecord marker = begin_marker(r, tables, snap_time);
   out.write(marker);
   Result res;
   res.frames = 1;
@@ -368,23 +432,9 @@ Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
     // The leader's locks go with its transaction, once no worker reads any more.
     pg::Result ended(PQexec(sql, "COMMIT"));
   };
+  const std::function<void()> copy = [&] { work(r, tables, chunks, next, done, q); };
   try {
-    for (int j = 0; j < jobs; ++j) {
-      q.started();
-      try {
-        workers.emplace_back([&] {
-          try {
-            work(r, tables, chunks, next, done, q);
-            q.finished(nullptr);
-          } catch (...) {
-            q.finished(std::current_exception());
-          }
-        });
-      } catch (...) {
-        q.finished(nullptr);
-        throw;
-      }
-    }
+    start_workers(jobs, q, workers, copy);
   } catch (...) {
     q.abandon();
     join_all();
@@ -392,28 +442,9 @@ Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
   }
   std::vector<uint64_t> counts(tables.size());
   Bar bar(r.progress, total_pages, "checkpoint " + format_lsn(r.lsn));
-  int64_t pages = 0;
-  uint64_t ordinal = 1;
-  std::string field;
+  Written w;
   try {
-    Batch b;
-    for (;;) {
-      Queue::Got got = q.pop(b, 200'000);
-      if (got == Queue::Got::kEnd) break;
-      if (got == Queue::Got::kBatch) {
-        size_t at = 0;
-        for (uint32_t size : b.sizes) {
-          // The ordinal goes after the row's own bytes.
-          field.assign(1, kOrdinalTag);
-          put_varint(field, ordinal++);
-          out.write_payload(std::string_view(b.bytes).substr(at, size), field);
-          at += size;
-        }
-        counts[b.table] += b.sizes.size();
-        pages += b.pages;
-      }
-      bar.draw(pages, ordinal - 1);
-    }
+    write_rows(q, out, bar, counts, w);
   } catch (...) {
     q.abandon();
     join_all();
@@ -421,25 +452,26 @@ Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
     throw;
   }
   join_all();
-  bar.draw(pages, ordinal - 1, true);
+  bar.draw(w.pages, w.rows, true);
   bar.done();
   if (auto e = q.error()) std::rethrow_exception(e);
-  res.rows = ordinal - 1;
+  res.rows = w.rows;
   res.frames += res.rows;
-  res.last = Position{r.lsn - 1, ordinal - 1};
+  res.last = Position{r.lsn - 1, w.rows};
   if (done < chunks.size()) return res;  // stopped: no end marker, so no reader trusts what was written
+  auto* cp = marker.mutable_checkpoint();
   for (size_t i = 0; i < tables.size(); ++i) {
     cp->mutable_tables(static_cast<int>(i))->set_rows(counts[i]);
     log::info("checkpoint " + format_lsn(r.lsn) + ": " + tables[i].name + ": " + std::to_string(counts[i]) + " rows");
   }
   cp->set_rows(res.rows);
   marker.set_op(shadowstream::v1::OPERATION_CHECKPOINT_END);
-  marker.set_ordinal(ordinal);
+  marker.set_ordinal(w.rows + 1);
   marker.set_tx_last(true);
   out.write(marker);
   out.flush();
   res.frames += 1;
-  res.last = Position{r.lsn - 1, ordinal};
+  res.last = Position{r.lsn - 1, w.rows + 1};
   res.complete = true;
   return res;
 }

@@ -108,6 +108,11 @@ Config config_of(const shadowstream::v1::ReplayRequest& r);
 // The applier settings a request names (target, create_tables, on_error; grouping on at full speed) over `ac`, which
 // brings what requests do not carry (table and schema maps, the position table, the group's bounds).
 apply::Config apply_config_of(const shadowstream::v1::ReplayRequest& r, apply::Config ac = {});
+// The request's on_error: its enum, or the text older clients send in on_error_name; nullopt for a value that is
+// neither (or the two disagreeing), which validation refuses.
+std::optional<apply::OnError> on_error_of(const shadowstream::v1::ReplayRequest& r);
+// "stop", "skip" or "log" (any case) as the enum; nullopt for anything else.
+std::optional<shadowstream::v1::OnError> on_error_named(std::string_view name);
 
 struct Hooks {
   const pacing::PauseGate* gate = nullptr;

@@ -284,6 +284,13 @@ struct Server::Impl {
   }
 
   void routes() {
+    page_routes();
+    session_routes();
+    job_routes();
+    guard_routes();
+  }
+
+  void page_routes() {
     auto page = [](std::string_view body, const char* type) {
       return
           [body, type](const httplib::Request&, httplib::Response& res) { res.set_content(std::string(body), type); };
@@ -298,31 +305,35 @@ struct Server::Impl {
     http->Get("/", page(kIndexHtml, "text/html; charset=utf-8"));
     http->Get("/dashboard.js", page(kDashboardJs, "text/javascript; charset=utf-8"));
     http->Get("/dashboard.css", page(kDashboardCss, "text/css; charset=utf-8"));
+  }
 
-    http->Post("/login", [this](const httplib::Request& req, httplib::Response& res) {
-      if (!same_origin(req)) return send(res, {403, error_json("cross-site login refused")});
-      // A token in the URL would end up in logs and history: only a form body is accepted.
-      if (req.target.find('?') != std::string::npos)
-        return send(res, {400, error_json("send the token in the form body, not the URL")});
-      if (!same_secret(req.get_param_value("token"), cfg.token)) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // slows guessing
-        return send(res, {401, error_json("wrong token")});
+  void login(const httplib::Request& req, httplib::Response& res) {
+    if (!same_origin(req)) return send(res, {403, error_json("cross-site login refused")});
+    // A token in the URL would end up in logs and history: only a form body is accepted.
+    if (req.target.find('?') != std::string::npos)
+      return send(res, {400, error_json("send the token in the form body, not the URL")});
+    if (!same_secret(req.get_param_value("token"), cfg.token)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // slows guessing
+      return send(res, {401, error_json("wrong token")});
+    }
+    std::string sid = random_hex(32), csrf = random_hex(16);
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      if (sessions.size() >= kMaxSessions) {
+        auto oldest = std::min_element(sessions.begin(), sessions.end(), [](const auto& a, const auto& b) {
+          return a.second.used_us < b.second.used_us;
+        });
+        sessions.erase(oldest);
       }
-      std::string sid = random_hex(32), csrf = random_hex(16);
-      {
-        std::lock_guard<std::mutex> lk(mu);
-        if (sessions.size() >= kMaxSessions) {
-          auto oldest = std::min_element(sessions.begin(), sessions.end(), [](const auto& a, const auto& b) {
-            return a.second.used_us < b.second.used_us;
-          });
-          sessions.erase(oldest);
-        }
-        sessions[sid] = {csrf, now_us()};
-      }
-      res.set_header("Set-Cookie",
-                     "ss_session=" + sid + "; HttpOnly; SameSite=Strict; Path=/" + (cfg.tls.on() ? "; Secure" : ""));
-      send(res, {200, "{\"csrf\":\"" + csrf + "\"}"});
-    });
+      sessions[sid] = {csrf, now_us()};
+    }
+    res.set_header("Set-Cookie",
+                   "ss_session=" + sid + "; HttpOnly; SameSite=Strict; Path=/" + (cfg.tls.on() ? "; Secure" : ""));
+    send(res, {200, "{\"csrf\":\"" + csrf + "\"}"});
+  }
+
+  void session_routes() {
+    http->Post("/login", [this](const httplib::Request& req, httplib::Response& res) { login(req, res); });
     http->Post("/logout", [this](const httplib::Request& req, httplib::Response& res) {
       api(req, res, true, [&](const std::string&) {
         std::lock_guard<std::mutex> lk(mu);
@@ -334,36 +345,52 @@ struct Server::Impl {
     http->Get("/api/session", [this](const httplib::Request& req, httplib::Response& res) {
       api(req, res, false, [&](const std::string& csrf) { return Reply{200, "{\"csrf\":\"" + csrf + "\"}"}; });
     });
+  }
+
+  // A page of the newest jobs (?limit=N, at most 1000; ?before=ID for the next), and "next" when more follow.
+  Reply list_jobs(const httplib::Request& req) {
+    size_t limit = 200;
+    if (req.has_param("limit")) {
+      const std::string v = req.get_param_value("limit");
+      char* end = nullptr;
+      unsigned long n = std::strtoul(v.c_str(), &end, 10);
+      if (v.empty() || *end || n == 0 || n > 1000) throw Error(kExitUsage, "limit must be 1 to 1000");
+      limit = n;
+    }
+    std::string before = req.get_param_value("before");
+    if (before.size() > 64) throw Error(kExitUsage, "before: not a job id");
+    std::vector<pb::ReplayJob> page = jobs.list({}, limit + 1, before);
+    std::string next;
+    if (page.size() > limit) {
+      page.resize(limit);
+      next = page.back().id();
+    }
+    std::string out = "{\"jobs\":[";
+    bool first = true;
+    for (const pb::ReplayJob& j : page) {
+      if (!first) out += ',';
+      out += job_json(j);
+      first = false;
+    }
+    out += "]";
+    if (!next.empty()) out += ",\"next\":\"" + next + "\"";
+    return Reply{200, out + "}"};
+  }
+
+  Reply act_on_job(const std::string& id, const std::string& verb) {
+    if (verb == "delete") {
+      jobs.remove(id);
+      std::lock_guard<std::mutex> lk(mu);
+      history.erase(id);
+      return Reply{200, "{\"deleted\":\"" + id + "\"}"};
+    }
+    pb::ReplayJob j = verb == "pause" ? jobs.pause(id) : verb == "resume" ? jobs.resume(id) : jobs.cancel(id);
+    return Reply{200, job_json(j)};
+  }
+
+  void job_routes() {
     http->Get("/api/jobs", [this](const httplib::Request& req, httplib::Response& res) {
-      api(req, res, false, [&](const std::string&) {
-        // A page of the newest jobs (?limit=N, at most 1000; ?before=ID for the next), and "next" when more follow.
-        size_t limit = 200;
-        if (req.has_param("limit")) {
-          const std::string v = req.get_param_value("limit");
-          char* end = nullptr;
-          unsigned long n = std::strtoul(v.c_str(), &end, 10);
-          if (v.empty() || *end || n == 0 || n > 1000) throw Error(kExitUsage, "limit must be 1 to 1000");
-          limit = n;
-        }
-        std::string before = req.get_param_value("before");
-        if (before.size() > 64) throw Error(kExitUsage, "before: not a job id");
-        std::vector<pb::ReplayJob> page = jobs.list({}, limit + 1, before);
-        std::string next;
-        if (page.size() > limit) {
-          page.resize(limit);
-          next = page.back().id();
-        }
-        std::string out = "{\"jobs\":[";
-        bool first = true;
-        for (const pb::ReplayJob& j : page) {
-          if (!first) out += ',';
-          out += job_json(j);
-          first = false;
-        }
-        out += "]";
-        if (!next.empty()) out += ",\"next\":\"" + next + "\"";
-        return Reply{200, out + "}"};
-      });
+      api(req, res, false, [&](const std::string&) { return list_jobs(req); });
     });
     http->Post("/api/jobs", [this](const httplib::Request& req, httplib::Response& res) {
       api(req, res, true, [&](const std::string&) {
@@ -375,23 +402,16 @@ struct Server::Impl {
     http->Get(R"(/api/jobs/([A-Za-z0-9_-]+))", [this](const httplib::Request& req, httplib::Response& res) {
       api(req, res, false, [&](const std::string&) { return job_detail(req.matches[1]); });
     });
-    http->Post(R"(/api/jobs/([A-Za-z0-9_-]+)/(pause|resume|cancel|delete))", [this](const httplib::Request& req,
-                                                                                    httplib::Response& res) {
-      api(req, res, true, [&](const std::string&) {
-        std::string id = req.matches[1], verb = req.matches[2];
-        if (verb == "delete") {
-          jobs.remove(id);
-          std::lock_guard<std::mutex> lk(mu);
-          history.erase(id);
-          return Reply{200, "{\"deleted\":\"" + id + "\"}"};
-        }
-        pb::ReplayJob j = verb == "pause" ? jobs.pause(id) : verb == "resume" ? jobs.resume(id) : jobs.cancel(id);
-        return Reply{200, job_json(j)};
-      });
-    });
+    http->Post(R"(/api/jobs/([A-Za-z0-9_-]+)/(pause|resume|cancel|delete))",
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 api(req, res, true, [&](const std::string&) { return act_on_job(req.matches[1], req.matches[2]); });
+               });
     http->Get("/api/pipeline", [this](const httplib::Request& req, httplib::Response& res) {
       api(req, res, false, [&](const std::string&) { return pipeline(); });
     });
+  }
+
+  void guard_routes() {
     http->set_error_handler([](const httplib::Request&, httplib::Response& res) {
       if (res.body.empty()) res.set_content(error_json("HTTP " + std::to_string(res.status)), "application/json");
     });

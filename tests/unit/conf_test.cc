@@ -8,12 +8,12 @@
 namespace {
 
 TEST(Conf, ReadsKeyValueLinesAsTheSupervisorDoes) {
-  auto c = ss::conf::Config::parse("# comment\n\n  SLOT=shadow\nTOPIC=\"a b\"\r\nSOURCE='x'\nEMPTY=\n", "f.conf");
+  auto c = ss::conf::Config::parse("# comment\n\n  SLOT=shadow\nTOPIC=\"a b\"\r\nSOURCE='x'\nTABLES=\n", "f.conf");
   EXPECT_EQ(c.get("SS_TEST_NOT_SET_ANYWHERE"), std::nullopt);
   EXPECT_EQ(c.get("SLOT"), "shadow");
   EXPECT_EQ(c.get("TOPIC"), "a b");
   EXPECT_EQ(c.get("SOURCE"), "x");
-  EXPECT_EQ(c.get("EMPTY"), "");
+  EXPECT_EQ(c.get("TABLES"), "");
   EXPECT_EQ(c.file(), "f.conf");
 }
 
@@ -22,11 +22,24 @@ TEST(Conf, TheFirstOfARepeatedKeyWinsAsInTheShell) {
 }
 
 TEST(Conf, TheEnvironmentWinsOverTheFile) {
-  auto c = ss::conf::Config::parse("SS_CONF_TEST_KEY=file\n", "f.conf");
-  EXPECT_EQ(c.get("SS_CONF_TEST_KEY"), "file");
-  setenv("SS_CONF_TEST_KEY", "env", 1);
-  EXPECT_EQ(c.get("SS_CONF_TEST_KEY"), "env");
-  unsetenv("SS_CONF_TEST_KEY");
+  unsetenv("METRICS_DIR");
+  auto c = ss::conf::Config::parse("METRICS_DIR=file\n", "f.conf");
+  EXPECT_EQ(c.get("METRICS_DIR"), "file");
+  setenv("METRICS_DIR", "env", 1);
+  EXPECT_EQ(c.get("METRICS_DIR"), "env");
+  unsetenv("METRICS_DIR");
+}
+
+TEST(Conf, AnUnknownKeyIsRefusedAsTheSupervisorRefusesIt) {
+  try {
+    ss::conf::Config::parse("SLOT=a\nSLOTT=b\n", "typo.conf");
+    FAIL();
+  } catch (const ss::Error& e) {
+    EXPECT_EQ(e.code(), ss::kExitConfig);
+    EXPECT_STREQ(e.what(), "typo.conf:2: unknown key SLOTT (see shadowstream(1))");
+  }
+  for (std::string_view key : ss::conf::kKeys)
+    EXPECT_TRUE(ss::conf::Config::parse(std::string(key) + "=x\n", "f.conf").get(std::string(key)).has_value());
 }
 
 TEST(Conf, ABadLineIsAConfigurationErrorNamingIt) {

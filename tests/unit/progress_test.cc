@@ -73,9 +73,16 @@ TEST(JobRequests, ValidationNamesTheProblem) {
   r.set_target("host=x port");
   EXPECT_EQ(why(r).rfind("target: ", 0), 0u);
   r.set_target("");
-  r.set_on_error("ignore");
+  r.set_on_error_name("ignore");  // the text older clients send
   EXPECT_NE(why(r).find("on_error"), std::string::npos);
-  r.set_on_error("log");
+  r.set_on_error_name("log");
+  EXPECT_EQ(why(r), "");
+  r.set_on_error(shadowstream::v1::ON_ERROR_SKIP);  // the enum and the text disagree
+  EXPECT_NE(why(r).find("on_error"), std::string::npos);
+  r.set_on_error(static_cast<shadowstream::v1::OnError>(42));
+  EXPECT_NE(why(r).find("on_error"), std::string::npos);
+  r.set_on_error(shadowstream::v1::ON_ERROR_LOG);
+  EXPECT_EQ(why(r), "");
   r.set_from_lsn(10);
   r.set_to_lsn(5);
   EXPECT_NE(why(r).find("from_lsn"), std::string::npos);

@@ -265,5 +265,22 @@ TEST(ReplayRun, ASlowReplayReportsEachRecordAndItsClockMovesBetweenThem) {
   EXPECT_EQ(seen.back().replayed_time, t0 + 10'000'000);
 }
 
+TEST(OnError, TheEnumWinsAndTheOlderTextIsStillHonoured) {
+  shadowstream::v1::ReplayRequest r;
+  EXPECT_EQ(replay::on_error_of(r), apply::OnError::kStop);
+  r.set_on_error_name("skip");
+  EXPECT_EQ(replay::on_error_of(r), apply::OnError::kSkip);
+  EXPECT_EQ(replay::apply_config_of(r).on_error, apply::OnError::kSkip);
+  r.set_on_error(shadowstream::v1::ON_ERROR_SKIP);
+  EXPECT_EQ(replay::on_error_of(r), apply::OnError::kSkip);
+  r.set_on_error(shadowstream::v1::ON_ERROR_LOG);
+  EXPECT_EQ(replay::on_error_of(r), std::nullopt);  // they disagree
+  r.clear_on_error_name();
+  EXPECT_EQ(replay::on_error_of(r), apply::OnError::kLog);
+  EXPECT_EQ(replay::on_error_named("STOP"), shadowstream::v1::ON_ERROR_STOP);
+  EXPECT_EQ(replay::on_error_named("unspecified"), std::nullopt);
+  EXPECT_EQ(replay::on_error_named("ignore"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace ss

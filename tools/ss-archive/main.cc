@@ -41,19 +41,16 @@ int main(int argc, char** argv) {
   ss::add_verbose_flag(app);
 
   ss::archive::ReadConfig r;
-  std::string since, until, as_of, from, to;
+  ss::WindowFlags window;
+  std::string as_of;
   CLI::App* read =
       app.add_subcommand("read", "Read the archive to stdout: a window in position order, or as a group member");
   add_kafka_flags(read, r.kafka);
   read->add_option("-t,--topic", r.topic, "Topic")->default_val(ss::archive::kDefaultTopic);
-  read->add_option("--since", since,
-                   "Records committed at or after TIME (RFC 3339; no zone: local; now, -1h, 'yesterday 11:00')");
-  read->add_option("--until", until, "Records committed before TIME");
+  ss::add_window_flags(*read, window, true);
   read->add_option("--as-of", as_of,
                    "Rebuild as of TIME: the latest checkpoint before it, then the changes up to it (as --until "
                    "without --since)");
-  read->add_option("--from-position", from, "Records at or after POSITION (X/Y or X/Y:N)");
-  read->add_option("--to-position", to, "Records at or before POSITION");
   read->add_option("--group", r.group, "Consumer-group member (e.g. analytics-group, backup-group)");
   read->add_option("--ack-from", r.ack_from, "With --group, commit offsets only for positions acknowledged in FILE");
   read->add_flag("--follow", r.follow, "Keep reading new records");
@@ -68,15 +65,15 @@ int main(int argc, char** argv) {
   return ss::run_main(app, argc, argv, [&] {
     if (*checkpoints) return ss::archive::print_checkpoints(listing, list_topic, STDOUT_FILENO);
     if (*read) {
-      if (!as_of.empty() && (!since.empty() || !until.empty() || !from.empty()))
+      if (!as_of.empty() && (!window.since.empty() || !window.until.empty() || !window.from.empty()))
         throw ss::Error(ss::kExitUsage,
                         "--as-of is a rebuild's instant: it excludes --since, --until and --from-position");
-      if (!as_of.empty()) until = as_of;
-      if (!since.empty()) r.since_us = ss::time_flag("--since", since);
-      if (!until.empty()) r.until_us = ss::time_flag("--until", until);
-      ss::check_window(r.since_us, r.until_us);
-      if (!from.empty()) r.from = ss::position_flag("--from-position", from);
-      if (!to.empty()) r.to = ss::position_flag("--to-position", to);
+      if (!as_of.empty()) window.until = as_of;
+      auto w = window.parse();
+      r.since_us = w.since_us;
+      r.until_us = w.until_us;
+      r.from = w.from;
+      r.to = w.to;
       if (!r.ack_from.empty() && r.group.empty()) throw ss::Error(ss::kExitUsage, "--ack-from needs --group");
       ss::refuse_terminal(STDOUT_FILENO);
       return ss::archive::run_read(r, STDOUT_FILENO);

@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
   ss::add_verbose_flag(app);
 
   ss::buffer::ReadConfig r;
-  std::string claim_idle = "60s", since, until, ack_timeout = "60s";
+  std::string claim_idle = "60s", ack_timeout = "60s";
+  ss::WindowFlags window;
   CLI::App* read = app.add_subcommand("read", "Read a stream to stdout through a consumer group (or a time range)");
   read->add_option("--redis", r.redis_url, "Redis URL (default: $REDIS_URL)");
   read->add_option("--stream", r.stream, "Stream key");
@@ -49,9 +50,7 @@ int main(int argc, char** argv) {
   read->add_flag("--until-idle", r.until_idle, "Exit 0 once the stream is drained (for cron)");
   read->add_option("--ack-timeout", ack_timeout, "With --until-idle and --ack-from, how long to wait for acks")
       ->default_val("60s");
-  read->add_option("--since", since,
-                   "Only records committed at or after TIME (RFC 3339; no zone: local; now, -1h, 'yesterday 11:00')");
-  read->add_option("--until", until, "Only records committed before TIME");
+  ss::add_window_flags(*read, window, false);
   read->add_option("--count", r.count, "Entries per read")->default_val(512)->check(CLI::Range(1, 100000));
   ss::add_metrics_flags(*read);
 
@@ -77,9 +76,9 @@ int main(int argc, char** argv) {
     if (*read) {
       r.claim_idle_us = ss::duration_flag("--claim-idle", claim_idle);
       r.ack_timeout_us = ss::duration_flag("--ack-timeout", ack_timeout);
-      if (!since.empty()) r.since_us = ss::time_flag("--since", since);
-      if (!until.empty()) r.until_us = ss::time_flag("--until", until);
-      ss::check_window(r.since_us, r.until_us);
+      auto w = window.parse();
+      r.since_us = w.since_us;
+      r.until_us = w.until_us;
       if (r.consumer.empty()) {
         char host[256] = "consumer";
         gethostname(host, sizeof host - 1);

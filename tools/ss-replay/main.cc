@@ -20,18 +20,19 @@ namespace {
 
 // The flags a local replay and a submitted job share: they fill the same ReplayRequest.
 struct RequestFlags {
-  std::string speed = "1", rate, max_gap, since, until, on_error = "stop";
+  std::string speed = "1", rate, max_gap, on_error = "stop";
+  ss::WindowFlags window;
   std::vector<std::string> tables;
   bool create_tables = false;
 };
 
-void add_request_flags(CLI::App& app, RequestFlags& f, shadowstream::v1::ReplayRequest& req, const char* to_help) {
+// `positions`: --from-position/--to-position too (a local replay's window; a job takes LSNs).
+void add_request_flags(CLI::App& app, RequestFlags& f, shadowstream::v1::ReplayRequest& req, const char* to_help,
+                       bool positions) {
   app.add_option("--speed", f.speed, "Speed factor over the original timing, or 'max' for no pacing")->default_val("1");
   app.add_option("--rate", f.rate, "Pace at N records per second instead (e.g. 5000 or 5000/s)");
   app.add_option("--max-gap", f.max_gap, "Shorten idle stretches longer than DURATION to DURATION (e.g. 5s)");
-  app.add_option("--since", f.since,
-                 "Replay records committed at or after TIME (RFC 3339; no zone: local; now, -1h, 'yesterday 11:00')");
-  app.add_option("--until", f.until, "Replay records committed before TIME");
+  ss::add_window_flags(app, f.window, positions);
   app.add_option("-t,--table", f.tables, "Only this table (schema.table; repeatable)");
   app.add_option("--to", *req.mutable_target(), to_help);
   app.add_flag("--create-tables", f.create_tables, "Create missing target tables from the records' columns");
@@ -40,16 +41,18 @@ void add_request_flags(CLI::App& app, RequestFlags& f, shadowstream::v1::ReplayR
       ->check(CLI::IsMember({"stop", "skip", "log"}));
 }
 
-void fill_request(const RequestFlags& f, shadowstream::v1::ReplayRequest& req) {
+// The request the flags describe; the window, whose positions a request does not carry.
+ss::WindowFlags::Window fill_request(const RequestFlags& f, shadowstream::v1::ReplayRequest& req) {
   req.set_speed_factor(ss::speed_flag("--speed", f.speed));
   if (!f.rate.empty()) req.set_rate(ss::rate_flag("--rate", f.rate));
   if (!f.max_gap.empty()) req.set_max_gap_us(ss::duration_flag("--max-gap", f.max_gap));
-  if (!f.since.empty()) req.set_start_time(ss::time_flag("--since", f.since));
-  if (!f.until.empty()) req.set_end_time(ss::time_flag("--until", f.until));
-  if (!f.since.empty() && !f.until.empty()) ss::check_window(req.start_time(), req.end_time());
+  const ss::WindowFlags::Window w = f.window.parse();
+  if (w.since_us) req.set_start_time(*w.since_us);
+  if (w.until_us) req.set_end_time(*w.until_us);
   for (const auto& t : f.tables) req.add_tables(t);
   req.set_create_tables(f.create_tables);
-  req.set_on_error(f.on_error);
+  req.set_on_error(ss::replay::on_error_named(f.on_error).value_or(shadowstream::v1::ON_ERROR_STOP));
+  return w;
 }
 
 // Client flags of the commands that talk to a server: its address, its token, TLS.
@@ -63,7 +66,6 @@ void add_client_flags(CLI::App& cmd, ss::replay_service::ClientConfig& c) {
 struct Local {
   RequestFlags flags;
   shadowstream::v1::ReplayRequest req;
-  std::string from, to;
   std::vector<std::string> table_maps, schema_maps;
   ss::apply::Config apply;
   size_t max_frame = ss::kDefaultMaxFrame;
@@ -72,9 +74,7 @@ struct Local {
 
   void add(CLI::App& app) {
     add_request_flags(app, flags, req,
-                      "Apply to this PostgreSQL target (URI or conninfo; password from PGPASSWORD or ~/.pgpass)");
-    app.add_option("--from-position", from, "Replay records at or after POSITION (X/Y or X/Y:N)");
-    app.add_option("--to-position", to, "Replay records at or before POSITION");
+                      "Apply to this PostgreSQL target (URI or conninfo; password from PGPASSWORD or ~/.pgpass)", true);
     app.add_option("--table-map", table_maps, "Apply table SRC to DST (schema.table or table; repeatable)");
     app.add_option("--schema-map", schema_maps, "Apply schema SRC to schema DST (repeatable)");
     app.add_option("--position-table", apply.position_table, "Target table holding the high-water positions")
@@ -94,10 +94,10 @@ struct Local {
   }
 
   int run() {
-    fill_request(flags, req);
+    const ss::WindowFlags::Window w = fill_request(flags, req);
     ss::replay::Config cfg = ss::replay::config_of(req);
-    if (!from.empty()) cfg.window.from = ss::position_flag("--from-position", from);
-    if (!to.empty()) cfg.window.to = ss::position_flag("--to-position", to);
+    if (w.from) cfg.window.from = *w.from;
+    if (w.to) cfg.window.to = *w.to;
     for (const auto& m : table_maps) apply.table_map.push_back(ss::mapping_flag("--table-map", m));
     for (const auto& m : schema_maps) apply.schema_map.push_back(ss::mapping_flag("--schema-map", m));
     apply = ss::replay::apply_config_of(req, apply);
@@ -211,7 +211,7 @@ struct Submit {
     cmd = app.add_subcommand("submit", "Create a replay job on a server and print its id");
     add_client_flags(*cmd, client);
     cmd->add_option("--source", *req.mutable_source(), "kafka:TOPIC or file:PATH (default: the server's)");
-    add_request_flags(*cmd, flags, req, "PostgreSQL target, without a password (default: a dry run)");
+    add_request_flags(*cmd, flags, req, "PostgreSQL target, without a password (default: a dry run)", false);
     cmd->add_option("--from-lsn", from, "Records of transactions committed at or after LSN");
     cmd->add_option("--to-lsn", to, "Records of transactions committed at or before LSN");
     cmd->add_option("--name", *req.mutable_name(), "Label shown in listings");
