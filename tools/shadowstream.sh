@@ -268,10 +268,10 @@ supervise() {
     checkpointer </dev/null &
     checkpointer_pid=$!
   fi
-  local dead st s g other delay pst
+  local dead st s g other delay pst words
   while :; do
     dead=""
-    wait -n -p dead
+    wait -n -p dead 2>/dev/null # bash's own "line N: PID Killed ..." notice is not a line for the log
     st=$?
     if ((stopping)); then
       log "stopping: capture, buffer, reader, archive"
@@ -289,7 +289,8 @@ supervise() {
     for g in capture buffer reader archive; do [ "${PID[$g]:-}" = "$dead" ] && s=$g; done
     [ -n "$s" ] || continue # a helper (sleep) of ours
     g=${GROUP_OF[$s]}
-    log "$s (pid $dead) $(describe_exit "$st"): $(last_words "$s")"
+    words=$(last_words "$s")
+    log "$s (pid $dead) $(describe_exit "$st")${words:+: $words}"
     # Its partner holds the other end of both FIFOs: the pair restarts together and resumes from the acks.
     for other in $(group_stages "$g"); do
       [ "$other" = "$s" ] && continue
@@ -414,7 +415,7 @@ cmd_status() {
       printf '%-10s  %s  restarts %s\n' "$name" "$state" "$restarts"
     done <"$STAGES"
   fi
-  local args=(pipeline --once --slot "$SLOT" --source "$SOURCE" --topic "$TOPIC")
+  local args=(pipeline --once --slot "$SLOT" --publication "$PUBLICATION" --source "$SOURCE" --topic "$TOPIC")
   [ -n "$PG_CONNINFO" ] && args+=(--dbname "$PG_CONNINFO")
   [ -n "$CONF_FILE" ] && args+=(-c "$CONF_FILE") # the file read here, not one ss-progress would find itself
   if ((JSON)); then args+=(--json); else args+=(--text); fi
@@ -448,6 +449,7 @@ cmd_checkpoint() {
   mkdir -p "$LOG_DIR" || die 73 "cannot create $LOG_DIR"
   run_checkpoint || die $? "checkpoint failed (see above)"
   date +%s >"$STATE_DIR/last-checkpoint"
+  echo "$PROG: a checkpoint of $SOURCE is archived in $TOPIC (ss-archive checkpoints -t $TOPIC lists it)"
 }
 
 # One acknowledged run of the archiver pair (the cron mode): the reader XACKs only what ss-archive acknowledged as
@@ -470,6 +472,7 @@ cmd_drain() {
   wait "$apid"
   ast=$?
   ((ast == 0)) || exit "$ast"
+  ((rst == 0)) && echo "$PROG: what the Redis stream of $SOURCE held is archived in $TOPIC"
   exit "$rst"
 }
 

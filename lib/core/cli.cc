@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -10,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/defaults.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -19,19 +21,18 @@
 namespace ss {
 
 namespace {
+// Edits (insert, delete, replace, or swap two neighbours: "raed" is one from "read") between `a` and `b`.
 size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i)
     for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
-  }
-  return row[b.size()];
+  return d[a.size()][b.size()];
 }
 
 // The closest of `names` to `word` when it is a plausible typo of it (a third of its letters or fewer differ).
@@ -88,16 +89,18 @@ std::string unexpected_message(CLI::App& app) {
 int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
   log::set_tool(app.get_name());
   install_stop_handlers();
-  // -v works after a subcommand too (`ss-archive read -v`), as the man pages list it among the common flags.
-  if (app.get_option_no_throw("-v")) {
-    std::function<void(CLI::App&)> spread = [&](CLI::App& a) {
-      for (CLI::App* sub : a.get_subcommands({})) {
-        if (!sub->get_option_no_throw("-v")) add_verbose_flag(*sub);
-        spread(*sub);
-      }
-    };
-    spread(app);
-  }
+  // -v and --version work after a subcommand too (`ss-archive read -v`, `ss-replay serve --version`), as the man
+  // pages list them among the common flags.
+  const bool verbose = app.get_option_no_throw("-v") != nullptr, version = app.get_option_no_throw("--version");
+  std::function<void(CLI::App&)> spread = [&](CLI::App& a) {
+    for (CLI::App* sub : a.get_subcommands({})) {
+      if (verbose && !sub->get_option_no_throw("-v")) add_verbose_flag(*sub);
+      if (version && !sub->get_option_no_throw("--version"))
+        sub->set_version_flag("-V,--version", app.get_name() + " " + std::string(kVersion));
+      spread(*sub);
+    }
+  };
+  spread(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -193,6 +196,23 @@ int64_t duration_flag(const std::string& flag, const std::string& text) {
   return *v;
 }
 
+uint64_t size_flag(const std::string& flag, const std::string& text) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  std::string unit(end, text.data() + text.size());
+  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  int shift = -1;
+  if (unit.empty() || unit == "b") shift = 0;
+  if (unit == "kb" || unit == "kib" || unit == "k") shift = 10;
+  if (unit == "mb" || unit == "mib" || unit == "m") shift = 20;
+  if (unit == "gb" || unit == "gib" || unit == "g") shift = 30;
+  if (unit == "tb" || unit == "tib" || unit == "t") shift = 40;
+  if (ec != std::errc() || end == text.data() || shift < 0 || (shift && n > (UINT64_MAX >> shift)))
+    throw Error(kExitUsage,
+                flag + " takes a size like 512MB or 1GB (units of 1024, as PostgreSQL's), got \"" + text + "\"");
+  return n << shift;
+}
+
 namespace {
 // Whether a date-time names its zone (Z, or an offset after the time of day).
 bool names_zone(std::string_view t) {
@@ -210,32 +230,36 @@ std::optional<int64_t> from_local(std::tm tm, int64_t frac_us) {
   return us;
 }
 
-// "today" or "yesterday", optionally followed by HH:MM[:SS], in the local zone.
+// "H:MM" or "HH:MM", then optionally ":SS": a time of day.
+bool parse_clock(std::string_view t, int& h, int& m, int& sec) {
+  auto num = [&](size_t& at, size_t min_digits, int& v) {
+    size_t start = at;
+    v = 0;
+    while (at < t.size() && at - start < 2 && std::isdigit(static_cast<unsigned char>(t[at])))
+      v = v * 10 + (t[at++] - '0');
+    return at - start >= min_digits;
+  };
+  size_t at = 0;
+  sec = 0;
+  if (!num(at, 1, h) || at >= t.size() || t[at++] != ':' || !num(at, 2, m)) return false;
+  if (at < t.size() && (t[at++] != ':' || !num(at, 2, sec))) return false;
+  return at == t.size() && h <= 23 && m <= 59 && sec <= 59;
+}
+
+// "today" or "yesterday", optionally followed by a time of day, or a time of day alone (today), in the local zone.
 std::optional<int64_t> parse_day_word(std::string_view t) {
-  int back;
+  int back = 0, h = 0, m = 0, sec = 0;
   if (t.substr(0, 5) == "today") {
-    back = 0;
     t.remove_prefix(5);
   } else if (t.substr(0, 9) == "yesterday") {
     back = 1;
     t.remove_prefix(9);
-  } else {
+  } else if (!parse_clock(t, h, m, sec)) {
     return std::nullopt;
+  } else {
+    t = {};
   }
-  int h = 0, m = 0, sec = 0;
-  if (!t.empty()) {
-    // Exactly " HH:MM" or " HH:MM:SS".
-    auto two = [&](size_t at, int& v) {
-      if (at + 2 > t.size() || !std::isdigit(static_cast<unsigned char>(t[at])) ||
-          !std::isdigit(static_cast<unsigned char>(t[at + 1])))
-        return false;
-      v = (t[at] - '0') * 10 + (t[at + 1] - '0');
-      return true;
-    };
-    bool ok = t[0] == ' ' && two(1, h) && t.size() > 3 && t[3] == ':' && two(4, m) &&
-              (t.size() == 6 || (t.size() == 9 && t[6] == ':' && two(7, sec)));
-    if (!ok || h > 23 || m > 59 || sec > 59) return std::nullopt;
-  }
+  if (!t.empty() && (t[0] != ' ' || !parse_clock(t.substr(1), h, m, sec))) return std::nullopt;
   std::time_t now = static_cast<std::time_t>(now_us() / 1'000'000);
   std::tm tm{};
   localtime_r(&now, &tm);
@@ -262,8 +286,8 @@ int64_t time_flag(const std::string& flag, const std::string& text) {
     gmtime_r(&secs, &tm);
     if (auto local = from_local(tm, *v % 1'000'000)) return *local;
   }
-  throw Error(kExitUsage, flag + " takes a time like 2026-11-20T10:00Z, 2026-11-20 10:00 (local), now, -1h or " +
-                              "'yesterday 11:00', got \"" + text + "\"");
+  throw Error(kExitUsage, flag + " takes a time like 2026-11-20T10:00Z, 2026-11-20 10:00 (local), now, -1h, 7:23 " +
+                              "(today) or 'yesterday 11:00', got \"" + text + "\"");
 }
 
 void check_window(const std::optional<int64_t>& since_us, const std::optional<int64_t>& until_us) {

@@ -32,6 +32,7 @@ void add_verbose_flag(CLI::App& app);
 
 // Flag values in the forms every tool accepts; a malformed one is a usage error (64) naming the flag.
 int64_t duration_flag(const std::string& flag, const std::string& text);  // 10s, 500ms, 24h -> µs
+uint64_t size_flag(const std::string& flag, const std::string& text);     // 512MB, 1GB (x1024), 4096 -> bytes
 // RFC 3339 (a time without a zone is local time, as date(1) reads it), "now", "-1h" (a duration ago), "today" or
 // "yesterday" with an optional HH:MM[:SS] -> µs since the epoch.
 int64_t time_flag(const std::string& flag, const std::string& text);

@@ -98,6 +98,9 @@ void set_verbosity(int level) {
 void warn(std::string_view msg) {
   emit(msg);
 }
+void notice(std::string_view msg) {
+  emit(msg);
+}
 void info(std::string_view msg) {
   if (g_verbosity >= 1) emit(msg);
 }

@@ -18,6 +18,8 @@ void set_verbosity(int level);
 std::string printable(std::string_view text);
 
 void warn(std::string_view msg);
+// Shown as warnings are: what a tool did to a server that outlives it (a slot or publication created or dropped).
+void notice(std::string_view msg);
 void info(std::string_view msg);
 void debug(std::string_view msg);
 

@@ -115,7 +115,10 @@ struct Applier::Impl {
     stop(*o.failure());
   }
 
-  [[noreturn]] void stop(const Failure& f) {
+  [[noreturn]] void stop(Failure f) {
+    // undefined_table: a target the user manages lacks the record's table.
+    if (f.sqlstate == "42P01" && !cfg.create_tables)
+      f.error += " (rerun with --create-tables to create missing tables from the records, or create the table)";
     std::string msg = describe(f);
     abandon();
     throw Error(kExitDataErr, msg);

@@ -67,7 +67,9 @@ class Capture {
     if (!exists) {
       bool snap = cfg_.snapshot != SnapshotMode::kNever && !cfg_.create_slot_only;
       auto [cp, snapshot_name] = create_slot(snap);
-      log::info("created replication slot " + cfg_.slot + " at " + format_lsn(cp));
+      log::notice("created replication slot " + cfg_.slot + " at " + format_lsn(cp) +
+                  ": the server keeps WAL for it until it is dropped (ss-capture --drop-slot --slot " + cfg_.slot +
+                  ")");
       if (cfg_.create_slot_only) return kExitOk;
       if (snap) {
         bool complete = false;
@@ -149,7 +151,8 @@ class Capture {
   }
 
   void ensure_publication() {
-    slot::ensure_publication(sql_.get(), cfg_.publication, cfg_.tables, cfg_.via_partition_root);
+    slot::ensure_publication(sql_.get(), cfg_.publication,
+                             {cfg_.tables, cfg_.all_tables, cfg_.allow_keyless, cfg_.via_partition_root});
   }
   bool slot_exists() { return slot::exists(sql_.get(), cfg_.slot, source_.database()); }
   std::pair<uint64_t, std::string> create_slot(bool export_snapshot) {
@@ -342,6 +345,19 @@ class Capture {
     }
   }
 
+  // A table published without a key (one created after the publication, in a FOR ALL TABLES one) makes the
+  // application's UPDATE and DELETE on it fail: said once per relation, with what fixes it.
+  void warn_keyless(uint32_t oid) {
+    const pgoutput::Relation* rel = decoder_->relation(oid);
+    if (!rel || !keyless_warned_.insert(oid).second) return;
+    const bool key = std::any_of(rel->columns.begin(), rel->columns.end(), [](auto& c) { return c.is_key; });
+    if (slot::publishes_safely(rel->replica_identity, key, key)) return;
+    log::warn(
+        "publication " + cfg_.publication + " publishes " +
+        slot::keyless_advice({pg::quote_ident(sql_.get(), rel->schema) + "." + pg::quote_ident(sql_.get(), rel->table)},
+                             pg::quote_ident(sql_.get(), cfg_.publication), true));
+  }
+
   void on_message(std::string_view msg, uint64_t wal_start) {
     const pgoutput::Event& ev = decoder_->decode(msg);
     switch (ev.kind) {
@@ -357,6 +373,9 @@ class Capture {
         tx_ordinal_ = 0;
         origin_.clear();
         origin_lsn_ = 0;
+        break;
+      case pgoutput::Kind::kRelation:
+        warn_keyless(ev.relation_oid);
         break;
       case pgoutput::Kind::kOrigin:
         origin_ = ev.record.origin();
@@ -491,6 +510,7 @@ class Capture {
   bool out_is_file_ = false;
   std::unique_ptr<AckReader> acks_;
   std::unordered_set<std::string> excluded_;
+  std::unordered_set<uint32_t> keyless_warned_;  // relations already warned about (warn_keyless)
   pg::Conn sql_, repl_;
   shadowstream::v1::Source source_;
   std::unordered_map<uint32_t, std::string> type_names_;

@@ -21,6 +21,8 @@ struct Config {
   std::vector<std::string> tables;          // schema.table: publication FOR TABLE list when it is created
   std::vector<std::string> exclude_tables;  // schema.table: never emitted, never snapshotted
   bool via_partition_root = false;          // publish_via_partition_root when the publication is created
+  bool all_tables = false;                  // --all-tables: create the publication FOR ALL TABLES
+  bool allow_keyless = false;               // --allow-keyless: publish tables without a key or replica identity anyway
   bool create_slot_only = false;            // --create-slot: create slot (+ publication) and exit
   bool drop_slot_only = false;              // --drop-slot: drop the slot and exit
   SnapshotMode snapshot = SnapshotMode::kInitial;

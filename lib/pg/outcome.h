@@ -27,8 +27,11 @@ struct Origin {
 };
 
 struct Failure {
+  Failure(Origin o, std::string e, std::string state = {})
+      : origin(std::move(o)), error(std::move(e)), sqlstate(std::move(state)) {}
   Origin origin;
-  std::string error;  // the server's, on one line, or the applier's own reason
+  std::string error;     // the server's, on one line, or the applier's own reason
+  std::string sqlstate;  // the server's error code ("" for the applier's own)
 };
 // The message a failure stops a replay with: the record named by table and position, and shown whole when small.
 std::string describe(const Failure& f);

@@ -184,6 +184,7 @@ void Decoder::decode_relation(Reader& r) {
     pc->set_is_key(c.is_key);
   }
   rel.shape_id = shape::id(probe);
+  ev_.relation_oid = rel.oid;
   relations_[rel.oid] = std::move(rel);
 }
 

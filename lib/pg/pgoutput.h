@@ -55,6 +55,7 @@ struct Event {
   int64_t time_us = 0;        // Begin/Commit: commit time, Unix µs
   uint32_t xid = 0;           // Begin
   bool transactional = true;  // Message
+  uint32_t relation_oid = 0;  // Relation: the relation described (relation() has it)
   shadowstream::v1::ChangeRecord record;
 };
 

@@ -98,7 +98,7 @@ void Pipeline::read(Pending& p, std::optional<Failure>& fail) {
     if (st == PGRES_FATAL_ERROR) {
       if (PQstatus(conn_.get()) == CONNECTION_BAD) lost();
       if (p.kind == Kind::kPrepare) prepared_.erase(p.sql);
-      if (!fail) fail = Failure{std::move(p.origin), pg::error_text(raw)};
+      if (!fail) fail = Failure{std::move(p.origin), pg::error_text(raw), pg::sqlstate(raw)};
     } else if (st == PGRES_PIPELINE_ABORTED) {
       if (p.kind == Kind::kPrepare) prepared_.erase(p.sql);
     } else if (p.kind == Kind::kStatement) {
@@ -150,7 +150,7 @@ Outcome Pipeline::exec(const std::string& sql, pg::Result* out) {
     return {};
   }
   if (PQstatus(conn_.get()) == CONNECTION_BAD) lost();
-  return Failure{{}, pg::error_text(r.get())};
+  return Failure{{}, pg::error_text(r.get()), pg::sqlstate(r.get())};
 }
 
 Outcome Pipeline::copy_start(const std::string& sql) {
@@ -159,7 +159,7 @@ Outcome Pipeline::copy_start(const std::string& sql) {
   if (PQstatus(conn_.get()) == CONNECTION_BAD) lost();
   while (pg::Result extra{PQgetResult(conn_.get())}) {
   }
-  return Failure{{}, pg::error_text(r.get())};
+  return Failure{{}, pg::error_text(r.get()), pg::sqlstate(r.get())};
 }
 
 // Rows go to libpq in blocks of its own send size: fewer calls than a row each, while larger blocks (256 KiB) made
@@ -176,7 +176,7 @@ Outcome Pipeline::copy_end(const char* abort_message) {
   std::optional<Failure> fail;
   while (PGresult* raw = PQgetResult(conn_.get())) {
     pg::Result r(raw);
-    if (PQresultStatus(raw) != PGRES_COMMAND_OK && !fail) fail = Failure{{}, pg::error_text(raw)};
+    if (PQresultStatus(raw) != PGRES_COMMAND_OK && !fail) fail = Failure{{}, pg::error_text(raw), pg::sqlstate(raw)};
   }
   if (PQstatus(conn_.get()) == CONNECTION_BAD) lost();
   if (fail) return *std::move(fail);

@@ -7,22 +7,101 @@
 
 namespace ss::slot {
 
-void ensure_publication(PGconn* sql, const std::string& publication, const std::vector<std::string>& tables,
-                        bool via_partition_root) {
-  std::string lit = pg::quote_literal(sql, publication);
-  pg::Result r = pg::exec(sql, "SELECT 1 FROM pg_publication WHERE pubname = " + lit);
-  if (PQntuples(r.get()) > 0) return;
-  std::string create = "CREATE PUBLICATION " + pg::quote_ident(sql, publication);
-  if (tables.empty()) {
-    create += " FOR ALL TABLES";
-  } else {
-    create += " FOR TABLE ";
-    for (size_t i = 0; i < tables.size(); ++i) {
-      auto [s, t] = pg::split_table_name(tables[i]);
-      create += (i ? ", " : "") + pg::quote_ident(sql, s) + "." + pg::quote_ident(sql, t);
-    }
+bool publishes_safely(char replica_identity, bool has_primary_key, bool has_identity_index) {
+  return replica_identity == 'f' || (replica_identity == 'd' && has_primary_key) ||
+         (replica_identity == 'i' && has_identity_index);
+}
+
+std::string keyless_advice(const std::vector<std::string>& tables, const std::string& publication, bool published) {
+  std::string names, fix;
+  for (const std::string& t : tables) {
+    names += (names.empty() ? "" : ", ") + t;
+    fix += (fix.empty() ? "" : " ") + std::string("ALTER TABLE ") + t + " REPLICA IDENTITY FULL;";
   }
-  if (via_partition_root) create += " WITH (publish_via_partition_root = true)";
+  if (published)
+    return names + " without a primary key or replica identity: the application's UPDATE and DELETE on it fail" +
+           " until it has one; give it a primary key, or run: " + fix;
+  return names + " (no primary key or replica identity: published, their UPDATE and DELETE would fail on the source)" +
+         "; to capture them, give them a primary key, or run: " + fix + " ALTER PUBLICATION " + publication +
+         " ADD TABLE " + names + ";";
+}
+
+namespace {
+
+// The tables in scope (`where` filters pg_class c / pg_namespace n), quoted and qualified, each with whether it
+// publishes safely.
+std::vector<std::pair<std::string, bool>> tables_where(PGconn* sql, const std::string& where) {
+  pg::Result r =
+      pg::exec(sql,
+               "SELECT format('%I.%I', n.nspname, c.relname), c.relreplident, EXISTS (SELECT 1 FROM pg_index i WHERE "
+               "i.indrelid = c.oid AND i.indisprimary), EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND "
+               "i.indisreplident) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE " +
+                   where + " ORDER BY n.nspname, c.relname");
+  std::vector<std::pair<std::string, bool>> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i)
+    out.emplace_back(PQgetvalue(r.get(), i, 0),
+                     publishes_safely(PQgetvalue(r.get(), i, 1)[0], PQgetvalue(r.get(), i, 2)[0] == 't',
+                                      PQgetvalue(r.get(), i, 3)[0] == 't'));
+  return out;
+}
+
+// What FOR ALL TABLES publishes: the database's permanent tables outside the system schemas.
+const char* const kAllTables =
+    "c.relkind IN ('r', 'p') AND c.relpersistence = 'p' AND NOT c.relispartition AND n.nspname NOT IN "
+    "('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'";
+
+std::vector<std::string> keyless(const std::vector<std::pair<std::string, bool>>& tables) {
+  std::vector<std::string> out;
+  for (const auto& [name, safe] : tables)
+    if (!safe) out.push_back(name);
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> keyless_tables(PGconn* sql, const std::string& publication) {
+  return keyless(tables_where(sql,
+                              "c.oid IN (SELECT format('%I.%I', schemaname, tablename)::regclass FROM "
+                              "pg_publication_tables WHERE pubname = " +
+                                  pg::quote_literal(sql, publication) + ")"));
+}
+
+void ensure_publication(PGconn* sql, const std::string& publication, const Scope& scope) {
+  const std::string lit = pg::quote_literal(sql, publication), ident = pg::quote_ident(sql, publication);
+  pg::Result r = pg::exec(sql, "SELECT 1 FROM pg_publication WHERE pubname = " + lit);
+  if (PQntuples(r.get()) > 0) {
+    std::vector<std::string> bad = keyless_tables(sql, publication);
+    if (!bad.empty()) log::warn("publication " + publication + " publishes " + keyless_advice(bad, ident, true));
+    return;
+  }
+  std::vector<std::pair<std::string, bool>> tables;
+  if (!scope.tables.empty()) {
+    for (const std::string& t : scope.tables) {
+      auto [s, n] = pg::split_table_name(t);
+      auto found =
+          tables_where(sql, "c.oid = to_regclass(" +
+                                pg::quote_literal(sql, pg::quote_ident(sql, s) + "." + pg::quote_ident(sql, n)) + ")");
+      if (found.empty()) throw Error(kExitConfig, "--table " + t + ": no such table");
+      tables.push_back(found.front());
+    }
+  } else {
+    tables = tables_where(sql, kAllTables);
+  }
+  const std::vector<std::string> bad = keyless(tables);
+  std::string create = "CREATE PUBLICATION " + ident;
+  if (scope.all_tables && !bad.empty() && !scope.allow_keyless)
+    throw Error(kExitConfig, "not creating publication " + publication + " FOR ALL TABLES with " +
+                                 keyless_advice(bad, ident, false) + " (or --allow-keyless to publish them anyway)");
+  // Tables named with --table are published as asked (the warning below says what that costs).
+  const bool keep_keyless = scope.allow_keyless || !scope.tables.empty();
+  std::string list;
+  for (const auto& [name, safe] : tables)
+    if (safe || keep_keyless) list += (list.empty() ? "" : ", ") + name;
+  if (scope.all_tables)
+    create += " FOR ALL TABLES";
+  else if (!list.empty())
+    create += " FOR TABLE " + list;
+  if (scope.via_partition_root) create += " WITH (publish_via_partition_root = true)";
   try {
     pg::exec_command(sql, create);
   } catch (const Error& e) {
@@ -30,7 +109,21 @@ void ensure_publication(PGconn* sql, const std::string& publication, const std::
     throw Error(kExitConfig, "cannot create publication " + publication + " (" + e.what() +
                                  "); create it as a superuser or the tables' owner, then run again");
   }
-  log::info("created publication " + publication);
+  const std::string drop = " (DROP PUBLICATION " + ident + " removes it)";
+  if (scope.all_tables) {
+    log::notice("created publication " + publication + " FOR ALL TABLES" + drop);
+  } else {
+    const size_t published = keep_keyless ? tables.size() : tables.size() - bad.size();
+    log::notice("created publication " + publication + " for " + std::to_string(published) +
+                (published == 1 ? " table" : " tables") +
+                (scope.tables.empty() ? "; tables created later are not in it (ALTER PUBLICATION " + ident +
+                                            " ADD TABLE ..., or --all-tables)"
+                                      : std::string()) +
+                drop);
+    if (!bad.empty() && !scope.allow_keyless)
+      log::warn(keep_keyless ? "publication " + publication + " publishes " + keyless_advice(bad, ident, true)
+                             : "left out of publication " + publication + ": " + keyless_advice(bad, ident, false));
+  }
 }
 
 bool exists(PGconn* sql, const std::string& slot, const std::string& database) {
@@ -64,7 +157,7 @@ void drop(PGconn* sql, PGconn* repl, const std::string& slot, const std::string&
   if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
     throw Error(pg::sqlstate(r.get()) == "55006" ? kExitTempFail : kExitUnavailable,
                 "cannot drop replication slot " + slot + ": " + pg::error_text(r.get()));
-  log::info("dropped replication slot " + slot);
+  log::notice("dropped replication slot " + slot);
 }
 
 }  // namespace ss::slot

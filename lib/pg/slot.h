@@ -10,10 +10,30 @@
 
 namespace ss::slot {
 
-// Creates the publication unless it exists: for `tables` ("schema.table" or "table"), or all tables when empty.
-// Error(78) when the user may not create it.
-void ensure_publication(PGconn* sql, const std::string& publication, const std::vector<std::string>& tables,
-                        bool via_partition_root);
+// Which tables a publication ss-capture creates holds.
+struct Scope {
+  std::vector<std::string> tables;  // --table: these ("schema.table" or "table")
+  bool all_tables = false;          // --all-tables: FOR ALL TABLES, tables created later included
+  bool allow_keyless = false;       // --allow-keyless: publish tables without a key or replica identity anyway
+  bool via_partition_root = false;
+};
+
+// A table whose UPDATE and DELETE fail on the source once it is published: no primary key and replica identity
+// DEFAULT, or replica identity NOTHING (or USING INDEX of an index that is gone). Pure, for unit tests.
+bool publishes_safely(char replica_identity, bool has_primary_key, bool has_identity_index);
+// One line naming `tables` (quoted, qualified) and the statements that make them safe: `published` ones need a
+// replica identity; ones left out of `publication` need one and then adding to it.
+std::string keyless_advice(const std::vector<std::string>& tables, const std::string& publication, bool published);
+
+// The tables `publication` holds that have no replica identity (quoted, qualified); none when it does not exist.
+std::vector<std::string> keyless_tables(PGconn* sql, const std::string& publication);
+
+// Creates the publication unless it exists, and says so on stderr with how to drop it. Publishing a table without a
+// key makes the application's UPDATE and DELETE on it fail, so by default the publication holds only the tables that
+// publish safely (the others named in one warning); --table publishes the tables named, warning about those without
+// a key; --all-tables refuses (78) while a table has no key, unless `allow_keyless`. An existing publication is left
+// as it is, with a warning when it holds such a table. Error(78) too when the user may not create it.
+void ensure_publication(PGconn* sql, const std::string& publication, const Scope& scope);
 
 // Whether the slot exists. Error(78) when it does, but for another plugin or database.
 bool exists(PGconn* sql, const std::string& slot, const std::string& database);

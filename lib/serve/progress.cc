@@ -21,6 +21,7 @@
 #include "core/position.h"
 #include "core/signals.h"
 #include "pg/conn.h"
+#include "pg/slot.h"
 #include "redis/conn.h"
 #include "redis/stream.h"
 #include "replay/jobs.h"
@@ -30,6 +31,22 @@
 namespace ss::progress {
 
 namespace pb = shadowstream::v1;
+
+namespace {
+// 1536 -> "1.5 KiB": sizes for people.
+std::string bytes_text(uint64_t n) {
+  static constexpr const char* kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", v, kUnits[u]);
+  return buf;
+}
+}  // namespace
 
 namespace {
 
@@ -190,7 +207,9 @@ class Sampler {
       pg::Result r = pg::exec(pg_.get(),
                               "SELECT s.active, pg_current_wal_lsn()::text, coalesce(s.confirmed_flush_lsn::text, ''), "
                               "coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn), 0)::bigint, "
-                              "coalesce(extract(epoch from r.flush_lag), 0) FROM pg_replication_slots s "
+                              "coalesce(extract(epoch from r.flush_lag), 0), "
+                              "coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn), 0)::bigint "
+                              "FROM pg_replication_slots s "
                               "LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid WHERE s.slot_name = " +
                                   pg::quote_literal(pg_.get(), cfg_.slot));
       if (PQntuples(r.get()) == 0) {
@@ -202,6 +221,18 @@ class Sampler {
       p.set_confirmed_flush_lsn(parse_lsn(PQgetvalue(r.get(), 0, 2)).value_or(0));
       p.set_lag_bytes(std::strtoull(PQgetvalue(r.get(), 0, 3), nullptr, 10));
       p.set_lag_seconds(std::strtod(PQgetvalue(r.get(), 0, 4), nullptr));
+      p.set_retained_bytes(std::strtoull(PQgetvalue(r.get(), 0, 5), nullptr, 10));
+      if (cfg_.max_slot_lag && p.retained_bytes() > cfg_.max_slot_lag)
+        p.add_warnings("slot " + cfg_.slot + " keeps " + bytes_text(p.retained_bytes()) +
+                       " of WAL on the server, over --max-slot-lag " + bytes_text(cfg_.max_slot_lag) +
+                       (p.active() ? ": the capture is behind"
+                                   : ": no capture is connected; if it is gone for good, "
+                                     "ss-capture --drop-slot --slot " +
+                                         cfg_.slot));
+      std::vector<std::string> keyless = slot::keyless_tables(pg_.get(), cfg_.publication);
+      if (!keyless.empty())
+        p.add_warnings("publication " + cfg_.publication + " publishes " +
+                       slot::keyless_advice(keyless, pg::quote_ident(pg_.get(), cfg_.publication), true));
     } catch (const Error& e) {
       pg_.reset();
       p.set_error(e.what());
@@ -330,8 +361,9 @@ std::string render_pipeline(const pb::PipelineStatus& s) {
       std::snprintf(buf, sizeof buf, "%.1f s", p.lag_seconds());
       out += std::string(p.active() ? " (capturing)" : " (no capture connected)") + "  lag " +
              std::to_string(p.lag_bytes()) + " bytes, " + buf + "  confirmed " + format_lsn(p.confirmed_flush_lsn()) +
-             " of " + format_lsn(p.current_lsn()) + "\n";
+             " of " + format_lsn(p.current_lsn()) + "  retained " + bytes_text(p.retained_bytes()) + "\n";
     }
+    for (const auto& w : p.warnings()) out += "  WARNING   " + log::printable(w) + "\n";
   }
   if (s.has_redis()) {
     const auto& r = s.redis();
@@ -382,6 +414,7 @@ void apply_config(const conf::Config& c, PipelineConfig& p) {
   };
   fill(p.pg, "PG_CONNINFO", "");
   fill(p.slot, "SLOT", kDefaultSlot);
+  fill(p.publication, "PUBLICATION", kDefaultPublication);
   fill(p.source, "SOURCE", env_or("PGDATABASE", env_or("PG_DATABASE", "postgres")));
   fill(p.topic, "TOPIC", archive::kDefaultTopic);
   fill(p.redis_url, "REDIS_URL", "");

@@ -40,6 +40,8 @@ struct PipelineConfig {
   bool postgres = false;
   std::string pg;  // conninfo; empty = PG* environment
   std::string slot = kDefaultSlot;
+  std::string publication = kDefaultPublication;
+  uint64_t max_slot_lag = uint64_t{1} << 30;  // warn when the slot keeps more WAL than this (0: never)
   bool redis = false;
   std::string redis_url;
   std::string stream;  // key; empty = shadowstream:<source>:changes

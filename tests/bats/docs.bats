@@ -66,6 +66,12 @@ help_flags() {
   [ "$stderr" = "ss-archive: unknown flag --sinse; did you mean --since? (see --help)" ]
   run -64 --separate-stderr ss-archive reed
   [ "$stderr" = "ss-archive: unknown command reed; did you mean read? (see --help)" ]
+  run -64 --separate-stderr ss-archive raed
+  [ "$stderr" = "ss-archive: unknown command raed; did you mean read? (see --help)" ]
+  # --version after a subcommand is the tool's version, not an unknown flag.
+  version=$(sed -n 's/.*kVersion = "\(.*\)";/\1/p' "$SS_ROOT/lib/core/defaults.h")
+  [ "$(ss-replay serve --version)" = "ss-replay $version" ]
+  [ "$(ss-archive read -V)" = "ss-archive $version" ]
   # A typo taken for a job id is still named as the typo it is.
   run -64 --separate-stderr ss-progress pipline --once
   [ "$stderr" = "ss-progress: unknown command pipline; did you mean pipeline? (see --help)" ]
@@ -105,7 +111,14 @@ help_flags() {
   run -64 --separate-stderr ss-archive read --since "today 1: 5"
   run -64 --separate-stderr ss-archive read --since -99999999999h
   run -64 --separate-stderr ss-archive read --since "last tuesday"
-  [[ "$stderr" == *"now, -1h or 'yesterday 11:00', got \"last tuesday\""* ]]
+  [[ "$stderr" == *"now, -1h, 7:23 (today) or 'yesterday 11:00', got \"last tuesday\""* ]]
+  # A time of day takes a one-digit hour, alone (today) or after a day word.
+  run -64 --separate-stderr ss-archive read --since 7:23 --until "today 7:22:59"
+  [[ "$stderr" == *"is not before --until"*"the window is empty" ]]
+  run -64 --separate-stderr ss-archive read --since "yesterday 7:23" --until "yesterday 07:23"
+  [[ "$stderr" == *"the window is empty" ]]
+  run -64 --separate-stderr ss-archive read --since "today 24:00"
+  [[ "$stderr" == *"takes a time like"* ]]
 }
 
 @test "make deps installs nodejs and npm from Debian when no npm is on the PATH" {

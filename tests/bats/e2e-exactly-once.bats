@@ -141,6 +141,7 @@ read_at_least() { [ "$(entries_read)" -ge "$1" ] 2>/dev/null; }
   [ "$(redis-cli -p "$SS_REDIS_PORT" xpending shadowstream:cron:changes archiver | head -1)" -gt 0 ]
   # The next run completes the archive: every record once, in position order, and nothing left pending.
   run -0 shadowstream drain
+  [[ "$output" == *"shadowstream: what the Redis stream of cron held is archived in cron.archive"* ]]
   ss-archive read --topic cron.archive >"$T/archive.ss"
   echo "# archived $(ss-cat "$T/archive.ss" | wc -l) of 100000" >&3
   cmp "$T/in.ss" "$T/archive.ss"

@@ -52,7 +52,7 @@ migrate() {
   psql -XAtq -d postgres -c "create database src_$BATS_TEST_NUMBER"
   export PGDATABASE=src_$BATS_TEST_NUMBER
   q "create table ev (id int primary key, a int, b varchar(10), c text, d int)"
-  ss-capture --slot "s_shape$BATS_TEST_NUMBER" --publication s_shape --create-slot
+  ss-capture --slot "s_shape$BATS_TEST_NUMBER" --publication s_shape --all-tables --create-slot # tables come later
   : >"$T/instants"
   q "insert into ev select g, g, 'b' || g, '{\"n\": ' || g || '}', g from generate_series(1, 50) g"
   instant # 1: the first shape
@@ -162,7 +162,7 @@ migrate() {
   psql -XAtq -d postgres -c "create database src_$BATS_TEST_NUMBER"
   export PGDATABASE=src_$BATS_TEST_NUMBER
   q "create table tx (id int primary key, v text)"
-  ss-capture --slot split --publication p_split --create-slot
+  ss-capture --slot split --publication p_split --all-tables --create-slot
   ss-capture --slot whole2 --publication p_split --create-slot
   q "insert into tx values (1, 'a')"
   ss-capture --slot split --publication p_split --endpos "$(lsn_now)" >"$T/split.ss"

@@ -345,3 +345,48 @@ SQL
   drain s_org >"$T/org.ss"
   [ "$(ss-cat "$T/org.ss" | jq -r '"\(.origin) \(.origin_lsn)"')" = "upstream_a 0/ABCDEF" ]
 }
+
+@test "the default publication leaves keyless tables out: the application's UPDATE on them still succeeds" {
+  q "create database keyless"
+  k() { psql -XAtq -v ON_ERROR_STOP=1 -d keyless -c "$1"; }
+  k "create table keyed (id int primary key, v text); create table nopk (v text); insert into nopk values ('a')"
+  run -0 --separate-stderr ss-capture -d dbname=keyless --slot ks1 --publication kp1 --create-slot
+  [[ "$stderr" == *"created publication kp1 for 1 table; tables created later are not in it"* ]]
+  [[ "$stderr" == *"DROP PUBLICATION \"kp1\" removes it"* ]]
+  [[ "$stderr" == *"left out of publication kp1: public.nopk (no primary key or replica identity"* ]]
+  [[ "$stderr" == *"ALTER TABLE public.nopk REPLICA IDENTITY FULL;"* ]]
+  [[ "$stderr" == *"created replication slot ks1 at "*"ss-capture --drop-slot --slot ks1"* ]]
+  [ "$(k "select string_agg(tablename, ',') from pg_publication_tables where pubname = 'kp1'")" = keyed ]
+  # The application goes on as before: a keyless table outside the publication takes its UPDATE and DELETE.
+  k "update nopk set v = 'b'"
+  k "delete from nopk"
+  # FOR ALL TABLES would break them: refused, and nothing is created.
+  run -78 --separate-stderr ss-capture -d dbname=keyless --slot ks2 --publication kp2 --all-tables --create-slot
+  [[ "$stderr" == *"not creating publication kp2 FOR ALL TABLES with public.nopk"*"--allow-keyless"* ]]
+  [ "$(k "select count(*) from pg_publication where pubname = 'kp2'")" = 0 ]
+  [ "$(k "select count(*) from pg_replication_slots where slot_name = 'ks2'")" = 0 ]
+  # Once the table has a replica identity, FOR ALL TABLES is created; a keyless table created later is warned about
+  # with its first change.
+  k "alter table nopk replica identity full"
+  run -0 --separate-stderr ss-capture -d dbname=keyless --slot ks2 --publication kp2 --all-tables --create-slot
+  [[ "$stderr" == *"created publication kp2 FOR ALL TABLES"* ]]
+  k "create table late (v text); insert into late values ('x')"
+  end=$(k "select pg_current_wal_insert_lsn()")
+  ss-capture -d dbname=keyless --slot ks2 --publication kp2 --endpos "$end" >"$T/late.ss" 2>"$T/late.err"
+  grep -q 'publication kp2 publishes "public"."late" without a primary key or replica identity' "$T/late.err"
+  [ "$(ss-cat "$T/late.ss" | jq -r 'select(.table == "late") | .columns[0].text')" = x ]
+  # The pipeline's status says what WAL the slot keeps, and warns past --max-slot-lag and about the keyless table.
+  run -0 --separate-stderr env -u REDIS_URL -u KAFKA_BROKERS ss-progress pipeline --once --json -d dbname=keyless \
+    --slot ks2 --publication kp2 --max-slot-lag 1
+  echo "$output" | jq -e '.postgres.retained_bytes > 1'
+  echo "$output" | jq -e '[.postgres.warnings[] | select(startswith("slot ks2 keeps "))] | length == 1'
+  echo "$output" | jq -e '[.postgres.warnings[] | select(contains("publishes public.late without a primary key"))] | length == 1'
+  run -0 --separate-stderr env -u REDIS_URL -u KAFKA_BROKERS ss-progress pipeline --once --text -d dbname=keyless \
+    --slot ks2 --publication kp2
+  [[ "$output" == *"retained "* ]]
+  [[ "$output" == *"WARNING   publication kp2 publishes public.late"* ]]
+  [[ "$output" != *"WARNING   slot"* ]] # under the default 1GB
+  run -0 --separate-stderr ss-capture -d dbname=keyless --slot ks1 --drop-slot
+  [[ "$stderr" == *"dropped replication slot ks1"* ]]
+  ss-capture -d dbname=keyless --slot ks2 --drop-slot 2>/dev/null
+}

@@ -148,6 +148,11 @@ SQL
   run -0 --separate-stderr ss-replay --speed max --on-error log --to dbname=shadow_clash <"$T/clash.ss"
   [[ "$stderr" == "ss-replay: skipped: insert on public.clash at position "*"duplicate key"* ]]
   [ "$(qd shadow_clash "select string_agg(id || '=' || v, ',' order by id) from clash")" = "1=one,2=two,3=already here,4=four" ]
+  # A target without the table says how to get one.
+  fresh_db shadow_bare
+  run -65 --separate-stderr ss-replay --speed max --to dbname=shadow_bare <"$T/clash.ss"
+  [ "${#stderr_lines[@]}" -eq 1 ]
+  [[ "$stderr" == *'relation "public.clash" does not exist'*'(rerun with --create-tables to create missing tables from the records, or create the table); record: {'* ]]
 }
 
 @test "--schema-map and --table-map send tables elsewhere; --table filters" {

@@ -282,5 +282,22 @@ TEST(OnError, TheEnumWinsAndTheOlderTextIsStillHonoured) {
   EXPECT_EQ(replay::on_error_named("ignore"), std::nullopt);
 }
 
+TEST(Flags, SizesTakePostgresUnits) {
+  EXPECT_EQ(size_flag("--max-slot-lag", "4096"), 4096u);
+  EXPECT_EQ(size_flag("--max-slot-lag", "512MB"), uint64_t{512} << 20);
+  EXPECT_EQ(size_flag("--max-slot-lag", "1GiB"), uint64_t{1} << 30);
+  EXPECT_EQ(size_flag("--max-slot-lag", "2tb"), uint64_t{2} << 40);
+  EXPECT_EQ(size_flag("--max-slot-lag", "0"), 0u);
+  for (const char* bad : {"", "GB", "1.5GB", "-1", "1 GB", "1PB", "99999999999999TB"}) {
+    try {
+      size_flag("--max-slot-lag", bad);
+      FAIL() << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), kExitUsage);
+      EXPECT_EQ(std::string(e.what()).rfind("--max-slot-lag takes a size like 512MB", 0), 0u) << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ss

@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
   app.add_option("--publication", cfg.publication, "Publication, created if missing")
       ->default_val(ss::kDefaultPublication);
   app.add_option("--table", cfg.tables, "Create the publication FOR these tables (schema.table; repeatable)");
+  app.add_flag("--all-tables", cfg.all_tables, "Create the publication FOR ALL TABLES (tables created later too)");
+  app.add_flag("--allow-keyless", cfg.allow_keyless,
+               "Publish tables without a primary key or replica identity (their UPDATE/DELETE then fail)");
   app.add_option("--exclude-table", cfg.exclude_tables, "Never emit this table (schema.table; repeatable)");
   app.add_flag("--via-partition-root", cfg.via_partition_root,
                "Create the publication with publish_via_partition_root = true");
@@ -52,6 +55,8 @@ int main(int argc, char** argv) {
     if (!endpos.empty()) cfg.endpos = ss::lsn_flag("--endpos", endpos);
     cfg.status_interval_us = ss::duration_flag("--status-interval", status_interval);
     if (!heartbeat.empty()) cfg.heartbeat_us = ss::duration_flag("--heartbeat", heartbeat);
+    if (cfg.all_tables && !cfg.tables.empty())
+      throw ss::Error(ss::kExitUsage, "--all-tables and --table exclude each other");
     if (cfg.create_slot_only + cfg.drop_slot_only + cfg.checkpoint > 1)
       throw ss::Error(ss::kExitUsage, "--create-slot, --drop-slot and --checkpoint exclude each other");
     if (!cfg.create_slot_only && !cfg.drop_slot_only) ss::refuse_terminal(STDOUT_FILENO);

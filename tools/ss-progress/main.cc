@@ -34,8 +34,9 @@ int main(int argc, char** argv) {
   ss::progress::PipelineConfig p;
   p.slot.clear();  // empty until the flags, shadowstream.conf or the defaults say
   p.topic.clear();
+  p.publication.clear();
   std::string config_file;
-  std::string interval = "1s";
+  std::string interval = "1s", max_slot_lag = "1GB";
   bool pjson = false, ptext = false;
   CLI::App* pipe = app.add_subcommand("pipeline", "Show the live pipeline's lag: slot, Redis stream, Kafka groups");
   pipe->add_option("-d,--dbname", p.pg,
@@ -45,6 +46,9 @@ int main(int argc, char** argv) {
                    "shadowstream.conf to read, as shadowstream(1) (default: $SHADOWSTREAM_CONF, ./shadowstream.conf, "
                    "/etc/shadowstream/shadowstream.conf)");
   pipe->add_option("--slot", p.slot, "Replication slot (default: SLOT, else shadowstream)");
+  pipe->add_option("--publication", p.publication, "Publication (default: PUBLICATION, else shadowstream)");
+  pipe->add_option("--max-slot-lag", max_slot_lag, "Warn when the slot keeps more WAL than SIZE (0: never)")
+      ->default_val("1GB");
   pipe->add_option("--redis", p.redis_url, "Redis URL (default: $REDIS_URL)");
   pipe->add_option("--stream", p.stream, "Redis stream key (default: shadowstream:<source>:changes)");
   pipe->add_option("--source", p.source, "Source name, for the default stream key (default: SOURCE, else $PGDATABASE)");
@@ -62,6 +66,7 @@ int main(int argc, char** argv) {
     if (*pipe) {
       ss::progress::apply_config(ss::conf::Config::load(config_file), p);
       p.interval_us = ss::duration_flag("--interval", interval);
+      p.max_slot_lag = ss::size_flag("--max-slot-lag", max_slot_lag);
       p.format = format_of(pjson, ptext);
       return ss::progress::pipeline(p, STDOUT_FILENO);
     }

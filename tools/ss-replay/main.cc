@@ -171,6 +171,7 @@ struct Serve {
                     "Also serve the web dashboard on ADDR (HOST:PORT, or PORT on loopback); needs --token-file");
     panel.slot.clear();  // empty until the flags or shadowstream.conf say
     panel.topic.clear();
+    panel.publication.clear();
     cmd->add_option("--pipeline-dbname", panel.pg,
                     "Dashboard pipeline panel: source PostgreSQL conninfo or URI (slot lag)");
     cmd->add_option("--pipeline-pg", panel.pg)->group("");  // its earlier name
