@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <deque>
 #include <memory>
 #include <thread>
@@ -216,6 +217,11 @@ class Capture {
     snapshot::Result res = snapshot::write_checkpoint(sql_.get(), r, out_);
     last_emitted_ = res.last;
     emitted_ += res.frames;
+    // Its records count as any others do: what the capture handed on, as its sinks count them.
+    metrics::Stage& m = metrics::stage();
+    m.records_out.Increment(static_cast<double>(res.frames));
+    m.bytes_out.Increment(static_cast<double>(res.bytes));
+    m.position(res.last.lsn, now_us());
     if (res.complete) log::info("checkpoint complete: " + std::to_string(res.rows) + " rows at " + format_lsn(cp));
     return res;
   }
@@ -538,6 +544,24 @@ class Capture {
 int run(const Config& cfg, int out_fd) {
   Capture c(cfg, out_fd);
   return c.run();
+}
+
+std::string expected_source_name(const Config& cfg) {
+  if (!cfg.source_name.empty()) return cfg.source_name;
+  // As libpq picks the database: the conninfo's dbname, else PGDATABASE, else the user name.
+  const std::string info = pg::conninfo(cfg.conninfo);
+  if (!info.empty()) {
+    try {
+      pg::ConninfoOptions opts = pg::parse_conninfo(info, kExitConfig, "--dbname");
+      for (PQconninfoOption* o = opts.get(); o->keyword; ++o)
+        if (std::string_view(o->keyword) == "dbname" && o->val && *o->val) return o->val;
+    } catch (const Error&) {
+      return "";  // the connection says what is wrong with it
+    }
+  }
+  for (const char* env : {"PGDATABASE", "PGUSER", "USER"})
+    if (const char* v = std::getenv(env); v && *v) return v;
+  return "";
 }
 
 }  // namespace ss::capture

@@ -38,6 +38,10 @@ struct Config {
   int64_t max_backoff_us = kMaxRetryUs;
 };
 
+// The source name records will carry (--source-name, else the database the conninfo names, as libpq picks it),
+// known before connecting: the metrics' source label. "" when the conninfo cannot say.
+std::string expected_source_name(const Config& cfg);
+
 // Runs until --endpos, a stop signal or a fatal error (thrown as ss::Error). Writes frames to `out_fd`.
 int run(const Config& cfg, int out_fd);
 

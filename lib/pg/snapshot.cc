@@ -383,6 +383,7 @@ void start_workers(int jobs, Queue& q, std::vector<std::thread>& workers, const 
 struct Written {
   uint64_t rows = 0;
   int64_t pages = 0;
+  uint64_t bytes = 0;
 };
 
 // The rows the workers queue, written as they come with ordinals from 1; the rows of each table in `counts`.
@@ -400,6 +401,7 @@ void write_rows(Queue& q, FrameWriter& out, Bar& bar, std::vector<uint64_t>& cou
         put_varint(field, ++w.rows);
         out.write_payload(std::string_view(b.bytes).substr(at, size), field);
         at += size;
+        w.bytes += size + field.size();
       }
       counts[b.table] += b.sizes.size();
       w.pages += b.pages;
@@ -457,6 +459,7 @@ Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
   if (auto e = q.error()) std::rethrow_exception(e);
   res.rows = w.rows;
   res.frames += res.rows;
+  res.bytes = marker.ByteSizeLong() + w.bytes;
   res.last = Position{r.lsn - 1, w.rows};
   if (done < chunks.size()) return res;  // stopped: no end marker, so no reader trusts what was written
   auto* cp = marker.mutable_checkpoint();
@@ -471,6 +474,7 @@ Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
   out.write(marker);
   out.flush();
   res.frames += 1;
+  res.bytes += marker.ByteSizeLong();
   res.last = Position{r.lsn - 1, w.rows + 1};
   res.complete = true;
   return res;

@@ -39,6 +39,7 @@ struct Result {
   uint64_t rows = 0;
   Position last;  // the last record written (the end marker when complete)
   uint64_t frames = 0;
+  uint64_t bytes = 0;  // of the records written
 };
 
 // Writes the checkpoint to `out`. `sql` (an idle connection of the same database) reads the catalog in the

@@ -166,7 +166,13 @@ sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv
     promtool check metrics <"$T/$f.prom"
     [ ! -e "$T/$f.prom.tmp" ]
   done
-  [ "$(metric "$T/capture.prom" 'shadowstream_records_out_total{tool="ss-capture"}')" = 20 ]
+  # A standalone capture labels its series with its source (the database), as the supervisor does.
+  [ "$(metric "$T/capture.prom" 'shadowstream_records_out_total{source="postgres",tool="ss-capture"}')" = 20 ]
+  # A snapshot's records count as the changes do (its two markers included).
+  ss-capture --slot met2 --publication met --snapshot only --metrics-file "$T/snap.prom" >"$T/snap.ss"
+  [ "$(ss-cat "$T/snap.ss" | wc -l)" -eq 22 ]
+  [ "$(metric "$T/snap.prom" 'shadowstream_records_out_total{source="postgres",tool="ss-capture"}')" = 22 ]
+  ss-capture --slot met2 --drop-slot 2>/dev/null
   [ "$(metric "$T/buffer.prom" 'shadowstream_records_in_total{tool="ss-buffer"}')" = 20 ]
   [ "$(metric "$T/buffer.prom" 'shadowstream_records_out_total{tool="ss-buffer"}')" = 20 ]
   [ "$(metric "$T/buffer.prom" 'shadowstream_commit_to_sink_seconds_count{tool="ss-buffer"}')" = 20 ]
@@ -182,7 +188,7 @@ sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv
   done
   awk -v now="$(date +%s)" '$1 ~ /^shadowstream_last_commit_timestamp_seconds\{/ { found = 1; ok = (now - $2 < 600 && $2 <= now + 1) }
                             END { exit !(found && ok) }' "$T/archive.prom"
-  grep -q '^shadowstream_slot_lag_bytes{tool="ss-capture"} ' "$T/capture.prom"
+  grep -q '^shadowstream_slot_lag_bytes{source="postgres",tool="ss-capture"} ' "$T/capture.prom"
   grep -q '^shadowstream_build_info{tool="ss-archive",version="0.1.0"} 1' "$T/archive.prom"
   # The same records again: the buffer counts them as duplicates, not as new.
   ss-archive read --topic met.archive | ss-buffer --stream met:s --metrics-file "$T/buffer2.prom" --no-passthrough

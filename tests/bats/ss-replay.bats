@@ -72,8 +72,9 @@ pacing_error() {
   { ss-gen-records -n 6 --tx-size 2 --table a --start-lsn 16777216 --interval 1s
     ss-gen-records -n 4 --tx-size 2 --table b --start-lsn 33554432 --interval 1s --start-time 2026-11-20T10:00:10Z
   } >"$T/in.ss"
-  ss-replay --speed max <"$T/in.ss" >"$T/out.ss"
+  ss-replay --speed max --metrics-file "$T/replay.prom" <"$T/in.ss" >"$T/out.ss"
   cmp "$T/in.ss" "$T/out.ss"
+  grep -q '^shadowstream_records_out_total{tool="ss-replay"} 10$' "$T/replay.prom"
   run -0 bash -c "ss-replay --speed max --since 2026-11-20T10:00:01Z --until 2026-11-20T10:00:11Z <'$T/in.ss' | ss-cat | jq -r '.table + \" \" + .commit_lsn + \":\" + (.ordinal // 0 | tostring)'"
   # until is exclusive: b's second transaction, committed at 10:00:11, is out
   [ "${lines[*]}" = "a 0/1000100:0 a 0/1000100:1 a 0/1000200:0 a 0/1000200:1 b 0/2000000:0 b 0/2000000:1" ]

@@ -47,6 +47,11 @@ int main(int argc, char** argv) {
   app.set_version_flag("-V,--version", std::string("ss-capture ") + ss::kVersion);
   ss::add_metrics_flags(app);
   ss::add_verbose_flag(app);
+  // The metrics carry the source as a label, as under the supervisor: set before run_main starts the exporter.
+  app.parse_complete_callback([&] {
+    if (const std::string source = ss::capture::expected_source_name(cfg); !source.empty())
+      setenv("SS_METRICS_SOURCE", source.c_str(), 0);
+  });
   return ss::run_main(app, argc, argv, [&] {
     cfg.snapshot = snapshot == "never"  ? ss::capture::SnapshotMode::kNever
                    : snapshot == "only" ? ss::capture::SnapshotMode::kOnly

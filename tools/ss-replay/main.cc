@@ -91,6 +91,7 @@ struct Local {
     app.add_option("--group-memory", group_mib, "Folded rows are applied once they hold MIB mebibytes")
         ->default_val(group_mib)
         ->check(CLI::PositiveNumber);
+    ss::add_metrics_flags(app);
   }
 
   int run() {
