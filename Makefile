@@ -37,6 +37,9 @@ UNIT_SRCS := $(wildcard tests/unit/*.cc)
 UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/obj/%.o)
 UNIT_BIN  := $(BUILD)/test-bin/unit-tests
 HELPERS   := $(patsubst tests/helpers/%.cc,$(BUILD)/test-bin/%,$(wildcard tests/helpers/*.cc))
+# The man pages beside the binaries, where man-db looks for a PATH entry's pages (build/bin -> build/share/man): with
+# build/bin on PATH, `man ss-cat` works before `make install`.
+MAN_PAGES := $(patsubst man/%,$(BUILD)/share/man/man1/%,$(wildcard man/*.1))
 
 .PHONY: all test unit bats bench demo deps install uninstall deb clean format check-format help fuzz sanitize
 .DELETE_ON_ERROR:
@@ -47,7 +50,7 @@ HELPERS   := $(patsubst tests/helpers/%.cc,$(BUILD)/test-bin/%,$(wildcard tests/
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
-all: $(TOOL_BINS) $(HELPERS) $(UNIT_BIN)
+all: $(TOOL_BINS) $(MAN_PAGES) $(HELPERS) $(UNIT_BIN)
 
 help:
 	@echo 'make            build every tool, test helper and the unit tests into $(BUILD)/'
@@ -106,6 +109,10 @@ $(BUILD)/bin/%: tools/%.sh lib/core/defaults.h lib/core/conf.h
 	@mkdir -p $(@D)
 	$(Q)sed -e 's/^VERSION=.*/VERSION=$(VERSION)/' -e 's/^CONF_KEYS=.*/CONF_KEYS="$(CONF_KEYS)"/' $< >$@ && chmod 755 $@
 
+$(BUILD)/share/man/man1/%.1: man/%.1
+	@mkdir -p $(@D)
+	$(Q)cp $< $@
+
 $(BUILD)/test-bin/%: $(BUILD)/obj/tests/helpers/%.o $(LIB_A)
 	@mkdir -p $(@D)
 	@echo "LINK     $@"
@@ -131,7 +138,7 @@ bench: all
 # KAFKA=mock (default: no JVM), apache (one Apache Kafka node) or external (KAFKA_BROKERS). Builds what the demo
 # runs only: the tools and the two test helpers servers.bash uses for Kafka, not the unit tests.
 KAFKA ?= mock
-demo: $(TOOL_BINS) $(BUILD)/test-bin/ss-test-broker $(BUILD)/test-bin/ss-kafka-topic
+demo: $(TOOL_BINS) $(MAN_PAGES) $(BUILD)/test-bin/ss-test-broker $(BUILD)/test-bin/ss-kafka-topic
 	KAFKA=$(KAFKA) examples/demo.sh
 
 # Every package the project builds, tests or demos with; installs only what is missing.

@@ -51,3 +51,22 @@ teardown() { shadowstream down >/dev/null 2>&1 || true; }
   run -0 shadowstream down
   run -3 shadowstream status
 }
+
+@test "the README's try-by-hand servers: export lines the tools and man use, and a stop that removes them" {
+  T="$BATS_TEST_TMPDIR"
+  out=$(env -u SS_REGISTRY -u BATS_FILE_TMPDIR -u MANPATH "$SS_ROOT/examples/servers.sh" start 2>"$T/start.err")
+  (
+    eval "$out"
+    [ "$(psql -XAtq -c 'show wal_level')" = logical ]
+    [ "$(redis-cli -u "$REDIS_URL" ping)" = PONG ]
+    kcat -b "$KAFKA_BROKERS" -L >/dev/null
+    [ "$(env -u MANPATH man -w ss-cat)" = "$SS_ROOT/build/share/man/man1/ss-cat.1" ]
+    psql -XAtq -c 'create table t (id int primary key, v text)'
+    ss-capture --slot try --create-slot 2>/dev/null
+    psql -XAtq -c "insert into t values (1, 'a')"
+    [ "$(ss-capture --slot try --endpos "$(psql -XAtq -c 'select pg_current_wal_insert_lsn()')" | ss-cat | jq -r '.columns[1].text')" = a ]
+    "$SS_ROOT/examples/servers.sh" stop 2>/dev/null
+    ! psql -XAtq -c 'select 1' 2>/dev/null
+    [ ! -e "$SS_REGISTRY" ]
+  )
+}

@@ -114,6 +114,25 @@ try {
   await page.locator('#detail-nochart').waitFor({ state: 'visible' });
   await page.locator('#timeline-chart rect.window').first().waitFor();
   await page.locator('#timeline-chart text', { hasText: 'broken' }).waitFor();
+  // The error is in its row too, and Retry starts the same request again as a new job.
+  await broken.locator('.row-error', { hasText: 'port 1' }).waitFor();
+  await broken.locator('button[data-action=retry]').click();
+  const brokenRows = page.locator('#jobs-table tbody tr', { hasText: 'broken' });
+  await brokenRows.nth(1).waitFor();
+  for (const i of [0, 1]) await brokenRows.nth(i).locator('td.state', { hasText: 'failed' }).waitFor();
+  if (await quick.locator('button[data-action=retry]').count()) throw new Error('a job that is done offers Retry');
+  // The form carries the target's tables and what to do with a change it refuses.
+  await page.click('#detail-close');
+  await field('name').fill('careful');
+  await field('target').fill('');
+  await form.locator('select[name=on_error]').selectOption('skip');
+  await field('create_tables').check();
+  await submit();
+  await page.locator('#detail-fields', { hasText: 'careful' }).waitFor();
+  await page.locator('#detail-fields dt:text-is("On error") + dd', { hasText: 'skip' }).waitFor();
+  await page.locator('#detail-fields dt:text-is("Target tables") + dd', { hasText: 'created and evolved' }).waitFor();
+  await form.locator('select[name=on_error]').selectOption('stop');
+  await field('create_tables').uncheck();
 
   // Several jobs fit on one screen at 1280x900.
   await page.click('#detail-close');

@@ -92,8 +92,9 @@ function renderJobs(jobs) {
     if (r.start_time || r.end_time) compactSpan(win, r.start_time, r.end_time);
     cell('Speed', speedText(r), 'nowrap');
     cell('Target', r.target || 'dry run');
-    cell('State', (SYMBOL[j.state] || '') + j.state, 'state');
+    const st = cell('State', (SYMBOL[j.state] || '') + j.state, 'state');
     tr.lastChild.setAttribute('data-state', j.state);
+    if (j.error) st.append(el('span', j.error, { class: 'sub error row-error', title: j.error }));
     const pct = percent(j);
     const pc = cell('Progress', null, 'num nowrap');
     pc.append(el('progress', null, { max: '100', value: pct.toFixed(1), 'aria-label': 'progress of ' + j.id }));
@@ -108,12 +109,13 @@ function renderJobs(jobs) {
     const actions = cell('Actions', null);
     const button = (label, verb) => {
       const b = el('button', label, { type: 'button', 'data-action': verb });
-      b.addEventListener('click', () => act(j.id, verb));
+      b.addEventListener('click', () => (verb === 'retry' ? retry(j) : act(j.id, verb)));
       actions.append(b);
     };
     if (j.state === 'running' || j.state === 'pending') button('Pause', 'pause');
     if (j.state === 'paused') button('Resume', 'resume');
     if (!FINAL.has(j.state)) button('Cancel', 'cancel');
+    if (j.state === 'failed' || j.state === 'cancelled') button('Retry', 'retry');
     button('Details', 'details');
     tbody.append(tr);
   }
@@ -125,6 +127,18 @@ async function act(id, verb) {
   if (verb === 'cancel' && !confirm('Cancel job ' + id + '?')) return;
   try {
     await call('POST', '/api/jobs/' + encodeURIComponent(id) + '/' + verb);
+  } catch (e) {
+    $('#jobs-error').textContent = e.message;
+  }
+  refresh();
+}
+
+// A new job with the same request: after fixing what failed (the target, its tables), the same replay again.
+async function retry(j) {
+  $('#jobs-error').textContent = '';
+  try {
+    const again = await call('POST', '/api/jobs', j.request || {});
+    openDetail(again.id);
   } catch (e) {
     $('#jobs-error').textContent = e.message;
   }
@@ -152,6 +166,8 @@ function renderDetail(d) {
   row('Source', r.source || 'server default');
   row('Target', r.target || 'dry run');
   row('Tables', (r.tables || []).join(', ') || 'all');
+  row('Target tables', r.create_tables ? 'created and evolved' : 'as they are');
+  row('On error', r.on_error || r.on_error_name || 'stop');
   row('Records', (p.records_done || 0) + (p.records_total ? ' of ' + p.records_total : ''));
   row('Replayed up to', shortTime(p.replayed_time));
   // Only a job that is replaying can be behind its schedule.
@@ -330,6 +346,9 @@ function formRequest(form) {
   if (tables.length) req.tables = tables;
   const source = String(f.get('source') || '').trim();
   if (source) req.source = source;
+  if (f.get('create_tables')) req.create_tables = true;
+  const onError = String(f.get('on_error') || 'stop');
+  if (onError !== 'stop') req.on_error = onError;
   return { req, problems };
 }
 
