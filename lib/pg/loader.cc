@@ -74,14 +74,19 @@ Outcome FoldLoader::load_rows(Pipeline& p, fold::Table& t, const std::vector<std
   if (into_empty) {
     Outcome o = p.copy_in(sql.copy_direct, buf_, fill);
     if (o.ok() && !uniform) return Failure{{}, "rows of more than one set of columns"};
-    if (o.ok()) p.tally().not_found += n.updates;
+    // An update or a delete finds no row in an empty table (a delete's row was there before the group, or it would
+    // have folded away with its insert).
+    if (o.ok()) p.tally().not_found += n.updates + n.deletes;
     return o;
   }
   if (Outcome o = p.exec(sql.create); !o.ok()) return o;
   if (Outcome o = p.copy_in(sql.copy, buf_, fill); !o.ok()) return o;
   if (!uniform) return Failure{{}, "rows of more than one set of columns"};
-  if (n.deletes)
-    if (Outcome o = p.exec(sql.del); !o.ok()) return o;
+  if (n.deletes) {
+    pg::Result r;
+    if (Outcome o = p.exec(sql.del, &r); !o.ok()) return o;
+    p.tally().not_found += n.deletes - std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
+  }
   if (n.updates && !sql.update.empty()) {
     pg::Result r;
     if (Outcome o = p.exec(sql.update, &r); !o.ok()) return o;

@@ -52,7 +52,7 @@ follows() {
   cd "$T/cwd"
   psql -XAtq -c "create table orders (id int primary key, total numeric)" \
     -c "create role shadow login" -c "create database shop owner shadow" \
-    -c "create database rebuild" -c "create database shadow"
+    -c "create database rebuild" -c "create database shadow" -c "create database shadow_check"
   local grpc http cmd n=0
   set -o pipefail # a stage that fails inside a pipeline fails its line
   grpc=$(ss_free_port)
@@ -64,7 +64,16 @@ follows() {
     cmd=${cmd//127.0.0.1:50053/127.0.0.1:$grpc}
     cmd=${cmd//--http 8000/--http $http}
     # The README's rebuild names an instant of its own; this archive began a minute ago.
-    [[ $cmd =~ --as-of\ [^\ ]+ ]] && cmd=${cmd/${BASH_REMATCH[0]}/--as-of now}
+    [[ $cmd =~ --as-of\ 20[^\ ]+ ]] && cmd=${cmd/${BASH_REMATCH[0]}/--as-of now}
+    # Its time travel names yesterday's 11:00-12:00: here, the first half and the second half of what this archive
+    # holds, so that both the base and the window have changes in them.
+    if [[ $cmd == *"'yesterday 11:00'"* && -z ${t1:-} ]]; then
+      ss-archive read | ss-cat | jq -r '.commit_time' | sort >"$T/times"
+      t1=$(sed -n "$(($(wc -l <"$T/times") / 2 + 1))p" "$T/times")
+      t2=$(date -u -d "@$(($(date -u -d "$(tail -1 "$T/times")" +%s) + 1))" +%Y-%m-%dT%H:%M:%SZ)
+    fi
+    cmd=${cmd//"'yesterday 11:00'"/$t1}
+    cmd=${cmd//"'yesterday 12:00'"/$t2}
     n=$((n + 1))
     echo "\$ $cmd" >>"$T/transcript"
     if [[ $cmd == *"&" ]]; then
@@ -94,4 +103,10 @@ follows() {
     fi
   done < <(readme_commands)
   [ "$n" -ge 18 ] # the README's lines were found
+  # The time travel's shadow, built from the base and then the window, is the archive as of the window's end.
+  [ -n "${t1:-}" ]
+  ss-archive read --as-of "$t2" | ss-replay --speed max --to dbname=shadow_check --create-tables
+  sum() { psql -XAtq -d "$1" -c "select count(*) || ' ' || md5(string_agg(id || ':' || total, ',' order by id)) from orders"; }
+  [ "$(sum shop)" = "$(sum shadow_check)" ]
+  [ "$(sum shop | cut -d' ' -f1)" -gt 0 ]
 }

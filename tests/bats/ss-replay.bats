@@ -248,3 +248,20 @@ SQL
   wait "$a"
   [ "$(qd overlap "select count(*), count(distinct n) from nokey")" = "300|300" ]
 }
+
+@test "a window replayed into a target without its base is not partial in silence: every mode counts and warns" {
+  q "create table nb (id int primary key, v text)"
+  q "insert into nb select g, 'a' from generate_series(1, 5) g"
+  ss-capture --slot s_nb --publication s_nb --table public.nb --create-slot 2>/dev/null
+  q "update nb set v = 'b' where id <= 2"
+  q "delete from nb where id = 5"
+  q "insert into nb values (6, 'c')"
+  ss-capture --slot s_nb --publication s_nb --endpos "$(lsn_now)" >"$T/nb.ss"
+  for mode in on off; do
+    fresh_db "nb_$mode"
+    run -0 --separate-stderr ss-replay --speed max --group "$mode" --to "dbname=nb_$mode" --create-tables <"$T/nb.ss"
+    [[ "$stderr" == *"3 updates and deletes found no row in the target: it lacks the history before this input"* ]]
+    [[ "$stderr" == *"ss-archive read --as-of START"* ]]
+    [ "$(qd "nb_$mode" "select string_agg(id || '=' || v, ',' order by id) from nb")" = "6=c" ]
+  done
+}

@@ -129,6 +129,13 @@ struct Local {
                   std::to_string(s.folded) + " records folded into later versions); " + std::to_string(p.duplicates) +
                   " already applied; " + std::to_string(s.not_found) + " updates/deletes found no row; " +
                   std::to_string(s.failed) + " skipped on error");
+    // Never a partial shadow in silence: changes to rows the target lacks mean its history before this input is
+    // missing.
+    if (s.not_found)
+      ss::log::warn(std::to_string(s.not_found) +
+                    " updates and deletes found no row in the target: it lacks the history before this input, so "
+                    "those rows are missing or stale; build it first from the base (ss-archive read --as-of START | "
+                    "ss-replay --speed max --to ...), then replay the window");
     return 0;
   }
 };
