@@ -25,6 +25,9 @@ Commands:
                               exit (for cron; a run killed midway loses nothing: the next one completes it)
   checkpoint                  Archive a checkpoint of the published tables now, beside the running pipeline;
                               the supervisor also takes one every CHECKPOINT_EVERY (default 24h)
+  remove                      With the pipeline down: drop its replication slot (which keeps WAL on the
+                              source until dropped) and its publication if ss-capture created it, and the
+                              state directory; the Redis stream and the Kafka archive keep their data
 
 Options:
   -h,--help                   Print this help message and exit
@@ -454,6 +457,16 @@ cmd_checkpoint() {
 
 # One acknowledged run of the archiver pair (the cron mode): the reader XACKs only what ss-archive acknowledged as
 # committed to Kafka, so entries of a run that dies stay pending and the next run delivers them again.
+cmd_remove() {
+  running_pid >/dev/null && die 75 "the pipeline is running: shadowstream down first"
+  command -v ss-capture >/dev/null || die 69 "ss-capture not found on PATH"
+  # shellcheck disable=SC2086
+  ss-capture ${PG_CONNINFO:+--dbname "$PG_CONNINFO"} --slot "$SLOT" --publication "$PUBLICATION" --drop-slot ||
+    exit $?
+  rm -rf "$STATE_DIR"
+  echo "$PROG: removed slot $SLOT (and publication $PUBLICATION if ss-capture created it) and $STATE_DIR; the Redis stream and the Kafka archive keep their data"
+}
+
 cmd_drain() {
   local t d apid rst ast
   for t in ss-buffer ss-archive; do command -v "$t" >/dev/null || die 69 "$t not found on PATH"; done
@@ -520,6 +533,7 @@ status) cmd_status ;;
 logs) cmd_logs "${args[1]:-}" ;;
 drain) cmd_drain ;;
 checkpoint) cmd_checkpoint ;;
+remove) cmd_remove ;;
 _supervise) supervise ;;
-*) die 64 "unknown command ${args[0]} (up, down, restart, status, logs, drain, checkpoint)" ;;
+*) die 64 "unknown command ${args[0]} (up, down, restart, status, logs, drain, checkpoint, remove)" ;;
 esac

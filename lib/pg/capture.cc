@@ -160,7 +160,7 @@ class Capture {
     return slot::create(repl_.get(), cfg_.slot, export_snapshot);
   }
   int drop_slot() {
-    slot::drop(sql_.get(), repl_.get(), cfg_.slot, source_.database());
+    slot::drop(sql_.get(), repl_.get(), cfg_.slot, source_.database(), cfg_.publication);
     return kExitOk;
   }
 

@@ -7,6 +7,11 @@
 
 namespace ss::slot {
 
+namespace {
+// The comment on a publication ss-capture created (so that --drop-slot may drop it).
+constexpr const char* kCreatedBy = "created by ss-capture";
+}  // namespace
+
 bool publishes_safely(char replica_identity, bool has_primary_key, bool has_identity_index) {
   return replica_identity == 'f' || (replica_identity == 'd' && has_primary_key) ||
          (replica_identity == 'i' && has_identity_index);
@@ -109,7 +114,10 @@ void ensure_publication(PGconn* sql, const std::string& publication, const Scope
     throw Error(kExitConfig, "cannot create publication " + publication + " (" + e.what() +
                                  "); create it as a superuser or the tables' owner, then run again");
   }
-  const std::string drop = " (DROP PUBLICATION " + ident + " removes it)";
+  // Marked as ss-capture's: --drop-slot removes it with the last slot of the database (drop()).
+  pg::exec_command(sql, "COMMENT ON PUBLICATION " + ident + " IS " + pg::quote_literal(sql, kCreatedBy));
+  const std::string drop =
+      " (DROP PUBLICATION " + ident + " removes it; so does ss-capture --drop-slot of its last slot)";
   if (scope.all_tables) {
     log::notice("created publication " + publication + " FOR ALL TABLES" + drop);
   } else {
@@ -151,13 +159,32 @@ std::pair<uint64_t, std::string> create(PGconn* repl, const std::string& slot, b
   return {*cp, PQgetisnull(r.get(), 0, 2) ? "" : PQgetvalue(r.get(), 0, 2)};
 }
 
-void drop(PGconn* sql, PGconn* repl, const std::string& slot, const std::string& database) {
+void drop(PGconn* sql, PGconn* repl, const std::string& slot, const std::string& database,
+          const std::string& publication) {
   if (!exists(sql, slot, database)) throw Error(kExitConfig, "replication slot " + slot + " does not exist");
   pg::Result r(PQexec(repl, ("DROP_REPLICATION_SLOT " + pg::quote_ident(repl, slot)).c_str()));
   if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
     throw Error(pg::sqlstate(r.get()) == "55006" ? kExitTempFail : kExitUnavailable,
                 "cannot drop replication slot " + slot + ": " + pg::error_text(r.get()));
   log::notice("dropped replication slot " + slot);
+  // The publication goes too when ss-capture created it and no other slot of this database is left to read it.
+  pg::Result owned =
+      pg::exec(sql, "SELECT obj_description(p.oid, 'pg_publication') = " + pg::quote_literal(sql, kCreatedBy) +
+                        ", (SELECT count(*) FROM pg_replication_slots WHERE database = current_database() AND plugin = "
+                        "'pgoutput') FROM pg_publication p WHERE p.pubname = " +
+                        pg::quote_literal(sql, publication));
+  if (PQntuples(owned.get()) == 0) return;
+  const std::string ident = pg::quote_ident(sql, publication);
+  if (PQgetvalue(owned.get(), 0, 0)[0] != 't') {
+    log::notice("kept publication " + publication + ": ss-capture did not create it (DROP PUBLICATION " + ident +
+                " removes it)");
+  } else if (std::string(PQgetvalue(owned.get(), 0, 1)) != "0") {
+    log::notice("kept publication " + publication + ": other slots of the database may read it (DROP PUBLICATION " +
+                ident + " once they are gone)");
+  } else {
+    pg::exec_command(sql, "DROP PUBLICATION " + ident);
+    log::notice("dropped publication " + publication);
+  }
 }
 
 }  // namespace ss::slot

@@ -44,7 +44,9 @@ bool exists(PGconn* sql, const std::string& slot, const std::string& database);
 std::pair<uint64_t, std::string> create(PGconn* repl, const std::string& slot, bool export_snapshot,
                                         bool temporary = false);
 
-// Drops the slot. Error(78) when it does not exist, 75 while it is in use.
-void drop(PGconn* sql, PGconn* repl, const std::string& slot, const std::string& database);
+// Drops the slot, and `publication` with it when ss-capture created it and no other pgoutput slot of the database
+// is left (each said on stderr). Error(78) when the slot does not exist, 75 while it is in use.
+void drop(PGconn* sql, PGconn* repl, const std::string& slot, const std::string& database,
+          const std::string& publication);
 
 }  // namespace ss::slot

@@ -386,7 +386,7 @@ std::string render_pipeline(const pb::PipelineStatus& s) {
                (g.has_offsets() ? "" : ", no offsets") + "]";
       out += k.has_oldest_rebuildable_time()
                  ? "  rebuildable from " + format_time_us(k.oldest_rebuildable_time()).substr(0, 19) + "Z (" +
-                       std::to_string(k.checkpoints()) + " checkpoints)"
+                       std::to_string(k.checkpoints()) + (k.checkpoints() == 1 ? " checkpoint)" : " checkpoints)")
                  : "  no checkpoint to rebuild from";
       out += "\n";
     }

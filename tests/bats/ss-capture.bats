@@ -390,3 +390,27 @@ SQL
   [[ "$stderr" == *"dropped replication slot ks1"* ]]
   ss-capture -d dbname=keyless --slot ks2 --drop-slot 2>/dev/null
 }
+
+@test "--drop-slot and shadowstream remove take away what ss-capture created, and keep what it did not" {
+  q "create database rm"
+  r() { psql -XAtq -v ON_ERROR_STOP=1 -d rm -c "$1"; }
+  r "create table a (id int primary key)"
+  ss-capture -d dbname=rm --slot rm1 --publication rmp --create-slot 2>/dev/null
+  ss-capture -d dbname=rm --slot rm2 --publication rmp --create-slot 2>/dev/null
+  run -0 --separate-stderr ss-capture -d dbname=rm --slot rm1 --publication rmp --drop-slot
+  [[ "$stderr" == *"dropped replication slot rm1"*"kept publication rmp: other slots of the database may read it"* ]]
+  # The supervisor's remove, with the pipeline down: the last slot, the publication ss-capture made, the state.
+  mkdir -p "$T/state"
+  run -0 env STATE_DIR="$T/state" PG_CONNINFO=dbname=rm SLOT=rm2 PUBLICATION=rmp shadowstream remove
+  [[ "$output" == *"dropped publication rmp"* ]]
+  [[ "$output" == *"shadowstream: removed slot rm2"*"the Redis stream and the Kafka archive keep their data" ]]
+  [ ! -e "$T/state" ]
+  [ "$(r "select count(*) from pg_publication where pubname = 'rmp'")" = 0 ]
+  [ "$(r "select count(*) from pg_replication_slots where slot_name in ('rm1', 'rm2')")" = 0 ]
+  # A publication the user made stays.
+  r "create publication mine for table a"
+  ss-capture -d dbname=rm --slot rm3 --publication mine --create-slot 2>/dev/null
+  run -0 --separate-stderr ss-capture -d dbname=rm --slot rm3 --publication mine --drop-slot
+  [[ "$stderr" == *"kept publication mine: ss-capture did not create it"* ]]
+  [ "$(r "select count(*) from pg_publication where pubname = 'mine'")" = 1 ]
+}

@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
   app.add_flag("--via-partition-root", cfg.via_partition_root,
                "Create the publication with publish_via_partition_root = true");
   app.add_flag("--create-slot", cfg.create_slot_only, "Create the slot (and publication), then exit");
-  app.add_flag("--drop-slot", cfg.drop_slot_only, "Drop the slot, then exit");
+  app.add_flag("--drop-slot", cfg.drop_slot_only,
+               "Drop the slot (and the publication, if ss-capture created it and no other slot is left), then exit");
   app.add_option("--snapshot", snapshot, "Initial snapshot when the slot is created: initial, never or only")
       ->check(CLI::IsMember({"initial", "never", "only"}))
       ->default_val("initial");

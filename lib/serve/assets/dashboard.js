@@ -217,7 +217,10 @@ function renderPipeline(s) {
   if (s.postgres) {
     const p = s.postgres;
     stage('PostgreSQL', p.error ? 'error: ' + p.error : 'slot ' + p.slot + (p.active ? ' (capturing)' : ' (idle)') +
-      ', lag ' + (p.lag_bytes || 0) + ' bytes, ' + (p.lag_seconds || 0).toFixed(1) + ' s');
+      ', lag ' + (p.lag_bytes || 0) + ' bytes, ' + (p.lag_seconds || 0).toFixed(1) + ' s, WAL kept ' +
+      (p.retained_bytes || 0) + ' bytes');
+    // What needs the operator: a slot keeping too much WAL, a published table without a replica identity.
+    for (const w of p.warnings || []) stage('Warning', w);
   }
   if (s.redis) {
     const r = s.redis;
@@ -229,7 +232,8 @@ function renderPipeline(s) {
     stage('Kafka', k.error ? 'error: ' + k.error : k.topic + ': ' + (k.end_offsets || 0) + ' messages' +
       (k.groups || []).map((g) => '; ' + g.name + ' lag ' + (g.lag || 0) + (g.has_offsets ? '' : ' (no offsets)')).join('') +
       (k.oldest_rebuildable_time ? '; rebuildable from ' + shortTime(k.oldest_rebuildable_time) + ' (' +
-        (k.checkpoints || 0) + ' checkpoints)' : '; no checkpoint to rebuild from'));
+        (k.checkpoints || 0) + ((k.checkpoints || 0) === 1 ? ' checkpoint)' : ' checkpoints)') :
+        '; no checkpoint to rebuild from'));
   }
 }
 
