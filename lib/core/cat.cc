@@ -82,12 +82,19 @@ class ShapeLog {
           break;
         }
     } else {
-      std::string change = shape::describe(shape::compare(rec, k.columns), k.columns);
+      shape::Change ch = shape::compare(rec, k.columns);
+      // Under REPLICA IDENTITY FULL every column is flagged key: there is no key to show.
+      if (rec.replica_identity() == "f") ch.key_changed = false;
+      std::string change = shape::describe(ch, k.columns);
       if (k.name != name) change = "renamed from " + k.name + (change.empty() ? "" : ", " + change);
-      out += change;
+      if (k.replica_identity != rec.replica_identity())
+        change += (change.empty() ? "" : ", ") + std::string("replica identity ") + identity(k.replica_identity) +
+                  " -> " + identity(rec.replica_identity());
+      // Something else the fingerprint holds changed (a key flag a FULL identity hides, say): never an empty line.
+      out += change.empty() ? "the same columns" : change;
     }
     out += '\n';
-    k = {rec.shape_id(), name, std::move(now)};
+    k = {rec.shape_id(), name, std::move(now), rec.replica_identity()};
   }
 
  private:
@@ -100,7 +107,12 @@ class ShapeLog {
     uint64_t shape = 0;
     std::string name;
     std::vector<shape::TargetColumn> columns;
+    std::string replica_identity;
   };
+  // pg_class.relreplident's letter, as ALTER TABLE ... REPLICA IDENTITY names it.
+  static const char* identity(const std::string& letter) {
+    return letter == "f" ? "full" : letter == "i" ? "index" : letter == "n" ? "nothing" : "default";
+  }
   std::unordered_map<std::string, Known> known_;
 };
 

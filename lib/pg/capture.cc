@@ -152,8 +152,8 @@ class Capture {
   }
 
   void ensure_publication() {
-    slot::ensure_publication(sql_.get(), cfg_.publication,
-                             {cfg_.tables, cfg_.all_tables, cfg_.allow_keyless, cfg_.via_partition_root});
+    keyless_at_start_ = slot::ensure_publication(
+        sql_.get(), cfg_.publication, {cfg_.tables, cfg_.all_tables, cfg_.allow_keyless, cfg_.via_partition_root});
   }
   bool slot_exists() { return slot::exists(sql_.get(), cfg_.slot, source_.database()); }
   std::pair<uint64_t, std::string> create_slot(bool export_snapshot) {
@@ -358,10 +358,13 @@ class Capture {
     if (!rel || !keyless_warned_.insert(oid).second) return;
     const bool key = std::any_of(rel->columns.begin(), rel->columns.end(), [](auto& c) { return c.is_key; });
     if (slot::publishes_safely(rel->replica_identity, key, key)) return;
-    log::warn(
-        "publication " + cfg_.publication + " publishes " +
-        slot::keyless_advice({pg::quote_ident(sql_.get(), rel->schema) + "." + pg::quote_ident(sql_.get(), rel->table)},
-                             pg::quote_ident(sql_.get(), cfg_.publication), true));
+    // Named as the catalog query at start names it (format's %I), so a table warned about then is not again.
+    pg::Result name = pg::exec(sql_.get(), "SELECT format('%I.%I', " + pg::quote_literal(sql_.get(), rel->schema) +
+                                               ", " + pg::quote_literal(sql_.get(), rel->table) + ")");
+    const std::string table = PQgetvalue(name.get(), 0, 0);
+    if (std::find(keyless_at_start_.begin(), keyless_at_start_.end(), table) != keyless_at_start_.end()) return;
+    log::warn("publication " + cfg_.publication + " publishes " +
+              slot::keyless_advice({table}, pg::quote_ident(sql_.get(), cfg_.publication), true));
   }
 
   void on_message(std::string_view msg, uint64_t wal_start) {
@@ -517,6 +520,7 @@ class Capture {
   std::unique_ptr<AckReader> acks_;
   std::unordered_set<std::string> excluded_;
   std::unordered_set<uint32_t> keyless_warned_;  // relations already warned about (warn_keyless)
+  std::vector<std::string> keyless_at_start_;    // ... and the tables ensure_publication warned about
   pg::Conn sql_, repl_;
   shadowstream::v1::Source source_;
   std::unordered_map<uint32_t, std::string> type_names_;

@@ -71,13 +71,13 @@ std::vector<std::string> keyless_tables(PGconn* sql, const std::string& publicat
                                   pg::quote_literal(sql, publication) + ")"));
 }
 
-void ensure_publication(PGconn* sql, const std::string& publication, const Scope& scope) {
+std::vector<std::string> ensure_publication(PGconn* sql, const std::string& publication, const Scope& scope) {
   const std::string lit = pg::quote_literal(sql, publication), ident = pg::quote_ident(sql, publication);
   pg::Result r = pg::exec(sql, "SELECT 1 FROM pg_publication WHERE pubname = " + lit);
   if (PQntuples(r.get()) > 0) {
     std::vector<std::string> bad = keyless_tables(sql, publication);
     if (!bad.empty()) log::warn("publication " + publication + " publishes " + keyless_advice(bad, ident, true));
-    return;
+    return bad;
   }
   std::vector<std::pair<std::string, bool>> tables;
   if (!scope.tables.empty()) {
@@ -132,6 +132,7 @@ void ensure_publication(PGconn* sql, const std::string& publication, const Scope
       log::warn(keep_keyless ? "publication " + publication + " publishes " + keyless_advice(bad, ident, true)
                              : "left out of publication " + publication + ": " + keyless_advice(bad, ident, false));
   }
+  return keep_keyless && !scope.allow_keyless ? bad : std::vector<std::string>();
 }
 
 bool exists(PGconn* sql, const std::string& slot, const std::string& database) {

@@ -33,7 +33,8 @@ std::vector<std::string> keyless_tables(PGconn* sql, const std::string& publicat
 // publish safely (the others named in one warning); --table publishes the tables named, warning about those without
 // a key; --all-tables refuses (78) while a table has no key, unless `allow_keyless`. An existing publication is left
 // as it is, with a warning when it holds such a table. Error(78) too when the user may not create it.
-void ensure_publication(PGconn* sql, const std::string& publication, const Scope& scope);
+// Returns the published tables it warned about (as format('%I.%I') names them).
+std::vector<std::string> ensure_publication(PGconn* sql, const std::string& publication, const Scope& scope);
 
 // Whether the slot exists. Error(78) when it does, but for another plugin or database.
 bool exists(PGconn* sql, const std::string& slot, const std::string& database);

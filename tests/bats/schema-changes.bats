@@ -102,6 +102,8 @@ migrate() {
   grep -Eq ' public.ev shape [0-9a-f]{16}: -d, a int4 -> int8, b varchar\(10\) -> varchar\(40\), c text -> jsonb$' "$T/shapes"
   grep -Eq ' public.t3 shape [0-9a-f]{16}: renamed from public.t2$' "$T/shapes"
   grep -Eq ' public.ev shape [0-9a-f]{16}: key \(g, id\)$|key \(id, g\)$' "$T/shapes"
+  # Every line says what changed: none is empty.
+  ! grep -Eq 'shape [0-9a-f]{16}: $' "$T/shapes"
   for k in 1 2 3 4 5; do
     at=$(sed -n "${k}p" "$T/instants")
     fresh_db shape_$k

@@ -157,6 +157,11 @@ SQL
   # Key flags follow the identity: FULL flags every column, USING INDEX the index's.
   [ "$(json "$T/ri.ss" | jq -r 'select(.table=="ri_f" and .op=="update") | [.columns[] | .is_key // false] | map(tostring) | join(",")' | head -1)" = "true,true" ]
   [ "$(json "$T/ri.ss" | jq -r 'select(.table=="ri_i" and .op=="update") | [.columns[] | .is_key // false] | map(tostring) | join(",")')" = "false,true,false" ]
+  # A replica identity changed on a table is a shape change ss-cat --shapes names.
+  psql -Xq -v ON_ERROR_STOP=1 -c "alter table ri_d replica identity full" -c "insert into ri_d values (3, 'c')"
+  drain s_ri >>"$T/ri.ss"
+  ss-cat --shapes "$T/ri.ss" >"$T/ri.shapes"
+  grep -Eq ' public.ri_d shape [0-9a-f]{16}: replica identity default -> full$' "$T/ri.shapes"
 }
 
 @test "partitioned tables are reported as their root with publish_via_partition_root" {
@@ -373,14 +378,22 @@ SQL
   k "create table late (v text); insert into late values ('x')"
   end=$(k "select pg_current_wal_insert_lsn()")
   ss-capture -d dbname=keyless --slot ks2 --publication kp2 --endpos "$end" >"$T/late.ss" 2>"$T/late.err"
-  grep -q 'publication kp2 publishes "public"."late" without a primary key or replica identity' "$T/late.err"
+  grep -q 'publication kp2 publishes public.late without a primary key or replica identity' "$T/late.err"
+  [ "$(grep -c 'publishes public.late' "$T/late.err")" -eq 1 ] # once, not again at its first change
+  # One created while the capture streams is named at its first change.
+  ss-capture -v -d dbname=keyless --slot ks2 --publication kp2 >"$T/live.ss" 2>"$T/live.err" 3>&- &
+  pid=$!
+  ss_wait_for grep -q "streaming from slot ks2" "$T/live.err"
+  k "create table later (v text); insert into later values ('y')"
+  ss_wait_for grep -q 'publication kp2 publishes public.later without a primary key' "$T/live.err"
+  ss_stop_expect "$pid" 0
   [ "$(ss-cat "$T/late.ss" | jq -r 'select(.table == "late") | .columns[0].text')" = x ]
   # The pipeline's status says what WAL the slot keeps, and warns past --max-slot-lag and about the keyless table.
   run -0 --separate-stderr env -u REDIS_URL -u KAFKA_BROKERS ss-progress pipeline --once --json -d dbname=keyless \
     --slot ks2 --publication kp2 --max-slot-lag 1
   echo "$output" | jq -e '.postgres.retained_bytes > 1'
   echo "$output" | jq -e '[.postgres.warnings[] | select(startswith("slot ks2 keeps "))] | length == 1'
-  echo "$output" | jq -e '[.postgres.warnings[] | select(contains("publishes public.late without a primary key"))] | length == 1'
+  echo "$output" | jq -e '[.postgres.warnings[] | select(contains("publishes public.late, public.later without a primary key"))] | length == 1'
   run -0 --separate-stderr env -u REDIS_URL -u KAFKA_BROKERS ss-progress pipeline --once --text -d dbname=keyless \
     --slot ks2 --publication kp2
   [[ "$output" == *"retained "* ]]
