@@ -63,8 +63,10 @@ need_root_and_no_package() {
   dpkg -i "$DEB"
   [ "$(/usr/bin/ss-cat --version)" = "ss-cat 0.1.0" ]
   /usr/bin/ss-capture --help | grep -q -- '--metrics-file'
-  [ "$(man -w ss-capture)" = /usr/share/man/man1/ss-capture.1.gz ]
-  MANPAGER=cat MANWIDTH=80 man ss-capture 2>/dev/null | grep -q 'logical replication'
+  # The system's PATH: with build/bin on it, man finds build/share/man first (as it should for a build tree).
+  [ "$(env -u MANPATH PATH=/usr/sbin:/usr/bin:/sbin:/bin man -w ss-capture)" = /usr/share/man/man1/ss-capture.1.gz ]
+  env -u MANPATH PATH=/usr/sbin:/usr/bin:/sbin:/bin MANPAGER=cat MANWIDTH=80 man ss-capture 2>/dev/null |
+    grep -q 'logical replication'
   grep -qx 'ExecStart=/usr/bin/shadowstream --config /etc/shadowstream/shadowstream.conf up --foreground' \
     /lib/systemd/system/shadowstream.service
   # The units' User=: a system account with its own group.
