@@ -4,7 +4,12 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 CXX      ?= g++
 CXXFLAGS ?= -O2 -g
-PKGS     := libpq rdkafka hiredis grpc++ protobuf simdjson cpp-httplib openssl prometheus-cpp-core prometheus-cpp-pull
+PKGS     := libpq rdkafka hiredis grpc++ protobuf simdjson cpp-httplib openssl prometheus-cpp-core
+
+# Every core unless the command line says otherwise (-j1): a fresh clone's first build is most of `make deps demo`.
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 1)
+# `make deps demo` (or test) runs in parallel too: nothing is generated, so nothing compiled, before deps is done.
+AFTER_DEPS := $(filter deps,$(MAKECMDGOALS))
 
 # Evaluated lazily so that `make deps` works before pkg-config knows the libraries.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -64,12 +69,12 @@ help:
 	@echo 'make deb        a Debian package of the same, with systemd units, in $(BUILD)/deb/'
 	@echo 'make format     clang-format every C++ source in place'
 
-$(BUILD)/gen/shadowstream.pb.cc $(BUILD)/gen/shadowstream.pb.h &: $(PROTO)
+$(BUILD)/gen/shadowstream.pb.cc $(BUILD)/gen/shadowstream.pb.h &: $(PROTO) | $(AFTER_DEPS)
 	@mkdir -p $(@D)
 	@echo "PROTOC   $<"
 	$(Q)protoc -Iproto --cpp_out=$(BUILD)/gen $<
 
-$(BUILD)/gen/shadowstream.grpc.pb.cc $(BUILD)/gen/shadowstream.grpc.pb.h &: $(PROTO)
+$(BUILD)/gen/shadowstream.grpc.pb.cc $(BUILD)/gen/shadowstream.grpc.pb.h &: $(PROTO) | $(AFTER_DEPS)
 	@mkdir -p $(@D)
 	@echo "PROTOC   $< (grpc)"
 	$(Q)protoc -Iproto --grpc_out=$(BUILD)/gen --plugin=protoc-gen-grpc=$$(command -v grpc_cpp_plugin) $<
