@@ -12,6 +12,7 @@
 #include "core/position.h"
 #include "core/record_check.h"
 #include "core/shape.h"
+#include "core/window_base.h"
 #include "shadowstream.pb.h"
 
 namespace ss::cat {
@@ -39,6 +40,7 @@ void frames_to_json(const std::string& path, size_t max_frame, BufferedWriter& o
   shadowstream::v1::ChangeRecord rec;
   std::vector<std::string> events;
   while (reader.next(rec)) {
+    if (window_base_of(rec)) continue;  // a window's opening marker, not a change (window_base.h)
     if (debezium) {
       debezium->convert(rec, events);
       for (const auto& e : events) {

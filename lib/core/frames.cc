@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/metrics.h"
 #include "core/record_check.h"
 #include "core/signals.h"
 
@@ -93,6 +94,7 @@ bool FrameReader::next(shadowstream::v1::ChangeRecord& rec, std::string_view& pa
   } catch (const Error& e) {
     fail(e.what());
   }
+  metrics::note_source(rec.source().name());
   return true;
 }
 

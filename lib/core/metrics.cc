@@ -5,11 +5,12 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <prometheus/exposer.h>
+#include <httplib.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
@@ -123,10 +124,24 @@ std::shared_ptr<Extras> extras_collectable() {
   return e;
 }
 
+// source_from_records: whether on, and the source once a record named it.
+std::atomic<bool> g_from_records{false}, g_source_known{false};
+std::mutex g_source_mu;
+std::string g_source;
+
 std::string serialize_all() {
   std::vector<prometheus::MetricFamily> families = registry().Collect();
   auto more = extras_collectable()->Collect();
   families.insert(families.end(), more.begin(), more.end());
+  if (g_source_known.load()) {
+    std::lock_guard<std::mutex> lock(g_source_mu);
+    for (auto& f : families)
+      for (auto& m : f.metric)
+        if (std::none_of(m.label.begin(), m.label.end(), [](const auto& l) { return l.name == "source"; })) {
+          m.label.push_back({"source", g_source});
+          std::sort(m.label.begin(), m.label.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+        }
+  }
   return prometheus::TextSerializer().Serialize(families);
 }
 
@@ -196,6 +211,18 @@ const std::string& tool() {
   return tool_name();
 }
 
+void source_from_records() {
+  const char* s = std::getenv("SS_METRICS_SOURCE");
+  g_from_records = !(s && *s);
+}
+
+void note_source(std::string_view name) {
+  if (!g_from_records.load(std::memory_order_relaxed) || g_source_known.load(std::memory_order_relaxed)) return;
+  std::lock_guard<std::mutex> lock(g_source_mu);
+  g_source = name.empty() ? std::string("default") : std::string(name);  // as the archive names a record without one
+  g_source_known = true;
+}
+
 std::map<std::string, std::string> metric_labels() {
   return labels();
 }
@@ -232,7 +259,10 @@ std::string text() {
 
 struct Exporter::Impl {
   Config cfg;
-  std::unique_ptr<prometheus::Exposer> exposer;
+  // /metrics over HTTP: only the registry's series (prometheus-cpp's own Exposer adds exposer_* series of its own).
+  std::unique_ptr<httplib::Server> http;
+  std::thread server;
+  int port = 0;
   std::thread writer;
   std::mutex mu;
   std::condition_variable cv;
@@ -272,18 +302,19 @@ Exporter::Exporter(const Config& cfg) : impl_(std::make_unique<Impl>()) {
                                   ": /metrics has no token or TLS, so it is served on loopback only; off this "
                                   "machine, use --metrics-file with node_exporter's textfile collector");
     transport::check_port_free("--metrics", cfg.listen);
-    std::string bind = host.find(':') != std::string::npos ? "[" + host + "]:" : host + ":";
-    try {
-      // Several workers and a short read timeout: civetweb holds a worker for a connection that sends nothing
-      // for its request_timeout_ms (30 s by default), and with one worker that stalled every scrape.
-      impl_->exposer = std::make_unique<prometheus::Exposer>(
-          std::vector<std::string>{"listening_ports", bind + std::to_string(port), "num_threads", "4",
-                                   "request_timeout_ms", "2000", "max_request_size", "16384"});
-    } catch (const std::exception&) {
-      throw Error(kExitUnavailable, "cannot listen on " + cfg.listen + " for --metrics");
-    }
-    impl_->exposer->RegisterCollectable(registry_ptr());
-    impl_->exposer->RegisterCollectable(extras_collectable());
+    auto http = std::make_unique<httplib::Server>();
+    // A short read timeout and a small request: a connection that sends nothing must not hold a worker for long,
+    // nor a scrape grow without bound.
+    http->set_read_timeout(2, 0);
+    http->set_payload_max_length(16384);
+    http->Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(text(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+    const int bound = port == 0 ? http->bind_to_any_port(host) : (http->bind_to_port(host, port) ? port : -1);
+    if (bound < 0) throw Error(kExitUnavailable, "cannot listen on " + cfg.listen + " for --metrics");
+    impl_->port = bound;
+    impl_->http = std::move(http);
+    impl_->server = std::thread([h = impl_->http.get()] { h->listen_after_bind(); });
   }
   if (!cfg.file.empty()) {
     write_file(cfg.file, text());  // a bad path fails here, at start, not silently later
@@ -299,6 +330,10 @@ Exporter::Exporter(const Config& cfg) : impl_(std::make_unique<Impl>()) {
 }
 
 Exporter::~Exporter() {
+  if (impl_->http) {
+    impl_->http->stop();
+    impl_->server.join();
+  }
   if (impl_->writer.joinable()) {
     {
       std::lock_guard<std::mutex> lock(impl_->mu);
@@ -311,9 +346,7 @@ Exporter::~Exporter() {
 }
 
 int Exporter::port() const {
-  if (!impl_->exposer) return 0;
-  auto ports = impl_->exposer->GetListeningPorts();
-  return ports.empty() ? 0 : ports.front();
+  return impl_->port;
 }
 
 }  // namespace ss::metrics

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ss::metrics {
@@ -65,6 +66,10 @@ void set_tool(const std::string& tool);
 const std::string& tool();
 // The labels every metric of this process carries (tool, and source under the supervisor).
 std::map<std::string, std::string> metric_labels();
+// A tool run by hand serves one source, which its records name: without SS_METRICS_SOURCE, the first record's
+// source (note_source) labels every metric from then on. Off by default (a replay server serves many sources).
+void source_from_records();
+void note_source(std::string_view name);
 
 // Exports per `cfg` while it lives; destroyed, it writes the file a last time. Error(64) for an address off
 // loopback, 78 for a file that cannot be written (74 for a full disk or an I/O error), 69 for a port in use.

@@ -14,12 +14,15 @@
 #include <memory>
 #include <queue>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/ack.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/signals.h"
+#include "core/window_base.h"
 #include "kafka/archive_group.h"
 #include "kafka/archive_layout.h"
 
@@ -100,6 +103,8 @@ class Merge {
     blocking_ = lanes_.size();
   }
   bool done(int32_t p) { return lanes_[p].done; }
+  // Written once, just before the first record: by then every partition has shown what lies before its first.
+  void open_with(std::function<void(FrameWriter&)> opening) { opening_ = std::move(opening); }
   // No record of this partition is wanted any more (its end, or past the window).
   void finish(int32_t p) {
     Lane& l = lanes_[p];
@@ -139,6 +144,7 @@ class Merge {
       const Buffered& b = l.queue.front();
       if (!final && idle_ > 0 && now_us() - b.arrived_us < kFollowGraceUs) return;
       heads_.pop();
+      if (opening_) std::exchange(opening_, nullptr)(out);
       if (b.frames)
         out.write_frames(b.payload, b.frames);
       else
@@ -163,6 +169,7 @@ class Merge {
   size_t finished_ = 0;
   size_t blocking_ = 0;  // lanes with nothing buffered that may still send records
   size_t idle_ = 0;      // of those, the ones at their end (--follow)
+  std::function<void(FrameWriter&)> opening_;
 };
 
 // The first frame's payload of a bundle. Error(65) when the bundle does not start with a whole frame.
@@ -182,11 +189,12 @@ class WindowRead {
  public:
   using Seen = std::function<void(const ChangeRecord&, uint64_t)>;
   WindowRead(const ReadConfig& cfg, const std::string& topic, const Span& span, bool follow, FrameWriter& out,
-             const Seen& seen)
+             const Seen& seen, bool mark_base = false)
       : cfg_(cfg),
         topic_(topic),
         span_(span),
         follow_(follow),
+        mark_base_(mark_base),
         out_(out),
         seen_(seen),
         c_(make_consumer(cfg.kafka, "", nullptr, nullptr, follow)) {}
@@ -233,13 +241,37 @@ class WindowRead {
       rd_kafka_t* seeker = probe ? probe.get() : c_.get();
       start = window_start(seeker, topic_, span_, parts, wm);
       refuse_trimmed_start(seeker, topic_, span_, start, wm);
+      if (mark_base_) find_bases(seeker, start, wm);
     }
     for (int32_t p : parts)
       if (start[p] < wm[p].high || follow_) active_[p] = start[p];
     if (active_.empty()) return false;
     assign(c_.get(), topic_, active_);
     merge_.emplace(active_);
+    if (mark_base_)
+      merge_->open_with([this](FrameWriter& out) {
+        for (const auto& [source, base] : bases_)
+          out.write_payload(window_base_marker(source, base.first, base.second).SerializeAsString());
+      });
     return true;
+  }
+
+  // The last change before the window, per source (window_base.h): the message before each partition's start, and
+  // the records before the window read past it (take).
+  void find_bases(rd_kafka_t* c, const std::map<int32_t, int64_t>& start, std::map<int32_t, Watermarks>& wm) {
+    std::map<int32_t, int64_t> probe;
+    for (auto [p, off] : start)
+      if (off > wm[p].low) probe[p] = off - 1;
+    read_partitions(c, topic_, probe, [&](const rd_kafka_message_t* m) {
+      if (std::optional<Position> pos = message_position(m))
+        note_before(m, *pos, rd_kafka_message_timestamp(m, nullptr) * 1000);
+      return false;
+    });
+    rd_kafka_assign(c, nullptr);
+  }
+  void note_before(const rd_kafka_message_t* m, const Position& pos, int64_t commit_time_us) {
+    auto& base = bases_[std::string(header(m, "source"))];
+    if (pos >= base.first) base = {pos, commit_time_us};
   }
 
   void on_silence() {
@@ -294,9 +326,11 @@ class WindowRead {
         merge_->finish(m->partition);  // partitions are in position (and so commit) order: nothing later qualifies
         break;
       case Span::Where::kBefore:
+        if (mark_base_) note_before(m, pos, commit_time);
         break;
       case Span::Where::kInside:
         if (seen_) seen_(rec_, bundled ? bundled : 1);
+        metrics::note_source(header(m, "source"));
         // Only --follow's grace period looks at when a record arrived.
         const int64_t arrived = follow_ ? now_us() : 0;
         merge_->push(m->partition, {pos, std::string(*whole), arrived, bundled});
@@ -308,6 +342,8 @@ class WindowRead {
   const std::string& topic_;
   const Span& span_;
   const bool follow_;
+  const bool mark_base_;  // open with the window's bases (a window read, not a rebuild's changes)
+  std::map<std::string, std::pair<Position, int64_t>> bases_;
   FrameWriter& out_;
   const Seen& seen_;
   kafka::Handle c_;
@@ -321,8 +357,8 @@ class WindowRead {
 
 // Writes `span` of `topic` to `out` in position order; `seen` is told of each record written.
 void window_read(const ReadConfig& cfg, const std::string& topic, const Span& span, bool follow, FrameWriter& out,
-                 const WindowRead::Seen& seen = {}) {
-  WindowRead(cfg, topic, span, follow, out, seen).run();
+                 const WindowRead::Seen& seen = {}, bool mark_base = false) {
+  WindowRead(cfg, topic, span, follow, out, seen, mark_base).run();
 }
 
 // Per partition that retention has trimmed (its log no longer starts at offset 0), the position of the first record
@@ -514,7 +550,7 @@ int run_read(const ReadConfig& cfg, int out_fd) {
   if (!cfg.group.empty()) return group_read(cfg, out_fd);
   if (cfg.since_us || cfg.from) {
     FrameWriter out(out_fd);
-    window_read(cfg, cfg.topic, Span{cfg.since_us, cfg.until_us, cfg.from, cfg.to}, cfg.follow, out);
+    window_read(cfg, cfg.topic, Span{cfg.since_us, cfg.until_us, cfg.from, cfg.to}, cfg.follow, out, {}, true);
     return kExitOk;
   }
   return rebuild_read(cfg, out_fd);

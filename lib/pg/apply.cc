@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/window_base.h"
 #include "pg/fold.h"
 #include "pg/loader.h"
 #include "pg/pipeline.h"
@@ -67,6 +68,7 @@ struct Applier::Impl {
   std::unordered_map<std::string, std::pair<std::string, std::string>> targets;  // schema '\0' table -> target
   bool in_tx = false;
   bool mid_tx = false;  // records of a source transaction whose end has not been seen are applied
+  bool warned_base = false;
 
   // Grouping (Config::group): the open target transaction holds whole source transactions, their rows folded.
   fold::Fold fold;
@@ -541,6 +543,26 @@ void Applier::rollback() {
 }
 bool Applier::in_transaction() const {
   return impl_->in_tx;
+}
+void Applier::require_base(const ChangeRecord& marker) {
+  const std::string& source = marker.source().name();
+  const Position base{marker.commit_lsn(), marker.ordinal()};
+  Position hw;
+  if (Outcome o = impl_->positions.high_water(impl_->pipe, source, hw); !o.ok()) impl_->stop(*o.failure());
+  // The archive names records without a source "default" (archive_writer.cc); the target keeps them under "".
+  if (hw.is_zero() && source == "default")
+    if (Outcome o = impl_->positions.high_water(impl_->pipe, "", hw); !o.ok()) impl_->stop(*o.failure());
+  if (holds_base(hw, base)) return;
+  const std::string held = hw.is_zero() ? "none of source " + source + "'s changes"
+                                        : source + "'s changes up to " + format_position(hw) + " only";
+  if (!impl_->cfg.no_base)
+    throw Error(kExitDataErr, "the target holds " + held + ", and this window starts after " + format_position(base) +
+                                  ": its updates and deletes would miss rows; build the base first (ss-archive read "
+                                  "--as-of START | ss-replay --speed max --to ...), or pass --no-base");
+  if (!impl_->warned_base)
+    log::warn("--no-base: the target holds " + held + ", and this window starts after " + format_position(base) +
+              ": rows changed before it are missing or stale");
+  impl_->warned_base = true;
 }
 const Stats& Applier::stats() const {
   impl_->stats.applied = impl_->pipe.tally().statements;

@@ -25,6 +25,8 @@ struct Config {
   std::vector<std::pair<std::string, std::string>> table_map;   // "schema.table" or "table" -> same forms
   std::vector<std::pair<std::string, std::string>> schema_map;  // source schema -> target schema
   OnError on_error = OnError::kStop;
+  // --no-base: a window may go into a target that lacks the history before it (window_base.h); warned, not refused.
+  bool no_base = false;
   std::string position_table = "shadowstream.replay_position";
   size_t pipeline_depth = 1000;  // statements sent before their results are read
   // Rebuilds (--speed max): many source transactions per target transaction, their changes folded to the last
@@ -78,6 +80,9 @@ class Applier {
   void rollback();
   bool in_transaction() const;
   const Stats& stats() const;
+  // A window's base marker (window_base.h): Error(65) saying how to build the base when the target's high-water for
+  // the marker's source is below it (or absent), unless Config::no_base, which warns instead (once).
+  void require_base(const shadowstream::v1::ChangeRecord& marker);
 
  private:
   struct Impl;

@@ -87,6 +87,7 @@ class Reader {
     m.bytes_in.Increment(static_cast<double>(bytes));
     m.bytes_out.Increment(static_cast<double>(bytes));
     if (!probe_.ParseFromArray(last.data(), static_cast<int>(last.size()))) return;
+    metrics::note_source(probe_.source().name());
     m.position(probe_.commit_lsn(), probe_.commit_time());
     m.latency(probe_.commit_time(), now_us());
   }

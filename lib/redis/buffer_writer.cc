@@ -85,6 +85,7 @@ class Writer {
     if (!rec_.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
       throw Error(kExitDataErr, "frame is not a valid ChangeRecord");
     validate_record(rec_);
+    metrics::note_source(rec_.source().name());
     Item it;
     it.pos = Position{rec_.commit_lsn(), rec_.ordinal()};
     it.commit_us = rec_.commit_time();

@@ -67,6 +67,9 @@ std::optional<std::string> why_invalid(const ReplayRequest& r) {
   if (r.start_time() < 0 || r.end_time() < 0) return "start_time and end_time must not be negative";
   if (r.start_time() && r.end_time() && r.start_time() >= r.end_time()) return "start_time must be before end_time";
   if (r.to_lsn() && r.from_lsn() > r.to_lsn()) return "from_lsn must not be above to_lsn";
+  // (An empty source is the server's default, checked again once it is filled in.)
+  if (r.rebuild() && (source.kind == SourceName::kFile || !r.start_time() || r.target().empty()))
+    return "rebuild needs a kafka: source, a start_time and a target";
   if (!replay::on_error_of(r)) return "on_error must be stop, skip or log (and on_error_name, if set, the same)";
   for (const auto& t : r.tables())
     if (t.empty()) return "tables: empty table name";
@@ -137,6 +140,25 @@ Source::Source(const ReplayRequest& r, const replay::Config& rc, const Config& c
     }
     wfd->reset();  // the job's reader sees the end now
   });
+}
+
+replay::Progress build_base(const ReplayRequest& r, const Config& cfg, const replay::Hooks& hooks) {
+  ReplayRequest base;
+  base.set_source(r.source());
+  base.set_target(r.target());
+  *base.mutable_tables() = r.tables();
+  base.set_create_tables(r.create_tables());
+  base.set_on_error(r.on_error());
+  base.set_on_error_name(r.on_error_name());
+  base.set_end_time(r.start_time());  // no start: a rebuild as of the window's start
+  const replay::Config rc = replay::config_of(base);
+  replay::PostgresSink sink(replay::apply_config_of(base));
+  Source src(base, rc, cfg, hooks.should_stop);
+  FrameReader in(src.fd(), src.name());
+  replay::Progress p = replay::run(rc, in, sink, hooks);
+  src.finish();
+  if (p.finished) src.check();
+  return p;
 }
 
 }  // namespace ss::jobs

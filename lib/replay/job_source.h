@@ -49,4 +49,9 @@ class Source {
   int code_ = 0;
 };
 
+// A rebuild job's base (ReplayRequest.rebuild): the archive as of its start_time (the latest checkpoint before it,
+// then the changes up to it) applied to its target at full speed, ahead of the window. Returns what it replayed; a
+// stop or cancel (hooks.should_stop) ends it early, with progress.finished false.
+replay::Progress build_base(const shadowstream::v1::ReplayRequest& r, const Config& cfg, const replay::Hooks& hooks);
+
 }  // namespace ss::jobs

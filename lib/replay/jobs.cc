@@ -310,6 +310,20 @@ struct Manager::Impl {
     return replay::run(unpaced, in, sink, hooks).done;
   }
 
+  // A job's replay hooks: its pause gate, its stop, its progress published with `offset` records before it.
+  replay::Hooks hooks_of(Job& j, const std::function<bool()>& stop, const uint64_t& offset, const replay::Config& rc) {
+    replay::Hooks h;
+    h.gate = &j.gate;
+    h.should_stop = stop;
+    h.progress_interval_us = 250'000;
+    h.on_progress = [this, &j, &offset, &rc](const replay::Progress& p) {
+      std::lock_guard<std::mutex> lk(mu);
+      update(j, p, offset, rc);
+      publish(j, false);
+    };
+    return h;
+  }
+
   void run(Job& j, bool resumed) {
     ReplayRequest req;
     uint64_t base = 0;
@@ -341,24 +355,22 @@ struct Manager::Impl {
         rc.window.from = resume_from;
         base = base > 0 ? base - 1 : 0;  // the record at resume_from is replayed (or skipped) again
       }
+      const std::function<bool()> stop_job = [&] { return j.cancel.load() || stopping(); };
+      if (req.rebuild()) {
+        const uint64_t from_zero = 0;
+        replay::Progress bp = build_base(req, cfg, hooks_of(j, stop_job, from_zero, rc));
+        if (!bp.finished) throw Error(kExitTempFail, "stopped while building the base");
+        base = bp.done;
+      }
       std::unique_ptr<replay::Sink> sink;
       if (req.target().empty()) {
         sink = std::make_unique<replay::CountSink>();
       } else {
         sink = std::make_unique<replay::PostgresSink>(replay::apply_config_of(req));
       }
-      Source src(req, rc, cfg, [&] { return j.cancel.load() || stopping(); });
+      Source src(req, rc, cfg, stop_job);
       FrameReader in(src.fd(), src.name());
-      replay::Hooks hooks;
-      hooks.gate = &j.gate;
-      hooks.should_stop = [&] { return j.cancel.load() || stopping(); };
-      hooks.progress_interval_us = 250'000;
-      hooks.on_progress = [&](const replay::Progress& p) {
-        std::lock_guard<std::mutex> lk(mu);
-        update(j, p, base, rc);
-        publish(j, false);
-      };
-      replay::Progress p = replay::run(rc, in, *sink, hooks);
+      replay::Progress p = replay::run(rc, in, *sink, hooks_of(j, stop_job, base, rc));
       src.finish();
       if (j.cancel) {
         final_state = shadowstream::v1::JOB_STATE_CANCELLED;

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/signals.h"
+#include "core/window_base.h"
 #include "pg/conn.h"
 
 namespace ss::replay {
@@ -52,6 +53,11 @@ class Run {
 
   Progress run() {
     while (next()) {
+      // A window's base: not history to pace or filter, and before the window's first record.
+      if (window_base_of(rec_)) {
+        sink_.base(rec_, payload_);
+        continue;
+      }
       ++prog_.read;
       if (!have_tx_ || rec_.commit_lsn() != tx_lsn_) {
         // The previous transaction's last record may have been filtered out; it is complete all the same.
@@ -281,6 +287,7 @@ std::optional<apply::OnError> on_error_of(const shadowstream::v1::ReplayRequest&
 apply::Config apply_config_of(const shadowstream::v1::ReplayRequest& r, apply::Config ac) {
   ac.conninfo = r.target();
   ac.create_tables = r.create_tables();
+  ac.no_base = r.no_base();
   // A rebuild's intermediate states are not watched: at full speed, transactions are grouped and their rows folded.
   ac.group.enabled = r.speed_factor() == 0 && r.rate() == 0;
   ac.on_error = on_error_of(r).value_or(apply::OnError::kStop);

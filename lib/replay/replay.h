@@ -55,6 +55,11 @@ class Sink {
   virtual bool abort_tx() { return false; }
   // About to sleep or to finish: let downstream see what is due.
   virtual void flush() {}
+  // A window's base marker (window_base.h), ahead of the window: passed on, or checked against the target.
+  virtual void base(const shadowstream::v1::ChangeRecord& marker, std::string_view payload) {
+    (void)marker;
+    (void)payload;
+  }
 };
 
 // Frames, passed on byte for byte.
@@ -66,6 +71,7 @@ class FrameSink : public Sink {
     return true;
   }
   void flush() override { out_.flush(); }
+  void base(const shadowstream::v1::ChangeRecord&, std::string_view payload) override { out_.write_payload(payload); }
 
  private:
   FrameWriter out_;
@@ -91,6 +97,7 @@ class PostgresSink : public Sink {
     return open;
   }
   void flush() override { applier_.flush(); }
+  void base(const shadowstream::v1::ChangeRecord& marker, std::string_view) override { applier_.require_base(marker); }
   const apply::Stats& stats() const { return applier_.stats(); }
 
  private:

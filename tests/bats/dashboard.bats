@@ -207,8 +207,9 @@ done_above() { [ "$(job_done "$1")" -gt "$2" ]; }
   for s in login jobs-done paused cancelled phone dashboard-1280x900 dashboard-390; do [ -s "$shots/$s.png" ]; done
   # What the browser did, as the server sees it.
   api GET /api/jobs | sed '$d' | jq -r '.jobs[] | "\(.request.name) \(.state)"' | sort >"$T/states"
-  printf '%s\n' "broken failed" "broken failed" "careful done" "four done" "one done" "quick done" "slow cancelled" \
+  printf '%s\n' "based failed" "broken failed" "broken failed" "careful done" "four done" "one done" "quick done" "slow cancelled" \
     "three done" "two done" | diff - "$T/states"
   # The form's choices reached the server as the request's fields.
-  [ "$(api GET /api/jobs | sed '$d' | jq -r '.jobs[] | select(.request.name == "careful") | .request | "\(.on_error) \(.create_tables)"')" = "skip true" ]
+  [ "$(api GET /api/jobs | sed '$d' | jq -r '.jobs[] | select(.request.name == "careful") | .request | "\(.on_error) \(.create_tables) \(.no_base)"')" = "skip true true" ]
+  [ "$(api GET /api/jobs | sed '$d' | jq -r '.jobs[] | select(.request.name == "based") | .request | "\(.rebuild) \(.source)"')" = "true kafka:shadowstream.archive" ]
 }

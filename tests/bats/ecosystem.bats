@@ -166,19 +166,20 @@ sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv
     promtool check metrics <"$T/$f.prom"
     [ ! -e "$T/$f.prom.tmp" ]
   done
-  # A standalone capture labels its series with its source (the database), as the supervisor does.
+  # A standalone capture labels its series with its source (the database), as the supervisor does; the stages
+  # after it with the source their records name.
   [ "$(metric "$T/capture.prom" 'shadowstream_records_out_total{source="postgres",tool="ss-capture"}')" = 20 ]
   # A snapshot's records count as the changes do (its two markers included).
   ss-capture --slot met2 --publication met --snapshot only --metrics-file "$T/snap.prom" >"$T/snap.ss"
   [ "$(ss-cat "$T/snap.ss" | wc -l)" -eq 22 ]
   [ "$(metric "$T/snap.prom" 'shadowstream_records_out_total{source="postgres",tool="ss-capture"}')" = 22 ]
   ss-capture --slot met2 --drop-slot 2>/dev/null
-  [ "$(metric "$T/buffer.prom" 'shadowstream_records_in_total{tool="ss-buffer"}')" = 20 ]
-  [ "$(metric "$T/buffer.prom" 'shadowstream_records_out_total{tool="ss-buffer"}')" = 20 ]
-  [ "$(metric "$T/buffer.prom" 'shadowstream_commit_to_sink_seconds_count{tool="ss-buffer"}')" = 20 ]
-  [ "$(metric "$T/archive.prom" 'shadowstream_records_out_total{tool="ss-archive"}')" = 20 ]
-  [ "$(metric "$T/archive.prom" 'shadowstream_commit_to_sink_seconds_count{tool="ss-archive"}')" = 20 ]
-  [ "$(metric "$T/archive.prom" 'shadowstream_duplicates_total{tool="ss-archive"}')" = 0 ]
+  [ "$(metric "$T/buffer.prom" 'shadowstream_records_in_total{source="postgres",tool="ss-buffer"}')" = 20 ]
+  [ "$(metric "$T/buffer.prom" 'shadowstream_records_out_total{source="postgres",tool="ss-buffer"}')" = 20 ]
+  [ "$(metric "$T/buffer.prom" 'shadowstream_commit_to_sink_seconds_count{source="postgres",tool="ss-buffer"}')" = 20 ]
+  [ "$(metric "$T/archive.prom" 'shadowstream_records_out_total{source="postgres",tool="ss-archive"}')" = 20 ]
+  [ "$(metric "$T/archive.prom" 'shadowstream_commit_to_sink_seconds_count{source="postgres",tool="ss-archive"}')" = 20 ]
+  [ "$(metric "$T/archive.prom" 'shadowstream_duplicates_total{source="postgres",tool="ss-archive"}')" = 0 ]
   # The last position is the last record's, the same in every stage; its commit time is a recent one.
   last=$(ss-archive read --topic met.archive | ss-cat | tail -1 | jq -r .commit_lsn)
   lsn_dec=$(( (16#${last%/*} << 32) + 16#${last#*/} ))
@@ -189,11 +190,11 @@ sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv
   awk -v now="$(date +%s)" '$1 ~ /^shadowstream_last_commit_timestamp_seconds\{/ { found = 1; ok = (now - $2 < 600 && $2 <= now + 1) }
                             END { exit !(found && ok) }' "$T/archive.prom"
   grep -q '^shadowstream_slot_lag_bytes{source="postgres",tool="ss-capture"} ' "$T/capture.prom"
-  grep -q '^shadowstream_build_info{tool="ss-archive",version="0.1.0"} 1' "$T/archive.prom"
+  grep -q '^shadowstream_build_info{source="postgres",tool="ss-archive",version="0.1.0"} 1' "$T/archive.prom"
   # The same records again: the buffer counts them as duplicates, not as new.
   ss-archive read --topic met.archive | ss-buffer --stream met:s --metrics-file "$T/buffer2.prom" --no-passthrough
-  [ "$(metric "$T/buffer2.prom" 'shadowstream_duplicates_total{tool="ss-buffer"}')" = 20 ]
-  [ "$(metric "$T/buffer2.prom" 'shadowstream_records_out_total{tool="ss-buffer"}')" = 0 ]
+  [ "$(metric "$T/buffer2.prom" 'shadowstream_duplicates_total{source="postgres",tool="ss-buffer"}')" = 20 ]
+  [ "$(metric "$T/buffer2.prom" 'shadowstream_records_out_total{source="postgres",tool="ss-buffer"}')" = 0 ]
 }
 
 @test "metrics: --metrics serves /metrics over HTTP while the reader runs; a scrape sees live counts" {
@@ -201,11 +202,14 @@ sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv
   ss-buffer --stream httpm:s --no-passthrough <"$T/in.ss"
   port=$(ss_free_port)
   ss-buffer read --stream httpm:s --group g --metrics "127.0.0.1:$port" >/dev/null &
-  ss_wait_for bash -c "$(declare -f scrape); scrape $port | grep -qx 'shadowstream_records_out_total{tool=\"ss-buffer-read\"} 50'"
+  ss_wait_for bash -c "$(declare -f scrape); scrape $port | grep -qx 'shadowstream_records_out_total{source=\"httpm\",tool=\"ss-buffer-read\"} 50'"
   scrape "$port" >"$T/scraped.prom"
   promtool check metrics <"$T/scraped.prom"
-  grep -q '^shadowstream_bytes_out_total{tool="ss-buffer-read"} [1-9]' "$T/scraped.prom"
-  grep -q '^shadowstream_process_start_time_seconds{tool="ss-buffer-read"} ' "$T/scraped.prom"
+  grep -q '^shadowstream_bytes_out_total{source="httpm",tool="ss-buffer-read"} [1-9]' "$T/scraped.prom"
+  grep -q '^shadowstream_process_start_time_seconds{source="httpm",tool="ss-buffer-read"} ' "$T/scraped.prom"
+  # Only the stage's own series: nothing of the HTTP server's.
+  ! grep -v '^#' "$T/scraped.prom" | grep -v '^shadowstream_\|^process_'
+  ! grep -q '^exposer_' "$T/scraped.prom"
 }
 
 @test "metrics: ss-replay serve counts its jobs by state" {

@@ -8,7 +8,7 @@ load ../helpers/streams
 setup_file() {
   ss_start_postgres
   ss_start_redis
-  ss_start_kafka --topic replayarch:4 --topic pipearch:2
+  ss_start_kafka --topic replayarch:4 --topic pipearch:2 --topic basearch:3
   protoc --python_out="$BATS_FILE_TMPDIR" -I"$SS_ROOT/proto" "$SS_ROOT/proto/shadowstream.proto"
 }
 
@@ -155,6 +155,50 @@ done_above() { [ "$(field "$1" 2)" -gt "$2" ]; }
   [ "$(ss-replay jobs --json -s "$ADDR" | jq -r .request.name)" = window ]
   run -64 --separate-stderr ss-replay submit -s "$ADDR" --source bogus:x
   [ "$stderr" = "ss-replay: source must be kafka:<topic> or file:<path>, not 'bogus:x'" ]
+  stop_serve
+}
+
+@test "a window needs its base: refused into a target without it, replayed alone with --no-base, built by --rebuild" {
+  # Three seconds of inserts, updates and deletes; the window is the second one.
+  ss-gen-records -n 1200 --mix --tx-size 4 --interval 10ms --start-time 2026-11-20T10:00:00Z --source src >"$T/in.ss"
+  ss-archive --topic basearch <"$T/in.ss"
+  local since=2026-11-20T10:00:01Z until=2026-11-20T10:00:02Z
+  ss-archive read --topic basearch --since "$since" --until "$until" >"$T/win.ss"
+  rows() { qd "$1" "select count(*) || ' ' || md5(string_agg(id || payload, ',' order by id)) from items"; }
+  # A fresh target: refused in one line, before anything is applied.
+  fresh_db base_fresh
+  run -65 --separate-stderr ss-replay --speed max --to dbname=base_fresh --create-tables <"$T/win.ss"
+  [[ "$stderr" == "ss-replay: the target holds none of source src's changes, and this window starts after 0/"*": its updates and deletes would miss rows; build the base first"*"or pass --no-base" ]]
+  [ "$(qd base_fresh "select count(*) from shadowstream.replay_position")" = 0 ]
+  [ -z "$(qd base_fresh "select to_regclass('public.items')")" ]
+  run -0 --separate-stderr ss-replay --speed max --to dbname=base_fresh --create-tables --no-base <"$T/win.ss"
+  [[ "$stderr" == *"--no-base: the target holds none of source src's changes"* ]]
+  [[ "$stderr" == *"updates and deletes found no row in the target"* ]]
+  # A base of an earlier instant leaves a gap: refused, naming what the target holds.
+  fresh_db base_gap
+  ss-archive read --topic basearch --as-of 2026-11-20T10:00:00.5Z | ss-replay --speed max --to dbname=base_gap --create-tables
+  run -65 --separate-stderr ss-replay --speed max --to dbname=base_gap <"$T/win.ss"
+  [[ "$stderr" == "ss-replay: the target holds src's changes up to 0/"*" only, and this window starts after "* ]]
+  # The base, then the window: the archive as of the window's end.
+  fresh_db base_cli
+  ss-archive read --topic basearch --as-of "$since" | ss-replay --speed max --to dbname=base_cli --create-tables
+  ss-replay --speed max --to dbname=base_cli <"$T/win.ss"
+  fresh_db base_want
+  ss-archive read --topic basearch --as-of "$until" | ss-replay --speed max --to dbname=base_want --create-tables
+  [ "$(rows base_cli)" = "$(rows base_want)" ]
+  # A job: refused the same way without --rebuild, built from the base with it.
+  serve
+  fresh_db base_job
+  j=$(ss-replay submit -s "$ADDR" --source kafka:basearch --since "$since" --until "$until" --speed 10 --to dbname=base_job --create-tables)
+  ss_wait_for state_is "$j" failed
+  [[ "$(ss-replay jobs --json -s "$ADDR" | jq -r "select(.id == \"$j\") | .error")" == *"or pass --no-base" ]]
+  fresh_db base_job
+  j=$(ss-replay submit -s "$ADDR" --source kafka:basearch --since "$since" --until "$until" --speed 10 --to dbname=base_job --create-tables --rebuild)
+  run -0 ss-progress --json -s "$ADDR" "$j"
+  [ "$(echo "${lines[-1]}" | jq -r .state)" = done ]
+  [ "$(rows base_job)" = "$(rows base_want)" ]
+  run -64 --separate-stderr ss-replay submit -s "$ADDR" --source kafka:basearch --until "$until" --to dbname=base_job --rebuild
+  [ "$stderr" = "ss-replay: rebuild needs a kafka: source, a start_time and a target" ]
   stop_serve
 }
 

@@ -74,7 +74,7 @@ pacing_error() {
   } >"$T/in.ss"
   ss-replay --speed max --metrics-file "$T/replay.prom" <"$T/in.ss" >"$T/out.ss"
   cmp "$T/in.ss" "$T/out.ss"
-  grep -q '^shadowstream_records_out_total{tool="ss-replay"} 10$' "$T/replay.prom"
+  grep -q '^shadowstream_records_out_total{source="bench",tool="ss-replay"} 10$' "$T/replay.prom"
   run -0 bash -c "ss-replay --speed max --since 2026-11-20T10:00:01Z --until 2026-11-20T10:00:11Z <'$T/in.ss' | ss-cat | jq -r '.table + \" \" + .commit_lsn + \":\" + (.ordinal // 0 | tostring)'"
   # until is exclusive: b's second transaction, committed at 10:00:11, is out
   [ "${lines[*]}" = "a 0/1000100:0 a 0/1000100:1 a 0/1000200:0 a 0/1000200:1 b 0/2000000:0 b 0/2000000:1" ]

@@ -121,18 +121,30 @@ try {
   await brokenRows.nth(1).waitFor();
   for (const i of [0, 1]) await brokenRows.nth(i).locator('td.state', { hasText: 'failed' }).waitFor();
   if (await quick.locator('button[data-action=retry]').count()) throw new Error('a job that is done offers Retry');
+  // A window from the archive into a target builds its base first unless told otherwise.
+  await page.click('#detail-close');
+  await field('name').fill('based');
+  await field('source').fill('');
+  await submit();
+  await page.locator('#detail-fields', { hasText: 'based' }).waitFor();
+  await page.locator('#detail-fields dt:text-is("History before") + dd', { hasText: 'built first' }).waitFor();
+  await field('source').fill(QUICK);
   // The form carries the target's tables and what to do with a change it refuses.
   await page.click('#detail-close');
   await field('name').fill('careful');
   await field('target').fill('');
   await form.locator('select[name=on_error]').selectOption('skip');
   await field('create_tables').check();
+  await form.locator('select[name=base]').selectOption('none');
   await submit();
   await page.locator('#detail-fields', { hasText: 'careful' }).waitFor();
+  // A dry run has no history before its window to speak of (the choice still reaches the server: dashboard.bats).
+  await page.locator('#detail-fields dt:text-is("History before") + dd', { hasText: /^—$/ }).waitFor();
   await page.locator('#detail-fields dt:text-is("On error") + dd', { hasText: 'skip' }).waitFor();
   await page.locator('#detail-fields dt:text-is("Target tables") + dd', { hasText: 'created and evolved' }).waitFor();
   await form.locator('select[name=on_error]').selectOption('stop');
   await field('create_tables').uncheck();
+  await form.locator('select[name=base]').selectOption('rebuild');
 
   // Several jobs fit on one screen at 1280x900.
   await page.click('#detail-close');

@@ -9,6 +9,8 @@
 
 #include "core/cli.h"
 #include "core/error.h"
+#include "core/record_check.h"
+#include "core/window_base.h"
 #include "pg/apply.h"
 #include "replay/pacing.h"
 
@@ -167,6 +169,9 @@ struct RecordingSink : replay::Sink {
     return true;
   }
   void end_tx() override { events.push_back("commit"); }
+  void base(const ChangeRecord& r, std::string_view) override {
+    events.push_back("base" + std::to_string(r.commit_lsn()) + ":" + std::to_string(r.ordinal()));
+  }
   bool abort_tx() override {
     events.push_back("abort");
     return true;
@@ -237,6 +242,37 @@ TEST(ReplayRun, WindowByTimeAndPosition) {
   // --to-position may cut a transaction: that cut is asked for, so what is in the window is committed.
   EXPECT_EQ(ev, (std::vector<std::string>{"w1:1", "commit", "w2:0", "commit"}));
   EXPECT_TRUE(p.finished);
+}
+
+TEST(ReplayRun, AWindowsBaseGoesToTheSinkUnpacedUnfilteredAndUncounted) {
+  // The marker's commit time is an hour before the window at 1x: paced, the replay would wait that hour.
+  replay::Config cfg;
+  cfg.pacing.speed = 1;
+  cfg.window.since_us = 3'600'000'000;
+  cfg.window.add_table("a");
+  replay::Progress p;
+  auto ev = run_on({window_base_marker("src", {1, 4}, 0), rec(2, 0, true, 3'600'000'000, "a")}, cfg, &p);
+  EXPECT_EQ(ev, (std::vector<std::string>{"base1:4", "w2:0", "commit"}));
+  EXPECT_EQ(p.read, 1u);
+  EXPECT_EQ(p.transactions, 1u);
+}
+
+TEST(WindowBase, OnlyTheMarkerNamesABaseAndATargetHoldsItAtOrPastIt) {
+  ChangeRecord m = window_base_marker("src", {0x16B3748, 3}, 42);
+  EXPECT_EQ(window_base_of(m), (Position{0x16B3748, 3}));
+  EXPECT_EQ(m.source().name(), "src");
+  EXPECT_NO_THROW(validate_record(m));
+  ChangeRecord other = m;
+  other.mutable_message()->set_prefix("app");
+  EXPECT_FALSE(window_base_of(other));
+  other = m;
+  other.mutable_message()->set_transactional(true);
+  EXPECT_FALSE(window_base_of(other));
+  EXPECT_FALSE(window_base_of(rec(1, 0, true, 0)));
+  EXPECT_FALSE(holds_base({}, {1, 0}));  // no high-water: the target has seen nothing of the source
+  EXPECT_FALSE(holds_base({0x16B3748, 2}, {0x16B3748, 3}));
+  EXPECT_TRUE(holds_base({0x16B3748, 3}, {0x16B3748, 3}));
+  EXPECT_TRUE(holds_base({0x16B3750, 0}, {0x16B3748, 3}));
 }
 
 TEST(ReplayRun, ASlowReplayReportsEachRecordAndItsClockMovesBetweenThem) {

@@ -4,6 +4,7 @@
 #include "core/cli.h"
 #include "core/defaults.h"
 #include "core/error.h"
+#include "core/metrics.h"
 #include "core/position.h"
 #include "kafka/archive.h"
 
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
 
   return ss::run_main(app, argc, argv, [&] {
     if (*checkpoints) return ss::archive::print_checkpoints(listing, list_topic, STDOUT_FILENO);
+    ss::metrics::source_from_records();
     if (*read) {
       if (!as_of.empty() && (!window.since.empty() || !window.until.empty() || !window.from.empty()))
         throw ss::Error(ss::kExitUsage,

@@ -4,6 +4,7 @@
 #include "core/cli.h"
 #include "core/defaults.h"
 #include "core/error.h"
+#include "core/metrics.h"
 #include "core/position.h"
 #include "redis/buffer.h"
 #include "serve/ingestor.h"
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
 
   return ss::run_main(app, argc, argv, [&] {
     if (*serve) return ss::ingestor::run_serve(sv);
+    ss::metrics::source_from_records();
     if (*read) {
       r.claim_idle_us = ss::duration_flag("--claim-idle", claim_idle);
       r.ack_timeout_us = ss::duration_flag("--ack-timeout", ack_timeout);

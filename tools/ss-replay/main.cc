@@ -12,6 +12,7 @@
 #include "core/fd_io.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "replay/replay.h"
 #include "serve/progress.h"
 #include "serve/replay_service.h"
@@ -23,7 +24,7 @@ struct RequestFlags {
   std::string speed = "1", rate, max_gap, on_error = "stop";
   ss::WindowFlags window;
   std::vector<std::string> tables;
-  bool create_tables = false;
+  bool create_tables = false, no_base = false;
 };
 
 // `positions`: --from-position/--to-position too (a local replay's window; a job takes LSNs).
@@ -36,6 +37,8 @@ void add_request_flags(CLI::App& app, RequestFlags& f, shadowstream::v1::ReplayR
   app.add_option("-t,--table", f.tables, "Only this table (schema.table; repeatable)");
   app.add_option("--to", *req.mutable_target(), to_help);
   app.add_flag("--create-tables", f.create_tables, "Create missing target tables from the records' columns");
+  app.add_flag("--no-base", f.no_base,
+               "Replay a window into a target that lacks the history before it (warned, instead of refused)");
   app.add_option("--on-error", f.on_error, "A change that cannot be applied: stop, skip or log")
       ->default_val("stop")
       ->check(CLI::IsMember({"stop", "skip", "log"}));
@@ -51,6 +54,7 @@ ss::WindowFlags::Window fill_request(const RequestFlags& f, shadowstream::v1::Re
   if (w.until_us) req.set_end_time(*w.until_us);
   for (const auto& t : f.tables) req.add_tables(t);
   req.set_create_tables(f.create_tables);
+  req.set_no_base(f.no_base);
   req.set_on_error(ss::replay::on_error_named(f.on_error).value_or(shadowstream::v1::ON_ERROR_STOP));
   return w;
 }
@@ -95,6 +99,7 @@ struct Local {
   }
 
   int run() {
+    ss::metrics::source_from_records();
     const ss::WindowFlags::Window w = fill_request(flags, req);
     ss::replay::Config cfg = ss::replay::config_of(req);
     if (w.from) cfg.window.from = *w.from;
@@ -215,21 +220,26 @@ struct Submit {
   shadowstream::v1::ReplayRequest req;
   RequestFlags flags;
   std::string from, to;
+  bool rebuild = false;
 
   void add(CLI::App& app) {
     cmd = app.add_subcommand("submit", "Create a replay job on a server and print its id");
     add_client_flags(*cmd, client);
     cmd->add_option("--source", *req.mutable_source(), "kafka:TOPIC or file:PATH (default: the server's)");
     add_request_flags(*cmd, flags, req, "PostgreSQL target, without a password (default: a dry run)", false);
-    cmd->add_option("--from-lsn", from, "Records of transactions committed at or after LSN");
-    cmd->add_option("--to-lsn", to, "Records of transactions committed at or before LSN");
+    // A job's window holds whole transactions: the positions are theirs (X/Y), named as a local replay names them.
+    cmd->add_option("--from-position,--from-lsn", from, "Records of transactions committed at or after X/Y");
+    cmd->add_option("--to-position,--to-lsn", to, "Records of transactions committed at or before X/Y");
+    cmd->add_flag("--rebuild", rebuild,
+                  "Build the base first: the archive as of --since at full speed, then the window as asked");
     cmd->add_option("--name", *req.mutable_name(), "Label shown in listings");
   }
 
   int run() {
     fill_request(flags, req);
-    if (!from.empty()) req.set_from_lsn(ss::lsn_flag("--from-lsn", from));
-    if (!to.empty()) req.set_to_lsn(ss::lsn_flag("--to-lsn", to));
+    if (!from.empty()) req.set_from_lsn(ss::lsn_flag("--from-position", from));
+    if (!to.empty()) req.set_to_lsn(ss::lsn_flag("--to-position", to));
+    req.set_rebuild(rebuild);
     std::printf("%s\n", ss::replay_service::submit(client, req).id().c_str());
     return 0;
   }

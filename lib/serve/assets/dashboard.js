@@ -168,6 +168,9 @@ function renderDetail(d) {
   row('Tables', (r.tables || []).join(', ') || 'all');
   row('Target tables', r.create_tables ? 'created and evolved' : 'as they are');
   row('On error', r.on_error || r.on_error_name || 'stop');
+  // Only a window with a start, applied to a target, has history before it to speak of.
+  const before = r.rebuild ? 'built first' : r.no_base ? 'none: the window alone' : 'required in the target';
+  row('History before', r.target && r.start_time ? before : '—');
   row('Records', (p.records_done || 0) + (p.records_total ? ' of ' + p.records_total : ''));
   row('Replayed up to', shortTime(p.replayed_time));
   // Only a job that is replaying can be behind its schedule.
@@ -353,6 +356,10 @@ function formRequest(form) {
   if (f.get('create_tables')) req.create_tables = true;
   const onError = String(f.get('on_error') || 'stop');
   if (onError !== 'stop') req.on_error = onError;
+  // The history before the window: built first where the server can (an archive source, a start, a target).
+  const base = String(f.get('base') || 'rebuild');
+  if (base === 'none') req.no_base = true;
+  else if (base === 'rebuild' && a && target && (!source || source.startsWith('kafka:'))) req.rebuild = true;
   return { req, problems };
 }
 
