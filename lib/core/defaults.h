@@ -4,6 +4,9 @@
 // in core/transport.h.
 #pragma once
 
+#include <string>
+#include <string_view>
+
 namespace ss {
 
 inline constexpr const char* kVersion = "0.1.0";
@@ -11,5 +14,12 @@ inline constexpr const char* kVersion = "0.1.0";
 // The replication slot and publication ss-capture uses, and ss-progress and the dashboard watch.
 inline constexpr const char* kDefaultSlot = "shadowstream";
 inline constexpr const char* kDefaultPublication = "shadowstream";
+
+// The name the archive, the buffer and the metrics give a record that names no source (one pipeline, unnamed). A
+// target's high-water keeps the record's own name, so the applier looks "default" up under "" too.
+inline constexpr const char* kDefaultSource = "default";
+inline std::string_view source_label(const std::string& name) {
+  return name.empty() ? std::string_view(kDefaultSource) : std::string_view(name);
+}
 
 }  // namespace ss

@@ -219,7 +219,7 @@ void source_from_records() {
 void note_source(std::string_view name) {
   if (!g_from_records.load(std::memory_order_relaxed) || g_source_known.load(std::memory_order_relaxed)) return;
   std::lock_guard<std::mutex> lock(g_source_mu);
-  g_source = name.empty() ? std::string("default") : std::string(name);  // as the archive names a record without one
+  g_source = name.empty() ? std::string(kDefaultSource) : std::string(name);
   g_source_known = true;
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/ack.h"
+#include "core/defaults.h"
 #include "core/error.h"
 #include "core/fd_io.h"
 #include "core/log.h"
@@ -361,7 +362,7 @@ class WriteRun {
         in_(in),
         rec_(rec),
         payload_(payload),
-        source_(rec.source().name().empty() ? "default" : rec.source().name()),
+        source_(source_label(rec.source().name())),
         producer_(cfg, transactional_id(cfg, rec, source_)) {
     producer_.source_ = source_;
     if (!cfg.ack.empty()) ack_ = std::make_unique<AckWriter>(cfg.ack);

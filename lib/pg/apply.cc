@@ -3,6 +3,7 @@
 #include <chrono>
 #include <unordered_map>
 
+#include "core/defaults.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/window_base.h"
@@ -549,19 +550,19 @@ void Applier::require_base(const ChangeRecord& marker) {
   const Position base{marker.commit_lsn(), marker.ordinal()};
   Position hw;
   if (Outcome o = impl_->positions.high_water(impl_->pipe, source, hw); !o.ok()) impl_->stop(*o.failure());
-  // The archive names records without a source "default" (archive_writer.cc); the target keeps them under "".
-  if (hw.is_zero() && source == "default")
+  // The archive names records without a source kDefaultSource (defaults.h); the target keeps them under "".
+  if (hw.is_zero() && source == kDefaultSource)
     if (Outcome o = impl_->positions.high_water(impl_->pipe, "", hw); !o.ok()) impl_->stop(*o.failure());
   if (holds_base(hw, base)) return;
-  const std::string held = hw.is_zero() ? "none of source " + source + "'s changes"
-                                        : source + "'s changes up to " + format_position(hw) + " only";
+  const std::string held = "the target holds " +
+                           (hw.is_zero() ? "none of source " + source + "'s changes"
+                                         : source + "'s changes up to " + format_position(hw) + " only") +
+                           ", and this window starts after " + format_position(base);
   if (!impl_->cfg.no_base)
-    throw Error(kExitDataErr, "the target holds " + held + ", and this window starts after " + format_position(base) +
+    throw Error(kExitDataErr, held +
                                   ": its updates and deletes would miss rows; build the base first (ss-archive read "
                                   "--as-of START | ss-replay --speed max --to ...), or pass --no-base");
-  if (!impl_->warned_base)
-    log::warn("--no-base: the target holds " + held + ", and this window starts after " + format_position(base) +
-              ": rows changed before it are missing or stale");
+  if (!impl_->warned_base) log::warn("--no-base: " + held + ": rows changed before it are missing or stale");
   impl_->warned_base = true;
 }
 const Stats& Applier::stats() const {

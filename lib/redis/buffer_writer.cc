@@ -15,6 +15,7 @@
 
 #include "core/ack.h"
 #include "core/debezium.h"
+#include "core/defaults.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -91,7 +92,7 @@ class Writer {
     it.commit_us = rec_.commit_time();
     metrics::stage().records_in.Increment();
     metrics::stage().bytes_in.Increment(static_cast<double>(payload.size()));
-    const std::string& source = rec_.source().name().empty() ? std::string("default") : rec_.source().name();
+    const std::string source(source_label(rec_.source().name()));
     it.key = !cfg_.stream.empty() ? cfg_.stream
              : cfg_.per_table     ? redis::default_stream_key(source, rec_.schema(), rec_.table())
                                   : redis::default_stream_key(source);

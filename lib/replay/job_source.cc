@@ -143,14 +143,18 @@ Source::Source(const ReplayRequest& r, const replay::Config& rc, const Config& c
 }
 
 replay::Progress build_base(const ReplayRequest& r, const Config& cfg, const replay::Hooks& hooks) {
-  ReplayRequest base;
-  base.set_source(r.source());
-  base.set_target(r.target());
-  *base.mutable_tables() = r.tables();
-  base.set_create_tables(r.create_tables());
-  base.set_on_error(r.on_error());
-  base.set_on_error_name(r.on_error_name());
-  base.set_end_time(r.start_time());  // no start: a rebuild as of the window's start
+  // The request as asked (source, target, tables, what to create, on_error: and whatever is added later), with
+  // the window and the pacing taken out: a rebuild as of the window's start, at full speed.
+  ReplayRequest base = r;
+  base.set_end_time(r.start_time());
+  base.clear_start_time();
+  base.clear_from_lsn();
+  base.clear_to_lsn();
+  base.clear_speed_factor();
+  base.clear_rate();
+  base.clear_max_gap_us();
+  base.clear_no_base();
+  base.clear_rebuild();
   const replay::Config rc = replay::config_of(base);
   replay::PostgresSink sink(replay::apply_config_of(base));
   Source src(base, rc, cfg, hooks.should_stop);
