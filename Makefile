@@ -32,8 +32,11 @@ LIB_SRCS  := $(wildcard lib/*/*.cc)
 # the binary at build time as string constants.
 ASSETS    := lib/serve/assets/index.html lib/serve/assets/dashboard.css lib/serve/assets/dashboard.js
 ASSET_SRC := $(BUILD)/gen/dashboard_assets.cc
+# The schema-change trigger's SQL (ss-capture install-ddl), embedded the same way.
+DDL_SQL   := lib/pg/ddl_trigger.sql
+DDL_SRC   := $(BUILD)/gen/ddl_trigger_sql.cc
 LIB_OBJS  := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o) $(GEN_SRCS:$(BUILD)/gen/%.cc=$(BUILD)/obj/gen/%.o) \
-             $(ASSET_SRC:$(BUILD)/gen/%.cc=$(BUILD)/obj/gen/%.o)
+             $(ASSET_SRC:$(BUILD)/gen/%.cc=$(BUILD)/obj/gen/%.o) $(DDL_SRC:$(BUILD)/gen/%.cc=$(BUILD)/obj/gen/%.o)
 LIB_A     := $(BUILD)/libshadowstream.a
 TOOLS     := $(notdir $(patsubst %/main.cc,%,$(wildcard tools/*/main.cc)))
 SCRIPTS   := $(wildcard tools/*.sh)
@@ -89,6 +92,14 @@ $(ASSET_SRC): $(ASSETS)
 	    printf 'const std::string_view %s = R"ss_asset(' "$${a%%:*}"; cat "lib/serve/assets/$${a#*:}"; \
 	    printf ')ss_asset";\n'; \
 	  done; echo '}  // namespace ss::dashboard'; } >$@
+
+$(DDL_SRC): $(DDL_SQL)
+	@mkdir -p $(@D)
+	@echo "EMBED    $^"
+	$(Q)! grep -q ')ss_sql"' $< || { echo "$<: holds the raw string's delimiter" >&2; exit 1; }
+	$(Q){ echo '// Generated from $< by the Makefile: edit that file.'; echo '#include <string_view>'; \
+	  echo 'namespace ss::ddl {'; printf 'extern const std::string_view kTriggerSql;\nconst std::string_view kTriggerSql = R"ss_sql('; \
+	  cat $<; printf ')ss_sql";\n}  // namespace ss::ddl\n'; } >$@
 
 # Generated headers must exist before anything that may include them is compiled.
 $(BUILD)/obj/%.o: %.cc | $(GEN_HDRS)

@@ -36,7 +36,8 @@ ss-cat "$d/in.ss" | jq -c "select(.commit_time >= \"$since\")" | ss-cat -j >"$d/
 ss-archive --topic tail <"$d/tail.ss"
 win=$(secs bash -c "ss-archive read --topic ours1 --since '$since' >'$d/win.ss'")
 alone=$(secs bash -c "ss-archive read --topic tail >'$d/alone.ss'")
-cmp "$d/win.ss" "$d/alone.ss" >&2 && echo "window read = the tail alone ($tail_n records)" >&2
+# The window opens with its base marker (the last change before it), which ss-cat leaves out.
+cmp <(ss-cat "$d/win.ss") <(ss-cat "$d/alone.ss") >&2 && echo "window read = the tail alone ($tail_n records)" >&2
 echo "BENCH|ss-archive read last 1% by time (s) [$KAFKA_KIND]|$win|$alone|$(ratio "$win" "$alone")|window on 1M topic / same records alone, target < 2"
 # The whole topic, in position order, against kcat reading it to its end (unordered); the best of three runs each.
 whole=$(best_secs 3 bash -c "ss-archive read --topic ours1 --from-position 0/1 >/dev/null")

@@ -61,6 +61,7 @@ void frames_to_json(const std::string& path, size_t max_frame, BufferedWriter& o
 class ShapeLog {
  public:
   void feed(const shadowstream::v1::ChangeRecord& rec, std::string& out) {
+    if (rec.op() == shadowstream::v1::OPERATION_SCHEMA) return schema(rec, out);
     if (rec.shape_id() == 0) return;
     Known& k = known_[rec.source().name() + '\0' + std::to_string(rec.relation_oid())];
     if (k.shape == rec.shape_id()) return;
@@ -100,6 +101,23 @@ class ShapeLog {
   }
 
  private:
+  // A schema record (ss-capture install-ddl): the command and what the table holds after it.
+  static void schema(const shadowstream::v1::ChangeRecord& rec, std::string& out) {
+    const auto& d = rec.definition();
+    out += format_position({rec.commit_lsn(), rec.ordinal()}) + " " + rec.schema() + "." +
+           (rec.table().empty() ? d.dropped_index() : rec.table()) + " schema: " + d.command_tag();
+    if (!d.object_identity().empty()) out += " " + d.object_identity();
+    if (d.dropped() || !d.dropped_index().empty()) {
+      out += d.dropped() ? ": table dropped\n" : ": index dropped\n";
+      return;
+    }
+    auto count = [](int n, const char* one, const char* many) {
+      return std::to_string(n) + " " + (n == 1 ? one : many);
+    };
+    out += ": " + count(d.columns_size(), "column", "columns") + ", " +
+           count(d.constraints_size(), "constraint", "constraints") + ", " +
+           count(d.indexes_size(), "index", "indexes") + "\n";
+  }
   static std::string hex(uint64_t v) {
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));

@@ -1,6 +1,7 @@
 #include "core/debezium.h"
 
 #include <absl/strings/escaping.h>
+#include <google/protobuf/util/json_util.h>
 
 #include <charconv>
 #include <cstdio>
@@ -47,6 +48,30 @@ bool key_changed(const ChangeRecord& rec) {
       if (now.name() == old.name() && !now.unchanged_toast() && !same_value(now, old)) return true;
   }
   return false;
+}
+
+// A schema record as the trigger emitted it: a transactional message whose content is the record's schema, table,
+// relation and definition in protobuf's JSON form (field for field what the trigger writes; the text differs only in
+// spacing and key order from the jsonb the source printed).
+ChangeRecord schema_message(const ChangeRecord& rec) {
+  ChangeRecord body;
+  body.set_op(rec.op());
+  body.set_schema(rec.schema());
+  body.set_table(rec.table());
+  body.set_relation_oid(rec.relation_oid());
+  body.set_replica_identity(rec.replica_identity());
+  *body.mutable_definition() = rec.definition();
+  ChangeRecord m = rec;
+  m.clear_schema();
+  m.clear_table();
+  m.clear_relation_oid();
+  m.clear_replica_identity();
+  m.clear_definition();
+  m.set_op(shadowstream::v1::OPERATION_MESSAGE);
+  m.mutable_message()->set_transactional(true);
+  m.mutable_message()->set_prefix(kDdlMessagePrefix);
+  (void)google::protobuf::util::MessageToJsonString(body, m.mutable_message()->mutable_content());
+  return m;
 }
 
 }  // namespace
@@ -158,6 +183,8 @@ void Converter::convert(const ChangeRecord& rec, std::vector<std::string>& event
   using shadowstream::v1::Operation;
   events.clear();
   const Operation op = rec.op();
+  // The connector reads the schema-change trigger's message as the message it is.
+  if (op == shadowstream::v1::OPERATION_SCHEMA) return convert(schema_message(rec), events);
   if (op == shadowstream::v1::OPERATION_HEARTBEAT || op == shadowstream::v1::OPERATION_CHECKPOINT_BEGIN ||
       op == shadowstream::v1::OPERATION_CHECKPOINT_END || op == shadowstream::v1::OPERATION_UNSPECIFIED)
     return;

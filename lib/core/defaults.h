@@ -15,6 +15,10 @@ inline constexpr const char* kVersion = "0.1.0";
 inline constexpr const char* kDefaultSlot = "shadowstream";
 inline constexpr const char* kDefaultPublication = "shadowstream";
 
+// The prefix of the logical messages the schema-change trigger emits (ss-capture install-ddl, pg/ddl.h): ss-capture
+// turns them into schema records, and ss-cat --format debezium turns those back, as the connector shows them.
+inline constexpr const char* kDdlMessagePrefix = "shadowstream.ddl";
+
 // The name the archive, the buffer and the metrics give a record that names no source (one pipeline, unnamed). A
 // target's high-water keeps the record's own name, so the applier looks "default" up under "" too.
 inline constexpr const char* kDefaultSource = "default";

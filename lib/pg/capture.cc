@@ -22,6 +22,7 @@
 #include "core/signals.h"
 #include "core/type_name.h"
 #include "pg/conn.h"
+#include "pg/ddl.h"
 #include "pg/pgoutput.h"
 #include "pg/replication.h"
 #include "pg/slot.h"
@@ -59,12 +60,20 @@ class Capture {
   }
 
   int run() {
+    if (cfg_.ddl != DdlAction::kNone) {  // a plain connection: the trigger needs no replication privilege
+      sql_ = pg::connect(cfg_.conninfo);
+      source_.set_database(PQdb(sql_.get()));
+      return ddl::install_or_remove(sql_.get(), source_.database(), cfg_.ddl == DdlAction::kUninstall);
+    }
     connect();
     if (cfg_.drop_slot_only) return drop_slot();
     require_logical_wal();
     ensure_publication();
     if (cfg_.checkpoint) return checkpoint();
     bool exists = slot_exists();
+    // Installed before the slot exists, so the slot sees every schema change after its first position.
+    if (!exists && cfg_.install_ddl) ddl::install_or_remove(sql_.get(), source_.database(), false);
+    ddl::say_mode(sql_.get(), source_.database(), !exists);
     if (!exists) {
       bool snap = cfg_.snapshot != SnapshotMode::kNever && !cfg_.create_slot_only;
       auto [cp, snapshot_name] = create_slot(snap);
@@ -398,6 +407,10 @@ class Capture {
         break;
       }
       case pgoutput::Kind::kMessage: {
+        if (std::optional<ChangeRecord> schema = ddl::schema_record(ev.record)) {
+          add_schema(*schema, wal_start);
+          break;
+        }
         ChangeRecord rec = ev.record;
         if (rec.message().prefix() == kHeartbeatPrefix) rec.set_op(shadowstream::v1::OPERATION_HEARTBEAT);
         if (ev.transactional && in_tx_) {
@@ -453,6 +466,15 @@ class Capture {
       rec.set_origin_lsn(origin_lsn_);
     }
     stage(rec);
+  }
+
+  // Another publication's schema record takes its ordinal, as an excluded table's change does, so positions do not
+  // depend on which publication reads the transaction.
+  void add_schema(ChangeRecord& rec, uint64_t wal_start) {
+    if (ddl::carried_by(rec, cfg_.publication))
+      add_change(rec, wal_start);
+    else
+      ++tx_ordinal_;
   }
 
   // Flushes output and advances `confirmed_` over every transaction known to be durable downstream.
@@ -519,6 +541,7 @@ class Capture {
   bool out_is_file_ = false;
   std::unique_ptr<AckReader> acks_;
   std::unordered_set<std::string> excluded_;
+  int ddl_version_ = 0;                          // the schema-change trigger's version on the source, 0 without
   std::unordered_set<uint32_t> keyless_warned_;  // relations already warned about (warn_keyless)
   std::vector<std::string> keyless_at_start_;    // ... and the tables ensure_publication warned about
   pg::Conn sql_, repl_;

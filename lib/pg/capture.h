@@ -13,6 +13,8 @@
 namespace ss::capture {
 
 enum class SnapshotMode { kInitial, kNever, kOnly };
+// ss-capture install-ddl / uninstall-ddl: put the schema-change trigger (pg/ddl.h) on the source, or take it off.
+enum class DdlAction { kNone, kInstall, kUninstall };
 
 struct Config {
   std::string conninfo;  // libpq URI or key=value; empty = PG* environment
@@ -25,6 +27,8 @@ struct Config {
   bool allow_keyless = false;               // --allow-keyless: publish tables without a key or replica identity anyway
   bool create_slot_only = false;            // --create-slot: create slot (+ publication) and exit
   bool drop_slot_only = false;              // --drop-slot: drop the slot and exit
+  DdlAction ddl = DdlAction::kNone;         // install-ddl / uninstall-ddl, then exit
+  bool install_ddl = false;                 // --install-ddl: install the trigger before creating the slot
   SnapshotMode snapshot = SnapshotMode::kInitial;
   bool checkpoint = false;            // --checkpoint: write one checkpoint from a temporary slot and exit
   int jobs = 2;                       // --jobs: connections copying a snapshot or checkpoint in parallel

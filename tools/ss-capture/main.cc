@@ -28,6 +28,15 @@ int main(int argc, char** argv) {
   app.add_flag("--create-slot", cfg.create_slot_only, "Create the slot (and publication), then exit");
   app.add_flag("--drop-slot", cfg.drop_slot_only,
                "Drop the slot (and the publication, if ss-capture created it and no other slot is left), then exit");
+  app.add_flag("--install-ddl", cfg.install_ddl,
+               "When the slot is created, install the schema-change trigger first (see install-ddl)");
+  app.fallthrough();  // -d and the other flags may follow a subcommand's name (set before adding them)
+  CLI::App* install = app.add_subcommand(
+      "install-ddl",
+      "Install (or upgrade) the schema-change trigger: each DDL on a published table then travels as "
+      "a schema record at its position; needs a superuser");
+  CLI::App* uninstall = app.add_subcommand("uninstall-ddl", "Remove the schema-change trigger and its schema");
+  app.require_subcommand(0, 1);
   app.add_option("--snapshot", snapshot, "Initial snapshot when the slot is created: initial, never or only")
       ->check(CLI::IsMember({"initial", "never", "only"}))
       ->default_val("initial");
@@ -63,9 +72,14 @@ int main(int argc, char** argv) {
     if (!heartbeat.empty()) cfg.heartbeat_us = ss::duration_flag("--heartbeat", heartbeat);
     if (cfg.all_tables && !cfg.tables.empty())
       throw ss::Error(ss::kExitUsage, "--all-tables and --table exclude each other");
-    if (cfg.create_slot_only + cfg.drop_slot_only + cfg.checkpoint > 1)
-      throw ss::Error(ss::kExitUsage, "--create-slot, --drop-slot and --checkpoint exclude each other");
-    if (!cfg.create_slot_only && !cfg.drop_slot_only) ss::refuse_terminal(STDOUT_FILENO);
+    if (install->parsed()) cfg.ddl = ss::capture::DdlAction::kInstall;
+    if (uninstall->parsed()) cfg.ddl = ss::capture::DdlAction::kUninstall;
+    const bool ddl = cfg.ddl != ss::capture::DdlAction::kNone;
+    if (cfg.create_slot_only + cfg.drop_slot_only + cfg.checkpoint + ddl > 1)
+      throw ss::Error(ss::kExitUsage,
+                      "--create-slot, --drop-slot, --checkpoint, install-ddl and uninstall-ddl "
+                      "exclude each other");
+    if (!cfg.create_slot_only && !cfg.drop_slot_only && !ddl) ss::refuse_terminal(STDOUT_FILENO);
     return ss::capture::run(cfg, STDOUT_FILENO);
   });
 }
