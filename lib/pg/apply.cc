@@ -11,6 +11,7 @@
 #include "pg/loader.h"
 #include "pg/pipeline.h"
 #include "pg/positions.h"
+#include "pg/schema_apply.h"
 #include "pg/shape_follower.h"
 
 namespace ss::apply {
@@ -64,6 +65,7 @@ struct Applier::Impl {
   Positions positions;
   ShapeFollower follower;
   FoldLoader folder;
+  SchemaApplier schemas;  // schema records: what rows never carry
   CheckpointLoader checkpoint;
   Stats stats;
   std::unordered_map<std::string, std::pair<std::string, std::string>> targets;  // schema '\0' table -> target
@@ -264,6 +266,7 @@ struct Applier::Impl {
       checkpoint.put(pipe, rec);
       return {};
     }
+    if (op == shadowstream::v1::OPERATION_SCHEMA) return apply_schema(rec, payload);
     if (!is_change(op)) {
       ++stats.ignored;
       return {};
@@ -285,6 +288,28 @@ struct Applier::Impl {
       if (Outcome o = fold_record(rec, payload, table, joined); !o.ok() || joined) return o;
     }
     return apply_row(rec, payload, table);
+  }
+
+  // A schema record (ss-capture install-ddl), only with --create-tables as every change to the target's tables:
+  // the columns as a row of that shape would make them, then the rest of the definition (schema_apply.h).
+  Outcome apply_schema(const ChangeRecord& rec, std::string_view payload) {
+    if (!cfg.create_tables) {
+      ++stats.ignored;
+      return {};
+    }
+    if (Outcome o = flush_fold(); !o.ok()) return o;
+    const auto& d = rec.definition();
+    if (!d.dropped_index().empty())
+      return schemas.drop_index(pipe, rec, map_table(cfg, rec.schema(), rec.table()).first, payload);
+    const auto& [schema, table] = target(rec);
+    folder.forget(table);
+    if (d.dropped()) {
+      follower.forget(table);
+      pipe.send("DROP TABLE IF EXISTS " + table, {}, Origin::of(rec, payload));
+      return pipe.drain();
+    }
+    return schemas.apply(pipe, follower, rec, schema, table, payload,
+                         [&] { return follow(shape_record(rec), schema, table, payload); });
   }
 
   // The target follows the source's relations (--create-tables) and shapes, before the record.

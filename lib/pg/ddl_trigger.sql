@@ -24,6 +24,17 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   WHERE s.seqrelid = seq
 $$;
 
+-- The part of an index's definition after its name and table: "btree (lower(v)) WHERE (n > 1)".
+CREATE OR REPLACE FUNCTION shadowstream.index_using(idx oid) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT CASE WHEN left(d.def, length(d.head)) = d.head THEN substr(d.def, length(d.head) + 1) END
+  FROM (SELECT pg_get_indexdef(i.indexrelid) AS def,
+               format('CREATE %sINDEX %I ON %s%I.%I USING ', CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END,
+                      ic.relname, CASE WHEN c.relkind = 'p' THEN 'ONLY ' ELSE '' END, n.nspname, c.relname) AS head
+        FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.indexrelid = idx) d
+$$;
+
 -- A table's definition as the catalog holds it now.
 CREATE OR REPLACE FUNCTION shadowstream.table_definition(rel oid, tag text, identity text) RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -38,7 +49,17 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                        FROM pg_publication_tables p WHERE p.schemaname = n.nspname AND p.tablename = c.relname),
       'columns', (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
           'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'typeOid', a.atttypid,
+          'typeName', CASE WHEN tn.nspname = 'pg_catalog' THEN t.typname::text
+                           ELSE tn.nspname || '.' || t.typname END,
           'typeModifier', a.atttypmod, 'notNull', a.attnotnull,
+          'isKey', CASE c.relreplident
+                     WHEN 'f' THEN true
+                     WHEN 'd' THEN EXISTS (SELECT FROM pg_index k WHERE k.indrelid = c.oid AND k.indisprimary
+                                           AND a.attnum = ANY (k.indkey))
+                     WHEN 'i' THEN EXISTS (SELECT FROM pg_index k WHERE k.indrelid = c.oid AND k.indisreplident
+                                           AND a.attnum = ANY (k.indkey))
+                     ELSE false END,
+          'missingValue', CASE WHEN a.atthasmissing THEN (a.attmissingval::text::text[])[1] END,
           'default', CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END,
           'generated', CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END,
           'identity', nullif(a.attidentity::text, ''),
@@ -50,7 +71,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                        WHERE dep.classid = 'pg_class'::regclass AND dep.refobjid = c.oid
                          AND dep.refobjsubid = a.attnum AND dep.deptype IN ('a', 'i') LIMIT 1)
         )) ORDER BY a.attnum), '[]')
-        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid JOIN pg_namespace tn ON tn.oid = t.typnamespace
         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
         LEFT JOIN pg_collation co ON co.oid = a.attcollation
         LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
@@ -64,7 +85,9 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
         )) ORDER BY k.conname), '[]')
         FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u', 'c', 'f', 'x')),
       'indexes', (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
-          'name', ic.relname, 'definition', pg_get_indexdef(i.indexrelid),
+          'name', ic.relname, 'definition', pg_get_indexdef(i.indexrelid), 'unique', i.indisunique,
+          -- What follows "USING " in the definition: the method, the keys, INCLUDE, WITH and WHERE.
+          'using', shadowstream.index_using(i.indexrelid),
           'constraint', (SELECT k.conname FROM pg_constraint k WHERE k.conindid = i.indexrelid
                          AND k.conrelid = c.oid AND k.contype IN ('p', 'u', 'x')),
           'replicaIdentity', i.indisreplident,

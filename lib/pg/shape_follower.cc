@@ -108,6 +108,9 @@ Outcome ShapeFollower::follow_shape(Pipeline& p, const ChangeRecord& rec, const 
   }
   if (Outcome o = target_columns(p, table, ts.columns); !o.ok()) return o;
   shape::Change ch = shape::compare(rec, ts.columns);
+  // Under REPLICA IDENTITY FULL the records name no key (every column is flagged): the target keeps the key it has,
+  // as the source keeps its own (a schema record says which that is).
+  if (rec.replica_identity() == "f") ch.key_changed = false;
   // Without --create-tables, extra columns or other types in a table the user shaped are theirs to decide.
   if (ch.empty() || (!create_tables_ && ch.added.empty())) {
     ts.shape = rec.shape_id();

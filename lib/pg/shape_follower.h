@@ -66,18 +66,20 @@ class ShapeFollower {
                std::string_view payload);
   // What the rolled-back transaction created or changed is gone with it: known again from the target when needed.
   void clear();
+  // The table was changed behind the follower's back (a schema record): known again from the target when needed.
+  void forget(const std::string& table);
+  // The target's own spelling of a column's type (core/type_name.h): a record's type name is never pasted.
+  Outcome sql_type(Pipeline& p, const shadowstream::v1::ChangeRecord& rec, const shadowstream::v1::Column& c,
+                   std::string_view payload, std::string& out);
 
  private:
   struct TargetShape {
     uint64_t shape = 0;  // the shape_id the target was last checked against
     std::vector<shape::TargetColumn> columns;
   };
-  Outcome sql_type(Pipeline& p, const shadowstream::v1::ChangeRecord& rec, const shadowstream::v1::Column& c,
-                   std::string_view payload, std::string& out);
   Outcome target_columns(Pipeline& p, const std::string& table, std::vector<shape::TargetColumn>& out);
   Outcome alter(Pipeline& p, const shadowstream::v1::ChangeRecord& rec, const std::string& table,
                 std::string_view payload, const shape::Change& ch, const std::vector<shape::TargetColumn>& had);
-  void forget(const std::string& table);
 
   bool create_tables_;
   std::string relations_;
