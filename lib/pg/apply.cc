@@ -303,11 +303,7 @@ struct Applier::Impl {
       return schemas.drop_index(pipe, rec, map_table(cfg, rec.schema(), rec.table()).first, payload);
     const auto& [schema, table] = target(rec);
     folder.forget(table);
-    if (d.dropped()) {
-      follower.forget(table);
-      pipe.send("DROP TABLE IF EXISTS " + table, {}, Origin::of(rec, payload));
-      return pipe.drain();
-    }
+    if (d.dropped()) return schemas.drop_table(pipe, follower, rec, table, payload);
     return schemas.apply(pipe, follower, rec, schema, table, payload,
                          [&] { return follow(shape_record(rec), schema, table, payload); });
   }
@@ -485,6 +481,9 @@ struct Applier::Impl {
       ChangeRecord named;
       named.set_schema(t.schema());
       named.set_table(t.table());
+      // The table as the checkpoint found it, before its rows.
+      if (t.has_definition())
+        if (Outcome o = apply_schema(schema_record_of(t), payload); !o.ok()) return o;
       const std::string& table = target(named).second;
       bool exists = false;
       if (Outcome o = follower.table_exists(pipe, table, exists); !o.ok()) return o;

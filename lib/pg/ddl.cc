@@ -90,18 +90,43 @@ bool carried_by(const ChangeRecord& schema, const std::string& publication) {
   return d.dropped() || !d.dropped_index().empty() || std::find(pubs.begin(), pubs.end(), publication) != pubs.end();
 }
 
-std::optional<ChangeRecord> schema_record(const ChangeRecord& message) {
-  if (message.op() != shadowstream::v1::OPERATION_MESSAGE || !message.message().transactional() ||
-      message.message().prefix() != kPrefix)
-    return std::nullopt;
+namespace {
+// A definition the trigger's function printed (a ChangeRecord in protobuf's JSON form); Error(65) when it is not.
+ChangeRecord parse_definition(const std::string& json) {
   ChangeRecord parsed;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;  // a newer trigger's additions
-  const auto status = google::protobuf::util::JsonStringToMessage(message.message().content(), &parsed, options);
+  const auto status = google::protobuf::util::JsonStringToMessage(json, &parsed, options);
   if (!status.ok() || parsed.op() != shadowstream::v1::OPERATION_SCHEMA || parsed.schema().empty() ||
       (parsed.table().empty() && parsed.definition().dropped_index().empty()))
     throw Error(kExitDataErr, std::string("a ") + kPrefix + " message at this position is not a table definition" +
                                   (status.ok() ? "" : ": " + std::string(status.message())));
+  return parsed;
+}
+}  // namespace
+
+void add_definitions(PGconn* c, shadowstream::v1::Checkpoint& checkpoint) {
+  if (installed_version(c) == 0) return;
+  for (auto& t : *checkpoint.mutable_tables()) {
+    pg::Result r =
+        pg::exec(c,
+                 "SELECT shadowstream.table_definition(c.oid, 'CHECKPOINT', format('%I.%I', n.nspname, "
+                 "c.relname))::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                 "WHERE n.nspname = " +
+                     pg::quote_literal(c, t.schema()) + " AND c.relname = " + pg::quote_literal(c, t.table()));
+    if (PQntuples(r.get()) != 1 || PQgetisnull(r.get(), 0, 0)) continue;
+    ChangeRecord parsed = parse_definition(PQgetvalue(r.get(), 0, 0));
+    t.set_relation_oid(parsed.relation_oid());
+    t.set_replica_identity(parsed.replica_identity());
+    *t.mutable_definition() = std::move(*parsed.mutable_definition());
+  }
+}
+
+std::optional<ChangeRecord> schema_record(const ChangeRecord& message) {
+  if (message.op() != shadowstream::v1::OPERATION_MESSAGE || !message.message().transactional() ||
+      message.message().prefix() != kPrefix)
+    return std::nullopt;
+  ChangeRecord parsed = parse_definition(message.message().content());
   ChangeRecord rec = message;
   rec.clear_message();
   rec.set_op(shadowstream::v1::OPERATION_SCHEMA);

@@ -36,6 +36,10 @@ void say_mode(PGconn* c, const std::string& database, bool creating);
 // drop (which names no publication: the catalog has forgotten it; a reader that never had the table ignores it).
 bool carried_by(const shadowstream::v1::ChangeRecord& schema, const std::string& publication);
 
+// A checkpoint's tables with their definitions (CheckpointTable.definition), read in the checkpoint's transaction
+// from the trigger's own function; nothing when the trigger is not installed.
+void add_definitions(PGconn* c, shadowstream::v1::Checkpoint& checkpoint);
+
 // The schema record a trigger's message carries: `message` is a transactional logical message with prefix kPrefix
 // (anything else: nullopt). Only op, schema, table, relation_oid, replica_identity and the definition are taken from
 // the content; the caller gives it its source and position. Content that is not a definition is Error(65).

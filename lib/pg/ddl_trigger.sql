@@ -8,6 +8,8 @@
 -- lives in the schema shadowstream; uninstall-ddl drops that schema. Version: shadowstream.ddl_version().
 SET client_min_messages = warning;
 CREATE SCHEMA IF NOT EXISTS shadowstream;
+-- The definitions are read by ss-capture's own role too (a checkpoint's tables): any role may call them.
+GRANT USAGE ON SCHEMA shadowstream TO PUBLIC;
 COMMENT ON SCHEMA shadowstream IS 'ShadowStream schema-change capture (ss-capture install-ddl); ss-capture uninstall-ddl removes it';
 
 CREATE OR REPLACE FUNCTION shadowstream.ddl_version() RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT @VERSION@';

@@ -44,6 +44,17 @@ ChangeRecord shape_record(const ChangeRecord& schema) {
   return rec;
 }
 
+ChangeRecord schema_record_of(const shadowstream::v1::CheckpointTable& table) {
+  ChangeRecord rec;
+  rec.set_op(shadowstream::v1::OPERATION_SCHEMA);
+  rec.set_schema(table.schema());
+  rec.set_table(table.table());
+  rec.set_relation_oid(table.relation_oid());
+  rec.set_replica_identity(table.replica_identity());
+  *rec.mutable_definition() = table.definition();
+  return rec;
+}
+
 namespace {
 
 template <typename List>
@@ -506,6 +517,13 @@ Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeR
   }
   p.send("SELECT set_config('search_path', $1, true)", {search_path});
   follower.forget(table);
+  return p.drain();
+}
+
+Outcome SchemaApplier::drop_table(Pipeline& p, ShapeFollower& follower, const ChangeRecord& rec,
+                                  const std::string& table, std::string_view payload) {
+  follower.forget(table);
+  p.send("DROP TABLE IF EXISTS " + table, {}, Origin::of(rec, payload));
   return p.drain();
 }
 

@@ -28,6 +28,9 @@ namespace ss::apply {
 // them (without generated columns, which pgoutput leaves out), and its shape_id. Pure.
 shadowstream::v1::ChangeRecord shape_record(const shadowstream::v1::ChangeRecord& schema);
 
+// A checkpoint table's definition (CheckpointTable.definition) as the schema record it stands for. Pure.
+shadowstream::v1::ChangeRecord schema_record_of(const shadowstream::v1::CheckpointTable& table);
+
 // What the target table holds now, beyond its columns' names and types.
 struct TargetSchema {
   struct Column {
@@ -80,6 +83,9 @@ class SchemaApplier {
   Outcome apply(Pipeline& p, ShapeFollower& follower, const shadowstream::v1::ChangeRecord& rec,
                 const std::string& schema, const std::string& table, std::string_view payload,
                 const std::function<Outcome()>& follow_columns);
+  // DROP TABLE.
+  Outcome drop_table(Pipeline& p, ShapeFollower& follower, const shadowstream::v1::ChangeRecord& rec,
+                     const std::string& table, std::string_view payload);
   // DROP INDEX (its record names the index and its schema, `schema` mapped to the target's).
   Outcome drop_index(Pipeline& p, const shadowstream::v1::ChangeRecord& rec, const std::string& schema,
                      std::string_view payload);

@@ -23,6 +23,7 @@
 #include "core/shape.h"
 #include "core/signals.h"
 #include "pg/conn.h"
+#include "pg/ddl.h"
 #include "pg/pgoutput.h"
 
 namespace ss::snapshot {
@@ -417,6 +418,7 @@ Result write_checkpoint(PGconn* sql, const Request& r, FrameWriter& out) {
   const int64_t snap_time = now_us();
   for (auto& t : tables) t.proto.set_commit_time(snap_time);
   ChangeRecord marker = begin_marker(r, tables, snap_time);
+  ddl::add_definitions(sql, *marker.mutable_checkpoint());
   out.write(marker);
   Result res;
   res.frames = 1;

@@ -260,4 +260,28 @@ SQL
   ss-replay --speed max --to "postgresql://postgres@127.0.0.1:$PGPORT/evil_managed" <"$T/evil.ss"
   [ "$(psql -XAtq -d evil_managed -c "select count(*) from pg_indexes where tablename = 'evil'")" = 1 ]
   [ "$(psql -XAtq -d evil_managed -c "select x from public.evil")" = a ]
+  q "drop function public.sneaky() cascade"
+}
+
+@test "a checkpoint carries each table's definition: a rebuild from it has the source's indexes and constraints" {
+  q "do \$\$ declare t text; begin for t in select tablename from pg_tables where schemaname = 'public' loop execute format('drop table public.%I cascade', t); end loop; end \$\$"
+  ss-capture install-ddl 2>/dev/null
+  psql -Xq -v ON_ERROR_STOP=1 <<'SQL'
+create table pre (id serial primary key, v text not null default 'd' check (v <> ''), u int unique);
+create index pre_v on pre (lower(v)) where u > 0;
+comment on table pre is 'there before the slot';
+insert into pre (v, u) select 'v' || g, g from generate_series(1, 50) g;
+SQL
+  # The initial snapshot is checkpoint zero; its begin marker holds the definition.
+  ss-capture --slot s_cp --publication s_cp --all-tables --endpos "$(lsn_now)" >"$T/cp.ss" 2>/dev/null
+  [ "$(ss-cat "$T/cp.ss" | jq -r 'select(.op == "checkpoint_begin") | .checkpoint.tables[] | "\(.table) \(.definition.command_tag) \(.definition.indexes | length)"')" = "pre CHECKPOINT 3" ]
+  instant cp
+  q "create database clone_cp"
+  ss-replay --speed max --create-tables --to "postgresql://postgres@127.0.0.1:$PGPORT/clone_cp" <"$T/cp.ss"
+  diff "$T/schema.cp" <(schema_dump clone_cp)
+  diff "$T/rows.cp" <(rows_dump clone_cp)
+  # A later checkpoint (for cron) carries it too.
+  q "create index pre_u on pre (u desc)"
+  ss-capture --slot s_cp --publication s_cp --checkpoint >"$T/cp2.ss" 2>/dev/null
+  [ "$(ss-cat "$T/cp2.ss" | jq -r 'select(.op == "checkpoint_begin") | .checkpoint.tables[0].definition.indexes | map(.name) | join(",")')" = "pre_pkey,pre_u,pre_u_key,pre_v" ]
 }
