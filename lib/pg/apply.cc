@@ -297,11 +297,12 @@ struct Applier::Impl {
       ++stats.ignored;
       return {};
     }
-    if (Outcome o = flush_fold(); !o.ok()) return o;
     const auto& d = rec.definition();
     if (!d.dropped_index().empty())
       return schemas.drop_index(pipe, rec, map_table(cfg, rec.schema(), rec.table()).first, payload);
     const auto& [schema, table] = target(rec);
+    // The table's rows folded before the change go in first; other tables' stay in the group.
+    if (Outcome o = flush_fold(&table); !o.ok()) return o;
     folder.forget(table);
     if (d.dropped()) return schemas.drop_table(pipe, follower, rec, table, payload);
     return schemas.apply(pipe, follower, rec, schema, table, payload,

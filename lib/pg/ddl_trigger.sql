@@ -1,46 +1,57 @@
 -- ShadowStream's schema-change capture (ss-capture install-ddl): an event trigger that, after every DDL command
--- touching a table, emits the table's full definition, read from the catalog, as a transactional logical message
--- (prefix shadowstream.ddl). The message rides in the command's own transaction, at its own position, so a replay
--- applies the schema exactly where the source changed it. The command's SQL text is never read: only the catalog.
+-- touching a table a publication carries, emits the table's full definition, read from the catalog, as a
+-- transactional logical message (prefix shadowstream.ddl). The message rides in the command's own transaction, at
+-- its own position, so a replay applies the schema exactly where the source changed it. The command's SQL text is
+-- never read: only the catalog.
 --
--- The content is a ChangeRecord in protobuf's JSON form (op, schema, table, relationOid, definition): ss-capture
--- parses it, keeps those four fields only and gives the record its position. Installed by ss-capture; every object
--- lives in the schema shadowstream; uninstall-ddl drops that schema. Version: shadowstream.ddl_version().
+-- The content is a ChangeRecord in protobuf's JSON form (op, schema, table, relationOid, replicaIdentity,
+-- definition): ss-capture parses it, keeps those fields only and gives the record its position. Installed by
+-- ss-capture; every object lives in the schema shadowstream; uninstall-ddl drops that schema. Version:
+-- shadowstream.ddl_version().
 SET client_min_messages = warning;
 CREATE SCHEMA IF NOT EXISTS shadowstream;
 -- The definitions are read by ss-capture's own role too (a checkpoint's tables): any role may call them.
 GRANT USAGE ON SCHEMA shadowstream TO PUBLIC;
-COMMENT ON SCHEMA shadowstream IS 'ShadowStream schema-change capture (ss-capture install-ddl); ss-capture uninstall-ddl removes it';
+COMMENT ON SCHEMA shadowstream IS
+  'ShadowStream schema-change capture (ss-capture install-ddl); ss-capture uninstall-ddl removes it';
 
 CREATE OR REPLACE FUNCTION shadowstream.ddl_version() RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT @VERSION@';
 
+-- The functions are PL/pgSQL with generic plans, so a session plans their queries once (an SQL function with SET is
+-- planned at every call, and a custom plan costs milliseconds per DDL command).
+
 -- A sequence's parameters, as CREATE SEQUENCE takes them.
 CREATE OR REPLACE FUNCTION shadowstream.sequence_definition(seq oid) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT jsonb_build_object(
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+  RETURN (  SELECT jsonb_build_object(
     'name', format('%I.%I', n.nspname, c.relname),
     'type', format_type(s.seqtypid, NULL),
     'start', s.seqstart::text, 'increment', s.seqincrement::text, 'minValue', s.seqmin::text,
     'maxValue', s.seqmax::text, 'cache', s.seqcache::text, 'cycle', s.seqcycle)
   FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE s.seqrelid = seq
+  WHERE s.seqrelid = seq);
+END
 $$;
 
 -- The part of an index's definition after its name and table: "btree (lower(v)) WHERE (n > 1)".
 CREATE OR REPLACE FUNCTION shadowstream.index_using(idx oid) RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT CASE WHEN left(d.def, length(d.head)) = d.head THEN substr(d.def, length(d.head) + 1) END
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+  RETURN (  SELECT CASE WHEN left(d.def, length(d.head)) = d.head THEN substr(d.def, length(d.head) + 1) END
   FROM (SELECT pg_get_indexdef(i.indexrelid) AS def,
                format('CREATE %sINDEX %I ON %s%I.%I USING ', CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END,
                       ic.relname, CASE WHEN c.relkind = 'p' THEN 'ONLY ' ELSE '' END, n.nspname, c.relname) AS head
         FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid
-        JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.indexrelid = idx) d
+        JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.indexrelid = idx) d);
+END
 $$;
 
 -- A table's definition as the catalog holds it now.
 CREATE OR REPLACE FUNCTION shadowstream.table_definition(rel oid, tag text, identity text) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT jsonb_build_object(
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+  RETURN (  SELECT jsonb_build_object(
     'op', 'OPERATION_SCHEMA', 'schema', n.nspname, 'table', c.relname, 'relationOid', c.oid,
     'replicaIdentity', c.relreplident::text,
     'definition', jsonb_strip_nulls(jsonb_build_object(
@@ -70,8 +81,9 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
           'comment', col_description(c.oid, a.attnum),
           'sequence', (SELECT shadowstream.sequence_definition(dep.objid) FROM pg_depend dep
                        JOIN pg_class sc ON sc.oid = dep.objid AND sc.relkind = 'S'
-                       WHERE dep.classid = 'pg_class'::regclass AND dep.refobjid = c.oid
-                         AND dep.refobjsubid = a.attnum AND dep.deptype IN ('a', 'i') LIMIT 1)
+                       WHERE dep.refclassid = 'pg_class'::regclass AND dep.refobjid = c.oid
+                         AND dep.classid = 'pg_class'::regclass AND dep.refobjsubid = a.attnum
+                         AND dep.deptype IN ('a', 'i') LIMIT 1)
         )) ORDER BY a.attnum), '[]')
         FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid JOIN pg_namespace tn ON tn.oid = t.typnamespace
         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -97,14 +109,16 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
         )) ORDER BY ic.relname), '[]')
         FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid)
     )))
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel);
+END
 $$;
 
 -- The table a command's object belongs to: the table itself, an index's, a constraint's, an owned sequence's, a
 -- publication entry's. NULL for anything else.
 CREATE OR REPLACE FUNCTION shadowstream.table_of(cls oid, obj oid) RETURNS oid
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT CASE
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+  RETURN (  SELECT CASE
     WHEN cls = 'pg_class'::regclass THEN (
       SELECT CASE c.relkind
         WHEN 'r' THEN c.oid WHEN 'p' THEN c.oid
@@ -117,16 +131,33 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WHEN cls = 'pg_constraint'::regclass THEN (SELECT nullif(conrelid, 0) FROM pg_constraint WHERE oid = obj)
     WHEN cls = 'pg_publication_rel'::regclass THEN (SELECT prrelid FROM pg_publication_rel WHERE oid = obj)
     WHEN cls = 'pg_attrdef'::regclass THEN (SELECT adrelid FROM pg_attrdef WHERE oid = obj)
-  END
+  END);
+END
 $$;
 
 -- Whether a table is one whose changes a publication could carry: a permanent table outside the system's schemas.
 CREATE OR REPLACE FUNCTION shadowstream.capturable(rel oid) RETURNS boolean
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+  RETURN (  SELECT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                  WHERE c.oid = rel AND c.relkind IN ('r', 'p') AND c.relpersistence = 'p'
                    AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'shadowstream')
-                   AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%')
+                   AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'));
+END
+$$;
+
+-- Whether any publication carries the table (FOR ALL TABLES, FOR TABLE it or a partition ancestor, FOR TABLES IN
+-- SCHEMA its schema): the trigger describes only those. A table added to a publication later is described then
+-- (ALTER PUBLICATION is a DDL command too).
+CREATE OR REPLACE FUNCTION shadowstream.published(rel oid) RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+  RETURN EXISTS (SELECT FROM pg_publication WHERE puballtables)
+      OR EXISTS (SELECT FROM pg_publication_rel
+                 WHERE prrelid = rel OR prrelid IN (SELECT relid FROM pg_partition_ancestors(rel)))
+      OR EXISTS (SELECT FROM pg_publication_namespace pn JOIN pg_class c ON c.relnamespace = pn.pnnspid
+                 WHERE c.oid = rel);
+END
 $$;
 
 CREATE OR REPLACE FUNCTION shadowstream.on_ddl() RETURNS event_trigger
@@ -138,7 +169,7 @@ DECLARE
 BEGIN
   FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
     rel := shadowstream.table_of(cmd.classid, cmd.objid);
-    IF rel IS NOT NULL AND NOT rel = ANY (seen) AND shadowstream.capturable(rel) THEN
+    IF rel IS NOT NULL AND NOT rel = ANY (seen) AND shadowstream.capturable(rel) AND shadowstream.published(rel) THEN
       seen := seen || rel;
       PERFORM pg_logical_emit_message(true, 'shadowstream.ddl',
         shadowstream.table_definition(rel, cmd.command_tag, cmd.object_identity)::text);

@@ -50,8 +50,8 @@ Outcome FoldLoader::foldable(Pipeline& p, const ChangeRecord& rec, const std::st
   return {};
 }
 
-// The rows through COPY: straight into an empty target (nothing there to update or delete), else into a temporary
-// table that a delete, an update and two inserts apply.
+// The rows through COPY: straight into the target when it is empty or they are all new (nothing there to update or
+// delete), else into a temporary table that a delete, an update and two inserts apply.
 Outcome FoldLoader::load_rows(Pipeline& p, fold::Table& t, const std::vector<std::string>& cols, const Kinds& n,
                               bool into_empty) {
   const FoldSql sql = fold_sql(t.target, "ss_fold_" + std::to_string(++tables_), cols, primary_key(t.target));
@@ -131,8 +131,10 @@ Outcome FoldLoader::load(Pipeline& p, fold::Table& t, bool& together, uint64_t& 
 
   p.leave();
   Outcome o = p.exec("SAVEPOINT ss_fold");
-  bool empty = false;
-  if (o.ok() && (n.inserts || n.upserts)) {
+  // Rows the group only inserted cannot be in the target (the chain began with their insert): they go straight in
+  // by COPY as into an empty table, whatever the table holds. Otherwise, straight in only when it holds nothing.
+  bool empty = n.inserts == live;
+  if (o.ok() && !empty && (n.inserts || n.upserts)) {
     pg::Result r;
     o = p.exec("SELECT NOT EXISTS (SELECT 1 FROM " + t.target + ")", &r);
     empty = o.ok() && PQgetvalue(r.get(), 0, 0)[0] == 't';

@@ -143,7 +143,7 @@ class Planner {
   void generated() {
     for (const auto& c : def_.columns())
       if (c.has_generated() && !target_column(now_, c.name()))
-        steps_.push_back({{}, {}, "generated column " + c.name(), {}, c.name()});
+        steps_.push_back({{}, {}, "generated column " + c.name(), {}, c.name(), {}});
     for (const auto& t : now_.columns)
       if (t.generated && find_named(def_.columns(), t.name) == def_.columns().end())
         plain(alter_ + "DROP COLUMN " + quote_ident(t.name), "generated column " + t.name);
@@ -168,7 +168,7 @@ class Planner {
       if (!t.identity.empty()) plain(col + " DROP IDENTITY IF EXISTS", "identity of column " + c.name());
       const std::string set = "ALTER COLUMN " + quote_ident(c.name()) + " SET DEFAULT " + c.default_();
       if (c.has_default_() && (!t.default_expr || *t.default_expr != c.default_()))
-        probed(set, "default of column " + c.name());
+        steps_.push_back({alter_ + set, {}, "default of column " + c.name(), {}, {}, c.name()});
       else if (!c.has_default_() && t.default_expr)
         plain(col + " DROP DEFAULT", "default of column " + c.name());
     }
@@ -232,6 +232,7 @@ class Planner {
                         head + probe_table_ + " USING " + d.using_(),
                         "index " + d.name(),
                         {},
+                        {},
                         {}});
     }
   }
@@ -268,11 +269,13 @@ class Planner {
   }
 
  private:
-  void plain(std::string sql, std::string what) { steps_.push_back({std::move(sql), {}, std::move(what), {}, {}}); }
+  void plain(std::string sql, std::string what) { steps_.push_back({std::move(sql), {}, std::move(what), {}, {}, {}}); }
   void probed(const std::string& rest, std::string what) {
-    steps_.push_back({alter_ + rest, "ALTER TABLE " + probe_table_ + " " + rest, std::move(what), {}, {}});
+    steps_.push_back({alter_ + rest, "ALTER TABLE " + probe_table_ + " " + rest, std::move(what), {}, {}, {}});
   }
-  void skipped(std::string what, std::string why) { steps_.push_back({{}, {}, std::move(what), std::move(why), {}}); }
+  void skipped(std::string what, std::string why) {
+    steps_.push_back({{}, {}, std::move(what), std::move(why), {}, {}});
+  }
   std::string comment(const std::string& on, const std::optional<std::string>& text) {
     return "COMMENT ON " + on + " IS " + (text ? literal_(*text) : "NULL");
   }
@@ -311,14 +314,15 @@ namespace {
 // from the stored expressions themselves (functions, and operators' functions): pg_depend records no dependency on
 // the server's own objects, so it would not show them.
 constexpr const char* kRefusedCalls =
-    "WITH t AS (SELECT adbin::text AS tree FROM pg_attrdef WHERE adrelid = $1::regclass "
-    "UNION ALL SELECT conbin::text FROM pg_constraint WHERE conrelid = $1::regclass AND conbin IS NOT NULL "
-    "UNION ALL SELECT coalesce(indexprs::text, '') || coalesce(indpred::text, '') FROM pg_index WHERE indrelid = "
-    "$1::regclass), "
+    "WITH t AS (SELECT adbin::text AS tree FROM pg_attrdef WHERE adrelid = $1::regclass AND ($2 = '' OR adnum = "
+    "(SELECT attnum FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2)) "
+    "UNION ALL SELECT conbin::text FROM pg_constraint WHERE $2 = '' AND conrelid = $1::regclass AND conbin IS NOT "
+    "NULL UNION ALL SELECT coalesce(indexprs::text, '') || coalesce(indpred::text, '') FROM pg_index WHERE $2 = '' "
+    "AND indrelid = $1::regclass), "
     "f AS (SELECT m[2]::oid AS fn FROM t, regexp_matches(t.tree, ':(funcid|opfuncid|hashfuncid|negfuncid) ([0-9]+)', "
     "'g') AS m UNION SELECT o.oprcode FROM t, regexp_matches(t.tree, ':opno ([0-9]+)', 'g') AS m JOIN pg_operator o "
     "ON o.oid = m[1]::oid UNION SELECT o.oprcode FROM pg_constraint k, unnest(k.conexclop) AS x(op) JOIN pg_operator "
-    "o ON o.oid = x.op WHERE k.conrelid = $1::regclass) "
+    "o ON o.oid = x.op WHERE $2 = '' AND k.conrelid = $1::regclass) "
     "SELECT coalesce(string_agg(p.oid::regprocedure::text, ', ' ORDER BY p.oid::regprocedure::text), '') "
     "FROM f JOIN pg_proc p ON p.oid = f.fn WHERE p.pronamespace <> 'pg_catalog'::regnamespace OR (p.provolatile = "
     "'v' AND p.proname NOT IN ('nextval', 'gen_random_uuid', 'random', 'clock_timestamp', 'timeofday'))";
@@ -384,7 +388,8 @@ Outcome SchemaApplier::read(Pipeline& p, const std::string& table, TargetSchema&
   if (Outcome o = p.query("SELECT obj_description(c.oid, 'pg_class'), c.relreplident, (SELECT string_agg("
                           "format('%I.%I', sn.nspname, s.relname), E'\\n') FROM pg_depend d JOIN pg_class s ON s.oid = "
                           "d.objid AND s.relkind = 'S' JOIN pg_namespace sn ON sn.oid = s.relnamespace WHERE "
-                          "d.refobjid = c.oid AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')) "
+                          "d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid AND d.classid = "
+                          "'pg_class'::regclass AND d.deptype IN ('a', 'i')) "
                           "FROM pg_class c WHERE c.oid = $1::regclass",
                           {table}, r);
       !o.ok())
@@ -399,16 +404,19 @@ Outcome SchemaApplier::read(Pipeline& p, const std::string& table, TargetSchema&
   return {};
 }
 
-// Tries `step` on an empty temporary copy of the table, in a savepoint rolled back whatever happens: `refused` says
-// why it may not run (it failed there, or calls what a shadow may not run), empty when it may.
+// Tries `step` in a savepoint: on an empty temporary copy of the table (`create_probe` makes it), rolled back whatever
+// happens; or, a default (`in_place`), on the table itself (SET DEFAULT stores it, never runs it), kept unless
+// refused, which saves a temporary table per default changed (a migration's most common step). `refused` says why it
+// may not run (it failed there, or calls what a shadow may not run), empty when it may.
 Outcome SchemaApplier::probe(Pipeline& p, const std::string& create_probe, const SchemaStep& step,
                              std::string& refused) {
   refused.clear();
+  const bool in_place = !step.in_place.empty();
   p.send("SAVEPOINT ss_schema_probe");
-  p.send(create_probe);
-  p.send(step.probe);
+  if (!in_place) p.send(create_probe);
+  p.send(in_place ? step.sql : step.probe);
   pg::Result r;
-  Outcome o = p.query(kRefusedCalls, {kProbeTable}, r);
+  Outcome o = p.query(kRefusedCalls, {in_place ? create_probe : kProbeTable, step.in_place}, r);
   if (!o.ok()) {
     if (!o.failure() || !o.failure()->origin.control()) return o;
     refused = "the target refuses it: " + o.failure()->error;
@@ -416,7 +424,7 @@ Outcome SchemaApplier::probe(Pipeline& p, const std::string& create_probe, const
     refused = std::string("it calls ") + PQgetvalue(r.get(), 0, 0) +
               " (only the server's own functions without side effects are run on a shadow)";
   }
-  p.send("ROLLBACK TO SAVEPOINT ss_schema_probe");
+  if (!in_place || !refused.empty()) p.send("ROLLBACK TO SAVEPOINT ss_schema_probe");
   p.send("RELEASE SAVEPOINT ss_schema_probe");
   return p.drain();
 }
@@ -454,7 +462,7 @@ Outcome SchemaApplier::create(Pipeline& p, ShapeFollower& follower, const Change
           "ADD COLUMN " + quote_ident(c.name()) + " " + type + " GENERATED ALWAYS AS (" + c.generated() + ") STORED";
       std::string refused;
       const SchemaStep step{
-          {}, std::string("ALTER TABLE ") + kProbeTable + " " + rest, "generated column " + c.name(), {}, {}};
+          {}, std::string("ALTER TABLE ") + kProbeTable + " " + rest, "generated column " + c.name(), {}, {}, {}};
       if (Outcome o = probe(p, create_table_sql(kProbeTable, plain_cols, plain_types, false), step, refused); !o.ok())
         return o;
       if (!refused.empty()) {
@@ -504,10 +512,11 @@ Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeR
       report(rec, table, step.what, step.skip);
       continue;
     }
-    if (!step.probe.empty()) {
+    if (!step.probe.empty() || !step.in_place.empty()) {
       std::string refused;
-      if (Outcome o = probe(p, "CREATE TEMP TABLE ss_schema_probe (LIKE " + table + ")", step, refused); !o.ok())
-        return o;
+      const std::string copy = "CREATE TEMP TABLE ss_schema_probe (LIKE " + table + ")";
+      if (Outcome o = probe(p, step.in_place.empty() ? copy : table, step, refused); !o.ok()) return o;
+      if (!step.in_place.empty() && refused.empty()) continue;  // done by the probe
       if (!refused.empty()) {
         report(rec, table, step.what, refused);
         continue;

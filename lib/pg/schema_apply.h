@@ -57,14 +57,17 @@ struct TargetSchema {
   std::vector<std::string> sequences;  // owned sequences that exist, as the definition names them
 };
 
-// One statement towards the definition. `probe` (when not empty) is the same statement on the temporary copy: the
-// statement carries an expression of the record, to be tried there first.
+// One statement towards the definition. `probe` (when not empty) is the same statement on the temporary copy, and
+// `in_place` names a column whose default the statement sets: either way the statement carries an expression of the
+// record, tried first.
 struct SchemaStep {
   std::string sql;
   std::string probe;
   std::string what;    // "default of column v", "index t_v": how a skipped step is reported
   std::string skip;    // not to be run, and why (reported once)
   std::string column;  // a generated column to add: its SQL waits for the target's spelling of its type
+  // A default to set: tried on the table itself (a default is stored, not run), kept unless refused.
+  std::string in_place;
 };
 
 // The steps that take the target (`table` quoted, in schema `schema` unquoted; `probe_table` the temporary copy)

@@ -106,10 +106,11 @@ SQL
   [ "$(psql -XAtq -d mig_shadow -c "select string_agg(v || ':' || w, ',' order by id) from public.mig")" = "before:5,after:7" ]
 }
 
-@test "renames and drops; another publication's tables are left out and keep their positions" {
+@test "renames and drops; another publication's tables are left out and keep their positions; unpublished ones are not described" {
   ss-capture install-ddl 2>/dev/null
   q "create table ren (id int primary key)"
   q "create table other (id int primary key)"
+  q "create publication other_pub for table other"
   new_slot s_ren public.ren
   oid=$(q "select 'ren'::regclass::oid")
   psql -Xq -v ON_ERROR_STOP=1 <<'SQL'
@@ -127,6 +128,14 @@ SQL
   # other's change took ordinal 0 in its transaction, unseen: the insert keeps ordinal 1, as every reader counts it.
   [ "$(jq -r 'select(.op == "insert") | .ordinal' "$T/ren.json")" = 1 ]
   [ "$(jq -r 'select(.table == "other")' "$T/ren.json")" = "" ]
+  # A table no publication carries is not described at all (test_decoding shows every message in the WAL); one
+  # added to a publication later is, then.
+  q "create table nobody (id int primary key)"
+  q "select pg_create_logical_replication_slot('s_peek', 'test_decoding')" >/dev/null
+  q "alter table nobody add column x int"
+  q "alter publication other_pub add table nobody"
+  [ "$(q "select data from pg_logical_slot_get_changes('s_peek', null, null)" | grep -o 'prefix: shadowstream.ddl.*"commandTag": "[A-Z ]*"' | grep -o '"commandTag": "[A-Z ]*"')" = '"commandTag": "ALTER PUBLICATION"' ]
+  q "select pg_drop_replication_slot('s_peek')" >/dev/null
   [ "$(jq -r 'select(.op == "schema") | "\(.table // "-") \(.relation_oid // "-") \(.definition.command_tag) \(.definition.dropped // .definition.dropped_index // "")"' \
     "$T/ren.json" | tr "\n" "|")" = \
     "renamed $oid ALTER TABLE |renamed $oid CREATE INDEX |- - DROP INDEX renamed_i|renamed $oid DROP TABLE true|" ]

@@ -94,9 +94,10 @@ TEST(SchemaSteps, TakeABareTableToTheDefinitionInOrder) {
     }
   EXPECT_EQ(steps[2].column, "g");
   EXPECT_TRUE(steps[2].skip.empty());
-  // Expressions are tried on the copy first; plain DDL is not.
-  EXPECT_EQ(steps[3].probe,
-            "ALTER TABLE pg_temp.p ALTER COLUMN \"id\" SET DEFAULT nextval('public.items_id_seq'::regclass)");
+  // Expressions are tried first: a default on the table itself (it is stored, not run), an index on the copy;
+  // plain DDL is not.
+  EXPECT_EQ(steps[3].in_place, "id");
+  EXPECT_TRUE(steps[3].probe.empty());
   EXPECT_EQ(steps[5].probe, "CREATE INDEX \"items_v\" ON pg_temp.p USING btree (lower(v)) WHERE (id > 0)");
   EXPECT_TRUE(steps[0].probe.empty());
   EXPECT_TRUE(steps[4].probe.empty());
