@@ -21,6 +21,7 @@
 #include "core/position.h"
 #include "core/signals.h"
 #include "pg/conn.h"
+#include "pg/ddl.h"
 #include "pg/slot.h"
 #include "redis/conn.h"
 #include "redis/stream.h"
@@ -229,6 +230,7 @@ class Sampler {
                                    : ": no capture is connected; if it is gone for good, "
                                      "ss-capture --drop-slot --slot " +
                                          cfg_.slot));
+      p.set_ddl_trigger_version(static_cast<uint32_t>(ddl::installed_version(pg_.get())));
       std::vector<std::string> keyless = slot::keyless_tables(pg_.get(), cfg_.publication);
       if (!keyless.empty())
         p.add_warnings("publication " + cfg_.publication + " publishes " +
@@ -362,6 +364,10 @@ std::string render_pipeline(const pb::PipelineStatus& s) {
       out += std::string(p.active() ? " (capturing)" : " (no capture connected)") + "  lag " +
              std::to_string(p.lag_bytes()) + " bytes, " + buf + "  confirmed " + format_lsn(p.confirmed_flush_lsn()) +
              " of " + format_lsn(p.current_lsn()) + "  retained " + bytes_text(p.retained_bytes()) + "\n";
+      out += p.ddl_trigger_version()
+                 ? "            schema changes: captured where they happen (trigger version " +
+                       std::to_string(p.ddl_trigger_version()) + ")\n"
+                 : "            schema changes: from Relation messages only (no ss-capture install-ddl)\n";
     }
     for (const auto& w : p.warnings()) out += "  WARNING   " + log::printable(w) + "\n";
   }

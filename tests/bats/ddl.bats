@@ -150,6 +150,13 @@ SQL
   q "insert into plain values (1, 2)"
   drain s_plain >"$T/plain.ss"
   [ "$(ss-cat "$T/plain.ss" | jq -r '.op' | xargs)" = insert ]
+  # ss-progress pipeline shows which way schema changes come, before the trigger and after.
+  env -u REDIS_URL -u KAFKA_BROKERS ss-progress pipeline --once --text --slot s_plain >"$T/progress"
+  grep -q "schema changes: from Relation messages only (no ss-capture install-ddl)" "$T/progress"
+  ss-capture install-ddl 2>/dev/null
+  [ "$(env -u REDIS_URL -u KAFKA_BROKERS ss-progress pipeline --once --json --slot s_plain | jq -r '.postgres.ddl_trigger_version')" = 1 ]
+  env -u REDIS_URL -u KAFKA_BROKERS ss-progress pipeline --once --text --slot s_plain | grep -q "schema changes: captured where they happen (trigger version 1)"
+  ss-capture uninstall-ddl 2>/dev/null
   # On a later start it is said with -v only.
   ss-capture --slot s_plain --publication s_plain --endpos "$(lsn_now)" 2>"$T/later.err" >/dev/null
   run grep -c "no schema-change trigger" "$T/later.err"

@@ -222,6 +222,10 @@ function renderPipeline(s) {
     stage('PostgreSQL', p.error ? 'error: ' + p.error : 'slot ' + p.slot + (p.active ? ' (capturing)' : ' (idle)') +
       ', lag ' + (p.lag_bytes || 0) + ' bytes, ' + (p.lag_seconds || 0).toFixed(1) + ' s, WAL kept ' +
       (p.retained_bytes || 0) + ' bytes');
+    if (!p.error) {
+      stage('Schema changes', p.ddl_trigger_version ? 'captured where they happen (trigger version ' +
+        p.ddl_trigger_version + ')' : 'from Relation messages only (no ss-capture install-ddl)');
+    }
     // What needs the operator: a slot keeping too much WAL, a published table without a replica identity.
     for (const w of p.warnings || []) stage('Warning', w);
   }
