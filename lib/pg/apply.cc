@@ -102,7 +102,8 @@ struct Applier::Impl {
       : cfg(c),
         pipe(cfg.conninfo),
         positions(cfg.position_table),
-        follower(cfg.create_tables, relations_table(cfg.position_table)) {
+        follower(cfg.create_tables, relations_table(cfg.position_table)),
+        schemas(pg::split_table_name(cfg.position_table).first) {
     positions.create(pipe.conn(), follower.create_sql());
     pipe.start();
   }
@@ -299,7 +300,7 @@ struct Applier::Impl {
     }
     const auto& d = rec.definition();
     if (!d.dropped_index().empty())
-      return schemas.drop_index(pipe, rec, map_table(cfg, rec.schema(), rec.table()).first, payload);
+      return schemas.drop_index(pipe, follower, rec, map_table(cfg, rec.schema(), rec.table()).first, payload);
     const auto& [schema, table] = target(rec);
     // The table's rows folded before the change go in first; other tables' stay in the group.
     if (Outcome o = flush_fold(&table); !o.ok()) return o;

@@ -46,6 +46,26 @@ Outcome ShapeFollower::table_exists(Pipeline& p, const std::string& table, bool&
   return o;
 }
 
+Outcome ShapeFollower::registered(Pipeline& p, const std::string& source, uint32_t oid, const std::string& table,
+                                  bool& yes) {
+  pg::Result r;
+  Outcome o =
+      p.query("SELECT EXISTS (SELECT FROM " + relations_ + " WHERE source = $1 AND relation_oid = $2 AND target = $3)",
+              {source, std::to_string(oid), table}, r);
+  yes = o.ok() && std::strcmp(PQgetvalue(r.get(), 0, 0), "t") == 0;
+  return o;
+}
+
+Outcome ShapeFollower::index_registered(Pipeline& p, const std::string& source, const std::string& index, bool& yes) {
+  pg::Result r;
+  Outcome o = p.query("SELECT EXISTS (SELECT FROM " + relations_ +
+                          " r JOIN pg_index i ON i.indrelid = to_regclass(r.target) WHERE r.source = $1 AND "
+                          "i.indexrelid = to_regclass($2))",
+                      {source, index}, r);
+  yes = o.ok() && std::strcmp(PQgetvalue(r.get(), 0, 0), "t") == 0;
+  return o;
+}
+
 // The target's own spelling of a column's type. A built-in type is named by OID; any other by its name, parsed into
 // identifiers and looked up on the target (see core/type_name.h): a name that is not a type name, or a type the
 // target lacks, stops the replay at this record (65) before any DDL is sent.

@@ -59,6 +59,10 @@ class ShapeFollower {
   // --create-tables: the target relation is made from the record's own column names and types.
   Outcome ensure_table(Pipeline& p, const shadowstream::v1::ChangeRecord& rec, const std::string& schema,
                        const std::string& table, std::string_view payload);
+  // Whether --create-tables registered `table` (quoted, qualified) for `source`'s relation `oid`, or, with `oid` 0,
+  // the table holding index `index` (quoted, qualified) for any relation of `source`: what a schema record may drop.
+  Outcome registered(Pipeline& p, const std::string& source, uint32_t oid, const std::string& table, bool& yes);
+  Outcome index_registered(Pipeline& p, const std::string& source, const std::string& index, bool& yes);
   // Whether the target has this (quoted, qualified) table, as seen by the open transaction.
   Outcome table_exists(Pipeline& p, const std::string& table, bool& exists);
   // A DDL statement of the open transaction, logged with the position that called for it.

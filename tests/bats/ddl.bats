@@ -256,27 +256,41 @@ alter table evil alter column x set default set_config('application_name', 'owne
 alter table evil add constraint evil_sneaky check (public.sneaky() = 1);
 create index evil_fine on evil (lower(x));
 alter table evil add constraint evil_fk foreign key (id) references evil (id);
+create sequence evil_counter;
+alter table evil add constraint evil_counts check (nextval('evil_counter') > 0);
 insert into evil values (1, 'a');
+-- Forged records (any role may emit a logical message): text past the expression, and a drop of the replay's own
+-- position table.
+select pg_logical_emit_message(true, 'shadowstream.ddl', jsonb_set(shadowstream.table_definition('evil'::regclass,
+  'ALTER TABLE', 'public.evil'), '{definition,columns,1,default}', to_jsonb('1::text, ADD COLUMN zz integer'::text))::text);
+select pg_logical_emit_message(true, 'shadowstream.ddl', '{"op": "OPERATION_SCHEMA", "schema": "shadowstream",
+  "table": "replay_position", "relationOid": 1, "definition": {"commandTag": "DROP TABLE", "dropped": true}}');
 SQL
   drain s_evil >"$T/evil.ss"
   q "create database evil_shadow"
+  psql -XAtq -d evil_shadow -c "create sequence public.evil_counter" # the shadow's owner made one of that name
   run --separate-stderr ss-replay --speed max --create-tables --to "postgresql://postgres@127.0.0.1:$PGPORT/evil_shadow" <"$T/evil.ss"
   [ "$status" -eq 0 ]
   [ "$(grep -c "default of column x of \"public\".\"evil\" not applied: it calls set_config(text,text,boolean)" <<<"$stderr")" = 1 ]
   [ "$(grep -c "constraint evil_sneaky of \"public\".\"evil\" not applied: the target refuses it" <<<"$stderr")" = 1 ]
   [ "$(grep -c "foreign key evil_fk of \"public\".\"evil\" not applied" <<<"$stderr")" = 1 ]
+  [ "$(grep -c "constraint evil_counts of \"public\".\"evil\" not applied: it calls nextval(regclass)" <<<"$stderr")" = 1 ]
+  [ "$(grep -c "default of column x of \"public\".\"evil\" not applied: the target reads it back as (1)::text, not as the record has it" <<<"$stderr")" = 1 ]
+  [ "$(grep -c "DROP TABLE of \"shadowstream\".\"replay_position\" not applied" <<<"$stderr")" = 1 ]
   e() { psql -XAtq -d evil_shadow -c "$1"; }
   [ "$(e "select pg_get_expr(adbin, adrelid) from pg_attrdef where adrelid = 'public.evil'::regclass")" = "" ]
   [ "$(e "select string_agg(conname, ',' order by conname) from pg_constraint where conrelid = 'public.evil'::regclass")" = evil_pkey ]
   [ "$(e "select indexname from pg_indexes where tablename = 'evil' and indexname = 'evil_fine'")" = evil_fine ]
   [ "$(e "select x from public.evil")" = a ]
+  [ "$(e "select count(*) from pg_attribute where attrelid = 'public.evil'::regclass and attname = 'zz'")" = 0 ]
+  [ "$(e "select count(*) from shadowstream.replay_position")" = 1 ]
   # Without --create-tables: the rows go in, the table stays as the user made it.
   q "create database evil_managed"
   psql -XAtq -d evil_managed -c "create table public.evil (id int primary key, x text)"
   ss-replay --speed max --to "postgresql://postgres@127.0.0.1:$PGPORT/evil_managed" <"$T/evil.ss"
   [ "$(psql -XAtq -d evil_managed -c "select count(*) from pg_indexes where tablename = 'evil'")" = 1 ]
   [ "$(psql -XAtq -d evil_managed -c "select x from public.evil")" = a ]
-  q "drop function public.sneaky() cascade"
+  q "drop function public.sneaky() cascade; drop sequence evil_counter cascade"
 }
 
 @test "a checkpoint carries each table's definition: a rebuild from it has the source's indexes and constraints" {

@@ -1,4 +1,4 @@
-#include "pg/schema_apply.h"
+#include "pg/schema_steps.h"
 
 #include <gtest/gtest.h>
 
@@ -79,7 +79,7 @@ std::vector<std::string> sql_of(const std::vector<SchemaStep>& steps) {
 TEST(SchemaSteps, TakeABareTableToTheDefinitionInOrder) {
   const auto steps = schema_steps(items(), "d", bare(), "public", "\"public\".\"items\"", "pg_temp.p", lit);
   const std::vector<std::string> want = {
-      "CREATE SEQUENCE IF NOT EXISTS \"public\".\"items_id_seq\" AS integer INCREMENT BY 1 MINVALUE 1 MAXVALUE "
+      "CREATE SEQUENCE \"public\".\"items_id_seq\" AS integer INCREMENT BY 1 MINVALUE 1 MAXVALUE "
       "2147483647 START WITH 1 CACHE 1 NO CYCLE",
       "ALTER SEQUENCE \"public\".\"items_id_seq\" OWNED BY \"public\".\"items\".\"id\"",
       "",  // the generated column: typed against the target by the applier
@@ -94,10 +94,16 @@ TEST(SchemaSteps, TakeABareTableToTheDefinitionInOrder) {
     }
   EXPECT_EQ(steps[2].column, "g");
   EXPECT_TRUE(steps[2].skip.empty());
-  // Expressions are tried first: a default on the table itself (it is stored, not run), an index on the copy;
-  // plain DDL is not.
-  EXPECT_EQ(steps[3].in_place, "id");
-  EXPECT_TRUE(steps[3].probe.empty());
+  // Expressions are tried on the copy first, and read back there as the record has them; plain DDL is not.
+  EXPECT_EQ(steps[3].probe,
+            "ALTER TABLE pg_temp.p ALTER COLUMN \"id\" SET DEFAULT nextval('public.items_id_seq'::regclass)");
+  EXPECT_EQ(steps[3].readback, 'd');
+  EXPECT_EQ(steps[3].object, "id");
+  EXPECT_EQ(steps[3].expect, "nextval('public.items_id_seq'::regclass)");
+  EXPECT_EQ(steps[5].readback, 'i');
+  EXPECT_EQ(steps[5].expect, "btree (lower(v)) WHERE (id > 0)");
+  EXPECT_EQ(steps[2].readback, 'd');
+  EXPECT_EQ(steps[2].expect, "(id * 2)");
   EXPECT_EQ(steps[5].probe, "CREATE INDEX \"items_v\" ON pg_temp.p USING btree (lower(v)) WHERE (id > 0)");
   EXPECT_TRUE(steps[0].probe.empty());
   EXPECT_TRUE(steps[4].probe.empty());
@@ -168,13 +174,24 @@ TEST(SchemaSteps, NamesAndNumbersThatAreNotWhatTheySayAreSkipped) {
   d.mutable_columns(1)->set_collation("pg_catalog.\"C\"); DROP TABLE x; --");
   TargetSchema t = bare();
   const auto got = sql_of(schema_steps(d, "d", t, "public", "t", "p", lit));
-  EXPECT_EQ(got[0], "SKIP sequence of column id: its name or parameters are not a sequence's");
+  EXPECT_EQ(got[0], "SKIP sequence of column id: its name or parameters are not one of this table's sequences");
   bool collation_skipped = false;
   for (const auto& s : got) {
     EXPECT_EQ(s.find("DROP TABLE"), std::string::npos) << s;
     collation_skipped |= s == "SKIP collation of column v: its name is not a collation's";
   }
   EXPECT_TRUE(collation_skipped);
+}
+
+TEST(SchemaSteps, ASequenceElsewhereOrAnothersIsNeverTakenOver) {
+  TableDefinition d = items();
+  TargetSchema t = bare();
+  t.others.push_back("public.items_id_seq");  // the schema has it, for something else
+  EXPECT_EQ(sql_of(schema_steps(d, "d", t, "public", "t", "p", lit))[0],
+            "SKIP sequence of column id: its name or parameters are not one of this table's sequences");
+  d.mutable_columns(0)->mutable_sequence()->set_name("billing.invoice_seq");
+  EXPECT_EQ(sql_of(schema_steps(d, "d", bare(), "public", "t", "p", lit))[0],
+            "SKIP sequence of column id: its name or parameters are not one of this table's sequences");
 }
 
 TEST(ShapeRecord, TheDefinitionsColumnsAsARowCarriesThem) {
