@@ -301,7 +301,8 @@ struct Applier::Impl {
     const auto& d = rec.definition();
     if (!d.dropped_index().empty())
       return schemas.drop_index(pipe, follower, rec, map_table(cfg, rec.schema(), rec.table()).first, payload);
-    const auto& [schema, table] = target(rec);
+    const std::string& schema = target(rec).first;  // named, not bound: the lambda below takes them
+    const std::string& table = target(rec).second;
     // The table's rows folded before the change go in first; other tables' stay in the group.
     if (Outcome o = flush_fold(&table); !o.ok()) return o;
     folder.forget(table);

@@ -541,7 +541,6 @@ class Capture {
   bool out_is_file_ = false;
   std::unique_ptr<AckReader> acks_;
   std::unordered_set<std::string> excluded_;
-  int ddl_version_ = 0;                          // the schema-change trigger's version on the source, 0 without
   std::unordered_set<uint32_t> keyless_warned_;  // relations already warned about (warn_keyless)
   std::vector<std::string> keyless_at_start_;    // ... and the tables ensure_publication warned about
   pg::Conn sql_, repl_;
