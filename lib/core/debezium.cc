@@ -11,6 +11,7 @@
 #include "core/defaults.h"
 #include "core/json.h"
 #include "core/position.h"
+#include "core/shape.h"
 
 namespace ss::debezium {
 namespace {
@@ -55,12 +56,7 @@ bool key_changed(const ChangeRecord& rec) {
 // spacing and key order from the jsonb the source printed).
 ChangeRecord schema_message(const ChangeRecord& rec) {
   ChangeRecord body;
-  body.set_op(rec.op());
-  body.set_schema(rec.schema());
-  body.set_table(rec.table());
-  body.set_relation_oid(rec.relation_oid());
-  body.set_replica_identity(rec.replica_identity());
-  *body.mutable_definition() = rec.definition();
+  shape::take_schema(rec, body);
   ChangeRecord m = rec;
   m.clear_schema();
   m.clear_table();

@@ -116,4 +116,13 @@ std::string describe(const Change& ch, const std::vector<TargetColumn>& target) 
   return s;
 }
 
+void take_schema(const shadowstream::v1::ChangeRecord& from, shadowstream::v1::ChangeRecord& to) {
+  to.set_op(shadowstream::v1::OPERATION_SCHEMA);
+  to.set_schema(from.schema());
+  to.set_table(from.table());
+  to.set_relation_oid(from.relation_oid());
+  to.set_replica_identity(from.replica_identity());
+  *to.mutable_definition() = from.definition();
+}
+
 }  // namespace ss::shape

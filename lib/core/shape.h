@@ -16,6 +16,11 @@ namespace ss::shape {
 // deletes). Never 0 for a record with columns; 0 without.
 uint64_t id(const shadowstream::v1::ChangeRecord& rec);
 
+// Makes `to` a schema record (op = schema) of `from`'s table: its schema, table, relation_oid, replica_identity and
+// definition; the rest of `to` (source, position) stays. How the trigger's message, a Debezium message's content and
+// a schema record turn into one another.
+void take_schema(const shadowstream::v1::ChangeRecord& from, shadowstream::v1::ChangeRecord& to);
+
 // A column of the target table, as its catalog describes it.
 struct TargetColumn {
   std::string name;

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/shape.h"
 #include "pg/conn.h"
 
 namespace ss::ddl {
@@ -99,7 +100,8 @@ ChangeRecord parse_definition(const std::string& json) {
   const auto status = google::protobuf::util::JsonStringToMessage(json, &parsed, options);
   if (!status.ok() || parsed.op() != shadowstream::v1::OPERATION_SCHEMA || parsed.schema().empty() ||
       (parsed.table().empty() && parsed.definition().dropped_index().empty()))
-    throw Error(kExitDataErr, std::string("a ") + kPrefix + " message at this position is not a table definition" +
+    throw Error(kExitDataErr, std::string("a ") + kDdlMessagePrefix +
+                                  " message at this position is not a table definition" +
                                   (status.ok() ? "" : ": " + std::string(status.message())));
   return parsed;
 }
@@ -124,17 +126,12 @@ void add_definitions(PGconn* c, shadowstream::v1::Checkpoint& checkpoint) {
 
 std::optional<ChangeRecord> schema_record(const ChangeRecord& message) {
   if (message.op() != shadowstream::v1::OPERATION_MESSAGE || !message.message().transactional() ||
-      message.message().prefix() != kPrefix)
+      message.message().prefix() != kDdlMessagePrefix)
     return std::nullopt;
   ChangeRecord parsed = parse_definition(message.message().content());
   ChangeRecord rec = message;
   rec.clear_message();
-  rec.set_op(shadowstream::v1::OPERATION_SCHEMA);
-  rec.set_schema(parsed.schema());
-  rec.set_table(parsed.table());
-  rec.set_relation_oid(parsed.relation_oid());
-  rec.set_replica_identity(parsed.replica_identity());
-  *rec.mutable_definition() = std::move(*parsed.mutable_definition());
+  shape::take_schema(parsed, rec);
   return rec;
 }
 

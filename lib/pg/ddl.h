@@ -14,8 +14,7 @@
 
 namespace ss::ddl {
 
-// The messages' prefix, and the trigger's format version this build installs and reads.
-inline constexpr const char* kPrefix = kDdlMessagePrefix;
+// The trigger's format version this build installs and reads (its messages' prefix: core/defaults.h).
 inline constexpr int kVersion = 1;
 
 // The trigger's version on the database `c` is connected to; 0 when it is not installed.
@@ -40,9 +39,10 @@ bool carried_by(const shadowstream::v1::ChangeRecord& schema, const std::string&
 // from the trigger's own function; nothing when the trigger is not installed.
 void add_definitions(PGconn* c, shadowstream::v1::Checkpoint& checkpoint);
 
-// The schema record a trigger's message carries: `message` is a transactional logical message with prefix kPrefix
-// (anything else: nullopt). Only op, schema, table, relation_oid, replica_identity and the definition are taken from
-// the content; the caller gives it its source and position. Content that is not a definition is Error(65).
+// The schema record a trigger's message carries: `message` is a transactional logical message with prefix
+// kDdlMessagePrefix (anything else: nullopt). Only op, schema, table, relation_oid, replica_identity and the definition
+// are taken from the content; the caller gives it its source and position. Content that is not a definition is
+// Error(65).
 std::optional<shadowstream::v1::ChangeRecord> schema_record(const shadowstream::v1::ChangeRecord& message);
 
 }  // namespace ss::ddl

@@ -44,9 +44,20 @@ constexpr const char* kRefusedCalls =
     "FROM f JOIN pg_proc p ON p.oid = f.fn WHERE p.oid >= 16384 OR (p.provolatile = 'v' AND NOT ($2::boolean AND "
     "p.proname IN ('nextval', 'gen_random_uuid', 'random', 'clock_timestamp', 'timeofday')))";
 
-// The probe's object as the target prints it: $2 names the column ('d'), the constraint ('c') or the index ('i'), the
-// index's text after USING as the trigger gives it (pg_get_indexdef names the session's temporary schema pg_temp).
-const char* readback_sql(char kind) {
+// An index as the trigger describes the source's (lib/pg/ddl_trigger.sql, index_using): "UNIQUE " when unique,
+// then its definition after USING; over pg_index i, its pg_class ic, its table's pg_class c and pg_namespace n
+// (pg_get_indexdef names the session's temporary schema pg_temp, as a probe's is).
+const std::string kIndexText =
+    "CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END || coalesce(substr(pg_get_indexdef(i.indexrelid), "
+    "length(format('CREATE %sINDEX %I ON %s%I.%I USING ', CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END, "
+    "ic.relname, CASE WHEN c.relkind = 'p' THEN 'ONLY ' ELSE '' END, CASE WHEN n.oid = pg_my_temp_schema() THEN "
+    "'pg_temp' ELSE n.nspname END, c.relname)) + 1), '')";
+const std::string kIndexFrom =
+    " FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid JOIN "
+    "pg_namespace n ON n.oid = c.relnamespace WHERE i.indrelid = $1::regclass";
+
+// The probe's object as the target prints it: $2 names the column ('d'), the constraint ('c') or the index ('i').
+std::string readback_sql(char kind) {
   switch (kind) {
     case 'd':
       return "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid "
@@ -54,12 +65,7 @@ const char* readback_sql(char kind) {
     case 'c':
       return "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = $1::regclass AND conname = $2";
     default:
-      return "SELECT CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END || coalesce(substr(pg_get_indexdef("
-             "i.indexrelid), length(format('CREATE %sINDEX %I ON %I.%I USING ', CASE WHEN i.indisunique THEN 'UNIQUE ' "
-             "ELSE '' END, ic.relname, CASE WHEN n.oid = pg_my_temp_schema() THEN 'pg_temp' ELSE n.nspname END, "
-             "c.relname)) + 1), '') FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid "
-             "= i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.indrelid = $1::regclass AND "
-             "ic.relname = $2";
+      return "SELECT " + kIndexText + kIndexFrom + " AND ic.relname = $2";
   }
 }
 
@@ -104,16 +110,12 @@ Outcome SchemaApplier::read(Pipeline& p, const std::string& schema, const std::s
     return o;
   for (int i = 0; i < PQntuples(r.get()); ++i)
     out.constraints.push_back({PQgetvalue(r.get(), i, 0), PQgetvalue(r.get(), i, 1), value(r, i, 2)});
-  // Indexes by what follows USING, as the trigger gives the source's (lib/pg/ddl_trigger.sql, index_using).
-  if (Outcome o = p.query(
-          "SELECT ic.relname, CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END || coalesce(substr(pg_get_indexdef("
-          "i.indexrelid), length(format('CREATE %sINDEX %I ON %s%I.%I USING ', CASE WHEN i.indisunique THEN 'UNIQUE ' "
-          "ELSE '' END, ic.relname, CASE WHEN c.relkind = 'p' THEN 'ONLY ' ELSE '' END, n.nspname, c.relname)) + 1), "
-          "''), obj_description(ic.oid, 'pg_class'), EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = "
-          "i.indexrelid AND k.conrelid = c.oid), i.indisreplident FROM pg_index i JOIN pg_class ic ON ic.oid = "
-          "i.indexrelid JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE "
-          "i.indrelid = $1::regclass",
-          {table}, r);
+  // Indexes by what follows USING, as the trigger gives the source's.
+  if (Outcome o = p.query("SELECT ic.relname, " + kIndexText +
+                              ", obj_description(ic.oid, 'pg_class'), EXISTS (SELECT FROM pg_constraint k WHERE "
+                              "k.conindid = i.indexrelid AND k.conrelid = c.oid), i.indisreplident" +
+                              kIndexFrom,
+                          {table}, r);
       !o.ok())
     return o;
   for (int i = 0; i < PQntuples(r.get()); ++i) {

@@ -14,7 +14,7 @@ namespace {
 
 using shadowstream::v1::ChangeRecord;
 
-ChangeRecord message(const std::string& content, const std::string& prefix = ddl::kPrefix, bool tx = true) {
+ChangeRecord message(const std::string& content, const std::string& prefix = kDdlMessagePrefix, bool tx = true) {
   ChangeRecord m;
   m.set_op(shadowstream::v1::OPERATION_MESSAGE);
   m.set_commit_lsn(0x100);
@@ -86,7 +86,7 @@ TEST(Ddl, DropsNameTheTableOrTheIndex) {
 
 TEST(Ddl, OtherMessagesAreNotSchemaRecords) {
   EXPECT_FALSE(ddl::schema_record(message(kAlter, "app.audit")));
-  EXPECT_FALSE(ddl::schema_record(message(kAlter, ddl::kPrefix, false)));  // only the trigger's transactional ones
+  EXPECT_FALSE(ddl::schema_record(message(kAlter, kDdlMessagePrefix, false)));  // only the trigger's transactional ones
   ChangeRecord insert;
   insert.set_op(shadowstream::v1::OPERATION_INSERT);
   EXPECT_FALSE(ddl::schema_record(insert));
