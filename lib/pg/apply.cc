@@ -13,6 +13,7 @@
 #include "pg/positions.h"
 #include "pg/schema_apply.h"
 #include "pg/shape_follower.h"
+#include "pg/table_map.h"
 
 namespace ss::apply {
 
@@ -21,18 +22,6 @@ using shadowstream::v1::Column;
 
 namespace {
 
-std::string mapped_schema(const Config& cfg, const std::string& schema) {
-  for (const auto& [src, dst] : cfg.schema_map)
-    if (src == schema) return dst;
-  return schema;
-}
-
-// The --create-tables bookkeeping table, beside the position table: "<position table>_relations".
-std::string relations_table(const std::string& position_table) {
-  auto [s, t] = pg::split_table_name(position_table);
-  return quote_ident(s) + "." + quote_ident(t + "_relations");
-}
-
 bool is_change(shadowstream::v1::Operation op) {
   return op == shadowstream::v1::OPERATION_INSERT || op == shadowstream::v1::OPERATION_SNAPSHOT ||
          op == shadowstream::v1::OPERATION_UPDATE || op == shadowstream::v1::OPERATION_DELETE ||
@@ -40,20 +29,6 @@ bool is_change(shadowstream::v1::Operation op) {
 }
 
 }  // namespace
-
-std::pair<std::string, std::string> map_table(const Config& cfg, const std::string& schema, const std::string& table) {
-  for (const auto& [src, dst] : cfg.table_map) {
-    size_t dot = src.find('.');
-    bool match = dot == std::string::npos ? src == table
-                                          : src.compare(0, dot, schema) == 0 && dot == schema.size() &&
-                                                src.compare(dot + 1, std::string::npos, table) == 0;
-    if (!match) continue;
-    size_t d = dst.find('.');
-    if (d == std::string::npos) return {mapped_schema(cfg, schema), dst};
-    return {dst.substr(0, d), dst.substr(d + 1)};
-  }
-  return {mapped_schema(cfg, schema), table};
-}
 
 struct Applier::Impl {
   // What became of a step once its outcome is settled: done, rolled back because another replay applied the open
@@ -103,8 +78,10 @@ struct Applier::Impl {
         pipe(cfg.conninfo),
         positions(cfg.position_table),
         follower(cfg.create_tables, relations_table(cfg.position_table)),
-        schemas(pg::split_table_name(cfg.position_table).first) {
+        schemas(pg::split_table_name(cfg.position_table).first,
+                [this](const std::string& s, const std::string& t) { return map_table(cfg, s, t); }) {
     positions.create(pipe.conn(), follower.create_sql());
+    if (cfg.create_tables) schemas.replica_mode(pipe.conn());
     pipe.start();
   }
 
@@ -284,6 +261,10 @@ struct Applier::Impl {
     }
     if (op == shadowstream::v1::OPERATION_TRUNCATE) {
       if (Outcome o = flush_fold(); !o.ok()) return o;
+      bool cascade = false;
+      if (cfg.create_tables && !rec.truncate_cascade())
+        if (Outcome o = schemas.cascades(pipe, follower, rec, table, cascade); !o.ok() || cascade)
+          return o.ok() ? apply_row(with_cascade(rec), payload, table) : o;
     } else if (grouping()) {
       bool joined = false;
       if (Outcome o = fold_record(rec, payload, table, joined); !o.ok() || joined) return o;
@@ -303,8 +284,11 @@ struct Applier::Impl {
       return schemas.drop_index(pipe, follower, rec, map_table(cfg, rec.schema(), rec.table()).first, payload);
     const std::string& schema = target(rec).first;  // named, not bound: the lambda below takes them
     const std::string& table = target(rec).second;
-    // The table's rows folded before the change go in first; other tables' stay in the group.
-    if (Outcome o = flush_fold(&table); !o.ok()) return o;
+    // The table's rows folded before the change go in first; other tables' stay in the group, unless a key may
+    // reference them (making one reads both tables).
+    const bool keys =
+        std::any_of(d.constraints().begin(), d.constraints().end(), [](auto& k) { return k.type() == "f"; });
+    if (Outcome o = flush_fold(keys ? nullptr : &table); !o.ok()) return o;
     folder.forget(table);
     if (d.dropped()) return schemas.drop_table(pipe, follower, rec, table, payload);
     return schemas.apply(pipe, follower, rec, schema, table, payload,
@@ -480,18 +464,24 @@ struct Applier::Impl {
   // or above the checkpoint never gets here: the position check drops it, and the changes after it roll the target
   // forward.
   Outcome load_checkpoint(const ChangeRecord& rec, std::string_view payload) {
+    // The tables as the checkpoint found them, before their rows: every table first, then the keys between them.
+    for (bool keys : {false, true}) {
+      schemas.defer_foreign_keys(!keys);
+      for (const auto& t : rec.checkpoint().tables())
+        if (t.has_definition())
+          if (Outcome o = apply_schema(schema_record_of(t), payload); !o.ok()) return o;
+    }
+    std::string tables;  // emptied in one statement: keys between them refuse one at a time
     for (const auto& t : rec.checkpoint().tables()) {
       ChangeRecord named;
       named.set_schema(t.schema());
       named.set_table(t.table());
-      // The table as the checkpoint found it, before its rows.
-      if (t.has_definition())
-        if (Outcome o = apply_schema(schema_record_of(t), payload); !o.ok()) return o;
       const std::string& table = target(named).second;
       bool exists = false;
       if (Outcome o = follower.table_exists(pipe, table, exists); !o.ok()) return o;
-      if (exists) follower.run_ddl(pipe, rec, "TRUNCATE TABLE " + table, payload);
+      if (exists) tables += (tables.empty() ? "" : ", ") + table;
     }
+    if (!tables.empty()) follower.run_ddl(pipe, rec, "TRUNCATE TABLE " + tables, payload);
     checkpoint.begin();
     return {};
   }

@@ -51,9 +51,6 @@ struct Stats {
   uint64_t folded = 0;        // records folded into a later version of their row (rebuilds)
 };
 
-// Target relation "schema"."table" (quoted) after --table-map / --schema-map.
-std::pair<std::string, std::string> map_table(const Config& cfg, const std::string& schema, const std::string& table);
-
 // Policy: which records go in, when a target transaction commits, what a failure means (stop, skip, another replay
 // applied it, a group applied again record by record). The work is done by its parts: pipeline.h (the connection),
 // positions.h (high-water), shape_follower.h (DDL), loader.h (folded rows and checkpoints by COPY), statements.h and

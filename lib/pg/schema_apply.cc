@@ -212,14 +212,12 @@ Outcome SchemaApplier::create(Pipeline& p, ShapeFollower& follower, const Change
       const std::string rest =
           "ADD COLUMN " + quote_ident(c.name()) + " " + type + " GENERATED ALWAYS AS (" + c.generated() + ") STORED";
       std::string refused;
-      const SchemaStep step{{},
-                            std::string("ALTER TABLE ") + kProbeTable + " " + rest,
-                            "generated column " + c.name(),
-                            {},
-                            {},
-                            'd',
-                            c.name(),
-                            c.generated()};
+      SchemaStep step;
+      step.probe = std::string("ALTER TABLE ") + kProbeTable + " " + rest;
+      step.what = "generated column " + c.name();
+      step.readback = 'd';
+      step.object = c.name();
+      step.expect = c.generated();
       if (Outcome o = probe(p, create_table_sql(kProbeTable, plain_cols, plain_types, false), step, refused); !o.ok())
         return o;
       if (!refused.empty()) {
@@ -234,6 +232,26 @@ Outcome SchemaApplier::create(Pipeline& p, ShapeFollower& follower, const Change
   follower.run_ddl(p, rec, "CREATE SCHEMA IF NOT EXISTS " + quote_ident(schema), payload);
   follower.run_ddl(p, rec, create_table_sql(table, cols, types, rec.replica_identity() != "f"), payload);
   return p.drain();
+}
+
+// The tables the definition's foreign keys reference, as this replay maps them, and whether this replay made each
+// for the record's source: a key is made only between the replay's own tables.
+Outcome SchemaApplier::read_referenced(Pipeline& p, ShapeFollower& follower, const ChangeRecord& rec,
+                                       TargetSchema& now) {
+  now.no_foreign_keys = no_foreign_keys_;
+  now.defer_foreign_keys = defer_foreign_keys_;
+  for (const auto& d : rec.definition().constraints()) {
+    const auto key = d.type() == "f" ? parse_foreign_key(d.definition()) : std::nullopt;
+    if (!key) continue;
+    TargetSchema::Referenced& r = now.referenced.emplace_back();
+    r.schema = key->schema;
+    r.table = key->table;
+    std::tie(r.target_schema, r.target_table) = target_of_(r.schema, r.table);
+    if (r.target_schema == bookkeeping_) continue;
+    const std::string quoted = quote_ident(r.target_schema) + "." + quote_ident(r.target_table);
+    if (Outcome o = follower.registered(p, rec.source().name(), 0, quoted, r.replayed); !o.ok()) return o;
+  }
+  return {};
 }
 
 Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeRecord& rec, const std::string& schema,
@@ -255,10 +273,13 @@ Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeR
   if (Outcome o = follow_columns(); !o.ok()) return o;
   TargetSchema now;
   if (Outcome o = read(p, schema, table, now); !o.ok()) return o;
+  if (Outcome o = read_referenced(p, follower, rec, now); !o.ok()) return o;
   auto literal = [&](const std::string& v) { return pg::quote_literal(p.conn(), v); };
   std::vector<SchemaStep> steps =
       schema_steps(rec.definition(), rec.replica_identity(), now, schema, table, kProbeTable, literal);
+  std::set<std::string> not_made;
   for (SchemaStep& step : steps) {
+    if (!step.needs.empty() && not_made.count(step.needs)) continue;
     if (!step.column.empty()) {  // a generated column: its type from the target
       const auto& cols = rec.definition().columns();
       auto c = std::find_if(cols.begin(), cols.end(), [&](const auto& x) { return x.name() == step.column; });
@@ -271,6 +292,7 @@ Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeR
     }
     if (!step.skip.empty()) {
       report(rec, table, step.what, step.skip);
+      not_made.insert(step.what);
       continue;
     }
     if (!step.probe.empty()) {
@@ -279,6 +301,7 @@ Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeR
       if (Outcome o = probe(p, copy, step, refused); !o.ok()) return o;
       if (!refused.empty()) {
         report(rec, table, step.what, refused);
+        not_made.insert(step.what);
         continue;
       }
     }
@@ -298,8 +321,37 @@ Outcome SchemaApplier::drop_table(Pipeline& p, ShapeFollower& follower, const Ch
     return {};
   }
   follower.forget(table);
+  // The source's DROP took the keys that referenced the table along (CASCADE); the replay's copies of them go first.
+  std::vector<std::string> keys;
+  bool all_ours = false;
+  if (Outcome o = follower.keys_to(p, rec.source().name(), table, keys, all_ours); !o.ok()) return o;
+  for (const std::string& drop : keys) p.send(drop, {}, Origin::of(rec, payload));
   p.send("DROP TABLE IF EXISTS " + table, {}, Origin::of(rec, payload));
   return p.drain();
+}
+
+ChangeRecord with_cascade(const ChangeRecord& rec) {
+  ChangeRecord copy = rec;
+  copy.set_truncate_cascade(true);
+  return copy;
+}
+
+void SchemaApplier::replica_mode(PGconn* conn) {
+  pg::Result r(PQexec(conn, "SET session_replication_role = replica"));
+  no_foreign_keys_ = PQresultStatus(r.get()) == PGRES_COMMAND_OK
+                         ? ""
+                         : "the target role may not set session_replication_role (a superuser may, or a role granted "
+                           "SET ON PARAMETER session_replication_role), and keys would check the replay's order of "
+                           "rows and cascade the source's changes a second time";
+}
+
+Outcome SchemaApplier::cascades(Pipeline& p, ShapeFollower& follower, const ChangeRecord& rec, const std::string& table,
+                                bool& cascade) {
+  std::vector<std::string> keys;
+  bool all_ours = false;
+  Outcome o = follower.keys_to(p, rec.source().name(), table, keys, all_ours);
+  cascade = o.ok() && !keys.empty() && all_ours;
+  return o;
 }
 
 Outcome SchemaApplier::drop_index(Pipeline& p, ShapeFollower& follower, const ChangeRecord& rec,

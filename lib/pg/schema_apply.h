@@ -7,8 +7,12 @@
 // SQL text from the source. Each is first tried on an empty temporary copy of the table inside a savepoint, under
 // search_path pg_catalog, and used only if what it calls is the server's own (pg_catalog) and free of side effects
 // (not volatile, but for nextval, gen_random_uuid, random, clock_timestamp and timeofday); anything else is skipped
-// and reported once, as are foreign keys, which the replay does not make (it applies the source's changes in order,
-// and a shadow's cascades would apply them twice).
+// and reported once.
+//
+// Foreign keys are made between the replay's own tables (a key to any other table is reported once and skipped),
+// when the target session applies as PostgreSQL's own subscriber does, with session_replication_role = replica: the
+// keys then neither check the replay's order of rows nor cascade the source's changes a second time (the source's
+// cascaded changes are records of their own).
 #pragma once
 
 #include <functional>
@@ -16,6 +20,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pg/pipeline.h"
@@ -25,10 +30,26 @@
 
 namespace ss::apply {
 
+// The record with its TRUNCATE's CASCADE set.
+shadowstream::v1::ChangeRecord with_cascade(const shadowstream::v1::ChangeRecord& rec);
+
 class SchemaApplier {
  public:
   // `bookkeeping`: the schema of the replay's own tables (position, relations), which no record may change.
-  explicit SchemaApplier(std::string bookkeeping) : bookkeeping_(std::move(bookkeeping)) {}
+  // `target_of`: a source table's target (schema, table), unquoted, as the replay maps it.
+  using TargetOf = std::function<std::pair<std::string, std::string>(const std::string&, const std::string&)>;
+  SchemaApplier(std::string bookkeeping, TargetOf target_of)
+      : bookkeeping_(std::move(bookkeeping)), target_of_(std::move(target_of)) {}
+  // With --create-tables the target session applies as PostgreSQL's subscriber does, where its role may: keys
+  // between the replay's tables can then be made.
+  void replica_mode(PGconn* conn);
+  // Whether a TRUNCATE the source sent without CASCADE takes it on the target: the source's emptied the tables whose
+  // keys reference this one in the same command, and the replay's copies of those keys refuse it alone. Only when
+  // every table that empties is one of the source's.
+  Outcome cascades(Pipeline& p, ShapeFollower& follower, const shadowstream::v1::ChangeRecord& rec,
+                   const std::string& table, bool& cascade);
+  // A checkpoint's tables are made before any key between them: keys wait for a second pass.
+  void defer_foreign_keys(bool defer) { defer_foreign_keys_ = defer; }
   // Creates the table when the target lacks it (every column in the source's order, generated ones included), has
   // `follow_columns` take the columns as a row would, then reads the target's catalog and runs schema_steps,
   // probing each expression first.
@@ -45,12 +66,17 @@ class SchemaApplier {
 
  private:
   Outcome read(Pipeline& p, const std::string& schema, const std::string& table, TargetSchema& out);
+  Outcome read_referenced(Pipeline& p, ShapeFollower& follower, const shadowstream::v1::ChangeRecord& rec,
+                          TargetSchema& now);
   Outcome create(Pipeline& p, ShapeFollower& follower, const shadowstream::v1::ChangeRecord& rec,
                  const std::string& schema, const std::string& table, std::string_view payload);
   Outcome probe(Pipeline& p, const std::string& create_probe, const SchemaStep& step, std::string& refused);
   void report(const shadowstream::v1::ChangeRecord& rec, const std::string& table, const std::string& what,
               const std::string& why);
   std::string bookkeeping_;
+  TargetOf target_of_;
+  std::string no_foreign_keys_ = "the target session does not apply in replica mode";
+  bool defer_foreign_keys_ = false;
   std::set<std::string> reported_;
 };
 

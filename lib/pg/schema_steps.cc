@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
 
 #include "core/shape.h"
 #include "core/type_name.h"
@@ -97,6 +98,108 @@ std::optional<std::string> opt(bool has, const std::string& v) {
 
 namespace {
 
+// Reads a foreign key's definition left to right: fixed words, identifiers, lists of them.
+class KeyScanner {
+ public:
+  explicit KeyScanner(std::string_view text) : text_(text) {}
+  bool done() const { return text_.empty(); }
+  bool next(std::string_view w) const { return text_.substr(0, w.size()) == w; }
+  // The words, if they come next.
+  bool word(std::string_view w) {
+    if (text_.substr(0, w.size()) != w) return false;
+    text_.remove_prefix(w.size());
+    return true;
+  }
+  // A name as quote_identifier prints it: bare (lower-case letters, digits, _, $, non-ASCII) or double-quoted.
+  bool ident(std::string& out) {
+    out.clear();
+    if (word("\"")) {
+      for (;;) {
+        if (text_.empty() || text_[0] == '\0') return false;
+        if (word("\"\"")) {
+          out += '"';
+        } else if (word("\"")) {
+          return !out.empty();
+        } else {
+          out += text_[0];
+          text_.remove_prefix(1);
+        }
+      }
+    }
+    size_t n = 0;
+    for (; n < text_.size(); ++n) {
+      const unsigned char c = text_[n];
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '$' || c >= 0x80)) break;
+    }
+    if (n == 0 || (text_[0] >= '0' && text_[0] <= '9')) return false;
+    out = text_.substr(0, n);
+    text_.remove_prefix(n);
+    return true;
+  }
+  // "(a, b)", after `open`.
+  bool list(std::vector<std::string>& out, std::string_view open = "(") {
+    if (!word(open)) return false;
+    for (;;) {
+      if (!ident(out.emplace_back())) return false;
+      if (word(")")) return true;
+      if (!word(", ")) return false;
+    }
+  }
+  // One of the actions ON UPDATE / ON DELETE name.
+  bool action(std::string& out) {
+    for (std::string_view a : {"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT"})
+      if (word(a)) {
+        out = a;
+        return true;
+      }
+    return false;
+  }
+
+ private:
+  std::string_view text_;
+};
+
+std::string quoted_list(const std::vector<std::string>& names) {
+  std::string s = "(";
+  for (size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + quote_ident(names[i]);
+  return s + ")";
+}
+
+}  // namespace
+
+std::optional<ForeignKey> parse_foreign_key(std::string_view definition) {
+  KeyScanner in(definition);
+  ForeignKey k;
+  if (!in.word("FOREIGN KEY ") || !in.list(k.columns) || !in.word(" REFERENCES ") || !in.ident(k.schema) ||
+      !in.word(".") || !in.ident(k.table) || !in.list(k.referenced))
+    return std::nullopt;
+  if (in.word(" MATCH FULL")) k.match = "FULL";
+  if (in.word(" ON UPDATE ") && !in.action(k.on_update)) return std::nullopt;
+  if (in.word(" ON DELETE ")) {
+    if (!in.action(k.on_delete)) return std::nullopt;
+    if (k.on_delete.starts_with("SET ") && in.next(" (") && !in.list(k.delete_columns, " (")) return std::nullopt;
+  }
+  k.deferrable = in.word(" DEFERRABLE");
+  k.deferred = in.word(" INITIALLY DEFERRED");
+  k.not_valid = in.word(" NOT VALID");
+  if (!in.done()) return std::nullopt;
+  return k;
+}
+
+std::string foreign_key_sql(const ForeignKey& k, const std::string& table) {
+  std::string s = "FOREIGN KEY " + quoted_list(k.columns) + " REFERENCES " + table + quoted_list(k.referenced);
+  if (!k.match.empty()) s += " MATCH " + k.match;
+  if (!k.on_update.empty()) s += " ON UPDATE " + k.on_update;
+  if (!k.on_delete.empty()) s += " ON DELETE " + k.on_delete;
+  if (!k.delete_columns.empty()) s += " " + quoted_list(k.delete_columns);
+  if (k.deferrable) s += " DEFERRABLE";
+  if (k.deferred) s += " INITIALLY DEFERRED";
+  if (k.not_valid) s += " NOT VALID";
+  return s;
+}
+
+namespace {
+
 // schema_steps, part by part.
 class Planner {
  public:
@@ -135,7 +238,7 @@ class Planner {
   void generated() {
     for (const auto& c : def_.columns())
       if (c.has_generated() && !target_column(now_, c.name()))
-        steps_.push_back({{}, {}, "generated column " + c.name(), {}, c.name(), 'd', c.name(), c.generated()});
+        checked({}, {}, "generated column " + c.name(), 'd', c.name(), c.generated()).column = c.name();
     for (const auto& t : now_.columns)
       if (t.generated && find_named(def_.columns(), t.name) == def_.columns().end())
         plain(alter_ + "DROP COLUMN " + quote_ident(t.name), "generated column " + t.name);
@@ -182,25 +285,41 @@ class Planner {
       if (const TargetSchema::Column* t = target_column(now_, c.name()); t && !c.has_generated()) column(c, *t);
   }
 
-  // Dropped when gone or changed (a NOT VALID one validated is validated), then added.
+  // Dropped when gone or changed (a NOT VALID one validated is validated), then added. A foreign key compares as
+  // the replay makes it (its referenced table mapped); one the replay cannot make is left as the target has it.
   void constraints() {
     for (const auto& t : now_.constraints) {
       auto d = find_named(def_.constraints(), t.name);
-      if (d != def_.constraints().end() && d->definition() == t.definition) continue;
-      if (d != def_.constraints().end() && t.definition == d->definition() + " NOT VALID")
+      std::string want = d == def_.constraints().end() ? "" : d->definition(), why;
+      if (d != def_.constraints().end() && d->type() == "f") {
+        const auto sql = key_sql(*d, why);
+        if (!sql) continue;
+        want = *sql;
+      }
+      const std::string have = normal_key(t.definition);
+      if (!want.empty() && have == want) continue;
+      if (!want.empty() && have == want + " NOT VALID")
         plain(alter_ + "VALIDATE CONSTRAINT " + quote_ident(t.name), "constraint " + t.name);
       else
         plain(alter_ + "DROP CONSTRAINT " + quote_ident(t.name), "constraint " + t.name);
     }
     for (const auto& d : def_.constraints()) {
       const TargetSchema::Named* t = named(now_.constraints, d.name());
+      if (d.type() == "f") {
+        std::string why;
+        const auto sql = now_.defer_foreign_keys ? std::nullopt : key_sql(d, why);
+        if (sql && t && (normal_key(t->definition) == *sql || normal_key(t->definition) == *sql + " NOT VALID"))
+          continue;
+        if (sql) {
+          plain(alter_ + "ADD CONSTRAINT " + quote_ident(d.name()) + " " + *sql, "foreign key " + d.name());
+          made_keys_.insert(d.name());
+        } else if (!t && !now_.defer_foreign_keys)
+          skipped("foreign key " + d.name(), why);
+        continue;
+      }
       if (t && (t->definition == d.definition() || t->definition == d.definition() + " NOT VALID")) continue;
-      if (d.type() == "f")
-        skipped("foreign key " + d.name(),
-                "a replay applies the source's changes in order; the shadow makes no foreign keys");
-      else
-        probed("ADD CONSTRAINT " + quote_ident(d.name()) + " " + d.definition(), "constraint " + d.name(), 'c',
-               d.name(), d.definition());
+      probed("ADD CONSTRAINT " + quote_ident(d.name()) + " " + d.definition(), "constraint " + d.name(), 'c', d.name(),
+             d.definition());
     }
   }
 
@@ -221,14 +340,8 @@ class Planner {
       }
       const std::string head =
           std::string("CREATE ") + (d.unique() ? "UNIQUE " : "") + "INDEX " + quote_ident(d.name()) + " ON ";
-      steps_.push_back({head + table_ + " USING " + d.using_(),
-                        head + probe_table_ + " USING " + d.using_(),
-                        "index " + d.name(),
-                        {},
-                        {},
-                        'i',
-                        d.name(),
-                        text(d)});
+      checked(head + table_ + " USING " + d.using_(), head + probe_table_ + " USING " + d.using_(), "index " + d.name(),
+              'i', d.name(), text(d));
     }
   }
 
@@ -238,9 +351,12 @@ class Planner {
       plain(comment("TABLE " + table_, opt(def_.has_comment(), def_.comment())), "comment of the table");
     for (const auto& d : def_.constraints()) {
       const TargetSchema::Named* t = named(now_.constraints, d.name());
-      if (d.type() != "f" && opt(d.has_comment(), d.comment()) != (t ? t->comment : std::nullopt))
+      if (!t && d.type() == "f" && !made_keys_.count(d.name())) continue;
+      if (opt(d.has_comment(), d.comment()) != (t ? t->comment : std::nullopt)) {
         plain(comment("CONSTRAINT " + quote_ident(d.name()) + " ON " + table_, opt(d.has_comment(), d.comment())),
               "comment of constraint " + d.name());
+        if (!t) steps_.back().needs = "constraint " + d.name();  // made by this record, if its probe passes
+      }
     }
     // An index's comment only on this table's index as it stands (one made by this record gets it from the
     // COMMENT's own record): the name alone could be another table's index in the schema.
@@ -271,15 +387,44 @@ class Planner {
     st.sql = std::move(sql);
     st.what = std::move(what);
   }
+  // A step tried on the probe first, and read back.
+  SchemaStep& checked(std::string sql, std::string probe, std::string what, char readback, std::string object,
+                      std::string expect) {
+    SchemaStep& st = steps_.emplace_back();
+    st.sql = std::move(sql);
+    st.probe = std::move(probe);
+    st.what = std::move(what);
+    st.readback = readback;
+    st.object = std::move(object);
+    st.expect = std::move(expect);
+    return st;
+  }
   void probed(const std::string& rest, std::string what, char readback, std::string object, std::string expect) {
-    steps_.push_back({alter_ + rest,
-                      "ALTER TABLE " + probe_table_ + " " + rest,
-                      std::move(what),
-                      {},
-                      {},
-                      readback,
-                      std::move(object),
-                      std::move(expect)});
+    checked(alter_ + rest, "ALTER TABLE " + probe_table_ + " " + rest, std::move(what), readback, std::move(object),
+            std::move(expect));
+  }
+  // A foreign key of the record as this replay makes it on the target (the referenced table mapped), or why not.
+  std::optional<std::string> key_sql(const shadowstream::v1::ConstraintDefinition& d, std::string& why) const {
+    const auto k = parse_foreign_key(d.definition());
+    if (!k) {
+      why = "its definition is not one this version reads";
+      return std::nullopt;
+    }
+    for (const auto& r : now_.referenced) {
+      if (r.schema != k->schema || r.table != k->table || !r.replayed) continue;
+      if (!now_.no_foreign_keys.empty()) {
+        why = now_.no_foreign_keys;
+        return std::nullopt;
+      }
+      return foreign_key_sql(*k, quote_ident(r.target_schema) + "." + quote_ident(r.target_table));
+    }
+    why = "it references " + k->schema + "." + k->table + ", which is not a table of this replay";
+    return std::nullopt;
+  }
+  // A target's constraint as key_sql writes a foreign key, so that the two compare.
+  static std::string normal_key(const std::string& definition) {
+    const auto k = parse_foreign_key(definition);
+    return k ? foreign_key_sql(*k, quote_ident(k->schema) + "." + quote_ident(k->table)) : definition;
   }
   void skipped(std::string what, std::string why) {
     SchemaStep& st = steps_.emplace_back();
@@ -305,6 +450,7 @@ class Planner {
   const std::string schema_, qschema_, alter_;
   const std::function<std::string(const std::string&)>& literal_;
   std::vector<SchemaStep> steps_;
+  std::set<std::string> made_keys_;  // foreign keys this record makes
 };
 
 }  // namespace

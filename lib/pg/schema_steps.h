@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "shadowstream.pb.h"
@@ -25,6 +26,23 @@ shadowstream::v1::ChangeRecord shape_record(const shadowstream::v1::ChangeRecord
 
 // A checkpoint table's definition (CheckpointTable.definition) as the schema record it stands for. Pure.
 shadowstream::v1::ChangeRecord schema_record_of(const shadowstream::v1::CheckpointTable& table);
+
+// A foreign key as pg_get_constraintdef prints it (PostgreSQL 15 to 18): "FOREIGN KEY (a) REFERENCES s.t(id) MATCH
+// FULL ON UPDATE CASCADE ON DELETE SET NULL (a) DEFERRABLE INITIALLY DEFERRED NOT VALID". Names are parsed into
+// identifiers and every clause is one of the grammar's words, so a key rebuilt from it (foreign_key_sql) carries
+// nothing but a key.
+struct ForeignKey {
+  std::vector<std::string> columns;
+  std::string schema, table;  // the referenced table
+  std::vector<std::string> referenced;
+  std::string match, on_update, on_delete;  // "" when the default
+  std::vector<std::string> delete_columns;  // ON DELETE SET NULL/DEFAULT (columns)
+  bool deferrable = false, deferred = false, not_valid = false;
+  bool operator==(const ForeignKey&) const = default;
+};
+std::optional<ForeignKey> parse_foreign_key(std::string_view definition);
+// The key's definition, every name quoted, referencing `table` (quoted, qualified).
+std::string foreign_key_sql(const ForeignKey& key, const std::string& table);
 
 // What the target table holds now, beyond its columns' names and types.
 struct TargetSchema {
@@ -51,6 +69,16 @@ struct TargetSchema {
   std::string identity_index;          // REPLICA IDENTITY USING INDEX's index
   std::vector<std::string> sequences;  // owned sequences that exist, as the definition names them
   std::vector<std::string> others;     // the schema's other sequences: never taken over
+  // The tables the definition's foreign keys reference, as the replay maps them, and whether each is one this
+  // replay made for the record's source (a key to any other is not made).
+  struct Referenced {
+    std::string schema, table;                // the source's
+    std::string target_schema, target_table;  // the target's
+    bool replayed = false;
+  };
+  std::vector<Referenced> referenced;
+  std::string no_foreign_keys;      // why the target makes no foreign key at all ("" when it does)
+  bool defer_foreign_keys = false;  // made in a later pass (a checkpoint's tables, before all of them exist)
 };
 
 // One statement towards the definition. `probe` (when not empty) is the same statement on the temporary copy: the
@@ -67,6 +95,7 @@ struct SchemaStep {
   char readback = 0;
   std::string object;
   std::string expect;
+  std::string needs;  // run only if the step of this `what` was (a comment on a constraint this record makes)
 };
 
 // The steps that take the target (`table` quoted, in schema `schema` unquoted; `probe_table` the temporary copy)

@@ -49,10 +49,35 @@ Outcome ShapeFollower::table_exists(Pipeline& p, const std::string& table, bool&
 Outcome ShapeFollower::registered(Pipeline& p, const std::string& source, uint32_t oid, const std::string& table,
                                   bool& yes) {
   pg::Result r;
-  Outcome o =
-      p.query("SELECT EXISTS (SELECT FROM " + relations_ + " WHERE source = $1 AND relation_oid = $2 AND target = $3)",
-              {source, std::to_string(oid), table}, r);
+  Outcome o = p.query("SELECT EXISTS (SELECT FROM " + relations_ +
+                          " WHERE source = $1 AND ($2::bigint = 0 OR relation_oid = $2::bigint) AND target = $3)",
+                      {source, std::to_string(oid), table}, r);
   yes = o.ok() && std::strcmp(PQgetvalue(r.get(), 0, 0), "t") == 0;
+  return o;
+}
+
+Outcome ShapeFollower::keys_to(Pipeline& p, const std::string& source, const std::string& table,
+                               std::vector<std::string>& drops, bool& all_ours) {
+  pg::Result r;
+  // Every table whose keys reach this one, through other tables' keys too (what TRUNCATE ... CASCADE empties).
+  Outcome o = p.query(
+      "WITH RECURSIVE refs(rel) AS (SELECT to_regclass($2)::oid UNION SELECT k.conrelid FROM pg_constraint k JOIN "
+      "refs ON k.confrelid = refs.rel WHERE k.contype = 'f') SELECT NOT EXISTS (SELECT FROM refs WHERE NOT EXISTS "
+      "(SELECT FROM " +
+          relations_ +
+          " g WHERE g.source = $1 AND to_regclass(g.target) = refs.rel)), (SELECT string_agg(format('ALTER TABLE %s "
+          "DROP CONSTRAINT %I', k.conrelid::regclass, k.conname), E'\\n') FROM pg_constraint k WHERE k.confrelid = "
+          "to_regclass($2) AND k.conrelid <> k.confrelid AND k.contype = 'f' AND EXISTS (SELECT FROM " +
+          relations_ + " g WHERE g.source = $1 AND to_regclass(g.target) = k.conrelid))",
+      {source, table}, r);
+  if (!o.ok()) return o;
+  all_ours = std::strcmp(PQgetvalue(r.get(), 0, 0), "t") == 0;
+  drops.clear();
+  for (std::string_view text = PQgetvalue(r.get(), 0, 1); !text.empty();) {
+    const size_t nl = std::min(text.find('\n'), text.size());
+    drops.emplace_back(text.substr(0, nl));
+    text.remove_prefix(std::min(nl + 1, text.size()));
+  }
   return o;
 }
 

@@ -59,10 +59,14 @@ class ShapeFollower {
   // --create-tables: the target relation is made from the record's own column names and types.
   Outcome ensure_table(Pipeline& p, const shadowstream::v1::ChangeRecord& rec, const std::string& schema,
                        const std::string& table, std::string_view payload);
-  // Whether --create-tables registered `table` (quoted, qualified) for `source`'s relation `oid`, or, with `oid` 0,
-  // the table holding index `index` (quoted, qualified) for any relation of `source`: what a schema record may drop.
+  // Whether --create-tables registered `table` (quoted, qualified) for `source`'s relation `oid` (0: any of its
+  // relations), or the table holding index `index` (quoted, qualified): what a schema record may drop or reference.
   Outcome registered(Pipeline& p, const std::string& source, uint32_t oid, const std::string& table, bool& yes);
   Outcome index_registered(Pipeline& p, const std::string& source, const std::string& index, bool& yes);
+  // The foreign keys of `source`'s other tables that reference `table` (as ALTER TABLE ... DROP CONSTRAINT
+  // statements), and whether every table a TRUNCATE ... CASCADE of it would empty is one of `source`'s.
+  Outcome keys_to(Pipeline& p, const std::string& source, const std::string& table, std::vector<std::string>& drops,
+                  bool& all_ours);
   // Whether the target has this (quoted, qualified) table, as seen by the open transaction.
   Outcome table_exists(Pipeline& p, const std::string& table, bool& exists);
   // A DDL statement of the open transaction, logged with the position that called for it.

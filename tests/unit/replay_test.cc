@@ -12,6 +12,7 @@
 #include "core/record_check.h"
 #include "core/window_base.h"
 #include "pg/apply.h"
+#include "pg/table_map.h"
 #include "replay/pacing.h"
 
 namespace ss {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <string>
 #include <vector>
 
@@ -145,7 +147,7 @@ TEST(SchemaSteps, ChangesAndDrops) {
       "COMMENT ON COLUMN t.\"v\" IS NULL",
       "ALTER TABLE t DROP CONSTRAINT \"items_old\"",
       "ALTER TABLE t ADD CONSTRAINT \"items_v_check\" CHECK ((v <> ''::text))",
-      "SKIP foreign key items_fk: a replay applies the source's changes in order; the shadow makes no foreign keys",
+      "SKIP foreign key items_fk: it references public.other, which is not a table of this replay",
       "DROP INDEX \"public\".\"items_v\"",
       "ALTER TABLE t REPLICA IDENTITY FULL",
   };
@@ -192,6 +194,78 @@ TEST(SchemaSteps, ASequenceElsewhereOrAnothersIsNeverTakenOver) {
   d.mutable_columns(0)->mutable_sequence()->set_name("billing.invoice_seq");
   EXPECT_EQ(sql_of(schema_steps(d, "d", bare(), "public", "t", "p", lit))[0],
             "SKIP sequence of column id: its name or parameters are not one of this table's sequences");
+}
+
+TEST(ForeignKey, ParsesWhatTheCatalogPrintsAndNothingElse) {
+  const std::string full =
+      "FOREIGN KEY (a, \"B c\") REFERENCES \"Sales\".orders(id, \"x\"\"y\") MATCH FULL ON UPDATE CASCADE ON DELETE SET "
+      "NULL (a) DEFERRABLE INITIALLY DEFERRED NOT VALID";
+  const auto k = parse_foreign_key(full);
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->columns, (std::vector<std::string>{"a", "B c"}));
+  EXPECT_EQ(k->schema, "Sales");
+  EXPECT_EQ(k->table, "orders");
+  EXPECT_EQ(k->referenced, (std::vector<std::string>{"id", "x\"y"}));
+  EXPECT_EQ(k->on_delete, "SET NULL");
+  EXPECT_EQ(k->delete_columns, (std::vector<std::string>{"a"}));
+  EXPECT_TRUE(k->deferrable && k->deferred && k->not_valid);
+  EXPECT_EQ(foreign_key_sql(*k, "\"shadow\".\"orders\""),
+            "FOREIGN KEY (\"a\", \"B c\") REFERENCES \"shadow\".\"orders\"(\"id\", \"x\"\"y\") MATCH FULL ON UPDATE "
+            "CASCADE ON DELETE SET NULL (\"a\") DEFERRABLE INITIALLY DEFERRED NOT VALID");
+  const auto plain = parse_foreign_key("FOREIGN KEY (a) REFERENCES public.p(id) ON DELETE SET NULL DEFERRABLE");
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(plain->delete_columns.empty() && plain->deferrable && !plain->deferred);
+  for (const char* bad :
+       {"FOREIGN KEY (a) REFERENCES p(id)",  // not qualified: the trigger always qualifies
+        "FOREIGN KEY (a) REFERENCES public.p(id), ADD COLUMN x int",
+        "FOREIGN KEY (a) REFERENCES public.p(id) ON DELETE CASCADE; DROP TABLE x",
+        "FOREIGN KEY (a) REFERENCES public.p(id) ON DELETE NO ACTION",
+        "FOREIGN KEY (a, PERIOD b) REFERENCES public.p(id, PERIOD c)", "FOREIGN KEY (a) REFERENCES public.p(lower(id))",
+        "FOREIGN KEY (\"a) REFERENCES public.p(id)", "CHECK ((a > 0))"})
+    EXPECT_FALSE(parse_foreign_key(bad)) << bad;
+}
+
+TEST(SchemaSteps, AForeignKeyIsMadeBetweenTheReplaysTablesOnly) {
+  TableDefinition d = items();
+  auto* fk = d.add_constraints();
+  fk->set_name("items_fk");
+  fk->set_type("f");
+  fk->set_definition("FOREIGN KEY (id) REFERENCES public.other(id) ON DELETE CASCADE");
+  fk->set_comment("the key");
+  TargetSchema t = bare();
+  t.referenced.push_back({"public", "other", "shadow", "other2", true});
+  auto steps = schema_steps(d, "d", t, "public", "t", "p", lit);
+  auto has = [&](const std::string& sql) {
+    for (const auto& s : steps)
+      if (s.sql == sql) return true;
+    return false;
+  };
+  EXPECT_TRUE(
+      has("ALTER TABLE t ADD CONSTRAINT \"items_fk\" FOREIGN KEY (\"id\") REFERENCES \"shadow\".\"other2\"(\"id\") "
+          "ON DELETE CASCADE"));
+  EXPECT_TRUE(has("COMMENT ON CONSTRAINT \"items_fk\" ON t IS 'the key'"));
+  // On the target already (as the target prints it): nothing to do; NOT VALID there, validated in the record.
+  t.constraints.push_back(
+      {"items_fk", "FOREIGN KEY (id) REFERENCES shadow.other2(id) ON DELETE CASCADE NOT VALID", "the key"});
+  steps = schema_steps(d, "d", t, "public", "t", "p", lit);
+  EXPECT_TRUE(has("ALTER TABLE t VALIDATE CONSTRAINT \"items_fk\""));
+  for (const auto& s : steps) EXPECT_EQ(s.sql.find("ADD CONSTRAINT \"items_fk\""), std::string::npos);
+  // A target that cannot apply in replica mode, or a table not the replay's: said, not made.
+  t = bare();
+  t.referenced.push_back({"public", "other", "public", "other", true});
+  t.no_foreign_keys = "no replica mode";
+  auto said = [&](const std::string& line) {
+    const auto got = sql_of(schema_steps(d, "d", t, "public", "t", "p", lit));
+    for (const auto& s : got) EXPECT_EQ(s.find("COMMENT ON CONSTRAINT"), std::string::npos);
+    return std::find(got.begin(), got.end(), line) != got.end();
+  };
+  EXPECT_TRUE(said("SKIP foreign key items_fk: no replica mode"));
+  t.referenced.back().replayed = false;
+  EXPECT_TRUE(said("SKIP foreign key items_fk: it references public.other, which is not a table of this replay"));
+  // A checkpoint's first pass: neither made nor said.
+  t.defer_foreign_keys = true;
+  for (const auto& s : schema_steps(d, "d", t, "public", "t", "p", lit))
+    EXPECT_EQ(s.what.find("items_fk"), std::string::npos);
 }
 
 TEST(ShapeRecord, TheDefinitionsColumnsAsARowCarriesThem) {

@@ -1,0 +1,18 @@
+// How a replay names a source's table on the target: --table-map and --schema-map, and the bookkeeping table
+// --create-tables keeps beside the position table. Pure.
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include "pg/apply.h"
+
+namespace ss::apply {
+
+// The target's (schema, table), unquoted, after --table-map / --schema-map.
+std::pair<std::string, std::string> map_table(const Config& cfg, const std::string& schema, const std::string& table);
+
+// The --create-tables bookkeeping table, beside the position table: "<position table>_relations", quoted.
+std::string relations_table(const std::string& position_table);
+
+}  // namespace ss::apply
