@@ -464,13 +464,15 @@ struct Applier::Impl {
   // or above the checkpoint never gets here: the position check drops it, and the changes after it roll the target
   // forward.
   Outcome load_checkpoint(const ChangeRecord& rec, std::string_view payload) {
-    // The tables as the checkpoint found them, before their rows: every table first, then the keys between them.
-    for (bool keys : {false, true}) {
-      schemas.defer_foreign_keys(!keys);
+    // The tables as the checkpoint found them, before their rows: every table first, then the keys between them and
+    // the sequences' values.
+    for (int pass : {1, 2}) {
+      schemas.checkpoint_pass(pass);
       for (const auto& t : rec.checkpoint().tables())
         if (t.has_definition())
           if (Outcome o = apply_schema(schema_record_of(t), payload); !o.ok()) return o;
     }
+    schemas.checkpoint_pass(0);
     std::string tables;  // emptied in one statement: keys between them refuse one at a time
     for (const auto& t : rec.checkpoint().tables()) {
       ChangeRecord named;

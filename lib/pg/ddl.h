@@ -15,7 +15,7 @@
 namespace ss::ddl {
 
 // The trigger's format version this build installs and reads (its messages' prefix: core/defaults.h).
-inline constexpr int kVersion = 1;
+inline constexpr int kVersion = 2;
 
 // The trigger's version on the database `c` is connected to; 0 when it is not installed.
 int installed_version(PGconn* c);

@@ -28,7 +28,9 @@ BEGIN
     'name', format('%I.%I', n.nspname, c.relname),
     'type', format_type(s.seqtypid, NULL),
     'start', s.seqstart::text, 'increment', s.seqincrement::text, 'minValue', s.seqmin::text,
-    'maxValue', s.seqmax::text, 'cache', s.seqcache::text, 'cycle', s.seqcycle)
+    'maxValue', s.seqmax::text, 'cache', s.seqcache::text, 'cycle', s.seqcycle,
+    -- Its value now, for a checkpoint's rebuild (as pg_sequences shows it: NULL when never called or not readable).
+    'lastValue', CASE WHEN has_sequence_privilege(s.seqrelid, 'SELECT,USAGE') THEN pg_sequence_last_value(s.seqrelid)::text END)
   FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE s.seqrelid = seq);
 END

@@ -234,12 +234,26 @@ Outcome SchemaApplier::create(Pipeline& p, ShapeFollower& follower, const Change
   return p.drain();
 }
 
+// A checkpoint's sequence values, on the table's own sequences (those the target's catalog says it owns).
+void SchemaApplier::set_sequences(Pipeline& p, const ChangeRecord& rec, const TargetSchema& now,
+                                  std::string_view payload) {
+  for (const auto& c : rec.definition().columns()) {
+    const auto& seq = c.sequence();
+    int64_t value = 0;
+    const char* end = seq.last_value().data() + seq.last_value().size();
+    if (seq.last_value().empty() || std::from_chars(seq.last_value().data(), end, value).ptr != end) continue;
+    if (std::find(now.sequences.begin(), now.sequences.end(), seq.name()) == now.sequences.end()) continue;
+    p.send("SELECT pg_catalog.setval($1::pg_catalog.regclass, $2::pg_catalog.int8)", {seq.name(), seq.last_value()},
+           Origin::of(rec, payload));
+  }
+}
+
 // The tables the definition's foreign keys reference, as this replay maps them, and whether this replay made each
 // for the record's source: a key is made only between the replay's own tables.
 Outcome SchemaApplier::read_referenced(Pipeline& p, ShapeFollower& follower, const ChangeRecord& rec,
                                        TargetSchema& now) {
   now.no_foreign_keys = no_foreign_keys_;
-  now.defer_foreign_keys = defer_foreign_keys_;
+  now.defer_foreign_keys = pass_ == 1;
   for (const auto& d : rec.definition().constraints()) {
     const auto key = d.type() == "f" ? parse_foreign_key(d.definition()) : std::nullopt;
     if (!key) continue;
@@ -307,6 +321,7 @@ Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeR
     }
     follower.run_ddl(p, rec, step.sql, payload);
   }
+  if (pass_ == 2) set_sequences(p, rec, now, payload);
   p.send("SELECT set_config('search_path', $1, true)", {search_path});
   follower.forget(table);
   return p.drain();

@@ -48,8 +48,10 @@ class SchemaApplier {
   // every table that empties is one of the source's.
   Outcome cascades(Pipeline& p, ShapeFollower& follower, const shadowstream::v1::ChangeRecord& rec,
                    const std::string& table, bool& cascade);
-  // A checkpoint's tables are made before any key between them: keys wait for a second pass.
-  void defer_foreign_keys(bool defer) { defer_foreign_keys_ = defer; }
+  // A checkpoint's definitions are applied in two passes: 1 makes its tables, 2 the keys between them and sets the
+  // sequences' values (a schema record's are not: a sequence is not transactional, and rows carry their values).
+  // 0: a schema record.
+  void checkpoint_pass(int pass) { pass_ = pass; }
   // Creates the table when the target lacks it (every column in the source's order, generated ones included), has
   // `follow_columns` take the columns as a row would, then reads the target's catalog and runs schema_steps,
   // probing each expression first.
@@ -68,6 +70,8 @@ class SchemaApplier {
   Outcome read(Pipeline& p, const std::string& schema, const std::string& table, TargetSchema& out);
   Outcome read_referenced(Pipeline& p, ShapeFollower& follower, const shadowstream::v1::ChangeRecord& rec,
                           TargetSchema& now);
+  void set_sequences(Pipeline& p, const shadowstream::v1::ChangeRecord& rec, const TargetSchema& now,
+                     std::string_view payload);
   Outcome create(Pipeline& p, ShapeFollower& follower, const shadowstream::v1::ChangeRecord& rec,
                  const std::string& schema, const std::string& table, std::string_view payload);
   Outcome probe(Pipeline& p, const std::string& create_probe, const SchemaStep& step, std::string& refused);
@@ -76,7 +80,7 @@ class SchemaApplier {
   std::string bookkeeping_;
   TargetOf target_of_;
   std::string no_foreign_keys_ = "the target session does not apply in replica mode";
-  bool defer_foreign_keys_ = false;
+  int pass_ = 0;
   std::set<std::string> reported_;
 };
 

@@ -22,14 +22,14 @@ drain() { ss-capture --slot "$1" --publication "$1" --endpos "$(lsn_now)"; }
 @test "install-ddl: versioned and idempotent, uninstall-ddl removes it, a role that may not is refused (77)" {
   run ss-capture install-ddl
   [ "$status" -eq 0 ]
-  [[ "$output" == *"installed the schema-change trigger (version 1)"* ]]
-  [ "$(q "select shadowstream.ddl_version()")" = 1 ]
+  [[ "$output" == *"installed the schema-change trigger (version 2)"* ]]
+  [ "$(q "select shadowstream.ddl_version()")" = 2 ]
   [ "$(q "select string_agg(evtname || ':' || evtevent, ',' order by evtname) from pg_event_trigger")" = \
     "shadowstream_ddl:ddl_command_end,shadowstream_drop:sql_drop" ]
   # Again: replaced, still one of each.
   run ss-capture -d "$SS_PG_URL" install-ddl
   [ "$status" -eq 0 ]
-  [[ "$output" == *"version 1 already installed"* ]]
+  [[ "$output" == *"version 2 already installed"* ]]
   [ "$(q "select count(*) from pg_event_trigger")" = 2 ]
   run ss-capture uninstall-ddl -d "$SS_PG_URL"
   [ "$status" -eq 0 ]
@@ -154,8 +154,8 @@ SQL
   env -u REDIS_URL -u KAFKA_BROKERS ss-progress pipeline --once --text --slot s_plain >"$T/progress"
   grep -q "schema changes: from Relation messages only (no ss-capture install-ddl)" "$T/progress"
   ss-capture install-ddl 2>/dev/null
-  [ "$(env -u REDIS_URL -u KAFKA_BROKERS ss-progress pipeline --once --json --slot s_plain | jq -r '.postgres.ddl_trigger_version')" = 1 ]
-  env -u REDIS_URL -u KAFKA_BROKERS ss-progress pipeline --once --text --slot s_plain | grep -q "schema changes: captured where they happen (trigger version 1)"
+  [ "$(env -u REDIS_URL -u KAFKA_BROKERS ss-progress pipeline --once --json --slot s_plain | jq -r '.postgres.ddl_trigger_version')" = 2 ]
+  env -u REDIS_URL -u KAFKA_BROKERS ss-progress pipeline --once --text --slot s_plain | grep -q "schema changes: captured where they happen (trigger version 2)"
   ss-capture uninstall-ddl 2>/dev/null
   # On a later start it is said with -v only.
   ss-capture --slot s_plain --publication s_plain --endpos "$(lsn_now)" 2>"$T/later.err" >/dev/null
@@ -327,6 +327,8 @@ SQL
   ss-replay --speed max --create-tables --to "postgresql://postgres@127.0.0.1:$PGPORT/clone_cp" <"$T/cp.ss"
   diff "$T/schema.cp" <(schema_dump clone_cp)
   diff "$T/rows.cp" <(rows_dump clone_cp)
+  # The sequence where the source's was: the next id the shadow hands out is the source's next.
+  [ "$(psql -XAtq -d clone_cp -c "select last_value || ' ' || is_called from pre_id_seq")" = "50 true" ]
   # A later checkpoint (for cron) carries it too.
   q "create index pre_u on pre (u desc)"
   ss-capture --slot s_cp --publication s_cp --checkpoint >"$T/cp2.ss" 2>/dev/null
