@@ -77,11 +77,13 @@ struct Applier::Impl {
       : cfg(c),
         pipe(cfg.conninfo),
         positions(cfg.position_table),
-        follower(cfg.create_tables, relations_table(cfg.position_table)),
+        follower(cfg.create_tables, bookkeeping_table(cfg.position_table, "_relations")),
         schemas(pg::split_table_name(cfg.position_table).first,
                 [this](const std::string& s, const std::string& t) { return map_table(cfg, s, t); }) {
-    positions.create(pipe.conn(), follower.create_sql());
+    if (cfg.concurrent_indexes) schemas.build_concurrently(bookkeeping_table(cfg.position_table, "_indexes"));
+    positions.create(pipe.conn(), follower.create_sql() + schemas.create_sql());
     if (cfg.create_tables) schemas.replica_mode(pipe.conn());
+    schemas.build_queued(pipe);  // what a run stopped before building
     pipe.start();
   }
 
@@ -523,6 +525,11 @@ struct Applier::Impl {
     stats.transactions += group_txs;
     ++stats.commits;
     reset_tx();
+    if (schemas.queued()) {
+      pipe.leave();
+      schemas.build_queued(pipe);
+      pipe.enter();
+    }
     return {};
   }
 };

@@ -22,6 +22,8 @@ enum class OnError { kStop, kSkip, kLog };
 struct Config {
   std::string conninfo;  // target; the password comes from PGPASSWORD or ~/.pgpass, never from here
   bool create_tables = false;
+  // Indexes schema records create are built CONCURRENTLY after their target transaction commits.
+  bool concurrent_indexes = false;
   std::vector<std::pair<std::string, std::string>> table_map;   // "schema.table" or "table" -> same forms
   std::vector<std::pair<std::string, std::string>> schema_map;  // source schema -> target schema
   OnError on_error = OnError::kStop;

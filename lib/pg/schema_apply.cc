@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "core/error.h"
 #include "core/log.h"
 #include "core/position.h"
 #include "core/shape.h"
@@ -293,7 +294,10 @@ Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeR
       schema_steps(rec.definition(), rec.replica_identity(), now, schema, table, kProbeTable, literal);
   std::set<std::string> not_made;
   for (SchemaStep& step : steps) {
-    if (!step.needs.empty() && not_made.count(step.needs)) continue;
+    if (!step.needs.empty() && not_made.count(step.needs)) {
+      report(rec, table, step.what, step.needs + " is not made in this transaction");
+      continue;
+    }
     if (!step.column.empty()) {  // a generated column: its type from the target
       const auto& cols = rec.definition().columns();
       auto c = std::find_if(cols.begin(), cols.end(), [&](const auto& x) { return x.name() == step.column; });
@@ -318,6 +322,11 @@ Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeR
         not_made.insert(step.what);
         continue;
       }
+    }
+    if (step.readback == 'i' && !queue_.empty() && pass_ == 0) {
+      queue_index(p, rec, schema, step, payload);
+      not_made.insert(step.what);
+      continue;
     }
     follower.run_ddl(p, rec, step.sql, payload);
   }
@@ -369,9 +378,66 @@ Outcome SchemaApplier::cascades(Pipeline& p, ShapeFollower& follower, const Chan
   return o;
 }
 
+std::string SchemaApplier::create_sql() const {
+  if (queue_.empty()) return {};
+  return "CREATE TABLE IF NOT EXISTS " + queue_ +
+         " (source text NOT NULL, index text NOT NULL, statement text NOT NULL, queued_at timestamptz NOT NULL "
+         "DEFAULT now(), PRIMARY KEY (source, index));";
+}
+
+void SchemaApplier::queue_index(Pipeline& p, const ChangeRecord& rec, const std::string& schema, const SchemaStep& step,
+                                std::string_view payload) {
+  std::string sql = step.sql;
+  sql.insert(sql.find("INDEX ") + 6, "CONCURRENTLY ");
+  p.send("INSERT INTO " + queue_ +
+             " (source, index, statement) VALUES ($1, $2, $3) ON CONFLICT (source, index) DO UPDATE SET statement = "
+             "excluded.statement, queued_at = now()",
+         {rec.source().name(), quote_ident(schema) + "." + quote_ident(step.object), sql}, Origin::of(rec, payload));
+  queued_ = true;
+}
+
+void SchemaApplier::build_queued(Pipeline& p) {
+  if (queue_.empty()) return;
+  queued_ = false;
+  auto must = [&](const std::string& sql, pg::Result* out = nullptr) {
+    if (Outcome o = p.exec(sql, out); !o.ok())
+      throw Error(kExitSoftware, "the index queue " + queue_ + ": " + o.failure()->error);
+  };
+  pg::Result rows, path;
+  must("SELECT source, index, statement FROM " + queue_ + " ORDER BY queued_at, index", &rows);
+  if (PQntuples(rows.get()) == 0) return;
+  // The statement's expressions were probed under this search_path (apply()).
+  must("SELECT current_setting('search_path'), set_config('search_path', 'pg_catalog, pg_temp', false)", &path);
+  for (int i = 0; i < PQntuples(rows.get()); ++i) {
+    const std::string source = PQgetvalue(rows.get(), i, 0), index = PQgetvalue(rows.get(), i, 1);
+    const std::string lit_index = pg::quote_literal(p.conn(), index);
+    // "t": built (by an earlier run, or another replay); "f": a build that stopped half-way; "": none.
+    auto state = [&] {
+      pg::Result r;
+      must("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(" + lit_index + ")", &r);
+      return std::string(PQntuples(r.get()) ? PQgetvalue(r.get(), 0, 0) : "");
+    };
+    std::string was = state();
+    if (was == "f") must("DROP INDEX CONCURRENTLY IF EXISTS " + index);
+    if (was != "t") {
+      if (Outcome o = p.exec(PQgetvalue(rows.get(), i, 2)); !o.ok()) {
+        log::warn("index " + index + " of source " + source + " not built CONCURRENTLY: " + o.failure()->error);
+        if (state() == "f") must("DROP INDEX CONCURRENTLY IF EXISTS " + index);
+      }
+    }
+    must("DELETE FROM " + queue_ + " WHERE source = " + pg::quote_literal(p.conn(), source) +
+         " AND index = " + lit_index);
+  }
+  must("SELECT set_config('search_path', " + pg::quote_literal(p.conn(), PQgetvalue(path.get(), 0, 0)) + ", false)");
+}
+
 Outcome SchemaApplier::drop_index(Pipeline& p, ShapeFollower& follower, const ChangeRecord& rec,
                                   const std::string& schema, std::string_view payload) {
   const std::string index = quote_ident(schema) + "." + quote_ident(rec.definition().dropped_index());
+  // One still queued goes from the queue: it is never built.
+  if (!queue_.empty())
+    p.send("DELETE FROM " + queue_ + " WHERE source = $1 AND index = $2", {rec.source().name(), index},
+           Origin::of(rec, payload));
   bool yes = false;
   if (Outcome o = follower.index_registered(p, rec.source().name(), index, yes); !o.ok()) return o;
   if (!yes) return {};  // gone already, or not on a table of this replay's: nothing of ours to drop

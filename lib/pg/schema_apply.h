@@ -58,6 +58,15 @@ class SchemaApplier {
   Outcome apply(Pipeline& p, ShapeFollower& follower, const shadowstream::v1::ChangeRecord& rec,
                 const std::string& schema, const std::string& table, std::string_view payload,
                 const std::function<Outcome()>& follow_columns);
+  // --concurrent-indexes: the indexes schema records create are queued in `table` (in the record's transaction, so
+  // that a crash loses none) and built CONCURRENTLY by build_queued once it commits.
+  void build_concurrently(std::string table) { queue_ = std::move(table); }
+  // The queue's DDL for Positions::create ("" without --concurrent-indexes).
+  std::string create_sql() const;
+  bool queued() const { return queued_; }
+  // Outside any transaction (and outside the pipeline): builds every queued index, one at a time. An index a build
+  // left invalid (a crash) is dropped and built again; one that cannot be built is said and left out.
+  void build_queued(Pipeline& p);
   // DROP TABLE, of a table this replay made for the record's relation only.
   Outcome drop_table(Pipeline& p, ShapeFollower& follower, const shadowstream::v1::ChangeRecord& rec,
                      const std::string& table, std::string_view payload);
@@ -70,6 +79,8 @@ class SchemaApplier {
   Outcome read(Pipeline& p, const std::string& schema, const std::string& table, TargetSchema& out);
   Outcome read_referenced(Pipeline& p, ShapeFollower& follower, const shadowstream::v1::ChangeRecord& rec,
                           TargetSchema& now);
+  void queue_index(Pipeline& p, const shadowstream::v1::ChangeRecord& rec, const std::string& schema,
+                   const SchemaStep& step, std::string_view payload);
   void set_sequences(Pipeline& p, const shadowstream::v1::ChangeRecord& rec, const TargetSchema& now,
                      std::string_view payload);
   Outcome create(Pipeline& p, ShapeFollower& follower, const shadowstream::v1::ChangeRecord& rec,
@@ -81,6 +92,8 @@ class SchemaApplier {
   TargetOf target_of_;
   std::string no_foreign_keys_ = "the target session does not apply in replica mode";
   int pass_ = 0;
+  std::string queue_;
+  bool queued_ = false;
   std::set<std::string> reported_;
 };
 

@@ -379,6 +379,9 @@ class Planner {
                             : ri == "i" && !index.empty() ? "USING INDEX " + quote_ident(index)
                                                           : "DEFAULT";
     plain(alter_ + "REPLICA IDENTITY " + how, "replica identity");
+    const bool owned = std::any_of(def_.indexes().begin(), def_.indexes().end(),
+                                   [&](const auto& d) { return d.name() == index && d.has_constraint(); });
+    if (ri == "i" && !index.empty() && !owned && !named(now_.indexes, index)) steps_.back().needs = "index " + index;
   }
 
  private:

@@ -29,9 +29,9 @@ std::pair<std::string, std::string> map_table(const Config& cfg, const std::stri
   return {mapped_schema(cfg, schema), table};
 }
 
-std::string relations_table(const std::string& position_table) {
+std::string bookkeeping_table(const std::string& position_table, const std::string& suffix) {
   auto [s, t] = pg::split_table_name(position_table);
-  return quote_ident(s) + "." + quote_ident(t + "_relations");
+  return quote_ident(s) + "." + quote_ident(t + suffix);
 }
 
 }  // namespace ss::apply

@@ -287,6 +287,7 @@ std::optional<apply::OnError> on_error_of(const shadowstream::v1::ReplayRequest&
 apply::Config apply_config_of(const shadowstream::v1::ReplayRequest& r, apply::Config ac) {
   ac.conninfo = r.target();
   ac.create_tables = r.create_tables();
+  ac.concurrent_indexes = r.concurrent_indexes();
   ac.no_base = r.no_base();
   // A rebuild's intermediate states are not watched: at full speed, transactions are grouped and their rows folded.
   ac.group.enabled = r.speed_factor() == 0 && r.rate() == 0;

@@ -24,7 +24,7 @@ struct RequestFlags {
   std::string speed = "1", rate, max_gap, on_error = "stop";
   ss::WindowFlags window;
   std::vector<std::string> tables;
-  bool create_tables = false, no_base = false;
+  bool create_tables = false, concurrent_indexes = false, no_base = false;
 };
 
 // `positions`: --from-position/--to-position too (a local replay's window; a job takes LSNs).
@@ -37,6 +37,8 @@ void add_request_flags(CLI::App& app, RequestFlags& f, shadowstream::v1::ReplayR
   app.add_option("-t,--table", f.tables, "Only this table (schema.table; repeatable)");
   app.add_option("--to", *req.mutable_target(), to_help);
   app.add_flag("--create-tables", f.create_tables, "Create missing target tables from the records' columns");
+  app.add_flag("--concurrent-indexes", f.concurrent_indexes,
+               "With --create-tables: build the indexes schema records create CONCURRENTLY, after their transaction");
   app.add_flag("--no-base", f.no_base,
                "Replay a window into a target that lacks the history before it (warned, instead of refused)");
   app.add_option("--on-error", f.on_error, "A change that cannot be applied: stop, skip or log")
@@ -53,7 +55,10 @@ ss::WindowFlags::Window fill_request(const RequestFlags& f, shadowstream::v1::Re
   if (w.since_us) req.set_start_time(*w.since_us);
   if (w.until_us) req.set_end_time(*w.until_us);
   for (const auto& t : f.tables) req.add_tables(t);
+  if (f.concurrent_indexes && !f.create_tables)
+    throw ss::Error(ss::kExitUsage, "--concurrent-indexes needs --create-tables");
   req.set_create_tables(f.create_tables);
+  req.set_concurrent_indexes(f.concurrent_indexes);
   req.set_no_base(f.no_base);
   req.set_on_error(ss::replay::on_error_named(f.on_error).value_or(shadowstream::v1::ON_ERROR_STOP));
   return w;
