@@ -83,8 +83,13 @@ void Pipeline::send(const std::string& sql, const std::vector<std::string>& para
 }
 
 Outcome Pipeline::query(const std::string& sql, const std::vector<std::string>& params, pg::Result& out) {
-  send(sql, params);
-  pending_.back().kind = Kind::kQuery;
+  // Prepared once per text, as statements are: the applier's catalog queries are a fixed few, and planning them
+  // costs more than running them.
+  const std::string& name = prepared(sql, {});
+  values_.clear();
+  lengths_.clear();
+  for (const auto& p : params) values_.push_back(p.c_str());
+  send_named(name, Kind::kQuery, {}, false);
   Outcome o = drain();
   out = std::move(query_result_);
   return o;

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
+#include <functional>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -71,6 +73,17 @@ std::string readback_sql(char kind) {
 }
 
 constexpr const char* kProbeTable = "pg_temp.ss_schema_probe";
+
+// The name of the probes' copy of `table` in the shape `now` has: what LIKE copies of each column.
+std::string probe_copy(const std::string& table, const TargetSchema& now) {
+  std::string shape = table;
+  for (const auto& c : now.columns)
+    shape += '\x1e' + c.name + '\x1f' + c.type + '\x1f' + c.collation.value_or("") + (c.not_null ? "\x1fn" : "") +
+             (c.generated ? "\x1fg" : "");
+  char name[32];
+  std::snprintf(name, sizeof name, "ss_probe_%016zx", std::hash<std::string>{}(shape));
+  return name;
+}
 
 std::optional<std::string> value(const pg::Result& r, int row, int col) {
   if (PQgetisnull(r.get(), row, col)) return std::nullopt;
@@ -153,18 +166,19 @@ Outcome SchemaApplier::read(Pipeline& p, const std::string& schema, const std::s
   return {};
 }
 
-// Tries `step` on an empty temporary copy of the table (`create_probe` makes it), in a savepoint rolled back
-// whatever happens: nothing of it runs on a row. `refused` says why it may not run on the table (the copy refused it,
-// read it back otherwise than the record says, or it calls what a shadow may not run), empty when it may.
-Outcome SchemaApplier::probe(Pipeline& p, const std::string& create_probe, const SchemaStep& step,
-                             std::string& refused) {
+// Tries `step` on `copy`, an empty temporary copy of the table (`make` makes it, or it is there already), in a
+// savepoint rolled back whatever happens: nothing of it runs on a row. `refused` says why it may not run on the table
+// (the copy refused it, read it back otherwise than the record says, or it calls what a shadow may not run), empty
+// when it may.
+Outcome SchemaApplier::probe(Pipeline& p, const std::vector<std::string>& make, const SchemaStep& step,
+                             const std::string& copy, std::string& refused) {
   refused.clear();
   p.send("SAVEPOINT ss_schema_probe");
-  p.send(create_probe);
+  for (const std::string& sql : make) p.send(sql);
   p.send(step.probe);
   pg::Result calls, back;
-  Outcome o = p.query(kRefusedCalls, {kProbeTable, step.readback == 'd' ? "true" : "false"}, calls);
-  if (o.ok()) o = p.query(readback_sql(step.readback), {kProbeTable, step.object}, back);
+  Outcome o = p.query(kRefusedCalls, {copy, step.readback == 'd' ? "true" : "false"}, calls);
+  if (o.ok()) o = p.query(readback_sql(step.readback), {copy, step.object}, back);
   if (!o.ok()) {
     if (!o.failure() || !o.failure()->origin.control()) return o;
     refused = "the target refuses it: " + o.failure()->error;
@@ -219,7 +233,9 @@ Outcome SchemaApplier::create(Pipeline& p, ShapeFollower& follower, const Change
       step.readback = 'd';
       step.object = c.name();
       step.expect = c.generated();
-      if (Outcome o = probe(p, create_table_sql(kProbeTable, plain_cols, plain_types, false), step, refused); !o.ok())
+      if (Outcome o =
+              probe(p, {create_table_sql(kProbeTable, plain_cols, plain_types, false)}, step, kProbeTable, refused);
+          !o.ok())
         return o;
       if (!refused.empty()) {
         report(rec, table, step.what, refused);
@@ -276,22 +292,30 @@ Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeR
     report(rec, table, "the definition", "the schema " + schema + " holds this replay's own tables");
     return {};
   }
-  // The definition's text was printed with search_path pg_catalog: read and run it the same way.
+  // The definition's text was printed with search_path pg_catalog: read and run it the same way. The catalog
+  // queries below run with generic plans: planning them would cost more than running them.
   pg::Result r;
-  if (Outcome o = p.query("SELECT current_setting('search_path'), set_config('search_path', 'pg_catalog, pg_temp', "
-                          "true)",
+  if (Outcome o = p.query("SELECT current_setting('search_path'), current_setting('plan_cache_mode'), set_config("
+                          "'search_path', 'pg_catalog, pg_temp', true), set_config('plan_cache_mode', "
+                          "'force_generic_plan', true)",
                           {}, r);
       !o.ok())
     return o;
-  const std::string search_path = PQgetvalue(r.get(), 0, 0);
+  const std::string search_path = PQgetvalue(r.get(), 0, 0), plans = PQgetvalue(r.get(), 0, 1);
   if (Outcome o = create(p, follower, rec, schema, table, payload); !o.ok()) return o;
   if (Outcome o = follow_columns(); !o.ok()) return o;
   TargetSchema now;
   if (Outcome o = read(p, schema, table, now); !o.ok()) return o;
   if (Outcome o = read_referenced(p, follower, rec, now); !o.ok()) return o;
   auto literal = [&](const std::string& v) { return pg::quote_literal(p.conn(), v); };
+  // The probes' copy of the table as it is now: made once per shape and kept for the session (a temporary table
+  // costs milliseconds to make), in place of the copy of an earlier shape. After a step of this record changed the
+  // table, a probe makes a fresh one of the same name inside its savepoint, over the kept one.
+  const std::string copy = probe_copy(table, now), qualified_copy = "pg_temp." + copy;
+  std::string& kept = copies_[table];
+  bool ensured = false, changed = false;
   std::vector<SchemaStep> steps =
-      schema_steps(rec.definition(), rec.replica_identity(), now, schema, table, kProbeTable, literal);
+      schema_steps(rec.definition(), rec.replica_identity(), now, schema, table, qualified_copy, literal);
   std::set<std::string> not_made;
   for (SchemaStep& step : steps) {
     if (!step.needs.empty() && not_made.count(step.needs)) {
@@ -306,7 +330,7 @@ Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeR
       const std::string rest =
           "ADD COLUMN " + quote_ident(c->name()) + " " + type + " GENERATED ALWAYS AS (" + c->generated() + ") STORED";
       step.sql = "ALTER TABLE " + table + " " + rest;
-      step.probe = std::string("ALTER TABLE ") + kProbeTable + " " + rest;
+      step.probe = "ALTER TABLE " + qualified_copy + " " + rest;
     }
     if (!step.skip.empty()) {
       report(rec, table, step.what, step.skip);
@@ -314,9 +338,17 @@ Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeR
       continue;
     }
     if (!step.probe.empty()) {
+      const std::string like = "CREATE TEMP TABLE " + copy + " (LIKE " + table + ")";
+      if (!ensured) {
+        if (!kept.empty() && kept != copy) p.send("DROP TABLE IF EXISTS pg_temp." + kept);
+        p.send("CREATE TEMP TABLE IF NOT EXISTS " + copy + " (LIKE " + table + ")");
+        kept = copy;
+        ensured = true;
+      }
+      std::vector<std::string> fresh;
+      if (changed) fresh = {"DROP TABLE " + qualified_copy, like};
       std::string refused;
-      const std::string copy = "CREATE TEMP TABLE ss_schema_probe (LIKE " + table + ")";
-      if (Outcome o = probe(p, copy, step, refused); !o.ok()) return o;
+      if (Outcome o = probe(p, fresh, step, qualified_copy, refused); !o.ok()) return o;
       if (!refused.empty()) {
         report(rec, table, step.what, refused);
         not_made.insert(step.what);
@@ -329,9 +361,10 @@ Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeR
       continue;
     }
     follower.run_ddl(p, rec, step.sql, payload);
+    changed = true;
   }
   if (pass_ == 2) set_sequences(p, rec, now, payload);
-  p.send("SELECT set_config('search_path', $1, true)", {search_path});
+  p.send("SELECT set_config('search_path', $1, true), set_config('plan_cache_mode', $2, true)", {search_path, plans});
   follower.forget(table);
   return p.drain();
 }
@@ -361,6 +394,9 @@ ChangeRecord with_cascade(const ChangeRecord& rec) {
 }
 
 void SchemaApplier::replica_mode(PGconn* conn) {
+  // The session's temporary schema, made once in a transaction that commits: made in a probe's savepoint, it would
+  // be made (and cleaned) again at every probe.
+  pg::Result anchor(PQexec(conn, "CREATE TEMP TABLE ss_schema_anchor (); DROP TABLE ss_schema_anchor"));
   pg::Result r(PQexec(conn, "SET session_replication_role = replica"));
   no_foreign_keys_ = PQresultStatus(r.get()) == PGRES_COMMAND_OK
                          ? ""

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -85,7 +86,8 @@ class SchemaApplier {
                      std::string_view payload);
   Outcome create(Pipeline& p, ShapeFollower& follower, const shadowstream::v1::ChangeRecord& rec,
                  const std::string& schema, const std::string& table, std::string_view payload);
-  Outcome probe(Pipeline& p, const std::string& create_probe, const SchemaStep& step, std::string& refused);
+  Outcome probe(Pipeline& p, const std::vector<std::string>& make, const SchemaStep& step, const std::string& copy,
+                std::string& refused);
   void report(const shadowstream::v1::ChangeRecord& rec, const std::string& table, const std::string& what,
               const std::string& why);
   std::string bookkeeping_;
@@ -95,6 +97,7 @@ class SchemaApplier {
   std::string queue_;
   bool queued_ = false;
   std::set<std::string> reported_;
+  std::map<std::string, std::string> copies_;  // table -> the probes' copy kept for it in this session
 };
 
 }  // namespace ss::apply
