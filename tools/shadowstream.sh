@@ -100,7 +100,7 @@ load_config() {
   LOG_DIR=$STATE_DIR/log
   PIDFILE=$STATE_DIR/supervisor.pid
   STAGES=$STATE_DIR/stages
-  FAILED=$STATE_DIR/failed # "stage status last-line" of a stage that failed permanently (77, 78)
+  FAILED=$STATE_DIR/failed # "stage status last-line" of a stage that failed permanently (66, 77, 78)
 }
 
 # --- supervisor -----------------------------------------------------------------------------------------------
@@ -304,15 +304,16 @@ supervise() {
         pst=$?
         log "$other (pid ${PID[$other]}) $(describe_exit $pst): $(last_words "$other")"
         # wait -n reports the older of two dead jobs first: the partner may be the one that failed for good.
-        if ((pst == 77 || pst == 78)); then
+        if ((pst == 66 || pst == 77 || pst == 78)); then
           s=$other
           st=$pst
         fi
       fi
     done
-    # Refused credentials (77) and configuration (78) are not outages: a restart would fail the same way, for
-    # ever. The group stays down, `status` names it, and `shadowstream restart` tries again once it is fixed.
-    if ((st == 77 || st == 78)); then
+    # Refused credentials (77), configuration (78) and a slot gone from the source (66: a restart would start a new
+    # one past the lost changes) are not outages: a restart would fail the same way, or worse. The group stays down,
+    # `status` names it, and `shadowstream restart` tries again once it is fixed.
+    if ((st == 66 || st == 77 || st == 78)); then
       echo "$s $st $(last_words "$s")" >>"$FAILED"
       log "$s failed permanently (status $st): not restarting $g until the configuration is fixed (shadowstream restart)"
       for other in $(group_stages "$g"); do PID[$other]=0; done

@@ -67,7 +67,7 @@ class Capture {
     }
     connect();
     if (cfg_.drop_slot_only) return drop_slot();
-    require_logical_wal();
+    slot::require_logical_wal(sql_.get());
     ensure_publication();
     if (cfg_.checkpoint) return checkpoint();
     bool exists = slot_exists();
@@ -112,12 +112,27 @@ class Capture {
     sql_ = pg::connect(cfg_.conninfo);
     repl_ = pg::connect(cfg_.conninfo, "database");
     pg::Result id = pg::exec(repl_.get(), "IDENTIFY_SYSTEM");
-    source_.set_system_id(PQgetvalue(id.get(), 0, 0));
-    source_.set_timeline(static_cast<uint32_t>(std::stoul(PQgetvalue(id.get(), 0, 1))));
+    const std::string system = PQgetvalue(id.get(), 0, 0);
+    const auto timeline = static_cast<uint32_t>(std::stoul(PQgetvalue(id.get(), 0, 1)));
+    if (!source_.system_id().empty()) say_failover(system, timeline);
+    source_.set_system_id(system);
+    source_.set_timeline(timeline);
     source_.set_database(PQgetvalue(id.get(), 0, 3));
     source_.set_name(cfg_.source_name.empty() ? source_.database() : cfg_.source_name);
     source_.set_slot(cfg_.slot);
     load_type_names();
+  }
+
+  // A reconnection that reached another server: a promoted standby of the same cluster goes on from the slot (a
+  // failover slot, PostgreSQL 17), said in one line; another cluster's positions mean nothing here.
+  void say_failover(const std::string& system, uint32_t timeline) {
+    const std::string where = std::string(PQhost(repl_.get())) + ":" + PQport(repl_.get());
+    if (system != source_.system_id())
+      throw Error(kExitConfig, "the source at " + where + " is another cluster (system identifier " + system +
+                                   ", was " + source_.system_id() + "): its positions are not this slot's");
+    if (timeline != source_.timeline())
+      failed_over_ =
+          where + ", timeline " + std::to_string(timeline) + " (was " + std::to_string(source_.timeline()) + ")";
   }
 
   void load_type_names() {
@@ -147,17 +162,6 @@ class Capture {
     for (int i = 0; i < PQntuples(r.get()); ++i)
       if (!PQgetisnull(r.get(), i, 1)) out[PQgetvalue(r.get(), i, 0)] = PQgetvalue(r.get(), i, 1);
     return out;
-  }
-
-  // Before anything is created on the source: a slot cannot exist below wal_level=logical, and a publication made
-  // first would be left behind by the failure.
-  void require_logical_wal() {
-    pg::Result r = pg::exec(sql_.get(), "SHOW wal_level");
-    std::string level = PQgetvalue(r.get(), 0, 0);
-    if (level != "logical")
-      throw Error(kExitConfig, "the source runs with wal_level = " + level +
-                                   "; logical replication needs wal_level = logical in postgresql.conf (then restart "
-                                   "PostgreSQL)");
   }
 
   void ensure_publication() {
@@ -283,20 +287,17 @@ class Capture {
                                                    [this](uint32_t oid) { return missing_values(oid); });
     in_tx_ = false;
     has_pending_ = false;
-    std::string cmd = "START_REPLICATION SLOT " + pg::quote_ident(repl_.get(), cfg_.slot) + " LOGICAL " +
-                      format_lsn(cfg_.start_lsn.value_or(0)) + " (proto_version '1', publication_names " +
-                      pg::quote_literal(repl_.get(), pg::quote_ident(repl_.get(), cfg_.publication)) +
-                      ", messages 'true')";
-    pg::Result r(PQexec(repl_.get(), cmd.c_str()));
-    if (PQresultStatus(r.get()) != PGRES_COPY_BOTH) {
-      std::string msg = pg::error_text(r.get());
-      if (pg::sqlstate(r.get()) == "55006")
-        throw Error(kExitTempFail, "replication slot " + cfg_.slot + " is in use by another process (" + msg +
-                                       "); is another ss-capture running?");
-      if (PQstatus(repl_.get()) != CONNECTION_OK) throw Error(kExitUnavailable, "lost connection: " + msg);
-      throw Error(kExitConfig, "cannot start replication: " + msg);
-    }
+    slot::start(repl_.get(), cfg_.slot, cfg_.publication, cfg_.start_lsn.value_or(0),
+                std::string(failed_over_.empty() ? "" : "the source failed over, and ") + "replication slot " +
+                    cfg_.slot + " is gone from the source at " + PQhost(repl_.get()) + ":" + PQport(repl_.get()) +
+                    " (timeline " + std::to_string(source_.timeline()) + "): changes after " + format_lsn(confirmed_) +
+                    " are lost to it; a new slot would start past them (see ss-capture(1), FAILOVER)");
     log::info("streaming from slot " + cfg_.slot);
+    if (!failed_over_.empty())
+      log::notice("the source failed over: slot " + cfg_.slot + " goes on at " + failed_over_ +
+                  ", from its position there (downstream drops what it already has; confirmed here: " +
+                  format_lsn(confirmed_) + ")");
+    failed_over_.clear();
     int64_t last_status = 0;
     last_activity_ = now_us();
     while (!done_ && !stop_requested()) {
@@ -561,6 +562,7 @@ class Capture {
 
   std::deque<InFlight> in_flight_;
   uint64_t received_ = 0, keepalive_end_ = 0, confirmed_ = 0, reported_ = 0;
+  std::string failed_over_;  // where a reconnection found a promoted standby, until streaming resumes there
   bool reply_requested_ = false, done_ = false;
   int64_t last_activity_ = 0;
 };

@@ -147,8 +147,14 @@ bool exists(PGconn* sql, const std::string& slot, const std::string& database) {
 }
 
 std::pair<uint64_t, std::string> create(PGconn* repl, const std::string& slot, bool export_snapshot, bool temporary) {
-  std::string sql = "CREATE_REPLICATION_SLOT " + pg::quote_ident(repl, slot) + (temporary ? " TEMPORARY" : "") +
-                    " LOGICAL pgoutput " + (export_snapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT");
+  std::string sql =
+      "CREATE_REPLICATION_SLOT " + pg::quote_ident(repl, slot) + (temporary ? " TEMPORARY" : "") + " LOGICAL pgoutput ";
+  // From PostgreSQL 17 a slot may follow a failover: standbys with sync_replication_slots keep a copy of it, usable
+  // once one is promoted. A temporary slot cannot.
+  if (PQserverVersion(repl) >= 170000 && !temporary)
+    sql += std::string("(SNAPSHOT '") + (export_snapshot ? "export" : "nothing") + "', FAILOVER)";
+  else
+    sql += export_snapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT";
   pg::Result r(PQexec(repl, sql.c_str()));
   if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
     std::string msg = pg::error_text(r.get());
@@ -158,6 +164,31 @@ std::pair<uint64_t, std::string> create(PGconn* repl, const std::string& slot, b
   auto cp = parse_lsn(PQgetvalue(r.get(), 0, 1));
   if (!cp) throw Error(kExitSoftware, "server returned an unparseable consistent point");
   return {*cp, PQgetisnull(r.get(), 0, 2) ? "" : PQgetvalue(r.get(), 0, 2)};
+}
+
+void require_logical_wal(PGconn* sql) {
+  pg::Result r = pg::exec(sql, "SHOW wal_level");
+  std::string level = PQgetvalue(r.get(), 0, 0);
+  if (level != "logical")
+    throw Error(kExitConfig, "the source runs with wal_level = " + level +
+                                 "; logical replication needs wal_level = logical in postgresql.conf (then restart "
+                                 "PostgreSQL)");
+}
+
+void start(PGconn* repl, const std::string& slot, const std::string& publication, uint64_t start_lsn,
+           const std::string& gone) {
+  std::string cmd = "START_REPLICATION SLOT " + pg::quote_ident(repl, slot) + " LOGICAL " + format_lsn(start_lsn) +
+                    " (proto_version '1', publication_names " +
+                    pg::quote_literal(repl, pg::quote_ident(repl, publication)) + ", messages 'true')";
+  pg::Result r(PQexec(repl, cmd.c_str()));
+  if (PQresultStatus(r.get()) == PGRES_COPY_BOTH) return;
+  std::string msg = pg::error_text(r.get());
+  if (pg::sqlstate(r.get()) == "55006")
+    throw Error(kExitTempFail, "replication slot " + slot + " is in use by another process (" + msg +
+                                   "); is another ss-capture running?");
+  if (PQstatus(repl) != CONNECTION_OK) throw Error(kExitUnavailable, "lost connection: " + msg);
+  if (pg::sqlstate(r.get()) == "42704") throw Error(kExitNoInput, gone);
+  throw Error(kExitConfig, "cannot start replication: " + msg);
 }
 
 void drop(PGconn* sql, PGconn* repl, const std::string& slot, const std::string& database,

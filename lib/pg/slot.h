@@ -36,14 +36,27 @@ std::vector<std::string> keyless_tables(PGconn* sql, const std::string& publicat
 // Returns the published tables it warned about (as format('%I.%I') names them).
 std::vector<std::string> ensure_publication(PGconn* sql, const std::string& publication, const Scope& scope);
 
+// Error(78) unless the source runs with wal_level = logical. Checked before anything is created on the source: a slot
+// cannot exist below it, and a publication made first would be left behind by the failure.
+void require_logical_wal(PGconn* sql);
+
 // Whether the slot exists. Error(78) when it does, but for another plugin or database.
 bool exists(PGconn* sql, const std::string& slot, const std::string& database);
 
 // Creates a pgoutput slot on the replication connection: its consistent point, and the exported snapshot's name
-// ("" without export). A temporary slot lives as long as the connection (a checkpoint's). Error(75) when another
-// creator got there first, 69 for other failures.
+// ("" without export). A temporary slot lives as long as the connection (a checkpoint's). On PostgreSQL 17 and later
+// a permanent one is a failover slot (standbys with sync_replication_slots keep it). Error(75) when another creator
+// got there first, 69 for other failures.
 std::pair<uint64_t, std::string> create(PGconn* repl, const std::string& slot, bool export_snapshot,
                                         bool temporary = false);
+
+// START_REPLICATION of the slot with pgoutput (protocol 1, the publication, logical messages) from `start_lsn` (0:
+// the slot's confirmed position). Error(75) while another process streams from it, 69 when the connection is lost,
+// 66 with `gone` (one line) when the slot does not exist: gone while ss-capture streamed from it (a failover to a
+// standby without a copy of it, or a drop), the changes since its position are lost to it, and a new slot would
+// start past them. 78 otherwise.
+void start(PGconn* repl, const std::string& slot, const std::string& publication, uint64_t start_lsn,
+           const std::string& gone);
 
 // Drops the slot, and `publication` with it when ss-capture created it and no other pgoutput slot of the database
 // is left (each said on stderr). Error(78) when the slot does not exist, 75 while it is in use.
