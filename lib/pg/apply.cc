@@ -466,26 +466,27 @@ struct Applier::Impl {
   // or above the checkpoint never gets here: the position check drops it, and the changes after it roll the target
   // forward.
   Outcome load_checkpoint(const ChangeRecord& rec, std::string_view payload) {
-    // The tables as the checkpoint found them, before their rows: every table first, then the keys between them and
-    // the sequences' values.
-    for (int pass : {1, 2}) {
+    // The tables as the checkpoint found them, before their rows: every table first, emptied (in one statement:
+    // keys between them refuse one at a time), then the keys between them (made on empty tables) and the sequences'
+    // values.
+    auto definitions = [&](int pass) {
       schemas.checkpoint_pass(pass);
       for (const auto& t : rec.checkpoint().tables())
         if (t.has_definition())
           if (Outcome o = apply_schema(schema_record_of(t), payload); !o.ok()) return o;
-    }
-    schemas.checkpoint_pass(0);
-    std::string tables;  // emptied in one statement: keys between them refuse one at a time
+      schemas.checkpoint_pass(0);
+      return Outcome{};
+    };
+    if (Outcome o = definitions(1); !o.ok()) return o;
+    std::string tables;
     for (const auto& t : rec.checkpoint().tables()) {
-      ChangeRecord named;
-      named.set_schema(t.schema());
-      named.set_table(t.table());
-      const std::string& table = target(named).second;
+      const std::string& table = target(schema_record_of(t)).second;
       bool exists = false;
       if (Outcome o = follower.table_exists(pipe, table, exists); !o.ok()) return o;
       if (exists) tables += (tables.empty() ? "" : ", ") + table;
     }
     if (!tables.empty()) follower.run_ddl(pipe, rec, "TRUNCATE TABLE " + tables, payload);
+    if (Outcome o = definitions(2); !o.ok()) return o;
     checkpoint.begin();
     return {};
   }

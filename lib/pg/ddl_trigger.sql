@@ -210,3 +210,7 @@ DROP EVENT TRIGGER IF EXISTS shadowstream_ddl;
 CREATE EVENT TRIGGER shadowstream_ddl ON ddl_command_end EXECUTE FUNCTION shadowstream.on_ddl();
 DROP EVENT TRIGGER IF EXISTS shadowstream_drop;
 CREATE EVENT TRIGGER shadowstream_drop ON sql_drop EXECUTE FUNCTION shadowstream.on_drop();
+-- Also in sessions that apply as a replica (a subscriber's, a replay's into a shadow that is captured in turn):
+-- their DDL is the database's too.
+ALTER EVENT TRIGGER shadowstream_ddl ENABLE ALWAYS;
+ALTER EVENT TRIGGER shadowstream_drop ENABLE ALWAYS;

@@ -74,9 +74,10 @@ std::string readback_sql(char kind) {
 
 constexpr const char* kProbeTable = "pg_temp.ss_schema_probe";
 
-// The name of the probes' copy of `table` in the shape `now` has: what LIKE copies of each column.
-std::string probe_copy(const std::string& table, const TargetSchema& now) {
-  std::string shape = table;
+// The name of the probes' copy of `table` in the shape `now` has (what LIKE copies of each column), salted per
+// session so that no record can name it.
+std::string probe_copy(const std::string& table, const TargetSchema& now, uint64_t salt) {
+  std::string shape = std::to_string(salt) + '\x1d' + table;
   for (const auto& c : now.columns)
     shape += '\x1e' + c.name + '\x1f' + c.type + '\x1f' + c.collation.value_or("") + (c.not_null ? "\x1fn" : "") +
              (c.generated ? "\x1fg" : "");
@@ -303,8 +304,9 @@ Outcome SchemaApplier::add_generated(Pipeline& p, ShapeFollower& follower, const
 Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeRecord& rec, const std::string& schema,
                              const std::string& table, std::string_view payload,
                              const std::function<Outcome()>& follow_columns) {
-  if (schema == bookkeeping_) {
-    report(rec, table, "the definition", "the schema " + schema + " holds this replay's own tables");
+  if (schema == bookkeeping_ || schema.starts_with("pg_") || schema == "information_schema") {
+    report(rec, table, "the definition",
+           "the schema " + schema + (schema == bookkeeping_ ? " holds this replay's own tables" : " is the server's"));
     return {};
   }
   // The definition's text was printed with search_path pg_catalog: read and run it the same way. The catalog
@@ -326,7 +328,7 @@ Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeR
   // The probes' copy of the table as it is now: made once per shape and kept for the session (a temporary table
   // costs milliseconds to make), in place of the copy of an earlier shape. After a step of this record changed the
   // table, a probe makes a fresh one of the same name inside its savepoint, over the kept one.
-  const std::string copy = probe_copy(table, now), qualified_copy = "pg_temp." + copy;
+  const std::string copy = probe_copy(table, now, salt_), qualified_copy = "pg_temp." + copy;
   std::string& kept = copies_[table];
   bool ensured = false, changed = false;
   std::vector<SchemaStep> steps =
@@ -358,12 +360,14 @@ Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeR
       if (Outcome o = probe(p, fresh, step, qualified_copy, refused); !o.ok()) return o;
       if (!refused.empty()) {
         report(rec, table, step.what, refused);
+        unqueue_index(p, rec, schema, step, payload);
         not_made.insert(step.what);
         continue;
       }
     }
-    if (step.readback == 'i' && !queue_.empty() && pass_ == 0) {
-      queue_index(p, rec, schema, step, payload);
+    // A unique index is built in the transaction: keys and ON CONFLICT may depend on it there.
+    if (step.readback == 'i' && !queue_.empty() && pass_ == 0 && !step.expect.starts_with("UNIQUE ")) {
+      queue_index(p, rec, schema, table, step, payload);
       not_made.insert(step.what);
       continue;
     }
@@ -391,6 +395,11 @@ Outcome SchemaApplier::drop_table(Pipeline& p, ShapeFollower& follower, const Ch
   if (Outcome o = follower.keys_to(p, rec.source().name(), table, keys, all_ours); !o.ok()) return o;
   for (const std::string& drop : keys) p.send(drop, {}, Origin::of(rec, payload));
   p.send("DROP TABLE IF EXISTS " + table, {}, Origin::of(rec, payload));
+  follower.unregister(p, rec.source().name(), table);
+  // Its indexes still queued go with it (their DROP is implicit: no record of its own says so).
+  if (!queue_.empty())
+    p.send("DELETE FROM " + queue_ + " WHERE source = $1 AND target = $2", {rec.source().name(), table},
+           Origin::of(rec, payload));
   return p.drain();
 }
 
@@ -424,19 +433,27 @@ Outcome SchemaApplier::cascades(Pipeline& p, ShapeFollower& follower, const Chan
 std::string SchemaApplier::create_sql() const {
   if (queue_.empty()) return {};
   return "CREATE TABLE IF NOT EXISTS " + queue_ +
-         " (source text NOT NULL, index text NOT NULL, statement text NOT NULL, queued_at timestamptz NOT NULL "
-         "DEFAULT now(), PRIMARY KEY (source, index));";
+         " (source text NOT NULL, index text NOT NULL, target text NOT NULL, statement text NOT NULL, queued_at "
+         "timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (source, index));";
 }
 
-void SchemaApplier::queue_index(Pipeline& p, const ChangeRecord& rec, const std::string& schema, const SchemaStep& step,
-                                std::string_view payload) {
+void SchemaApplier::queue_index(Pipeline& p, const ChangeRecord& rec, const std::string& schema,
+                                const std::string& table, const SchemaStep& step, std::string_view payload) {
   std::string sql = step.sql;
   sql.insert(sql.find("INDEX ") + 6, "CONCURRENTLY ");
   p.send("INSERT INTO " + queue_ +
-             " (source, index, statement) VALUES ($1, $2, $3) ON CONFLICT (source, index) DO UPDATE SET statement = "
-             "excluded.statement, queued_at = now()",
-         {rec.source().name(), quote_ident(schema) + "." + quote_ident(step.object), sql}, Origin::of(rec, payload));
+             " (source, index, target, statement) VALUES ($1, $2, $3, $4) ON CONFLICT (source, index) DO UPDATE SET "
+             "target = excluded.target, statement = excluded.statement, queued_at = now()",
+         {rec.source().name(), quote_ident(schema) + "." + quote_ident(step.object), table, sql},
+         Origin::of(rec, payload));
   queued_ = true;
+}
+
+void SchemaApplier::unqueue_index(Pipeline& p, const ChangeRecord& rec, const std::string& schema,
+                                  const SchemaStep& step, std::string_view payload) {
+  if (queue_.empty() || step.readback != 'i') return;
+  p.send("DELETE FROM " + queue_ + " WHERE source = $1 AND index = $2",
+         {rec.source().name(), quote_ident(schema) + "." + quote_ident(step.object)}, Origin::of(rec, payload));
 }
 
 void SchemaApplier::build_queued(Pipeline& p) {

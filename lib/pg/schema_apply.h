@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <string_view>
@@ -83,7 +84,10 @@ class SchemaApplier {
   Outcome add_generated(Pipeline& p, ShapeFollower& follower, const shadowstream::v1::ChangeRecord& rec,
                         const std::string& table, const std::string& copy, std::string_view payload, SchemaStep& step);
   void queue_index(Pipeline& p, const shadowstream::v1::ChangeRecord& rec, const std::string& schema,
-                   const SchemaStep& step, std::string_view payload);
+                   const std::string& table, const SchemaStep& step, std::string_view payload);
+  // An index refused now is not built from an earlier record's queued statement either.
+  void unqueue_index(Pipeline& p, const shadowstream::v1::ChangeRecord& rec, const std::string& schema,
+                     const SchemaStep& step, std::string_view payload);
   void set_sequences(Pipeline& p, const shadowstream::v1::ChangeRecord& rec, const TargetSchema& now,
                      std::string_view payload);
   Outcome create(Pipeline& p, ShapeFollower& follower, const shadowstream::v1::ChangeRecord& rec,
@@ -100,6 +104,7 @@ class SchemaApplier {
   bool queued_ = false;
   std::set<std::string> reported_;
   std::map<std::string, std::string> copies_;  // table -> the probes' copy kept for it in this session
+  uint64_t salt_ = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
 };
 
 }  // namespace ss::apply

@@ -286,15 +286,16 @@ class Planner {
   }
 
   // Dropped when gone or changed (a NOT VALID one validated is validated), then added. A foreign key compares as
-  // the replay makes it (its referenced table mapped); one the replay cannot make is left as the target has it.
+  // the replay makes it (its referenced table mapped); one the replay cannot make now is kept only while unchanged.
   void constraints() {
     for (const auto& t : now_.constraints) {
       auto d = find_named(def_.constraints(), t.name);
       std::string want = d == def_.constraints().end() ? "" : d->definition(), why;
       if (d != def_.constraints().end() && d->type() == "f") {
         const auto sql = key_sql(*d, why);
-        if (!sql) continue;
-        want = *sql;
+        // One the replay cannot make now stays only while it is the source's key as the record has it.
+        if (!sql && normal_key(t.definition) == normal_key(d->definition())) continue;
+        want = sql.value_or("");
       }
       const std::string have = normal_key(t.definition);
       if (!want.empty() && have == want) continue;

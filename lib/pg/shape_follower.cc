@@ -56,6 +56,10 @@ Outcome ShapeFollower::registered(Pipeline& p, const std::string& source, uint32
   return o;
 }
 
+void ShapeFollower::unregister(Pipeline& p, const std::string& source, const std::string& table) {
+  p.send("DELETE FROM " + relations_ + " WHERE source = $1 AND target = $2", {source, table});
+}
+
 Outcome ShapeFollower::keys_to(Pipeline& p, const std::string& source, const std::string& table,
                                std::vector<std::string>& drops, bool& all_ours) {
   pg::Result r;
@@ -64,20 +68,18 @@ Outcome ShapeFollower::keys_to(Pipeline& p, const std::string& source, const std
       "WITH RECURSIVE refs(rel) AS (SELECT to_regclass($2)::oid UNION SELECT k.conrelid FROM pg_constraint k JOIN "
       "refs ON k.confrelid = refs.rel WHERE k.contype = 'f') SELECT NOT EXISTS (SELECT FROM refs WHERE NOT EXISTS "
       "(SELECT FROM " +
-          relations_ +
-          " g WHERE g.source = $1 AND to_regclass(g.target) = refs.rel)), (SELECT string_agg(format('ALTER TABLE %s "
-          "DROP CONSTRAINT %I', k.conrelid::regclass, k.conname), E'\\n') FROM pg_constraint k WHERE k.confrelid = "
-          "to_regclass($2) AND k.conrelid <> k.confrelid AND k.contype = 'f' AND EXISTS (SELECT FROM " +
-          relations_ + " g WHERE g.source = $1 AND to_regclass(g.target) = k.conrelid))",
+          relations_ + " g WHERE g.source = $1 AND to_regclass(g.target) = refs.rel))",
       {source, table}, r);
   if (!o.ok()) return o;
   all_ours = std::strcmp(PQgetvalue(r.get(), 0, 0), "t") == 0;
+  o = p.query(
+      "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', k.conrelid::regclass, k.conname) FROM pg_constraint "
+      "k WHERE k.confrelid = to_regclass($2) AND k.conrelid <> k.confrelid AND k.contype = 'f' AND EXISTS "
+      "(SELECT FROM " +
+          relations_ + " g WHERE g.source = $1 AND to_regclass(g.target) = k.conrelid)",
+      {source, table}, r);
   drops.clear();
-  for (std::string_view text = PQgetvalue(r.get(), 0, 1); !text.empty();) {
-    const size_t nl = std::min(text.find('\n'), text.size());
-    drops.emplace_back(text.substr(0, nl));
-    text.remove_prefix(std::min(nl + 1, text.size()));
-  }
+  for (int i = 0; o.ok() && i < PQntuples(r.get()); ++i) drops.emplace_back(PQgetvalue(r.get(), i, 0));
   return o;
 }
 

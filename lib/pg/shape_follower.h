@@ -65,6 +65,8 @@ class ShapeFollower {
   Outcome index_registered(Pipeline& p, const std::string& source, const std::string& index, bool& yes);
   // The foreign keys of `source`'s other tables that reference `table` (as ALTER TABLE ... DROP CONSTRAINT
   // statements), and whether every table a TRUNCATE ... CASCADE of it would empty is one of `source`'s.
+  // A dropped table is no longer the source's: a table made later under its name is not the replay's.
+  void unregister(Pipeline& p, const std::string& source, const std::string& table);
   Outcome keys_to(Pipeline& p, const std::string& source, const std::string& table, std::vector<std::string>& drops,
                   bool& all_ours);
   // Whether the target has this (quoted, qualified) table, as seen by the open transaction.

@@ -356,7 +356,7 @@ create index ci_lower on ci (lower(v)) where n > 0;
 create unique index ci_v on ci (v);
 create index ci_gone on ci (n);
 drop index ci_gone;
-create unique index ci2_v on ci2 (v);
+create index ci2_inv on ci2 ((100 / w));
 insert into ci values (501, 'x', 1);
 SQL
   drain s_ci >"$T/ci.ss"
@@ -365,12 +365,12 @@ SQL
   [[ "$output" == *"--concurrent-indexes needs --create-tables"* ]]
   q "create database ci_shadow"
   s() { psql -XAtq -d ci_shadow -c "$1"; }
-  # The shadow's own row makes ci2_v impossible there: said, the half-built index dropped, the replay goes on.
-  s "create table public.ci2 (id int primary key, v text, w int); insert into public.ci2 values (3, 'a')"
+  # The shadow's own row makes ci2_inv impossible there: said, the half-built index dropped, the replay goes on.
+  s "create table public.ci2 (id int primary key, v text, w int); insert into public.ci2 values (3, 'a', 0)"
   run --separate-stderr ss-replay --speed max --create-tables --concurrent-indexes \
     --to "postgresql://postgres@127.0.0.1:$PGPORT/ci_shadow" <"$T/ci.ss"
   [ "$status" -eq 0 ]
-  [ "$(grep -c 'index "public"."ci2_v" of source .* not built CONCURRENTLY' <<<"$stderr")" = 1 ]
+  [ "$(grep -c 'index "public"."ci2_inv" of source .* not built CONCURRENTLY: .*division by zero' <<<"$stderr")" = 1 ]
   [ "$(s "select string_agg(indexrelid::regclass::text || ':' || indisvalid, ',' order by indexrelid::regclass::text) from pg_index where indrelid in ('public.ci'::regclass, 'public.ci2'::regclass)")" = \
     "ci2_pkey:true,ci_lower:true,ci_pkey:true,ci_v:true" ]
   [ "$(s "select pg_get_indexdef('public.ci_lower'::regclass)")" = "$(q "select pg_get_indexdef('public.ci_lower'::regclass)")" ]
@@ -378,7 +378,7 @@ SQL
   [ "$(s "select count(*) from public.ci")" = 501 ]
   # A run that stopped between its commit and the build: the queue holds the index, and the next start builds it.
   s "drop index public.ci_v"
-  s "insert into shadowstream.replay_position_indexes (source, index, statement) values ('x', '\"public\".\"ci_v\"', 'CREATE UNIQUE INDEX CONCURRENTLY \"ci_v\" ON \"public\".\"ci\" USING btree (v)')"
+  s "insert into shadowstream.replay_position_indexes (source, index, target, statement) values ('x', '\"public\".\"ci_v\"', '\"public\".\"ci\"', 'CREATE UNIQUE INDEX CONCURRENTLY \"ci_v\" ON \"public\".\"ci\" USING btree (v)')"
   ss-replay --speed max --create-tables --concurrent-indexes --to "postgresql://postgres@127.0.0.1:$PGPORT/ci_shadow" </dev/null
   [ "$(s "select indisvalid from pg_index where indexrelid = 'public.ci_v'::regclass")" = t ]
   [ "$(s "select count(*) from shadowstream.replay_position_indexes")" = 0 ]

@@ -13,6 +13,7 @@
 #include "core/record_check.h"
 #include "core/type_name.h"
 #include "pg/apply.h"
+#include "pg/table_map.h"
 #include "shadowstream.pb.h"
 
 namespace {

@@ -268,6 +268,26 @@ TEST(SchemaSteps, AForeignKeyIsMadeBetweenTheReplaysTablesOnly) {
     EXPECT_EQ(s.what.find("items_fk"), std::string::npos);
 }
 
+TEST(SchemaSteps, AKeyTheReplayCannotMakeStaysOnlyWhileUnchanged) {
+  TableDefinition d = items();
+  auto* fk = d.add_constraints();
+  fk->set_name("items_fk");
+  fk->set_type("f");
+  fk->set_definition("FOREIGN KEY (id) REFERENCES public.other(id)");
+  TargetSchema t = bare();
+  t.constraints.push_back({"items_fk", "FOREIGN KEY (id) REFERENCES public.other(id)", std::nullopt});
+  t.referenced.push_back({"public", "other", "public", "other", true});
+  t.no_foreign_keys = "no replica mode";
+  for (const auto& s : schema_steps(d, "d", t, "public", "t", "p", lit))
+    EXPECT_EQ(s.sql.find("items_fk"), std::string::npos) << s.sql;
+  // The source's key now references a table the replay does not follow: the target's old key goes.
+  fk->set_definition("FOREIGN KEY (id) REFERENCES public.elsewhere(id)");
+  bool dropped = false;
+  for (const auto& s : schema_steps(d, "d", t, "public", "t", "p", lit))
+    dropped |= s.sql == "ALTER TABLE t DROP CONSTRAINT \"items_fk\"";
+  EXPECT_TRUE(dropped);
+}
+
 TEST(ShapeRecord, TheDefinitionsColumnsAsARowCarriesThem) {
   ChangeRecord schema;
   schema.set_op(shadowstream::v1::OPERATION_SCHEMA);
