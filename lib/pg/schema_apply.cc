@@ -330,6 +330,7 @@ Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeR
   // table, a probe makes a fresh one of the same name inside its savepoint, over the kept one.
   const std::string copy = probe_copy(table, now, salt_), qualified_copy = "pg_temp." + copy;
   std::string& kept = copies_[table];
+  const std::string like = copy + " (LIKE " + table + ")";
   bool ensured = false, changed = false;
   std::vector<SchemaStep> steps =
       schema_steps(rec.definition(), rec.replica_identity(), now, schema, table, qualified_copy, literal);
@@ -347,20 +348,19 @@ Outcome SchemaApplier::apply(Pipeline& p, ShapeFollower& follower, const ChangeR
       continue;
     }
     if (!step.probe.empty()) {
-      const std::string like = "CREATE TEMP TABLE " + copy + " (LIKE " + table + ")";
       if (!ensured) {
         if (!kept.empty() && kept != copy) p.send("DROP TABLE IF EXISTS pg_temp." + kept);
-        p.send("CREATE TEMP TABLE IF NOT EXISTS " + copy + " (LIKE " + table + ")");
+        p.send("CREATE TEMP TABLE IF NOT EXISTS " + like);
         kept = copy;
         ensured = true;
       }
       std::vector<std::string> fresh;
-      if (changed) fresh = {"DROP TABLE " + qualified_copy, like};
+      if (changed) fresh = {"DROP TABLE " + qualified_copy, "CREATE TEMP TABLE " + like};
       std::string refused;
       if (Outcome o = probe(p, fresh, step, qualified_copy, refused); !o.ok()) return o;
       if (!refused.empty()) {
         report(rec, table, step.what, refused);
-        unqueue_index(p, rec, schema, step, payload);
+        if (step.readback == 'i') unqueue_index(p, rec, quote_ident(schema) + "." + quote_ident(step.object), payload);
         not_made.insert(step.what);
         continue;
       }
@@ -391,8 +391,7 @@ Outcome SchemaApplier::drop_table(Pipeline& p, ShapeFollower& follower, const Ch
   follower.forget(table);
   // The source's DROP took the keys that referenced the table along (CASCADE); the replay's copies of them go first.
   std::vector<std::string> keys;
-  bool all_ours = false;
-  if (Outcome o = follower.keys_to(p, rec.source().name(), table, keys, all_ours); !o.ok()) return o;
+  if (Outcome o = follower.keys_to(p, rec.source().name(), table, keys); !o.ok()) return o;
   for (const std::string& drop : keys) p.send(drop, {}, Origin::of(rec, payload));
   p.send("DROP TABLE IF EXISTS " + table, {}, Origin::of(rec, payload));
   follower.unregister(p, rec.source().name(), table);
@@ -423,10 +422,9 @@ void SchemaApplier::replica_mode(PGconn* conn) {
 
 Outcome SchemaApplier::cascades(Pipeline& p, ShapeFollower& follower, const ChangeRecord& rec, const std::string& table,
                                 bool& cascade) {
-  std::vector<std::string> keys;
-  bool all_ours = false;
-  Outcome o = follower.keys_to(p, rec.source().name(), table, keys, all_ours);
-  cascade = o.ok() && !keys.empty() && all_ours;
+  bool referenced = false, all_ours = false;
+  Outcome o = follower.referenced(p, rec.source().name(), table, referenced, all_ours);
+  cascade = referenced && all_ours;
   return o;
 }
 
@@ -449,11 +447,11 @@ void SchemaApplier::queue_index(Pipeline& p, const ChangeRecord& rec, const std:
   queued_ = true;
 }
 
-void SchemaApplier::unqueue_index(Pipeline& p, const ChangeRecord& rec, const std::string& schema,
-                                  const SchemaStep& step, std::string_view payload) {
-  if (queue_.empty() || step.readback != 'i') return;
-  p.send("DELETE FROM " + queue_ + " WHERE source = $1 AND index = $2",
-         {rec.source().name(), quote_ident(schema) + "." + quote_ident(step.object)}, Origin::of(rec, payload));
+void SchemaApplier::unqueue_index(Pipeline& p, const ChangeRecord& rec, const std::string& index,
+                                  std::string_view payload) {
+  if (queue_.empty()) return;
+  p.send("DELETE FROM " + queue_ + " WHERE source = $1 AND index = $2", {rec.source().name(), index},
+         Origin::of(rec, payload));
 }
 
 void SchemaApplier::build_queued(Pipeline& p) {
@@ -494,10 +492,7 @@ void SchemaApplier::build_queued(Pipeline& p) {
 Outcome SchemaApplier::drop_index(Pipeline& p, ShapeFollower& follower, const ChangeRecord& rec,
                                   const std::string& schema, std::string_view payload) {
   const std::string index = quote_ident(schema) + "." + quote_ident(rec.definition().dropped_index());
-  // One still queued goes from the queue: it is never built.
-  if (!queue_.empty())
-    p.send("DELETE FROM " + queue_ + " WHERE source = $1 AND index = $2", {rec.source().name(), index},
-           Origin::of(rec, payload));
+  unqueue_index(p, rec, index, payload);  // one still queued is never built
   bool yes = false;
   if (Outcome o = follower.index_registered(p, rec.source().name(), index, yes); !o.ok()) return o;
   if (!yes) return {};  // gone already, or not on a table of this replay's: nothing of ours to drop

@@ -85,9 +85,10 @@ class SchemaApplier {
                         const std::string& table, const std::string& copy, std::string_view payload, SchemaStep& step);
   void queue_index(Pipeline& p, const shadowstream::v1::ChangeRecord& rec, const std::string& schema,
                    const std::string& table, const SchemaStep& step, std::string_view payload);
-  // An index refused now is not built from an earlier record's queued statement either.
-  void unqueue_index(Pipeline& p, const shadowstream::v1::ChangeRecord& rec, const std::string& schema,
-                     const SchemaStep& step, std::string_view payload);
+  // A queued index (quoted, qualified) leaves the queue: dropped, or refused now (not built from an earlier record's
+  // statement either).
+  void unqueue_index(Pipeline& p, const shadowstream::v1::ChangeRecord& rec, const std::string& index,
+                     std::string_view payload);
   void set_sequences(Pipeline& p, const shadowstream::v1::ChangeRecord& rec, const TargetSchema& now,
                      std::string_view payload);
   Outcome create(Pipeline& p, ShapeFollower& follower, const shadowstream::v1::ChangeRecord& rec,

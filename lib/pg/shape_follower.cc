@@ -60,19 +60,25 @@ void ShapeFollower::unregister(Pipeline& p, const std::string& source, const std
   p.send("DELETE FROM " + relations_ + " WHERE source = $1 AND target = $2", {source, table});
 }
 
-Outcome ShapeFollower::keys_to(Pipeline& p, const std::string& source, const std::string& table,
-                               std::vector<std::string>& drops, bool& all_ours) {
+Outcome ShapeFollower::referenced(Pipeline& p, const std::string& source, const std::string& table, bool& referenced,
+                                  bool& all_ours) {
   pg::Result r;
-  // Every table whose keys reach this one, through other tables' keys too (what TRUNCATE ... CASCADE empties).
+  // Every table whose keys reach this one (itself included, once).
   Outcome o = p.query(
       "WITH RECURSIVE refs(rel) AS (SELECT to_regclass($2)::oid UNION SELECT k.conrelid FROM pg_constraint k JOIN "
-      "refs ON k.confrelid = refs.rel WHERE k.contype = 'f') SELECT NOT EXISTS (SELECT FROM refs WHERE NOT EXISTS "
-      "(SELECT FROM " +
-          relations_ + " g WHERE g.source = $1 AND to_regclass(g.target) = refs.rel))",
+      "refs ON k.confrelid = refs.rel WHERE k.contype = 'f') SELECT count(*) > 1, NOT EXISTS (SELECT FROM refs WHERE "
+      "NOT EXISTS (SELECT FROM " +
+          relations_ + " g WHERE g.source = $1 AND to_regclass(g.target) = refs.rel)) FROM refs",
       {source, table}, r);
-  if (!o.ok()) return o;
-  all_ours = std::strcmp(PQgetvalue(r.get(), 0, 0), "t") == 0;
-  o = p.query(
+  referenced = o.ok() && std::strcmp(PQgetvalue(r.get(), 0, 0), "t") == 0;
+  all_ours = o.ok() && std::strcmp(PQgetvalue(r.get(), 0, 1), "t") == 0;
+  return o;
+}
+
+Outcome ShapeFollower::keys_to(Pipeline& p, const std::string& source, const std::string& table,
+                               std::vector<std::string>& drops) {
+  pg::Result r;
+  Outcome o = p.query(
       "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', k.conrelid::regclass, k.conname) FROM pg_constraint "
       "k WHERE k.confrelid = to_regclass($2) AND k.conrelid <> k.confrelid AND k.contype = 'f' AND EXISTS "
       "(SELECT FROM " +

@@ -63,12 +63,15 @@ class ShapeFollower {
   // relations), or the table holding index `index` (quoted, qualified): what a schema record may drop or reference.
   Outcome registered(Pipeline& p, const std::string& source, uint32_t oid, const std::string& table, bool& yes);
   Outcome index_registered(Pipeline& p, const std::string& source, const std::string& index, bool& yes);
-  // The foreign keys of `source`'s other tables that reference `table` (as ALTER TABLE ... DROP CONSTRAINT
-  // statements), and whether every table a TRUNCATE ... CASCADE of it would empty is one of `source`'s.
   // A dropped table is no longer the source's: a table made later under its name is not the replay's.
   void unregister(Pipeline& p, const std::string& source, const std::string& table);
-  Outcome keys_to(Pipeline& p, const std::string& source, const std::string& table, std::vector<std::string>& drops,
-                  bool& all_ours);
+  // Whether other tables' keys reference `table` (through other tables' keys too: what TRUNCATE ... CASCADE of it
+  // would empty), and whether every one of those tables is one of `source`'s.
+  Outcome referenced(Pipeline& p, const std::string& source, const std::string& table, bool& referenced,
+                     bool& all_ours);
+  // The foreign keys of `source`'s other tables that reference `table`, as ALTER TABLE ... DROP CONSTRAINT
+  // statements.
+  Outcome keys_to(Pipeline& p, const std::string& source, const std::string& table, std::vector<std::string>& drops);
   // Whether the target has this (quoted, qualified) table, as seen by the open transaction.
   Outcome table_exists(Pipeline& p, const std::string& table, bool& exists);
   // A DDL statement of the open transaction, logged with the position that called for it.

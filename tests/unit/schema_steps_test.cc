@@ -19,6 +19,15 @@ std::string lit(const std::string& v) {
   return "'" + v + "'";
 }
 
+shadowstream::v1::ConstraintDefinition* add_constraint(TableDefinition& d, const std::string& name,
+                                                       const std::string& type, const std::string& definition) {
+  auto* c = d.add_constraints();
+  c->set_name(name);
+  c->set_type(type);
+  c->set_definition(definition);
+  return c;
+}
+
 TableDefinition items() {
   TableDefinition d;
   auto* id = d.add_columns();
@@ -48,10 +57,7 @@ TableDefinition items() {
   g->set_type_oid(23);
   g->set_type_name("int4");
   g->set_generated("(id * 2)");
-  auto* pk = d.add_constraints();
-  pk->set_name("items_pkey");
-  pk->set_type("p");
-  pk->set_definition("PRIMARY KEY (id)");
+  add_constraint(d, "items_pkey", "p", "PRIMARY KEY (id)");
   auto* pki = d.add_indexes();
   pki->set_name("items_pkey");
   pki->set_constraint("items_pkey");
@@ -126,14 +132,8 @@ TEST(SchemaSteps, ChangesAndDrops) {
   d.mutable_columns(1)->clear_comment();
   d.mutable_columns(1)->set_not_null(true);
   d.mutable_indexes()->RemoveLast();  // items_v dropped
-  auto* c = d.add_constraints();
-  c->set_name("items_v_check");
-  c->set_type("c");
-  c->set_definition("CHECK ((v <> ''::text))");
-  auto* fk = d.add_constraints();
-  fk->set_name("items_fk");
-  fk->set_type("f");
-  fk->set_definition("FOREIGN KEY (id) REFERENCES public.other(id)");
+  add_constraint(d, "items_v_check", "c", "CHECK ((v <> ''::text))");
+  add_constraint(d, "items_fk", "f", "FOREIGN KEY (id) REFERENCES public.other(id)");
   TargetSchema t = bare();
   t.columns[0].default_expr = "nextval('public.items_id_seq'::regclass)";
   t.columns[1].comment = "old";
@@ -156,10 +156,7 @@ TEST(SchemaSteps, ChangesAndDrops) {
 
 TEST(SchemaSteps, ANotValidConstraintValidatedIsValidated) {
   TableDefinition d = items();
-  auto* c = d.add_constraints();
-  c->set_name("c");
-  c->set_type("c");
-  c->set_definition("CHECK ((id > 0))");
+  add_constraint(d, "c", "c", "CHECK ((id > 0))");
   TargetSchema t = bare();
   t.constraints.push_back({"c", "CHECK ((id > 0)) NOT VALID", std::nullopt});
   bool validated = false;
@@ -227,10 +224,7 @@ TEST(ForeignKey, ParsesWhatTheCatalogPrintsAndNothingElse) {
 
 TEST(SchemaSteps, AForeignKeyIsMadeBetweenTheReplaysTablesOnly) {
   TableDefinition d = items();
-  auto* fk = d.add_constraints();
-  fk->set_name("items_fk");
-  fk->set_type("f");
-  fk->set_definition("FOREIGN KEY (id) REFERENCES public.other(id) ON DELETE CASCADE");
+  auto* fk = add_constraint(d, "items_fk", "f", "FOREIGN KEY (id) REFERENCES public.other(id) ON DELETE CASCADE");
   fk->set_comment("the key");
   TargetSchema t = bare();
   t.referenced.push_back({"public", "other", "shadow", "other2", true});
@@ -270,10 +264,7 @@ TEST(SchemaSteps, AForeignKeyIsMadeBetweenTheReplaysTablesOnly) {
 
 TEST(SchemaSteps, AKeyTheReplayCannotMakeStaysOnlyWhileUnchanged) {
   TableDefinition d = items();
-  auto* fk = d.add_constraints();
-  fk->set_name("items_fk");
-  fk->set_type("f");
-  fk->set_definition("FOREIGN KEY (id) REFERENCES public.other(id)");
+  auto* fk = add_constraint(d, "items_fk", "f", "FOREIGN KEY (id) REFERENCES public.other(id)");
   TargetSchema t = bare();
   t.constraints.push_back({"items_fk", "FOREIGN KEY (id) REFERENCES public.other(id)", std::nullopt});
   t.referenced.push_back({"public", "other", "public", "other", true});
