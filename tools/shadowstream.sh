@@ -25,6 +25,9 @@ Commands:
                               exit (for cron; a run killed midway loses nothing: the next one completes it)
   checkpoint                  Archive a checkpoint of the published tables now, beside the running pipeline;
                               the supervisor also takes one every CHECKPOINT_EVERY (default 24h)
+  recover                     With the pipeline down, after its replication slot was lost (capture stopped
+                              with 66): archive what the Redis stream holds, make a new slot and archive a
+                              checkpoint from it, the archive stating the gap; then up goes on
   remove                      With the pipeline down: drop its replication slot (which keeps WAL on the
                               source until dropped) and its publication if ss-capture created it, and the
                               state directory; the Redis stream and the Kafka archive keep their data
@@ -100,6 +103,7 @@ load_config() {
   LOG_DIR=$STATE_DIR/log
   PIDFILE=$STATE_DIR/supervisor.pid
   STAGES=$STATE_DIR/stages
+  SLOT_MARK=$STATE_DIR/slot-made # ss-capture --slot-mark: once the slot was made, a missing one is a lost one
   FAILED=$STATE_DIR/failed # "stage status last-line" of a stage that failed permanently (66, 77, 78)
 }
 
@@ -156,7 +160,7 @@ start_group() { # start_group realtime|archiver: the downstream stage first, so 
   if [ "$g" = realtime ]; then
     ss-buffer --no-passthrough --ack "$d/ack" $(metrics_flag buffer) $BUFFER_OPTS <"$d/data" 2>>"$LOG_DIR/buffer.log" &
     PID[buffer]=$!
-    capture_argv --ack-from "$d/ack" $(metrics_flag capture) $CAPTURE_OPTS
+    capture_argv --ack-from "$d/ack" --slot-mark "$SLOT_MARK" $(metrics_flag capture) $CAPTURE_OPTS
     "${ARGV[@]}" >"$d/data" 2>>"$LOG_DIR/capture.log" &
     PID[capture]=$!
     STARTED[buffer]=$now STARTED[capture]=$now
@@ -458,6 +462,25 @@ cmd_checkpoint() {
 
 # One acknowledged run of the archiver pair (the cron mode): the reader XACKs only what ss-archive acknowledged as
 # committed to Kafka, so entries of a run that dies stay pending and the next run delivers them again.
+# After the slot was lost (capture stopped with 66): with the pipeline down, archive what the Redis stream holds, then
+# a new slot and a checkpoint from it that the archive marks as following the gap. `up` goes on from the new slot.
+cmd_recover() {
+  local t ARGV capture
+  running_pid >/dev/null && die 75 "the pipeline is running: shadowstream down first"
+  for t in ss-capture ss-buffer ss-archive; do command -v "$t" >/dev/null || die 69 "$t not found on PATH"; done
+  mkdir -p "$LOG_DIR" || die 73 "cannot create $LOG_DIR"
+  (cmd_drain) || die $? "recover: archiving what the Redis stream holds failed (see above); no slot was made"
+  # shellcheck disable=SC2086
+  capture_argv --recover --slot-mark "$SLOT_MARK" $CHECKPOINT_OPTS
+  capture=("${ARGV[@]}")
+  # shellcheck disable=SC2086
+  archive_argv $ARCHIVE_OPTS
+  "${capture[@]}" | "${ARGV[@]}" || die $? "recover failed (see above)"
+  date +%s >"$STATE_DIR/last-checkpoint"
+  rm -f "$FAILED"
+  echo "$PROG: recovered $SOURCE: a new slot $SLOT and a checkpoint archived in $TOPIC after the gap (ss-archive checkpoints -t $TOPIC shows it); shadowstream up goes on from there"
+}
+
 cmd_remove() {
   running_pid >/dev/null && die 75 "the pipeline is running: shadowstream down first"
   command -v ss-capture >/dev/null || die 69 "ss-capture not found on PATH"
@@ -534,7 +557,8 @@ status) cmd_status ;;
 logs) cmd_logs "${args[1]:-}" ;;
 drain) cmd_drain ;;
 checkpoint) cmd_checkpoint ;;
+recover) cmd_recover ;;
 remove) cmd_remove ;;
 _supervise) supervise ;;
-*) die 64 "unknown command ${args[0]} (up, down, restart, status, logs, drain, checkpoint, remove)" ;;
+*) die 64 "unknown command ${args[0]} (up, down, restart, status, logs, drain, checkpoint, recover, remove)" ;;
 esac

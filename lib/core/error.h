@@ -15,6 +15,7 @@ enum ExitCode : int {
   kExitNoInput = 66,      // an input file does not exist or cannot be read
   kExitUnavailable = 69,  // a server could not be reached
   kExitSoftware = 70,     // internal error: a bug
+  kExitCantCreate = 73,   // an output file cannot be created
   kExitIoErr = 74,        // read/write failure on a file or pipe
   kExitTempFail = 75,     // try again later (slot in use, fenced producer)
   kExitNoPerm = 77,       // a server refused our credentials

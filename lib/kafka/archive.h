@@ -71,7 +71,20 @@ struct CheckpointInfo {
   bool held = false;       // complete, and retention took nothing of its rows nor of the changes after it
   std::string begin, end;  // the markers' records, serialized
   uint64_t end_ordinal = 0;
+  shadowstream::v1::Gap gap;  // from the begin marker, where ss-archive wrote where the gap starts
 };
+
+// Whether a rebuild as of `until` (an instant, exclusive) or `to` (a position, inclusive) lies in the gap before
+// `cp` (a checkpoint after a lost slot): after the last change archived before the slot was lost, and before the
+// checkpoint. Such a rebuild would miss what the source committed in between. Pure, for unit tests.
+bool inside_gap(const CheckpointInfo& cp, std::optional<int64_t> until_us, std::optional<Position> to);
+
+// Whether a window read (by time, else by position; each end optional) overlaps the gap before `cp`. Pure.
+bool crosses_gap(const CheckpointInfo& cp, std::optional<int64_t> since_us, std::optional<int64_t> until_us,
+                 std::optional<Position> from, std::optional<Position> to);
+
+// One line saying what a gap lacks: "changes of S after LSN (TIME) and before the checkpoint at LSN (TIME)".
+std::string describe_gap(const CheckpointInfo& cp);
 
 // Every checkpoint of the archive, oldest first. Costs one read of the marker topic and one message per partition.
 std::vector<CheckpointInfo> list_checkpoints(const kafka::Settings& s, const std::string& topic);

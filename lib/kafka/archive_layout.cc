@@ -309,7 +309,9 @@ std::map<int32_t, int64_t> offsets_for_position(rd_kafka_t* c, const std::string
 
 // The highest position of `source` committed in `topic`: what a restarted archiver must not write again. Reads the
 // tail of each partition (widening while a partition's tail holds nothing of this source).
-Position committed_high_water(const kafka::Settings& s, const std::string& topic, const std::string& source) {
+Position committed_high_water(const kafka::Settings& s, const std::string& topic, const std::string& source,
+                              int64_t* time_ms) {
+  if (time_ms) *time_ms = 0;
   kafka::Handle c = make_consumer(s, "");
   std::vector<int32_t> parts = partitions_of(c.get(), topic);
   Position best;
@@ -340,6 +342,7 @@ Position committed_high_water(const kafka::Settings& s, const std::string& topic
         throw Error(kExitUnavailable, std::string("reading ") + topic + ": " + rd_kafka_message_errstr(m.get()));
       if (header(m.get(), "source") != source) continue;
       if (auto pos = message_last_position(m.get())) {
+        if (time_ms && *pos > best) *time_ms = rd_kafka_message_timestamp(m.get(), nullptr);
         best = std::max(best, *pos);
         found[m->partition] = true;
       }

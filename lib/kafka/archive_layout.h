@@ -128,8 +128,10 @@ std::map<int32_t, int64_t> offsets_for_position(rd_kafka_t* c, const std::string
                                                 const std::vector<int32_t>& parts, std::map<int32_t, Watermarks>& wm,
                                                 const Position& from);
 
-// The highest position of `source` committed in `topic`: what a restarted archiver must not write again.
-Position committed_high_water(const kafka::Settings& s, const std::string& topic, const std::string& source);
+// The highest position of `source` committed in `topic`: what a restarted archiver must not write again. With
+// `time_ms`, its record's commit time (the message timestamp, ms; 0 when none).
+Position committed_high_water(const kafka::Settings& s, const std::string& topic, const std::string& source,
+                              int64_t* time_ms = nullptr);
 
 // "T[p] offset O": where a message lies, for messages.
 std::string where_in(const std::string& topic, const rd_kafka_message_t* m);

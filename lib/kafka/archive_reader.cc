@@ -407,6 +407,11 @@ int rebuild_read(const ReadConfig& cfg, int out_fd) {
   const std::string hint =
       oldest ? "the oldest instant it can rebuild is " + format_time_us(*oldest) + " (see ss-archive checkpoints)"
              : "it holds no complete checkpoint: take one with ss-capture --checkpoint | ss-archive";
+  for (const auto& cp : list)
+    if (cp.complete && inside_gap(cp, cfg.until_us, cfg.to))
+      throw Error(kExitNoInput, "cannot rebuild " + target + ": the archive " + cfg.topic + " lacks the " +
+                                    describe_gap(cp) + " (its replication slot was lost); rebuild as of an " +
+                                    "instant before the gap, or from the checkpoint on");
   FrameWriter out(out_fd);
   if (!pick) {
     bool any = !list.empty();
@@ -489,6 +494,7 @@ std::vector<CheckpointInfo> list_checkpoints(const kafka::Settings& s, const std
       } else {
         if (!cp.complete) cp.checkpoint = rec.checkpoint();
         cp.begin.assign(payload);
+        cp.gap = rec.checkpoint().gap();
       }
       return true;
     });
@@ -512,6 +518,29 @@ std::vector<CheckpointInfo> list_checkpoints(const kafka::Settings& s, const std
   return out;
 }
 
+bool inside_gap(const CheckpointInfo& cp, std::optional<int64_t> until_us, std::optional<Position> to) {
+  if (!cp.gap.lost_slot()) return false;
+  if (until_us) return *until_us > cp.gap.after_time() && *until_us <= cp.time_us;
+  if (to) return to->lsn > cp.gap.after_lsn() && *to < Position{cp.lsn, 0};
+  return false;
+}
+
+bool crosses_gap(const CheckpointInfo& cp, std::optional<int64_t> since_us, std::optional<int64_t> until_us,
+                 std::optional<Position> from, std::optional<Position> to) {
+  if (!cp.gap.lost_slot()) return false;
+  if (since_us || until_us)
+    return since_us.value_or(INT64_MIN) < cp.time_us && until_us.value_or(INT64_MAX) > cp.gap.after_time();
+  return from.value_or(Position{}) < Position{cp.lsn, 0} && (!to || to->lsn > cp.gap.after_lsn());
+}
+
+std::string describe_gap(const CheckpointInfo& cp) {
+  const std::string from =
+      cp.gap.after_lsn() ? "after " + format_lsn(cp.gap.after_lsn()) + " (" + format_time_us(cp.gap.after_time()) + ")"
+                         : "from its start";
+  return "changes of " + cp.source + " " + from + " to the checkpoint at " + format_lsn(cp.lsn) + " (" +
+         format_time_us(cp.time_us) + ")";
+}
+
 std::optional<int64_t> oldest_rebuildable(const std::vector<CheckpointInfo>& list) {
   for (const auto& cp : list)
     if (cp.held) return cp.time_us;
@@ -533,12 +562,19 @@ int print_checkpoints(const kafka::Settings& s, const std::string& topic, int ou
                 "STATE");
   out.write(line);
   for (const auto& cp : list) {
-    const char* state = !cp.complete ? "incomplete (ignored)" : cp.held ? "complete" : "complete, partly deleted";
+    const char* state = !cp.complete         ? "incomplete (ignored)"
+                        : !cp.held           ? "complete, partly deleted"
+                        : cp.gap.lost_slot() ? "complete, after a gap"
+                                             : "complete";
     std::snprintf(line, sizeof line, "%-16s %-18s %-27s %7d %12llu  %s\n", cp.source.c_str(),
                   format_lsn(cp.lsn).c_str(), format_time_us(cp.time_us).c_str(), cp.checkpoint.tables_size(),
                   static_cast<unsigned long long>(cp.checkpoint.rows()), state);
     out.write(line);
   }
+  for (const auto& cp : list)
+    if (cp.complete && cp.gap.lost_slot())
+      out.write("gap: the archive lacks the " + describe_gap(cp) + ": its replication slot was lost; rebuilds " +
+                "as of an instant in between are refused\n");
   auto oldest = oldest_rebuildable(list);
   out.write(oldest ? "oldest instant a rebuild can reach: " + format_time_us(*oldest) + "\n"
                    : std::string("no checkpoint a rebuild can start from\n"));
@@ -549,6 +585,11 @@ int print_checkpoints(const kafka::Settings& s, const std::string& topic, int ou
 int run_read(const ReadConfig& cfg, int out_fd) {
   if (!cfg.group.empty()) return group_read(cfg, out_fd);
   if (cfg.since_us || cfg.from) {
+    // A window is what the archive holds between its ends; across a gap after a lost slot that is not all the source
+    // committed, which is said (a rebuild inside one is refused).
+    for (const auto& cp : list_checkpoints(cfg.kafka, cfg.topic))
+      if (cp.complete && crosses_gap(cp, cfg.since_us, cfg.until_us, cfg.from, cfg.to))
+        log::warn("the window crosses a gap: the archive lacks the " + describe_gap(cp) + " (its slot was lost)");
     FrameWriter out(out_fd);
     window_read(cfg, cfg.topic, Span{cfg.since_us, cfg.until_us, cfg.from, cfg.to}, cfg.follow, out, {}, true);
     return kExitOk;

@@ -489,6 +489,8 @@ class WriteRun {
   void place(Batch& batch, int64_t& oldest_us) {
     const Position pos{rec_.commit_lsn(), rec_.ordinal()};
     const Dest d = dest_of(rec_);
+    if (d == Dest::kCheckpoints && rec_.checkpoint().gap().lost_slot() && rec_.checkpoint().gap().after_lsn() == 0)
+      start_gap();
     Archived& h = held_for(d);
     ++counts_.records;
     counts_.bytes += payload_.size();
@@ -501,6 +503,22 @@ class WriteRun {
     ++dropped_;
     ++counts_.dropped;
     dropped_high_[filling_] = std::max(dropped_high_[filling_].value_or(pos), pos);
+  }
+
+  // A checkpoint after a lost slot (ss-capture --recover): its gap starts after the last change of the source the
+  // archive holds. Read here, where it is known, and written into the marker.
+  void start_gap() {
+    int64_t time_ms = 0;
+    const Position last = committed_high_water(cfg_.kafka, producer_.topic(Dest::kChanges), source_, &time_ms);
+    auto* gap = rec_.mutable_checkpoint()->mutable_gap();
+    gap->set_after_lsn(last.lsn);
+    gap->set_after_time(time_ms * 1000);
+    gap_payload_ = rec_.SerializeAsString();
+    payload_ = gap_payload_;
+    log::notice("the checkpoint at " + format_lsn(rec_.checkpoint().lsn()) + " follows a lost replication slot: " +
+                "the archive lacks what " + source_ + " committed after " + format_lsn(last.lsn) +
+                (time_ms ? " (" + format_time_us(time_ms * 1000) + ")" : std::string(" (nothing archived before)")) +
+                " and before it");
   }
 
   // Commit once input pauses, or once the oldest record in hand has waited --linger: latency stays bounded while
@@ -532,6 +550,7 @@ class WriteRun {
   Batch batches_[2];
   Producer producer_;
   std::optional<Archived> held_[kDests];
+  std::string gap_payload_;          // a gap's begin marker, rewritten with where the gap starts
   std::optional<Position> durable_;  // everything up to it is archived
   std::unique_ptr<AckWriter> ack_;
   // With each batch, the highest record it dropped as already archived: acknowledged only once everything the batch

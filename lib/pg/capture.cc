@@ -71,6 +71,10 @@ class Capture {
     ensure_publication();
     if (cfg_.checkpoint) return checkpoint();
     bool exists = slot_exists();
+    if (cfg_.recover) return recover(exists);
+    if (!exists && slot::marked(cfg_.slot_mark))
+      throw Error(kExitNoInput, slot::gone_line(repl_.get(), cfg_.slot, ", and " + cfg_.slot_mark + " says it was made",
+                                                "the changes since its last position may be lost to it"));
     // Installed before the slot exists, so the slot sees every schema change after its first position.
     if (!exists && cfg_.install_ddl) ddl::install_or_remove(sql_.get(), source_.database(), false);
     ddl::say_mode(sql_.get(), source_.database(), !exists);
@@ -80,7 +84,7 @@ class Capture {
       log::notice("created replication slot " + cfg_.slot + " at " + format_lsn(cp) +
                   ": the server keeps WAL for it until it is dropped (ss-capture --drop-slot --slot " + cfg_.slot +
                   ")");
-      if (cfg_.create_slot_only) return kExitOk;
+      if (cfg_.create_slot_only) return mark_slot();
       if (snap) {
         bool complete = false;
         try {
@@ -95,13 +99,14 @@ class Capture {
           return kExitOk;
         }
       }
-      if (cfg_.snapshot == SnapshotMode::kOnly) return kExitOk;
+      if (cfg_.snapshot == SnapshotMode::kOnly) return mark_slot();
     } else if (cfg_.create_slot_only) {
       throw Error(kExitTempFail, "replication slot " + cfg_.slot + " already exists");
     } else if (cfg_.snapshot == SnapshotMode::kOnly) {
       throw Error(kExitUsage, "--snapshot only needs a new slot, and " + cfg_.slot +
                                   " exists (drop it with --drop-slot, or pick another --slot)");
     }
+    mark_slot();
     stream_with_reconnect();
     return kExitOk;
   }
@@ -151,19 +156,6 @@ class Capture {
     return it != type_names_.end() ? it->second : std::string();
   }
 
-  // A column added with a default after rows existed: those rows read attmissingval, and no WAL says so. The shadow
-  // needs the value to give its own older rows when it adds the column.
-  std::unordered_map<std::string, std::string> missing_values(uint32_t oid) {
-    pg::Result r = pg::exec(
-        sql_.get(),
-        "SELECT attname, (attmissingval::text::text[])[1] FROM pg_attribute WHERE attrelid = " + std::to_string(oid) +
-            " AND attnum > 0 AND NOT attisdropped AND atthasmissing AND attmissingval IS NOT NULL");
-    std::unordered_map<std::string, std::string> out;
-    for (int i = 0; i < PQntuples(r.get()); ++i)
-      if (!PQgetisnull(r.get(), i, 1)) out[PQgetvalue(r.get(), i, 0)] = PQgetvalue(r.get(), i, 1);
-    return out;
-  }
-
   void ensure_publication() {
     keyless_at_start_ = slot::ensure_publication(
         sql_.get(), cfg_.publication, {cfg_.tables, cfg_.all_tables, cfg_.allow_keyless, cfg_.via_partition_root});
@@ -174,6 +166,11 @@ class Capture {
   }
   int drop_slot() {
     slot::drop(sql_.get(), repl_.get(), cfg_.slot, source_.database(), cfg_.publication);
+    slot::unmark(cfg_.slot_mark);
+    return kExitOk;
+  }
+  int mark_slot() {
+    slot::mark(cfg_.slot_mark, cfg_.slot, source_.system_id());
     return kExitOk;
   }
 
@@ -181,9 +178,9 @@ class Capture {
     try {
       repl_ = pg::connect(cfg_.conninfo, "database");
       drop_slot();
-      log::warn("initial snapshot incomplete: dropped slot " + cfg_.slot + " so the next run takes it again");
+      log::warn("snapshot incomplete: dropped slot " + cfg_.slot + " so the next run takes it again");
     } catch (const std::exception& e) {
-      log::warn(std::string("initial snapshot incomplete, and the slot could not be dropped: ") + e.what() +
+      log::warn(std::string("snapshot incomplete, and the slot could not be dropped: ") + e.what() +
                 "; drop it with --drop-slot before running again");
     }
   }
@@ -226,7 +223,8 @@ class Capture {
                         [this](uint32_t oid) { return type_name(oid); },
                         cfg_.jobs,
                         isatty(STDERR_FILENO) == 1,
-                        !cfg_.checkpoint};
+                        !cfg_.checkpoint && !cfg_.recover,
+                        cfg_.recover};
     snapshot::Result res = snapshot::write_checkpoint(sql_.get(), r, out_);
     last_emitted_ = res.last;
     emitted_ += res.frames;
@@ -259,6 +257,25 @@ class Capture {
     return kExitOk;
   }
 
+  // --recover: the slot was lost, and with it what the source committed since its position. A new slot, and a
+  // checkpoint from its exported snapshot marked as following a gap (ss-archive fills in where the gap starts).
+  int recover(bool exists) {
+    if (exists) throw Error(kExitUsage, "replication slot " + cfg_.slot + " exists: nothing to recover");
+    auto [cp, snapshot_name] = create_slot(true);
+    log::notice("recovering: created replication slot " + cfg_.slot + " at " + format_lsn(cp) +
+                ", its checkpoint next");
+    snapshot::Result res;
+    try {
+      res = take_snapshot(snapshot_name, cp);
+    } catch (...) {
+      abandon_slot();
+      throw;
+    }
+    if (res.complete) return mark_slot();
+    abandon_slot();
+    throw Error(kExitTempFail, "stopped before the checkpoint at " + format_lsn(cp) + " was complete: --recover again");
+  }
+
   // ---- streaming ---------------------------------------------------------------------------------------------------
   void stream_with_reconnect() {
     Backoff backoff(cfg_.max_backoff_us);
@@ -283,15 +300,15 @@ class Capture {
   }
 
   void stream() {
-    decoder_ = std::make_unique<pgoutput::Decoder>([this](uint32_t oid) { return type_name(oid); },
-                                                   [this](uint32_t oid) { return missing_values(oid); });
+    decoder_ =
+        std::make_unique<pgoutput::Decoder>([this](uint32_t oid) { return type_name(oid); },
+                                            [this](uint32_t oid) { return ddl::missing_values(sql_.get(), oid); });
     in_tx_ = false;
     has_pending_ = false;
     slot::start(repl_.get(), cfg_.slot, cfg_.publication, cfg_.start_lsn.value_or(0),
-                std::string(failed_over_.empty() ? "" : "the source failed over, and ") + "replication slot " +
-                    cfg_.slot + " is gone from the source at " + PQhost(repl_.get()) + ":" + PQport(repl_.get()) +
-                    " (timeline " + std::to_string(source_.timeline()) + "): changes after " + format_lsn(confirmed_) +
-                    " are lost to it; a new slot would start past them (see ss-capture(1), FAILOVER)");
+                std::string(failed_over_.empty() ? "" : "the source failed over, and ") +
+                    slot::gone_line(repl_.get(), cfg_.slot, " (timeline " + std::to_string(source_.timeline()) + ")",
+                                    "changes after " + format_lsn(confirmed_) + " are lost to it"));
     log::info("streaming from slot " + cfg_.slot);
     if (!failed_over_.empty())
       log::notice("the source failed over: slot " + cfg_.slot + " goes on at " + failed_over_ +
@@ -575,21 +592,7 @@ int run(const Config& cfg, int out_fd) {
 }
 
 std::string expected_source_name(const Config& cfg) {
-  if (!cfg.source_name.empty()) return cfg.source_name;
-  // As libpq picks the database: the conninfo's dbname, else PGDATABASE, else the user name.
-  const std::string info = pg::conninfo(cfg.conninfo);
-  if (!info.empty()) {
-    try {
-      pg::ConninfoOptions opts = pg::parse_conninfo(info, kExitConfig, "--dbname");
-      for (PQconninfoOption* o = opts.get(); o->keyword; ++o)
-        if (std::string_view(o->keyword) == "dbname" && o->val && *o->val) return o->val;
-    } catch (const Error&) {
-      return "";  // the connection says what is wrong with it
-    }
-  }
-  for (const char* env : {"PGDATABASE", "PGUSER", "USER"})
-    if (const char* v = std::getenv(env); v && *v) return v;
-  return "";
+  return cfg.source_name.empty() ? pg::database_of(cfg.conninfo) : cfg.source_name;
 }
 
 }  // namespace ss::capture

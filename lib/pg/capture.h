@@ -31,6 +31,8 @@ struct Config {
   bool install_ddl = false;                 // --install-ddl: install the trigger before creating the slot
   SnapshotMode snapshot = SnapshotMode::kInitial;
   bool checkpoint = false;            // --checkpoint: write one checkpoint from a temporary slot and exit
+  bool recover = false;               // --recover: a new slot for a lost one, and its checkpoint (Checkpoint.gap)
+  std::string slot_mark;              // --slot-mark FILE: made with the slot; while there, a missing slot is 66
   int jobs = 2;                       // --jobs: connections copying a snapshot or checkpoint in parallel
   std::string ack_from;               // --ack-from FILE
   std::optional<uint64_t> start_lsn;  // --start-lsn

@@ -140,4 +140,20 @@ std::string sqlstate(const PGresult* r) {
   return s ? s : "";
 }
 
+std::string database_of(const std::string& url_or_conninfo) {
+  const std::string info = conninfo(url_or_conninfo);
+  if (!info.empty()) {
+    try {
+      ConninfoOptions opts = parse_conninfo(info, kExitConfig, "--dbname");
+      for (PQconninfoOption* o = opts.get(); o->keyword; ++o)
+        if (std::string_view(o->keyword) == "dbname" && o->val && *o->val) return o->val;
+    } catch (const Error&) {
+      return "";
+    }
+  }
+  for (const char* env : {"PGDATABASE", "PGUSER", "USER"})
+    if (const char* v = std::getenv(env); v && *v) return v;
+  return "";
+}
+
 }  // namespace ss::pg

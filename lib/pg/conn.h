@@ -36,6 +36,10 @@ ConninfoOptions parse_conninfo(const std::string& url_or_conninfo, int code, con
 // so passwords never need to be on a command line.
 std::string conninfo(const std::string& url_or_conninfo);
 
+// The database a connection with `url_or_conninfo` would reach, as libpq picks it (its dbname, else PGDATABASE,
+// else the user name), known before connecting; "" when the conninfo cannot say (the connection will say why).
+std::string database_of(const std::string& url_or_conninfo);
+
 // Connects (replication = "database" for a logical replication connection, "" for a normal one). Throws
 // Error(69) with libpq's message (which never contains the password) when the server cannot be reached, Error(78)
 // for a malformed conninfo.

@@ -135,4 +135,14 @@ std::optional<ChangeRecord> schema_record(const ChangeRecord& message) {
   return rec;
 }
 
+std::unordered_map<std::string, std::string> missing_values(PGconn* c, uint32_t oid) {
+  pg::Result r = pg::exec(
+      c, "SELECT attname, (attmissingval::text::text[])[1] FROM pg_attribute WHERE attrelid = " + std::to_string(oid) +
+             " AND attnum > 0 AND NOT attisdropped AND atthasmissing AND attmissingval IS NOT NULL");
+  std::unordered_map<std::string, std::string> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i)
+    if (!PQgetisnull(r.get(), i, 1)) out[PQgetvalue(r.get(), i, 0)] = PQgetvalue(r.get(), i, 1);
+  return out;
+}
+
 }  // namespace ss::ddl

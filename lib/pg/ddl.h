@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "core/defaults.h"
 #include "shadowstream.pb.h"
@@ -34,6 +35,10 @@ void say_mode(PGconn* c, const std::string& database, bool creating);
 // Whether a schema record belongs to a reader of `publication`: its table is in it after the command, or it is a
 // drop (which names no publication: the catalog has forgotten it; a reader that never had the table ignores it).
 bool carried_by(const shadowstream::v1::ChangeRecord& schema, const std::string& publication);
+
+// A column added with a default after rows existed: those rows read attmissingval, and no WAL says so. The shadow
+// needs the value to give its own older rows when it adds the column. Column name -> value text, of relation `oid`.
+std::unordered_map<std::string, std::string> missing_values(PGconn* c, uint32_t oid);
 
 // A checkpoint's tables with their definitions (CheckpointTable.definition), read in the checkpoint's transaction
 // from the trigger's own function; nothing when the trigger is not installed.

@@ -1,5 +1,11 @@
 #include "pg/slot.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
 #include "core/error.h"
 #include "core/log.h"
 #include "core/position.h"
@@ -173,6 +179,11 @@ void require_logical_wal(PGconn* sql) {
     throw Error(kExitConfig, "the source runs with wal_level = " + level +
                                  "; logical replication needs wal_level = logical in postgresql.conf (then restart "
                                  "PostgreSQL)");
+  // A standby decodes from PostgreSQL 16 on; before, creating or reading a slot there fails deep in the protocol.
+  if (PQserverVersion(sql) < 160000 && PQgetvalue(pg::exec(sql, "SELECT pg_is_in_recovery()").get(), 0, 0)[0] == 't')
+    throw Error(kExitConfig, std::string("the source at ") + PQhost(sql) + ":" + PQport(sql) +
+                                 " is a standby, and PostgreSQL before 16 decodes only on a primary: capture from the "
+                                 "primary, or from a standby of PostgreSQL 16 or later");
 }
 
 void start(PGconn* repl, const std::string& slot, const std::string& publication, uint64_t start_lsn,
@@ -217,6 +228,33 @@ void drop(PGconn* sql, PGconn* repl, const std::string& slot, const std::string&
     pg::exec_command(sql, "DROP PUBLICATION " + ident);
     log::notice("dropped publication " + publication);
   }
+}
+
+std::string gone_line(PGconn* repl, const std::string& slot, const std::string& why, const std::string& lost) {
+  return "replication slot " + slot + " is gone from the source at " + PQhost(repl) + ":" + PQport(repl) + why + ": " +
+         lost + "; a new slot would start past them; " + kRecoverHint;
+}
+
+bool marked(const std::string& path) {
+  return !path.empty() && ::access(path.c_str(), F_OK) == 0;
+}
+
+void mark(const std::string& path, const std::string& slot, const std::string& system_id) {
+  if (path.empty() || marked(path)) return;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << "slot " << slot << "\nsystem " << system_id << "\n";
+    f.flush();
+    if (!f) throw Error(kExitCantCreate, "cannot write the slot mark " + tmp + ": " + std::strerror(errno));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    throw Error(kExitCantCreate, "cannot write the slot mark " + path + ": " + std::strerror(errno));
+}
+
+void unmark(const std::string& path) {
+  if (!path.empty() && ::unlink(path.c_str()) != 0 && errno != ENOENT)
+    log::warn("cannot remove the slot mark " + path + ": " + std::strerror(errno));
 }
 
 }  // namespace ss::slot

@@ -36,8 +36,9 @@ std::vector<std::string> keyless_tables(PGconn* sql, const std::string& publicat
 // Returns the published tables it warned about (as format('%I.%I') names them).
 std::vector<std::string> ensure_publication(PGconn* sql, const std::string& publication, const Scope& scope);
 
-// Error(78) unless the source runs with wal_level = logical. Checked before anything is created on the source: a slot
-// cannot exist below it, and a publication made first would be left behind by the failure.
+// Error(78) unless the source runs with wal_level = logical, and is a primary before PostgreSQL 16. Checked before
+// anything is created on the source: a slot cannot exist below it, and a publication made first would be left behind by
+// the failure.
 void require_logical_wal(PGconn* sql);
 
 // Whether the slot exists. Error(78) when it does, but for another plugin or database.
@@ -57,6 +58,22 @@ std::pair<uint64_t, std::string> create(PGconn* repl, const std::string& slot, b
 // start past them. 78 otherwise.
 void start(PGconn* repl, const std::string& slot, const std::string& publication, uint64_t start_lsn,
            const std::string& gone);
+
+// What says how to go on once the slot is lost: a new slot and a checkpoint, with the archive told of the gap.
+inline constexpr const char* kRecoverHint =
+    "recover with a new slot and a checkpoint: shadowstream recover (or ss-capture --recover | ss-archive)";
+
+// One line: replication slot `slot` is gone from the source `repl` is connected to (`why` follows its host:port),
+// what is `lost` with it, and how to recover.
+std::string gone_line(PGconn* repl, const std::string& slot, const std::string& why, const std::string& lost);
+
+// --slot-mark FILE: made once the slot is, it tells a lost slot from a first run. While it is there, a missing slot
+// is refused (66) instead of made again past the changes lost with it. `marked`: whether it is there.
+bool marked(const std::string& path);
+// Writes it unless it is there (a temporary file renamed), naming the slot and the cluster. Error(73) when it cannot.
+void mark(const std::string& path, const std::string& slot, const std::string& system_id);
+// Removes it (a slot dropped on purpose); nothing when it is not there.
+void unmark(const std::string& path);
 
 // Drops the slot, and `publication` with it when ss-capture created it and no other pgoutput slot of the database
 // is left (each said on stderr). Error(78) when the slot does not exist, 75 while it is in use.

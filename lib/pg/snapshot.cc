@@ -353,6 +353,7 @@ ChangeRecord begin_marker(const Request& r, const std::vector<Table>& tables, in
   cp->set_lsn(r.lsn);
   cp->set_snapshot_time(snap_time);
   cp->set_initial(r.initial);
+  if (r.lost_slot) cp->mutable_gap()->set_lost_slot(true);
   for (const auto& t : tables) {
     auto* e = cp->add_tables();
     e->set_schema(t.proto.schema());

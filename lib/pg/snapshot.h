@@ -29,9 +29,10 @@ struct Request {
   std::string snapshot_name;  // exported by CREATE_REPLICATION_SLOT, alive while its connection is idle
   uint64_t lsn;               // the slot's consistent point: every commit at or after it is outside the snapshot
   std::function<std::string(uint32_t oid)> type_name;
-  int jobs = 2;           // connections copying in parallel
-  bool progress = false;  // draw a progress bar on stderr
-  bool initial = false;   // the initial snapshot (Checkpoint.initial)
+  int jobs = 2;            // connections copying in parallel
+  bool progress = false;   // draw a progress bar on stderr
+  bool initial = false;    // the initial snapshot (Checkpoint.initial)
+  bool lost_slot = false;  // taken from a new slot after the slot was lost (Checkpoint.gap, ss-capture --recover)
 };
 
 struct Result {

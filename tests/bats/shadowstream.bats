@@ -13,7 +13,7 @@ setup() {
 @test "usage errors and unknown commands are exit 64 with one line" {
   run -64 --separate-stderr shadowstream
   run -64 --separate-stderr shadowstream launch
-  [ "$stderr" = "shadowstream: unknown command launch (up, down, restart, status, logs, drain, checkpoint, remove)" ]
+  [ "$stderr" = "shadowstream: unknown command launch (up, down, restart, status, logs, drain, checkpoint, recover, remove)" ]
   run -64 --separate-stderr shadowstream --bogus status
   run -0 shadowstream --version
   [ "$output" = "shadowstream 0.1.0" ]

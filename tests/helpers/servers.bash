@@ -115,14 +115,18 @@ _ss_pg_ctl_dir() { # _ss_pg_ctl_dir DIR ARGS...
 # A streaming standby of the primary ss_start_postgres started, from a cold copy of its data directory (the primary
 # is stopped for the copy and started again): primary_conninfo with a dbname (17's slot synchronization needs one),
 # the physical slot ss_standby, hot_standby_feedback, and any extra settings given as arguments. Returns once the
-# primary sees it streaming. Sets SS_STANDBY_DIR, SS_STANDBY_PORT and SS_STANDBY_URL.
+# primary sees it streaming. Sets SS_STANDBY_DIR, SS_STANDBY_PORT (SS_STANDBY_WANT_PORT when set: a failed primary's,
+# so that a conninfo naming both servers names the rebuilt one) and SS_STANDBY_URL. A promoted standby that
+# ss_standby_takes_over made the primary keeps the slot ss_standby it was copied with, and serves it.
 ss_start_standby() {
-  psql -XAtq -c "select pg_create_physical_replication_slot('ss_standby')" >/dev/null
+  psql -XAtq -c "select pg_create_physical_replication_slot('ss_standby') where not exists
+    (select from pg_replication_slots where slot_name = 'ss_standby')" >/dev/null
   _ss_pg_ctl -m fast stop
   SS_STANDBY_DIR=$(mktemp -d /tmp/ss-pg.XXXXXX)
   cp -a "$SS_PG_DIR/data" "$SS_STANDBY_DIR/data"
+  rm -f "$SS_STANDBY_DIR/data/postmaster.pid"
   [ "$(id -u)" = 0 ] && chown -R postgres: "$SS_STANDBY_DIR"
-  SS_STANDBY_PORT=$(ss_free_port)
+  SS_STANDBY_PORT=${SS_STANDBY_WANT_PORT:-$(ss_free_port)}
   {
     echo "port = $SS_STANDBY_PORT"
     echo "unix_socket_directories = '$SS_STANDBY_DIR'"
@@ -146,6 +150,16 @@ _ss_standby_streaming() {
 # The standby becomes a primary (pg_ctl promote waits for it).
 ss_promote_standby() { _ss_pg_ctl_dir "$SS_STANDBY_DIR" promote; }
 
+# After ss_kill_primary and ss_promote_standby: the promoted standby is the primary the helpers (and psql) talk to,
+# and the dead one's directory is gone. SS_OLD_PRIMARY_PORT is its port, for ss_start_standby to rebuild a standby on.
+ss_standby_takes_over() {
+  SS_OLD_PRIMARY_PORT=$PGPORT
+  _ss_stop_postgres_dir "$SS_PG_DIR"
+  SS_PG_DIR=$SS_STANDBY_DIR
+  export SS_PG_DIR PGHOST="$SS_STANDBY_DIR" PGPORT="$SS_STANDBY_PORT" SS_PG_URL="$SS_STANDBY_URL" SS_OLD_PRIMARY_PORT
+  unset SS_STANDBY_DIR SS_STANDBY_PORT SS_STANDBY_URL
+}
+
 # The primary dies as a crash would kill it: SIGKILL to the postmaster (its backends exit when they notice).
 ss_kill_primary() { kill -9 "$(head -1 "$SS_PG_DIR/data/postmaster.pid")"; }
 
@@ -159,7 +173,7 @@ ss_stop_postgres() {
 _ss_stop_postgres_dir() {
   local dir=$1
   if [ -f "$dir/data/postmaster.pid" ]; then
-    _ss_as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null 2>&1 3>&-
+    _ss_as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null 2>&1 3>&- || true
   fi
   rm -rf "$dir"
 }

@@ -47,12 +47,38 @@ TEST(KafkaArchive, CheckpointsGoToTopicsOfTheirOwn) {
 
 TEST(KafkaArchive, OldestRebuildableIsTheOldestCheckpointHeldWhole) {
   std::vector<ss::archive::CheckpointInfo> list(3);
-  list[0] = {"s", 100, 1000, {}, true, false, "", "", 0};   // partly deleted
-  list[1] = {"s", 200, 2000, {}, false, false, "", "", 0};  // incomplete
-  list[2] = {"s", 300, 3000, {}, true, true, "", "", 0};
+  list[0] = {"s", 100, 1000, {}, true, false, "", "", 0, {}};   // partly deleted
+  list[1] = {"s", 200, 2000, {}, false, false, "", "", 0, {}};  // incomplete
+  list[2] = {"s", 300, 3000, {}, true, true, "", "", 0, {}};
   EXPECT_EQ(ss::archive::oldest_rebuildable(list), 3000);
   list[2].held = false;
   EXPECT_FALSE(ss::archive::oldest_rebuildable(list));
+}
+
+TEST(KafkaArchive, ARebuildInsideAGapIsRefusedAndOnItsEdgesIsNot) {
+  ss::archive::CheckpointInfo cp{"s", 0x500, 5'000'000, {}, true, true, "", "", 0, {}};
+  EXPECT_FALSE(ss::archive::inside_gap(cp, 4'000'000, std::nullopt));  // an ordinary checkpoint has no gap
+  cp.gap.set_lost_slot(true);
+  cp.gap.set_after_lsn(0x300);
+  cp.gap.set_after_time(3'000'000);
+  EXPECT_FALSE(ss::archive::inside_gap(cp, 3'000'000, std::nullopt));  // before the last change archived: whole
+  EXPECT_TRUE(ss::archive::inside_gap(cp, 3'000'001, std::nullopt));
+  EXPECT_TRUE(ss::archive::inside_gap(cp, 5'000'000, std::nullopt));  // exclusive: the checkpoint is not before it
+  EXPECT_FALSE(ss::archive::inside_gap(cp, 5'000'001, std::nullopt));
+  EXPECT_FALSE(ss::archive::inside_gap(cp, std::nullopt, Position{0x300, 7}));
+  EXPECT_TRUE(ss::archive::inside_gap(cp, std::nullopt, Position{0x301, 0}));
+  EXPECT_TRUE(ss::archive::inside_gap(cp, std::nullopt, Position{0x4FF, 3}));
+  EXPECT_FALSE(ss::archive::inside_gap(cp, std::nullopt, Position{0x500, 0}));
+  EXPECT_FALSE(ss::archive::inside_gap(cp, std::nullopt, std::nullopt));  // now
+  // A window read is not refused, but one that overlaps the gap is told so.
+  EXPECT_TRUE(ss::archive::crosses_gap(cp, 1'000'000, std::nullopt, std::nullopt, std::nullopt));
+  EXPECT_FALSE(ss::archive::crosses_gap(cp, 1'000'000, 3'000'000, std::nullopt, std::nullopt));
+  EXPECT_FALSE(ss::archive::crosses_gap(cp, 5'000'000, std::nullopt, std::nullopt, std::nullopt));
+  EXPECT_TRUE(ss::archive::crosses_gap(cp, std::nullopt, std::nullopt, Position{0x100, 0}, std::nullopt));
+  EXPECT_FALSE(ss::archive::crosses_gap(cp, std::nullopt, std::nullopt, Position{0x500, 0}, std::nullopt));
+  EXPECT_FALSE(ss::archive::crosses_gap(cp, std::nullopt, std::nullopt, Position{0x100, 0}, Position{0x300, 9}));
+  EXPECT_EQ(ss::archive::describe_gap(cp), "changes of s after 0/300 (" + ss::format_time_us(3'000'000) +
+                                               ") to the checkpoint at 0/500 (" + ss::format_time_us(5'000'000) + ")");
 }
 
 TEST(KafkaArchive, ScanReadsThePositionAndTimeWithoutParsingAndRefusesWhatIsNotARecord) {

@@ -43,6 +43,11 @@ int main(int argc, char** argv) {
   app.add_flag("--checkpoint", cfg.checkpoint,
                "Write one checkpoint (a consistent copy of the published tables) and exit; for cron: "
                "ss-capture --checkpoint | ss-archive");
+  app.add_flag("--recover", cfg.recover,
+               "The slot was lost: create it again and write a checkpoint marked as following the gap, then exit; "
+               "ss-capture --recover | ss-archive");
+  app.add_option("--slot-mark", cfg.slot_mark,
+                 "Made once the slot is; while FILE is there, a missing slot is refused (66), not made again");
   app.add_option("--jobs", cfg.jobs, "Connections copying a snapshot or checkpoint in parallel")
       ->default_val(2)
       ->check(CLI::Range(1, 64));
@@ -75,9 +80,9 @@ int main(int argc, char** argv) {
     if (install->parsed()) cfg.ddl = ss::capture::DdlAction::kInstall;
     if (uninstall->parsed()) cfg.ddl = ss::capture::DdlAction::kUninstall;
     const bool ddl = cfg.ddl != ss::capture::DdlAction::kNone;
-    if (cfg.create_slot_only + cfg.drop_slot_only + cfg.checkpoint + ddl > 1)
+    if (cfg.create_slot_only + cfg.drop_slot_only + cfg.checkpoint + cfg.recover + ddl > 1)
       throw ss::Error(ss::kExitUsage,
-                      "--create-slot, --drop-slot, --checkpoint, install-ddl and uninstall-ddl "
+                      "--create-slot, --drop-slot, --checkpoint, --recover, install-ddl and uninstall-ddl "
                       "exclude each other");
     if (!cfg.create_slot_only && !cfg.drop_slot_only && !ddl) ss::refuse_terminal(STDOUT_FILENO);
     return ss::capture::run(cfg, STDOUT_FILENO);
