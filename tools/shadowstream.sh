@@ -475,7 +475,13 @@ cmd_recover() {
   capture=("${ARGV[@]}")
   # shellcheck disable=SC2086
   archive_argv $ARCHIVE_OPTS
-  "${capture[@]}" | "${ARGV[@]}" || die $? "recover failed (see above)"
+  "${capture[@]}" | "${ARGV[@]}"
+  local st=$?
+  if ((st)); then
+    # The checkpoint may not be archived whole: until a recover ends well, the capture refuses to start.
+    [ -f "$SLOT_MARK" ] && echo recovering >>"$SLOT_MARK"
+    die "$st" "recover failed (see above); run it again"
+  fi
   date +%s >"$STATE_DIR/last-checkpoint"
   rm -f "$FAILED"
   echo "$PROG: recovered $SOURCE: a new slot $SLOT and a checkpoint archived in $TOPIC after the gap (ss-archive checkpoints -t $TOPIC shows it); shadowstream up goes on from there"

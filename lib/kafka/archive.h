@@ -74,10 +74,12 @@ struct CheckpointInfo {
   shadowstream::v1::Gap gap;  // from the begin marker, where ss-archive wrote where the gap starts
 };
 
-// Whether a rebuild as of `until` (an instant, exclusive) or `to` (a position, inclusive) lies in the gap before
-// `cp` (a checkpoint after a lost slot): after the last change archived before the slot was lost, and before the
-// checkpoint. Such a rebuild would miss what the source committed in between. Pure, for unit tests.
-bool inside_gap(const CheckpointInfo& cp, std::optional<int64_t> until_us, std::optional<Position> to);
+// Whether a rebuild as of `until` (an instant, exclusive), `to` (a position, inclusive) or now (neither) that starts
+// from the checkpoint at `start_lsn` (0: none) reads across the gap before `cp` (a checkpoint after a lost slot,
+// complete or not): its target is after the last change archived before the slot was lost, and it starts before
+// `cp`. Such a rebuild would miss what the source committed in between. Pure, for unit tests.
+bool inside_gap(const CheckpointInfo& cp, std::optional<int64_t> until_us, std::optional<Position> to,
+                uint64_t start_lsn);
 
 // Whether a window read (by time, else by position; each end optional) overlaps the gap before `cp`. Pure.
 bool crosses_gap(const CheckpointInfo& cp, std::optional<int64_t> since_us, std::optional<int64_t> until_us,

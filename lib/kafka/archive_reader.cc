@@ -408,7 +408,7 @@ int rebuild_read(const ReadConfig& cfg, int out_fd) {
       oldest ? "the oldest instant it can rebuild is " + format_time_us(*oldest) + " (see ss-archive checkpoints)"
              : "it holds no complete checkpoint: take one with ss-capture --checkpoint | ss-archive";
   for (const auto& cp : list)
-    if (cp.complete && inside_gap(cp, cfg.until_us, cfg.to))
+    if (inside_gap(cp, cfg.until_us, cfg.to, pick ? pick->lsn : 0))
       throw Error(kExitNoInput, "cannot rebuild " + target + ": the archive " + cfg.topic + " lacks the " +
                                     describe_gap(cp) + " (its replication slot was lost); rebuild as of an " +
                                     "instant before the gap, or from the checkpoint on");
@@ -518,11 +518,12 @@ std::vector<CheckpointInfo> list_checkpoints(const kafka::Settings& s, const std
   return out;
 }
 
-bool inside_gap(const CheckpointInfo& cp, std::optional<int64_t> until_us, std::optional<Position> to) {
-  if (!cp.gap.lost_slot()) return false;
-  if (until_us) return *until_us > cp.gap.after_time() && *until_us <= cp.time_us;
-  if (to) return to->lsn > cp.gap.after_lsn() && *to < Position{cp.lsn, 0};
-  return false;
+bool inside_gap(const CheckpointInfo& cp, std::optional<int64_t> until_us, std::optional<Position> to,
+                uint64_t start_lsn) {
+  if (!cp.gap.lost_slot() || (start_lsn && start_lsn >= cp.lsn)) return false;
+  if (until_us) return *until_us > cp.gap.after_time();
+  if (to) return to->lsn > cp.gap.after_lsn();
+  return true;
 }
 
 bool crosses_gap(const CheckpointInfo& cp, std::optional<int64_t> since_us, std::optional<int64_t> until_us,
@@ -585,8 +586,7 @@ int print_checkpoints(const kafka::Settings& s, const std::string& topic, int ou
 int run_read(const ReadConfig& cfg, int out_fd) {
   if (!cfg.group.empty()) return group_read(cfg, out_fd);
   if (cfg.since_us || cfg.from) {
-    // A window is what the archive holds between its ends; across a gap after a lost slot that is not all the source
-    // committed, which is said (a rebuild inside one is refused).
+    // Across a gap after a lost slot, a window is not all the source committed: said (a rebuild is refused).
     for (const auto& cp : list_checkpoints(cfg.kafka, cfg.topic))
       if (cp.complete && crosses_gap(cp, cfg.since_us, cfg.until_us, cfg.from, cfg.to))
         log::warn("the window crosses a gap: the archive lacks the " + describe_gap(cp) + " (its slot was lost)");

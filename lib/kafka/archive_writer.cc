@@ -489,8 +489,7 @@ class WriteRun {
   void place(Batch& batch, int64_t& oldest_us) {
     const Position pos{rec_.commit_lsn(), rec_.ordinal()};
     const Dest d = dest_of(rec_);
-    if (d == Dest::kCheckpoints && rec_.checkpoint().gap().lost_slot() && rec_.checkpoint().gap().after_lsn() == 0)
-      start_gap();
+    if (rec_.op() == shadowstream::v1::OPERATION_CHECKPOINT_BEGIN && rec_.checkpoint().gap().lost_slot()) start_gap();
     Archived& h = held_for(d);
     ++counts_.records;
     counts_.bytes += payload_.size();
@@ -510,6 +509,12 @@ class WriteRun {
   void start_gap() {
     int64_t time_ms = 0;
     const Position last = committed_high_water(cfg_.kafka, producer_.topic(Dest::kChanges), source_, &time_ms);
+    // The archive ahead of the new slot: the promoted standby never had the old primary's last changes, and their
+    // positions will be used again by others. Not until the source's WAL has passed them.
+    if (last.lsn >= rec_.checkpoint().lsn())
+      throw Error(kExitTempFail, "the archive holds changes of " + source_ + " up to " + format_lsn(last.lsn) +
+                                     ", past the new slot's start " + format_lsn(rec_.checkpoint().lsn()) +
+                                     " (changes the promoted source never had): recover again once its WAL is past it");
     auto* gap = rec_.mutable_checkpoint()->mutable_gap();
     gap->set_after_lsn(last.lsn);
     gap->set_after_time(time_ms * 1000);

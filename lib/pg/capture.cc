@@ -66,15 +66,13 @@ class Capture {
       return ddl::install_or_remove(sql_.get(), source_.database(), cfg_.ddl == DdlAction::kUninstall);
     }
     connect();
-    if (cfg_.drop_slot_only) return drop_slot();
+    if (cfg_.drop_slot_only) return drop_slot(true);
     slot::require_logical_wal(sql_.get());
     ensure_publication();
     if (cfg_.checkpoint) return checkpoint();
     bool exists = slot_exists();
     if (cfg_.recover) return recover(exists);
-    if (!exists && slot::marked(cfg_.slot_mark))
-      throw Error(kExitNoInput, slot::gone_line(repl_.get(), cfg_.slot, ", and " + cfg_.slot_mark + " says it was made",
-                                                "the changes since its last position may be lost to it"));
+    slot::check_mark(cfg_.slot_mark, repl_.get(), cfg_.slot, exists);
     // Installed before the slot exists, so the slot sees every schema change after its first position.
     if (!exists && cfg_.install_ddl) ddl::install_or_remove(sql_.get(), source_.database(), false);
     ddl::say_mode(sql_.get(), source_.database(), !exists);
@@ -164,13 +162,14 @@ class Capture {
   std::pair<uint64_t, std::string> create_slot(bool export_snapshot) {
     return slot::create(repl_.get(), cfg_.slot, export_snapshot);
   }
-  int drop_slot() {
+  int drop_slot(bool on_purpose = false) {
     slot::drop(sql_.get(), repl_.get(), cfg_.slot, source_.database(), cfg_.publication);
-    slot::unmark(cfg_.slot_mark);
+    if (on_purpose) slot::unmark(cfg_.slot_mark);
     return kExitOk;
   }
-  int mark_slot() {
-    slot::mark(cfg_.slot_mark, cfg_.slot, source_.system_id());
+  int mark_slot(bool recovering = false) {
+    if (recovering || cfg_.recover || !slot::marked(cfg_.slot_mark))
+      slot::mark(cfg_.slot_mark, cfg_.slot, source_.system_id(), recovering);
     return kExitOk;
   }
 
@@ -257,10 +256,13 @@ class Capture {
     return kExitOk;
   }
 
-  // --recover: the slot was lost, and with it what the source committed since its position. A new slot, and a
-  // checkpoint from its exported snapshot marked as following a gap (ss-archive fills in where the gap starts).
+  // --recover: a new slot for a lost one, and a checkpoint from it marked as following a gap (ss-archive bounds it).
   int recover(bool exists) {
-    if (exists) throw Error(kExitUsage, "replication slot " + cfg_.slot + " exists: nothing to recover");
+    // A recovery that did not finish left its slot (the mark says so): made again.
+    if (exists && !slot::recovering(cfg_.slot_mark))
+      throw Error(kExitUsage, "replication slot " + cfg_.slot + " exists: nothing to recover");
+    if (exists) drop_slot();
+    mark_slot(true);
     auto [cp, snapshot_name] = create_slot(true);
     log::notice("recovering: created replication slot " + cfg_.slot + " at " + format_lsn(cp) +
                 ", its checkpoint next");

@@ -1,5 +1,6 @@
 #include "pg/slot.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -236,20 +237,42 @@ std::string gone_line(PGconn* repl, const std::string& slot, const std::string& 
 }
 
 bool marked(const std::string& path) {
-  return !path.empty() && ::access(path.c_str(), F_OK) == 0;
+  struct stat st;
+  if (path.empty()) return false;
+  if (::stat(path.c_str(), &st) == 0) return true;
+  if (errno == ENOENT) return false;
+  // Unreadable is not absent: taken as absent, a lost slot would be made again in silence.
+  throw Error(kExitIoErr, "cannot read the slot mark " + path + ": " + std::strerror(errno));
 }
 
-void mark(const std::string& path, const std::string& slot, const std::string& system_id) {
-  if (path.empty() || marked(path)) return;
+bool recovering(const std::string& path) {
+  if (!marked(path)) return false;
+  std::ifstream f(path);
+  for (std::string line; std::getline(f, line);)
+    if (line == "recovering") return true;
+  return false;
+}
+
+void mark(const std::string& path, const std::string& slot, const std::string& system_id, bool recovering) {
+  if (path.empty()) return;
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp, std::ios::trunc);
-    f << "slot " << slot << "\nsystem " << system_id << "\n";
+    f << "slot " << slot << "\nsystem " << system_id << "\n" << (recovering ? "recovering\n" : "");
     f.flush();
     if (!f) throw Error(kExitCantCreate, "cannot write the slot mark " + tmp + ": " + std::strerror(errno));
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0)
     throw Error(kExitCantCreate, "cannot write the slot mark " + path + ": " + std::strerror(errno));
+}
+
+void check_mark(const std::string& path, PGconn* repl, const std::string& slot, bool exists) {
+  if (recovering(path))
+    throw Error(kExitNoInput, "a recovery of slot " + slot + " did not finish (" + path +
+                                  "): run shadowstream recover (or ss-capture --recover | ss-archive) again");
+  if (!exists && marked(path))
+    throw Error(kExitNoInput, gone_line(repl, slot, ", and " + path + " says it was made",
+                                        "the changes since its last position may be lost to it"));
 }
 
 void unmark(const std::string& path) {

@@ -68,10 +68,15 @@ inline constexpr const char* kRecoverHint =
 std::string gone_line(PGconn* repl, const std::string& slot, const std::string& why, const std::string& lost);
 
 // --slot-mark FILE: made once the slot is, it tells a lost slot from a first run. While it is there, a missing slot
-// is refused (66) instead of made again past the changes lost with it. `marked`: whether it is there.
+// is refused (66) instead of made again past the changes lost with it. `marked`: whether it is there (Error(74)
+// when that cannot be told); `recovering`: whether it says a recovery (--recover) has not finished.
 bool marked(const std::string& path);
-// Writes it unless it is there (a temporary file renamed), naming the slot and the cluster. Error(73) when it cannot.
-void mark(const std::string& path, const std::string& slot, const std::string& system_id);
+bool recovering(const std::string& path);
+// Writes it (a temporary file renamed over it) naming the slot and the cluster, and "recovering" while a recovery
+// runs. Error(73) when it cannot.
+void mark(const std::string& path, const std::string& slot, const std::string& system_id, bool recovering);
+// Error(66) when the mark says a recovery did not finish, or that the slot was made and it does not exist.
+void check_mark(const std::string& path, PGconn* repl, const std::string& slot, bool exists);
 // Removes it (a slot dropped on purpose); nothing when it is not there.
 void unmark(const std::string& path);
 

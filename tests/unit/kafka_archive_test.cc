@@ -56,20 +56,26 @@ TEST(KafkaArchive, OldestRebuildableIsTheOldestCheckpointHeldWhole) {
 }
 
 TEST(KafkaArchive, ARebuildInsideAGapIsRefusedAndOnItsEdgesIsNot) {
+  using ss::archive::inside_gap;
   ss::archive::CheckpointInfo cp{"s", 0x500, 5'000'000, {}, true, true, "", "", 0, {}};
-  EXPECT_FALSE(ss::archive::inside_gap(cp, 4'000'000, std::nullopt));  // an ordinary checkpoint has no gap
+  EXPECT_FALSE(inside_gap(cp, 4'000'000, std::nullopt, 0));  // an ordinary checkpoint has no gap
   cp.gap.set_lost_slot(true);
   cp.gap.set_after_lsn(0x300);
   cp.gap.set_after_time(3'000'000);
-  EXPECT_FALSE(ss::archive::inside_gap(cp, 3'000'000, std::nullopt));  // before the last change archived: whole
-  EXPECT_TRUE(ss::archive::inside_gap(cp, 3'000'001, std::nullopt));
-  EXPECT_TRUE(ss::archive::inside_gap(cp, 5'000'000, std::nullopt));  // exclusive: the checkpoint is not before it
-  EXPECT_FALSE(ss::archive::inside_gap(cp, 5'000'001, std::nullopt));
-  EXPECT_FALSE(ss::archive::inside_gap(cp, std::nullopt, Position{0x300, 7}));
-  EXPECT_TRUE(ss::archive::inside_gap(cp, std::nullopt, Position{0x301, 0}));
-  EXPECT_TRUE(ss::archive::inside_gap(cp, std::nullopt, Position{0x4FF, 3}));
-  EXPECT_FALSE(ss::archive::inside_gap(cp, std::nullopt, Position{0x500, 0}));
-  EXPECT_FALSE(ss::archive::inside_gap(cp, std::nullopt, std::nullopt));  // now
+  // Starting from a checkpoint before the gap (at 0x100), or from none:
+  EXPECT_FALSE(inside_gap(cp, 3'000'000, std::nullopt, 0x100));  // up to the last change archived: whole
+  EXPECT_TRUE(inside_gap(cp, 3'000'001, std::nullopt, 0x100));
+  EXPECT_TRUE(inside_gap(cp, 5'000'000, std::nullopt, 0));
+  EXPECT_FALSE(inside_gap(cp, std::nullopt, Position{0x300, 7}, 0x100));
+  EXPECT_TRUE(inside_gap(cp, std::nullopt, Position{0x301, 0}, 0x100));
+  EXPECT_TRUE(inside_gap(cp, std::nullopt, std::nullopt, 0x100));  // now, from before the gap
+  // Starting from the gap's checkpoint or a later one, the gap is behind the rebuild.
+  EXPECT_FALSE(inside_gap(cp, 5'000'001, std::nullopt, 0x500));
+  EXPECT_FALSE(inside_gap(cp, std::nullopt, Position{0x500, 0}, 0x500));
+  EXPECT_FALSE(inside_gap(cp, std::nullopt, std::nullopt, 0x600));
+  // An incomplete gap checkpoint still bounds what is whole: now, from before it, is refused.
+  cp.complete = false;
+  EXPECT_TRUE(inside_gap(cp, std::nullopt, std::nullopt, 0x100));
   // A window read is not refused, but one that overlaps the gap is told so.
   EXPECT_TRUE(ss::archive::crosses_gap(cp, 1'000'000, std::nullopt, std::nullopt, std::nullopt));
   EXPECT_FALSE(ss::archive::crosses_gap(cp, 1'000'000, 3'000'000, std::nullopt, std::nullopt));
