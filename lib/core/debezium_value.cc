@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <string_view>
 
@@ -38,7 +39,9 @@ enum : uint32_t {
   kTimestamptz = 1184,
   kInterval = 1186,
   kTimetz = 1266,
+  kPoint = 600,
   kBit = 1560,
+  kVarbit = 1562,
   kNumeric = 1700,
 };
 
@@ -218,28 +221,32 @@ int hex_digit(char c) {
   return -1;
 }
 
-// ".f" of `us` µs, trimmed of trailing zeros as java.time's ISO formatters print it; nothing for 0.
-void append_fraction(std::string& out, int64_t us) {
-  if (us == 0) return;
+// ".f" of `us` µs, trimmed of trailing zeros as java.time's ISO formatters print it (nothing for 0); or, with a
+// `width` (0 to 6), exactly that many digits, as the connector prints a timestamptz of that precision.
+void append_fraction(std::string& out, int64_t us, int width = -1) {
+  if (width == 0 || (us == 0 && width < 0)) return;
   char buf[16];
   std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(us));
   std::string_view frac(buf);
-  while (frac.back() == '0') frac.remove_suffix(1);
+  if (width > 0)
+    frac = frac.substr(0, static_cast<size_t>(width) + 1);
+  else
+    while (frac.back() == '0') frac.remove_suffix(1);
   out += frac;
 }
 
 // "HH:MM:SS[.f]".
-void append_clock(std::string& out, int64_t us_of_day) {
+void append_clock(std::string& out, int64_t us_of_day, int width = -1) {
   char buf[32];
   int64_t secs = us_of_day / kUsPerSecond;
   std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld", static_cast<long long>(secs / 3600),
                 static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
   out += buf;
-  append_fraction(out, us_of_day % kUsPerSecond);
+  append_fraction(out, us_of_day % kUsPerSecond, width);
 }
 
 // µs since the epoch, UTC -> "2026-11-26T10:00:00.5Z" (years past 9999 with a sign, as java.time prints them).
-void append_instant(std::string& out, int64_t us) {
+void append_instant(std::string& out, int64_t us, int width = -1) {
   int64_t days = floor_div(us, kUsPerDay);
   int64_t year;
   unsigned month, day;
@@ -255,7 +262,7 @@ void append_instant(std::string& out, int64_t us) {
   out += buf;
   std::snprintf(buf, sizeof buf, "-%02u-%02uT", month, day);
   out += buf;
-  append_clock(out, us - days * kUsPerDay);
+  append_clock(out, us - days * kUsPerDay, width);
   out += 'Z';
 }
 
@@ -381,9 +388,50 @@ bool append_timestamp(uint32_t oid, const Column& col, Cursor c, std::string& ou
     append_number(out, precision(col) <= 3 ? floor_div(epoch_us, 1000) : epoch_us);
   } else {
     out += '"';
-    append_instant(out, epoch_us);
+    append_instant(out, epoch_us, precision(col));
     out += '"';
   }
+  return true;
+}
+
+// bit(n > 1) and varbit: Debezium's Bits, bytes of the bit string read as a binary number, least significant byte
+// first, without high zero bytes (Java's BitSet.toByteArray); base64 in JSON.
+bool append_bits(std::string_view text, std::string& out) {
+  if (text.find_first_not_of("01") != std::string_view::npos) return false;
+  std::string bytes((text.size() + 7) / 8, '\0');
+  for (size_t i = 0; i < text.size(); ++i)
+    if (text[text.size() - 1 - i] == '1') bytes[i / 8] = static_cast<char>(bytes[i / 8] | (1 << (i % 8)));
+  while (!bytes.empty() && bytes.back() == '\0') bytes.pop_back();
+  append_base64(out, bytes);
+  return true;
+}
+
+// point: Debezium's Point, its coordinates and the same point as WKB (little-endian, type 1), without an SRID.
+bool append_point(std::string_view text, std::string& out) {
+  if (text.size() < 5 || text.front() != '(' || text.back() != ')') return false;
+  const std::string_view body = text.substr(1, text.size() - 2);
+  const size_t comma = body.find(',');
+  if (comma == std::string_view::npos) return false;
+  const std::string_view xs = body.substr(0, comma), ys = body.substr(comma + 1);
+  double xy[2];
+  for (int i = 0; i < 2; ++i) {
+    const std::string_view s = i ? ys : xs;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), xy[i]);
+    if (ec != std::errc() || end != s.data() + s.size() || !is_json_number(s)) return false;
+  }
+  std::string wkb("\x01\x01\x00\x00\x00", 5);
+  for (double d : xy) {
+    uint64_t bits;
+    std::memcpy(&bits, &d, sizeof bits);
+    for (int b = 0; b < 8; ++b) wkb += static_cast<char>((bits >> (8 * b)) & 0xff);
+  }
+  out += "{\"x\":";
+  out += xs;
+  out += ",\"y\":";
+  out += ys;
+  out += ",\"wkb\":";
+  append_base64(out, wkb);
+  out += ",\"srid\":null}";
   return true;
 }
 
@@ -424,9 +472,14 @@ bool append_typed(uint32_t oid, const Column& col, std::string_view text, std::s
     case kInterval:
       return append_interval(text, out);
     case kBit:
-      if (col.type_modifier() != 1 || (text != "0" && text != "1")) return false;
+      if (col.type_modifier() != 1) return append_bits(text, out);
+      if (text != "0" && text != "1") return false;
       out += text == "1" ? "true" : "false";
       return true;
+    case kVarbit:
+      return append_bits(text, out);
+    case kPoint:
+      return append_point(text, out);
     case kNumeric:
     default:
       json::append_string(out, text);

@@ -126,7 +126,7 @@ help_flags() {
   # package reads as installed) and record what they were asked.
   T="$BATS_TEST_TMPDIR"
   mkdir -p "$T/bin"
-  for c in make sh bash grep id cat; do ln -s "$(command -v "$c")" "$T/bin/$c"; done
+  for c in make sh bash grep id cat cut sha1sum dirname; do ln -s "$(command -v "$c")" "$T/bin/$c"; done
   printf '#!/bin/sh\necho "install ok installed"\n' >"$T/bin/dpkg-query"
   printf '#!/bin/sh\necho "apt-get $*" >>"%s/apt.log"\n' "$T" >"$T/bin/apt-get"
   printf '#!/bin/sh\n"$@"\n' >"$T/bin/sudo"

@@ -139,8 +139,8 @@ PY
   py_consumer dz:events 4 value >"$T/dz.jsonl"
   [ "$(jq -r .value.op "$T/dz.jsonl" | tr -d '\n')" = "cucd" ]
   jq -e -s '.[1].value.before == null and .[1].value.after == {"id":1,"v":"b"}' "$T/dz.jsonl"
-  jq -e -s '.[2].value.after == {"id":2,"v":"b"} and .[2].delete.op == "d" and .[2].delete.before == {"id":1}' "$T/dz.jsonl"
-  jq -e -s '.[3].value.before == {"id":2} and (.[3] | has("delete") | not)' "$T/dz.jsonl"
+  jq -e -s '.[2].value.after == {"id":2,"v":"b"} and .[2].delete.op == "d" and .[2].delete.before == {"id":1,"v":null}' "$T/dz.jsonl"
+  jq -e -s '.[3].value.before == {"id":2,"v":null} and (.[3] | has("delete") | not)' "$T/dz.jsonl"
   # The same events ss-cat prints from the same records.
   ss-buffer read --stream dz:events >"$T/dz.ss"
   diff <(ss-cat --format debezium "$T/dz.ss" | jq -c 'select(.op != "d" or .before.id != 1)') \

@@ -38,7 +38,12 @@ TEST(Debezium, NumbersAndText) {
   EXPECT_EQ(value(3802, "jsonb", "{\"a\": 1}"), "\"{\\\"a\\\": 1}\"");
   EXPECT_EQ(value(17, "bytea", "\\x00ff"), "\"AP8=\"");
   EXPECT_EQ(value(1560, "bit", "1", 1), "true");
-  EXPECT_EQ(value(1560, "bit", "0101", 4), "\"0101\"");
+  // bit(n > 1) and varbit as the connector writes them: the number the bits make, its bytes least significant first.
+  EXPECT_EQ(value(1560, "bit", "0101", 4), "\"BQ==\"");
+  EXPECT_EQ(value(1562, "varbit", "1000000000000001"), "\"AYA=\"");
+  EXPECT_EQ(value(1562, "varbit", "0000"), "\"\"");
+  EXPECT_EQ(value(600, "point", "(1,-2.5)"),
+            "{\"x\":1,\"y\":-2.5,\"wkb\":\"AQEAAAAAAAAAAADwPwAAAAAAAATA\",\"srid\":null}");
 }
 
 TEST(Debezium, TimesAreAdaptive) {
@@ -59,8 +64,10 @@ TEST(Debezium, TimesAreAdaptive) {
   EXPECT_EQ(value(1114, "timestamp", "2018-06-20 15:13:16.945", 3), "1529507596945");
   EXPECT_EQ(value(1114, "timestamp", "1969-12-31 23:59:59.9995", 3), "-1");  // floor, not towards zero
   EXPECT_EQ(value(1184, "timestamptz", "2018-06-20 17:13:16.945104+02"), "\"2018-06-20T15:13:16.945104Z\"");
-  EXPECT_EQ(value(1184, "timestamptz", "2018-06-20 15:13:16+05:30"), "\"2018-06-20T09:43:16Z\"");
-  EXPECT_EQ(value(1184, "timestamptz", "2018-06-20 15:13:16.5-00:30:15"), "\"2018-06-20T15:43:31.5Z\"");
+  // A timestamptz has as many fraction digits as its precision (6 without one), as the connector writes it.
+  EXPECT_EQ(value(1184, "timestamptz", "2018-06-20 15:13:16+05:30"), "\"2018-06-20T09:43:16.000000Z\"");
+  EXPECT_EQ(value(1184, "timestamptz", "2018-06-20 15:13:16.5-00:30:15", 3), "\"2018-06-20T15:43:31.500Z\"");
+  EXPECT_EQ(value(1184, "timestamptz", "2018-06-20 15:13:16+00", 0), "\"2018-06-20T15:13:16Z\"");
   EXPECT_EQ(value(1083, "time", "15:13:16.945104"), "54796945104");
   EXPECT_EQ(value(1083, "time", "15:13:16.945", 3), "54796945");
   EXPECT_EQ(value(1266, "timetz", "01:00:00.25+02"), "\"23:00:00.25Z\"");
@@ -121,7 +128,8 @@ TEST(Debezium, EnvelopeAndTransactionOrder) {
             "{\"before\":null,\"after\":{\"id\":1},\"source\":{\"version\":\"shadowstream-0.1.0\",\"connector\":"
             "\"postgresql\",\"name\":\"srv\",\"ts_ms\":1559033904863,\"snapshot\":\"false\",\"db\":\"inventory\","
             "\"sequence\":\"[null,\\\"100\\\"]\",\"ts_us\":1559033904863123,\"ts_ns\":1559033904863123000,"
-            "\"schema\":\"public\",\"table\":\"a\",\"txId\":571,\"lsn\":100,\"xmin\":null},\"op\":\"c\","
+            "\"schema\":\"public\",\"table\":\"a\",\"txId\":571,\"lsn\":100,\"xmin\":null,\"origin\":null,\"origin_"
+            "lsn\":null},\"op\":\"c\","
             "\"ts_ms\":1559033904863,\"ts_us\":1559033904863123,\"ts_ns\":1559033904863123000,"
             "\"transaction\":{\"id\":\"571:100\",\"total_order\":1,\"data_collection_order\":1}}");
   conv.convert(row(shadowstream::v1::OPERATION_INSERT, 100, 1, "b"), ev);
