@@ -157,8 +157,9 @@ std::pair<uint64_t, std::string> create(PGconn* repl, const std::string& slot, b
   std::string sql =
       "CREATE_REPLICATION_SLOT " + pg::quote_ident(repl, slot) + (temporary ? " TEMPORARY" : "") + " LOGICAL pgoutput ";
   // From PostgreSQL 17 a slot may follow a failover: standbys with sync_replication_slots keep a copy of it, usable
-  // once one is promoted. A temporary slot cannot.
-  if (PQserverVersion(repl) >= 170000 && !temporary)
+  // once one is promoted. A temporary slot cannot, nor one made on a standby (decoding there, from 16).
+  if (PQserverVersion(repl) >= 170000 && !temporary &&
+      PQgetvalue(pg::exec(repl, "SELECT pg_is_in_recovery()").get(), 0, 0)[0] != 't')
     sql += std::string("(SNAPSHOT '") + (export_snapshot ? "export" : "nothing") + "', FAILOVER)";
   else
     sql += export_snapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT";
