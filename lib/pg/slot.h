@@ -46,8 +46,8 @@ bool exists(PGconn* sql, const std::string& slot, const std::string& database);
 
 // Creates a pgoutput slot on the replication connection: its consistent point, and the exported snapshot's name
 // ("" without export). A temporary slot lives as long as the connection (a checkpoint's). On PostgreSQL 17 and later
-// a permanent one made on a primary is a failover slot (standbys with sync_replication_slots keep it). Error(75) when another creator
-// got there first, 69 for other failures.
+// a permanent one made on a primary is a failover slot (standbys with sync_replication_slots keep it). Error(75) when
+// another creator got there first, 69 for other failures.
 std::pair<uint64_t, std::string> create(PGconn* repl, const std::string& slot, bool export_snapshot,
                                         bool temporary = false);
 
