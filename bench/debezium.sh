@@ -27,7 +27,6 @@ ss_start_postgres "max_wal_size = 4GB" >&2
 ss_start_redis >&2
 ss_start_kafka --partitions 16 --topic bench.dbz.archive --topic bench.dbz.snapshot >&2
 q() { psql -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
-wall_us() { echo $(($(date +%s%N) / 1000)); }
 
 pgbench -i -q -s 1 >&2
 q "alter table pgbench_history add column hid bigserial primary key"
@@ -50,12 +49,6 @@ peak_kb() { for p in "$@"; do awk '/^VmHWM:/ {print $2}' "/proc/$p/status"; done
 # ---- ShadowStream: the supervised pipeline ----------------------------------------------------------------------
 printf '%s\n' "SOURCE=bench" "TOPIC=bench.dbz.archive" "CHECKPOINT_EVERY=off" "TABLES=public.pgbench_accounts public.pgbench_history" >"$SHADOWSTREAM_CONF"
 slot_active() { [ "$(q "select active from pg_replication_slots where slot_name = 'shadowstream'")" = t ]; }
-archived_all() {
-  redis-cli -u "$REDIS_URL" --raw XINFO GROUPS shadowstream:bench:changes 2>/dev/null |
-    awk '$0 == "name" { getline; g = $0; if (g == "archiver") seen = 1 }
-         g == "archiver" && ($0 == "pending" || $0 == "lag") { getline; if ($0 != "" && $0 != 0) bad = 1 }
-         END { exit !seen || bad }'
-}
 confirmed_past() { [ "$(q "select confirmed_flush_lsn >= '$1' from pg_replication_slots where slot_name = 'shadowstream'")" = t ]; }
 # The initial snapshot first (untimed), then the backlog with the pipeline down.
 shadowstream up >&2
@@ -120,6 +113,15 @@ start_connect() { # start_connect CONNECTOR_FILE: the JVM's pid in $jvm
     org.apache.kafka.connect.cli.ConnectStandalone "$d/worker.properties" "$1" >>"$d/connect.log" 2>&1 &
   jvm=$!
 }
+# connect_until CONNECTOR_FILE PREFIX COUNT OUT: starts Connect ($t0 when) and returns once its topics PREFIX* hold
+# COUNT more messages, ss-kafka-watch's "first last count" in OUT.
+connect_until() {
+  ss-kafka-watch --prefix "$2" --count "$3" >"$4" &
+  local watch=$!
+  t0=$(wall_us)
+  start_connect "$1"
+  wait "$watch"
+}
 # Connect's shutdown hook can hang in Jetty's (IllegalStateException: STARTED): SIGKILL after 15 s.
 stop_connect() {
   kill "$jvm" 2>/dev/null || true
@@ -131,19 +133,12 @@ stop_connect() {
 
 connector dbzbench public.pgbench_accounts,public.pgbench_history initial >"$d/stream.properties"
 # The initial snapshot first (untimed): 100,000 accounts.
-ss-kafka-watch --prefix dbzbench. --count 100000 >/dev/null &
-watch=$!
-start_connect "$d/stream.properties"
-wait "$watch"
+connect_until "$d/stream.properties" dbzbench. 100000 /dev/null
 sleep 3 # offset.flush.interval.ms: let Connect store the snapshot's offsets before it stops
 stop_connect
 echo "Debezium: writing the backlog ($TX transactions)" >&2
 backlog
-ss-kafka-watch --prefix dbzbench. --count "$CHANGES" >"$d/dbz.times" &
-watch=$!
-t0=$(wall_us)
-start_connect "$d/stream.properties"
-wait "$watch"
+connect_until "$d/stream.properties" dbzbench. "$CHANGES" "$d/dbz.times"
 read -r t_first t_end _ <"$d/dbz.times"
 dbz_cpu=$(cpu_secs "$jvm")
 dbz_rss=$(peak_kb "$jvm")
@@ -168,11 +163,7 @@ ss-capture --publication bench_snap --table public.big --checkpoint --source-nam
   ss-archive --topic bench.dbz.snapshot 2>>"$d/snap.err"
 ss_snap_ms=$((($(wall_us) - t0) / 1000))
 connector dbzsnap public.big initial_only >"$d/snap.properties"
-ss-kafka-watch --prefix dbzsnap. --count "$ROWS" >"$d/snap.times" &
-watch=$!
-t0=$(wall_us)
-start_connect "$d/snap.properties"
-wait "$watch"
+connect_until "$d/snap.properties" dbzsnap. "$ROWS" "$d/snap.times"
 read -r _ t_end _ <"$d/snap.times"
 stop_connect
 dbz_snap_ms=$(((t_end - t0) / 1000))

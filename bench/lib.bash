@@ -39,3 +39,15 @@ bench_kafka() {
     ;;
   esac
 }
+
+# Wall-clock µs.
+wall_us() { echo $(($(date +%s%N) / 1000)); }
+
+# The supervised pipeline (SOURCE=bench) is idle: its archiver has stored and acknowledged everything in the Redis
+# stream. (The group must be there; a nil lag, which Redis gives when it cannot tell, counts by the pending list alone.)
+archived_all() {
+  redis-cli -u "$REDIS_URL" --raw XINFO GROUPS shadowstream:bench:changes 2>/dev/null |
+    awk '$0 == "name" { getline; g = $0; if (g == "archiver") seen = 1 }
+         g == "archiver" && ($0 == "pending" || $0 == "lag") { getline; if ($0 != "" && $0 != 0) bad = 1 }
+         END { exit !seen || bad }'
+}

@@ -47,15 +47,6 @@ SQL
 printf '%s\n' "SOURCE=bench" "CHECKPOINT_EVERY=off" "BACKOFF_MAX=1" >"$SHADOWSTREAM_CONF"
 slot_active() { [ "$(q "select active from pg_replication_slots where slot_name = 'shadowstream'")" = t ]; }
 
-wall_us() { echo $(($(date +%s%N) / 1000)); }
-# The archiver has stored (and acknowledged) everything in the stream: a run starts with no backlog of the last.
-# (The group must be there; a nil lag, which Redis gives when it cannot tell, counts by the pending list alone.)
-archived_all() {
-  redis-cli -u "$REDIS_URL" --raw XINFO GROUPS shadowstream:bench:changes 2>/dev/null |
-    awk '$0 == "name" { getline; g = $0; if (g == "archiver") seen = 1 }
-         g == "archiver" && ($0 == "pending" || $0 == "lag") { getline; if ($0 != "" && $0 != 0) bad = 1 }
-         END { exit !seen || bad }'
-}
 # A broker that has just started spends a core compiling its hot paths (the JIT's compiler threads took a fifth of
 # the machine's CPU in the second minute, and p99s halved from the first run to the third): a production broker has
 # been up for days. The pipeline runs at 2,000 tx/s for BENCH_PIPELINE_BROKER_WARMUP seconds first, untimed.

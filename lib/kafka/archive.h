@@ -88,8 +88,9 @@ bool crosses_gap(const CheckpointInfo& cp, std::optional<int64_t> since_us, std:
 // One line saying what a gap lacks: "changes of S after LSN (TIME) and before the checkpoint at LSN (TIME)".
 std::string describe_gap(const CheckpointInfo& cp);
 
-// Every checkpoint of the archive, oldest first. Costs one read of the marker topic and one message per partition.
-std::vector<CheckpointInfo> list_checkpoints(const kafka::Settings& s, const std::string& topic);
+// Every checkpoint of the archive, oldest first. Costs one read of the marker topic and, with `read_held` (else
+// `held` stays false), one message per partition of the rows and changes topics.
+std::vector<CheckpointInfo> list_checkpoints(const kafka::Settings& s, const std::string& topic, bool read_held = true);
 
 // The commit time of the oldest instant a rebuild can reach: the oldest complete checkpoint still held; nullopt
 // when there is none (an archive without checkpoints may still be readable from its start).

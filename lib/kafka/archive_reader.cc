@@ -465,7 +465,7 @@ int rebuild_read(const ReadConfig& cfg, int out_fd) {
 
 }  // namespace
 
-std::vector<CheckpointInfo> list_checkpoints(const kafka::Settings& s, const std::string& topic) {
+std::vector<CheckpointInfo> list_checkpoints(const kafka::Settings& s, const std::string& topic, bool read_held) {
   const std::string markers = topic_of(topic, Dest::kCheckpoints);
   kafka::Handle c = make_consumer(s, "");
   std::vector<int32_t> parts = partitions_of(c.get(), markers);
@@ -506,7 +506,7 @@ std::vector<CheckpointInfo> list_checkpoints(const kafka::Settings& s, const std
     out.push_back(std::move(cp));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.lsn < b.lsn; });
-  if (std::none_of(out.begin(), out.end(), [](const CheckpointInfo& cp) { return cp.complete; })) {
+  if (!read_held || std::none_of(out.begin(), out.end(), [](const CheckpointInfo& cp) { return cp.complete; })) {
     rd_kafka_consumer_close(c.get());
     return out;
   }
@@ -587,7 +587,7 @@ int run_read(const ReadConfig& cfg, int out_fd) {
   if (!cfg.group.empty()) return group_read(cfg, out_fd);
   if (cfg.since_us || cfg.from) {
     // Across a gap after a lost slot, a window is not all the source committed: said (a rebuild is refused).
-    for (const auto& cp : list_checkpoints(cfg.kafka, cfg.topic))
+    for (const auto& cp : list_checkpoints(cfg.kafka, cfg.topic, false))
       if (cp.complete && crosses_gap(cp, cfg.since_us, cfg.until_us, cfg.from, cfg.to))
         log::warn("the window crosses a gap: the archive lacks the " + describe_gap(cp) + " (its slot was lost)");
     FrameWriter out(out_fd);

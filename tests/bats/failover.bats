@@ -31,17 +31,12 @@ teardown() {
 sq() { psql -XAtq -h 127.0.0.1 -p "$SS_STANDBY_PORT" -c "$1"; } # on the standby, later the new primary
 captured_ids() { ss-cat "$T/out.ss" 2>/dev/null | jq -r 'select(.op == "insert") | "\(.commit_lsn):\(.ordinal // 0) \(.columns[] | select(.name == "id") | .text)"' | sort -u | awk '{print $2}' | sort -n; }
 captured_all() { [ "$(captured_ids | wc -l)" = "$(sq "select count(*) from w")" ]; }
-workload() { # workload SECONDS: one-row inserts from two clients, 300 a second
-  printf 'insert into w (v) values (md5(random()::text));\n' >"$T/insert.sql"
-  /usr/lib/postgresql/15/bin/pgbench -n -c 2 -R 300 -T "$1" -f "$T/insert.sql" -h 127.0.0.1 -p "$PGPORT" -U postgres postgres \
-    >"$T/pgbench.log" 2>&1
-}
 
 @test "a failover under a write workload: capture goes on from the standby's copy of the slot (17+), or says the slot is gone" {
   ss-capture -d "$both" --slot s_fo --publication s_fo --table public.w --create-slot 2>/dev/null
   ss-capture -d "$both" --slot s_fo --publication s_fo >"$T/out.ss" 2>"$T/capture.err" &
   cap=$!
-  workload 60 &
+  pgbench_on "$PGPORT" 60 &
   some() { [ "$(captured_ids | wc -l)" -ge 200 ]; }
   SS_WAIT_TIMEOUT=60 ss_wait_for some
   if ((SS_PG_VERSION >= 17)); then
