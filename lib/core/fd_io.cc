@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +21,13 @@ namespace ss {
 void UniqueFd::reset(int fd) {
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
+}
+
+void widen_pipe(int fd, size_t bytes) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) return;
+  const int want = static_cast<int>(std::min<size_t>(bytes, 1u << 30));
+  if (::fcntl(fd, F_GETPIPE_SZ) < want) ::fcntl(fd, F_SETPIPE_SZ, want);
 }
 
 BufferedWriter::BufferedWriter(int fd, size_t buffer_size) : fd_(fd), limit_(buffer_size) {
@@ -80,6 +88,12 @@ bool ReadBuffer::readable(int timeout_ms) const {
   pollfd p{fd_, POLLIN, 0};
   // An interrupted wait (a stop, a pause) counts as quiet: the caller looks at its signals before reading.
   return ::poll(&p, 1, timeout_ms) > 0;
+}
+
+size_t ReadBuffer::waiting() const {
+  int n = 0;
+  if (eof_ || ::ioctl(fd_, FIONREAD, &n) != 0 || n < 0) n = 0;
+  return size() + static_cast<size_t>(n);
 }
 
 bool ReadBuffer::fill(size_t need) {

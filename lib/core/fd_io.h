@@ -38,6 +38,10 @@ class UniqueFd {
 // it), so a tool without --ack-from may acknowledge upstream what it wrote to a file, and only then.
 bool is_regular_file(int fd);
 
+// Makes the pipe or FIFO `fd` hold at least `bytes` (at most /proc/sys/fs/pipe-max-size, 1 MB by default, for an
+// unprivileged user). Best effort: anything else, or a pipe that cannot grow, is left as it is.
+void widen_pipe(int fd, size_t bytes);
+
 class BufferedWriter {
  public:
   explicit BufferedWriter(int fd, size_t buffer_size = 1u << 20);
@@ -95,6 +99,8 @@ class ReadBuffer {
   const std::string& name() const { return name_; }
   // Whether input arrives within `timeout_ms` (or is buffered, or ended): false after a quiet or interrupted wait.
   bool readable(int timeout_ms) const;
+  // Bytes in hand plus those waiting in the pipe (or socket) behind them, without reading.
+  size_t waiting() const;
 
  private:
   int fd_;

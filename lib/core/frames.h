@@ -52,6 +52,8 @@ class FrameReader {
   size_t buffered() const { return in_.size(); }
   // Whether input arrives within `timeout_ms` (see ReadBuffer::readable).
   bool readable(int timeout_ms) const { return in_.readable(timeout_ms); }
+  // Bytes of input that could be read now without waiting (see ReadBuffer::waiting).
+  size_t waiting() const { return in_.waiting(); }
   const std::string& name() const { return in_.name(); }
 
  private:

@@ -5,11 +5,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/error.h"
+#include "core/fd_io.h"
 #include "shadowstream.pb.h"
 
 namespace ss {
@@ -251,6 +253,43 @@ TEST(Frames, WriteErrorIsAnIoError) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), kExitIoErr);
   }
+  ::close(fd);
+}
+
+// The archiver tells input in bulk from a trickle by what waits to be read: the frames in hand and the bytes still in
+// the pipe behind them count alike, and reading moves bytes from one to the other without changing the sum.
+TEST(Frames, WaitingCountsBytesInHandAndInThePipe) {
+  const std::string full = stream_of(40);
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  FrameReader reader(fds[0], "pipe");
+  EXPECT_EQ(reader.waiting(), 0u);
+  ASSERT_EQ(::write(fds[1], full.data(), full.size()), static_cast<ssize_t>(full.size()));
+  EXPECT_EQ(reader.waiting(), full.size());
+  ChangeRecord rec;
+  std::string_view payload;
+  ASSERT_TRUE(reader.next(rec, payload));
+  EXPECT_EQ(reader.waiting(), reader.buffered());  // one read took the whole pipe
+  EXPECT_LT(reader.waiting(), full.size());
+  ::close(fds[1]);
+  ::close(fds[0]);
+}
+
+TEST(Frames, WidenPipeGrowsAPipeAndLeavesAFileAlone) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const int before = ::fcntl(fds[0], F_GETPIPE_SZ);
+  widen_pipe(fds[0], 256u << 10);
+  EXPECT_GE(::fcntl(fds[0], F_GETPIPE_SZ), std::max(before, 256 << 10));
+  widen_pipe(fds[0], 4096);  // never shrinks
+  EXPECT_GE(::fcntl(fds[0], F_GETPIPE_SZ), 256 << 10);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  char path[] = "/tmp/ss-widen-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  widen_pipe(fd, 1u << 20);  // not a pipe: nothing happens, nothing fails
+  EXPECT_EQ(::unlink(path), 0);
   ::close(fd);
 }
 
