@@ -32,6 +32,10 @@ namespace {
 using shadowstream::v1::ChangeRecord;
 using Connection = redis::Session;
 
+// How often a reader blocked on an idle stream looks for acknowledgements it waits for: the group's pending list
+// (what `ss-buffer lag` and the dashboard show) trails the archive by no more than this.
+constexpr int64_t kAckPollUs = 20'000;
+
 struct Delivered {
   std::string id;
   Position pos;
@@ -186,11 +190,12 @@ class Reader {
     xack(ids);
   }
 
-  redis::Reply read_group(const std::string& start, bool block) {
+  // Blocks at most `block_us` for new entries (0: not at all).
+  redis::Reply read_group(const std::string& start, int64_t block_us) {
     return conn_.with_retry(cfg_.max_backoff_us, [&](redisContext* c) {
       std::vector<std::string> argv = {"XREADGROUP",  "GROUP", cfg_.group,
                                        cfg_.consumer, "COUNT", std::to_string(cfg_.count)};
-      if (block) argv.insert(argv.end(), {"BLOCK", std::to_string(cfg_.block_us / 1000)});
+      if (block_us > 0) argv.insert(argv.end(), {"BLOCK", std::to_string(std::max<int64_t>(1, block_us / 1000))});
       argv.insert(argv.end(), {"STREAMS", key_, start});
       redis::append_command(c, argv);
       redis::Reply r = redis::get_reply(c);
@@ -223,7 +228,11 @@ class Reader {
     while (!stop_requested() && !past_until_) {
       settle();
       // Draining (--until-idle): an empty non-blocking read means drained; waiting would only add latency.
-      redis::Reply r = read_group(">", !cfg_.until_idle);
+      // Blocked in Redis, the reader hears no acknowledgement: while it waits for some, it looks every kAckPollUs.
+      const int64_t block_us = cfg_.until_idle      ? 0
+                               : delivered_.empty() ? cfg_.block_us
+                                                    : std::min(cfg_.block_us, kAckPollUs);
+      redis::Reply r = read_group(">", block_us);
       if (conn_.connects() != connects) {
         // The connection was lost and made again (a Redis restart): a reply it lost took its entries into this
         // consumer's pending list all the same, and reading on with ">" would skip them, to be claimed a minute
@@ -252,7 +261,7 @@ class Reader {
   // them (a restart after a crash); after a reconnect, those of a lost reply.
   void redeliver_lost() {
     for (;;) {
-      redis::Reply r = read_group(last_read_.empty() ? "0" : last_read_, false);
+      redis::Reply r = read_group(last_read_.empty() ? "0" : last_read_, 0);
       redisReply* entries = entries_of(r.get());
       if (!entries || entries->elements == 0) break;
       last_read_ = deliver(entries, true);
