@@ -9,8 +9,11 @@
 #   - an initial snapshot of a table of BENCH_DBZ_ROWS rows into Kafka: ss-capture --checkpoint | ss-archive against
 #     Debezium's snapshot.mode=initial_only, from start to the last row in Kafka.
 # Debezium runs as users run it: Kafka Connect standalone's JVM flags (-Xms256M -Xmx2G), JSON converter with schemas
-# off, a topic per table (16 partitions, as the archive), tombstones off (so messages count changes). Not measured
-# yet: commit-to-Kafka latency at fixed rates (bench/pipeline.sh has ShadowStream's).
+# off, a topic per table (16 partitions, as the archive), tombstones off (so messages count changes);
+#   - commit-to-Kafka latency at fixed rates (BENCH_DBZ_RATES transactions/s, the same workload), each side caught up
+#     and running: the transactions committed in a BENCH_DBZ_WINDOW-second window after a BENCH_DBZ_WARMUP-second
+#     warm-up, timed from PostgreSQL's commit to a read_committed consumer of its topics (ss-kafka-latency: the same
+#     consumer for both, the commit time read from each message).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/helpers/servers.bash
@@ -41,6 +44,20 @@ END;
 SQL
 backlog() { pgbench -n -f "$d/tx.sql" -c 4 -j 2 -t $((TX / 4)) >"$d/pgbench.log" 2>&1; }
 CHANGES=$((TX / 4 * 4 * 3))
+RATES=${BENCH_DBZ_RATES:-1000 5000}
+WARMUP=${BENCH_DBZ_WARMUP:-5}
+WINDOW=${BENCH_DBZ_WINDOW:-10}
+# latency_at PREFIX RATE OUT: the window's figures (ss-kafka-latency's line) in OUT.
+latency_at() {
+  local from until probe
+  from=$(($(wall_us) + WARMUP * 1000000))
+  until=$((from + WINDOW * 1000000))
+  ss-kafka-latency --prefix "$1" --from "$from" --until "$until" >"$3" 2>"$3.err" &
+  probe=$!
+  SS_WAIT_TIMEOUT=30 ss_wait_for grep -q ready "$3.err"
+  pgbench -n -f "$d/tx.sql" -c 4 -j 2 -R "$2" -T $((WARMUP + WINDOW + 2)) >"$3.pgbench" 2>&1
+  wait "$probe"
+}
 
 # CPU seconds (user + system) and peak RSS (kB) of the processes PIDS, summed.
 cpu_secs() { for p in "$@"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk -v hz="$(getconf CLK_TCK)" '{s += $1} END {printf "%.2f", s / hz}'; }
@@ -70,6 +87,7 @@ read -r t_first _ _ <"$d/ss.first"
 mapfile -t pids < <(awk '$2 != 0 {print $2}' "$STATE_DIR/stages")
 ss_cpu=$(cpu_secs "${pids[@]}")
 ss_rss=$(peak_kb "${pids[@]}")
+for rate in $RATES; do latency_at bench.dbz.archive "$rate" "$d/ss.lat.$rate"; done
 shadowstream down >&2
 q "select pg_drop_replication_slot('shadowstream')" >/dev/null
 ss_rate=$(awk -v n="$CHANGES" -v a="$t_first" -v b="$t_end" 'BEGIN{printf "%.0f", n / ((b - a) / 1e6)}')
@@ -142,6 +160,7 @@ connect_until "$d/stream.properties" dbzbench. "$CHANGES" "$d/dbz.times"
 read -r t_first t_end _ <"$d/dbz.times"
 dbz_cpu=$(cpu_secs "$jvm")
 dbz_rss=$(peak_kb "$jvm")
+for rate in $RATES; do latency_at dbzbench. "$rate" "$d/dbz.lat.$rate"; done
 stop_connect
 q "select pg_drop_replication_slot('dbzbench')" >/dev/null
 dbz_rate=$(awk -v n="$CHANGES" -v a="$t_first" -v b="$t_end" 'BEGIN{printf "%.0f", n / ((b - a) / 1e6)}')
@@ -153,6 +172,12 @@ echo "BENCH|Debezium: changes/s into Kafka, backlog|$ss_rate|$dbz_rate|$(ratio "
 echo "BENCH|Debezium: CPU s per million changes|$(per_m "$ss_cpu")|$(per_m "$dbz_cpu")|$(ratio "$(per_m "$ss_cpu")" "$(per_m "$dbz_cpu")")|all four stages summed / the Connect JVM"
 echo "BENCH|Debezium: peak RSS (MB)|$((ss_rss / 1024))|$((dbz_rss / 1024))|$(ratio "$ss_rss" "$dbz_rss")|all four stages summed / the Connect JVM; target ratio <= 0.1"
 echo "BENCH|Debezium: start to first event in Kafka (ms)|$ss_start_ms|$dbz_start_ms|$(ratio "$ss_start_ms" "$dbz_start_ms")|with a backlog waiting"
+for rate in $RATES; do
+  read -r sn s50 s99 _ <"$d/ss.lat.$rate"
+  read -r dn d50 d99 _ <"$d/dbz.lat.$rate"
+  tps() { awk '/^tps = / { printf "%.0f", $3; exit }' "$1"; }
+  echo "BENCH|Debezium: commit to Kafka p99 at $rate tx/s (ms)|$s99|$d99|$(ratio "$s99" "$d99")|p50 $s50 / $d50 ms over $sn / $dn transactions (3 changes each; pgbench committed $(tps "$d/ss.lat.$rate.pgbench") / $(tps "$d/dbz.lat.$rate.pgbench") tx/s), read_committed consumer; target ratio <= 0.33"
+done
 
 # ---- initial snapshot of a big table ----------------------------------------------------------------------------
 q "create table big (id bigint primary key, a int, b text, c timestamptz)"
