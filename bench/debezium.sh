@@ -54,9 +54,18 @@ latency_at() {
   until=$((from + WINDOW * 1000000))
   ss-kafka-latency --prefix "$1" --from "$from" --until "$until" >"$3" 2>"$3.err" &
   probe=$!
-  SS_WAIT_TIMEOUT=30 ss_wait_for grep -q ready "$3.err"
+  SS_WAIT_TIMEOUT=30 ss_wait_for grep -qx ready "$3.err"
   pgbench -n -f "$d/tx.sql" -c 4 -j 2 -R "$2" -T $((WARMUP + WINDOW + 2)) >"$3.pgbench" 2>&1
-  wait "$probe"
+  wait "$probe" || {
+    echo "ss-kafka-latency on $1* failed: $(tail -n 1 "$3.err")" >&2
+    return 1
+  }
+  # A window that caught nothing (a side that stopped, a probe on the wrong topics) is an error, not a row of zeros.
+  read -r n _ <"$3"
+  ((n > 0)) || {
+    echo "no transaction of the $2 tx/s window reached $1*" >&2
+    return 1
+  }
 }
 
 # CPU seconds (user + system) and peak RSS (kB) of the processes PIDS, summed.

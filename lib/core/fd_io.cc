@@ -91,6 +91,8 @@ bool ReadBuffer::readable(int timeout_ms) const {
 }
 
 size_t ReadBuffer::waiting() const {
+  // (A regular file answers with what is left of it, which over 2 GiB an int cannot hold: counted as nothing then, a
+  // figure for tuning, not correctness.)
   int n = 0;
   if (eof_ || ::ioctl(fd_, FIONREAD, &n) != 0 || n < 0) n = 0;
   return size() + static_cast<size_t>(n);

@@ -38,7 +38,7 @@ class UniqueFd {
 // it), so a tool without --ack-from may acknowledge upstream what it wrote to a file, and only then.
 bool is_regular_file(int fd);
 
-// Makes the pipe or FIFO `fd` hold at least `bytes` (at most /proc/sys/fs/pipe-max-size, 1 MB by default, for an
+// Makes the pipe or FIFO `fd` hold at least `bytes` (at most /proc/sys/fs/pipe-max-size, 1 MiB by default, for an
 // unprivileged user). Best effort: anything else, or a pipe that cannot grow, is left as it is.
 void widen_pipe(int fd, size_t bytes);
 
