@@ -34,7 +34,7 @@ struct WriteConfig {
   int partitions = 0;            // > 0: create the topics with this many partitions when they are absent
   int64_t retention_ms = -1;     // retention.ms of the topics it creates: -1 keeps everything
   size_t batch = 100000;         // records per transaction at most
-  int64_t linger_us = 10'000;    // the longest a record waits in hand while input goes on
+  int64_t linger_us = 50'000;    // the longest a record waits in hand while input goes on
   std::string ack;
   size_t max_frame = kDefaultMaxFrame;
   int64_t max_backoff_us = kMaxRetryUs;

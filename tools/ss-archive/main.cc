@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Archive ShadowStream frames to Kafka exactly once, or read them back by time, position or group.",
                "ss-archive"};
   ss::archive::WriteConfig w;
-  std::string linger = "10ms";
+  std::string linger = "50ms";
   add_kafka_flags(&app, w.kafka);
   app.add_option("-t,--topic", w.topic, "Topic")->default_val(ss::archive::kDefaultTopic);
   app.add_option("--partitions", w.partitions, "Create the topic with N partitions when it does not exist")
@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
       ->default_val(10000)
       ->check(CLI::Range(1, 1000000));
   app.add_option("--linger", linger, "The longest a record waits for its transaction to commit while input goes on")
-      ->default_val("10ms");
+      ->default_val("50ms");
   app.add_option("--ack", w.ack, "After each committed transaction, write its highest position to FILE");
   app.add_option("--max-frame", w.max_frame, "Largest frame accepted, in bytes")->default_val(ss::kDefaultMaxFrame);
   app.set_version_flag("-V,--version", std::string("ss-archive ") + ss::kVersion);
