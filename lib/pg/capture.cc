@@ -1,13 +1,10 @@
 #include "pg/capture.h"
 
 #include <poll.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <deque>
 #include <memory>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -17,8 +14,6 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/position.h"
-#include "core/retry.h"
-#include "core/shape.h"
 #include "core/signals.h"
 #include "core/type_name.h"
 #include "pg/conn.h"
@@ -240,10 +235,9 @@ class Capture {
   // running capture is not involved: its slot, its connections and its position are untouched.
   int checkpoint() {
     // One checkpoint of a publication at a time: two would only cost the database twice.
-    pg::Result locked = pg::exec(sql_.get(),
-                                 "SELECT pg_try_advisory_lock(hashtext('shadowstream checkpoint'), "
-                                 "hashtext(" +
-                                     pg::quote_literal(sql_.get(), cfg_.publication) + "))");
+    const std::string publication = pg::quote_literal(sql_.get(), cfg_.publication);
+    pg::Result locked = pg::exec(
+        sql_.get(), "SELECT pg_try_advisory_lock(hashtext('shadowstream checkpoint'), hashtext(" + publication + "))");
     if (PQgetvalue(locked.get(), 0, 0)[0] != 't')
       throw Error(kExitTempFail, "another checkpoint of publication " + cfg_.publication + " is running");
     std::string slot = "ss_checkpoint_" + std::to_string(getpid());
@@ -334,8 +328,9 @@ class Capture {
           throw Error(kExitUnavailable, "replication ended: " + pg::error_text(repl_.get()));
         break;
       }
-      // Nothing more buffered: make what we have visible downstream before waiting.
-      make_durable();
+      // Nothing more buffered: what we have goes downstream before waiting, unless held (see kCoalesceUs).
+      const bool hold = out_.pending() > 0 && now_us() - last_write_us_ < kCoalesceUs;
+      if (!hold) make_durable();
       int64_t now = now_us();
       if (cfg_.heartbeat_us > 0 && now - last_activity_ >= cfg_.heartbeat_us) heartbeat(now);
       if (reply_requested_ || now - last_status >= cfg_.status_interval_us ||
@@ -343,7 +338,7 @@ class Capture {
         send_status();
         last_status = now;
       }
-      wait_for_input(last_status);
+      wait_for_input(last_status, hold);
       if (PQconsumeInput(repl_.get()) == 0)
         throw Error(kExitUnavailable, "lost replication connection: " + pg::error_text(repl_.get()));
     }
@@ -353,13 +348,14 @@ class Capture {
     PQflush(repl_.get());
   }
 
-  void wait_for_input(int64_t last_status) {
+  void wait_for_input(int64_t last_status, bool hold) {
     int64_t now = now_us();
     int64_t timeout_us = std::max<int64_t>(0, last_status + cfg_.status_interval_us - now);
+    if (hold) timeout_us = std::min(timeout_us, std::max<int64_t>(0, last_write_us_ + kCoalesceUs - now));
     if (cfg_.heartbeat_us > 0)
       timeout_us = std::min(timeout_us, std::max<int64_t>(0, last_activity_ + cfg_.heartbeat_us - now));
     if (acks_) timeout_us = std::min<int64_t>(timeout_us, acks_->poll_fd() >= 0 ? 1'000'000 : 200'000);
-    pollfd fds[2] = {{PQsocket(repl_.get()), POLLIN, 0}, {acks_ ? acks_->poll_fd() : -1, POLLIN, 0}};
+    pollfd fds[2] = {{PQsocket(repl_.get()), POLLIN, 0}, {acks_ && !hold ? acks_->poll_fd() : -1, POLLIN, 0}};
     ::poll(fds, 2, static_cast<int>(timeout_us / 1000) + 1);
   }
 
@@ -499,6 +495,7 @@ class Capture {
 
   // Flushes output and advances `confirmed_` over every transaction known to be durable downstream.
   void make_durable() {
+    if (out_.pending() > 0) last_write_us_ = now_us();
     out_.flush();
     std::optional<Position> durable;
     if (acks_) {
@@ -583,7 +580,10 @@ class Capture {
   uint64_t received_ = 0, keepalive_end_ = 0, confirmed_ = 0, reported_ = 0;
   std::string failed_over_;  // where a reconnection found a promoted standby, until streaming resumes there
   bool reply_requested_ = false, done_ = false;
-  int64_t last_activity_ = 0;
+  int64_t last_activity_ = 0, last_write_us_ = 0;  // last_write_us_: when output last went downstream
+  // Output (and the reading of acks) waits up to this after the last write while transactions keep coming: a write
+  // wakes every stage after us and Redis; at 1,000 transactions/s, one by one, that cost more than the changes.
+  static constexpr int64_t kCoalesceUs = 5'000;
 };
 
 }  // namespace
