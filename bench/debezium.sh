@@ -13,7 +13,8 @@
 #   - commit-to-Kafka latency at fixed rates (BENCH_DBZ_RATES transactions/s, the same workload), each side caught up
 #     and running: the transactions committed in a BENCH_DBZ_WINDOW-second window after a BENCH_DBZ_WARMUP-second
 #     warm-up, timed from PostgreSQL's commit to a read_committed consumer of its topics (ss-kafka-latency: the same
-#     consumer for both, the commit time read from each message).
+#     consumer for both, the commit time read from each message), after BENCH_DBZ_SETTLE seconds at 2,000 tx/s; with
+#     the cores each side, the broker and the machine were busy with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/helpers/servers.bash
@@ -47,15 +48,27 @@ CHANGES=$((TX / 4 * 4 * 3))
 RATES=${BENCH_DBZ_RATES:-1000 5000}
 WARMUP=${BENCH_DBZ_WARMUP:-5}
 WINDOW=${BENCH_DBZ_WINDOW:-10}
-# latency_at PREFIX RATE OUT: the window's figures (ss-kafka-latency's line) in OUT.
+# Before a side's latency windows: its workload at 2,000 tx/s for this long, untimed. The broker compiles its hot
+# paths (the JIT) in its first minutes under a new load: the side measured first would pay for that alone.
+SETTLE=${BENCH_DBZ_SETTLE:-20}
+settle() { pgbench -n -f "$d/tx.sql" -c 4 -j 2 -R 2000 -T "$SETTLE" >/dev/null 2>&1; }
+# latency_at PREFIX RATE OUT PIDS...: the window's figures (ss-kafka-latency's line) in OUT; in OUT.cpu, the cores
+# the side's processes PIDS, the Kafka broker and the whole machine were busy with while pgbench ran (what a side
+# costs at a rate is what it leaves PostgreSQL).
 latency_at() {
-  local from until probe
+  local from until probe c0 c1 b0 b1 m0 m1 t0 t1
   from=$(($(wall_us) + WARMUP * 1000000))
   until=$((from + WINDOW * 1000000))
   ss-kafka-latency --prefix "$1" --from "$from" --until "$until" >"$3" 2>"$3.err" &
   probe=$!
   SS_WAIT_TIMEOUT=30 ss_wait_for grep -qx ready "$3.err"
+  local broker
+  broker=$(cat "$SS_KAFKA_DIR/node1/pid")
+  c0=$(cpu_secs "${@:4}") b0=$(cpu_secs "$broker") m0=$(busy_secs) t0=$(wall_us)
   pgbench -n -f "$d/tx.sql" -c 4 -j 2 -R "$2" -T $((WARMUP + WINDOW + 2)) >"$3.pgbench" 2>&1
+  c1=$(cpu_secs "${@:4}") b1=$(cpu_secs "$broker") m1=$(busy_secs) t1=$(wall_us)
+  awk -v c="$c0" -v C="$c1" -v b="$b0" -v B="$b1" -v m="$m0" -v M="$m1" -v t="$((t1 - t0))" \
+    'BEGIN{t /= 1e6; printf "%.2f %.2f %.2f\n", (C - c) / t, (B - b) / t, (M - m) / t}' >"$3.cpu"
   wait "$probe" || {
     echo "ss-kafka-latency on $1* failed: $(tail -n 1 "$3.err")" >&2
     return 1
@@ -68,8 +81,9 @@ latency_at() {
   }
 }
 
-# CPU seconds (user + system) and peak RSS (kB) of the processes PIDS, summed.
+# CPU seconds (user + system) and peak RSS (kB) of the processes PIDS, summed; busy_secs: the machine's, all cores.
 cpu_secs() { for p in "$@"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk -v hz="$(getconf CLK_TCK)" '{s += $1} END {printf "%.2f", s / hz}'; }
+busy_secs() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" {printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit}' /proc/stat; }
 peak_kb() { for p in "$@"; do awk '/^VmHWM:/ {print $2}' "/proc/$p/status"; done | awk '{s += $1} END {print s}'; }
 
 # ---- ShadowStream: the supervised pipeline ----------------------------------------------------------------------
@@ -96,7 +110,8 @@ read -r t_first _ _ <"$d/ss.first"
 mapfile -t pids < <(awk '$2 != 0 {print $2}' "$STATE_DIR/stages")
 ss_cpu=$(cpu_secs "${pids[@]}")
 ss_rss=$(peak_kb "${pids[@]}")
-for rate in $RATES; do latency_at bench.dbz.archive "$rate" "$d/ss.lat.$rate"; done
+settle
+for rate in $RATES; do latency_at bench.dbz.archive "$rate" "$d/ss.lat.$rate" "${pids[@]}" "$(cat "$SS_REDIS_DIR/pid")"; done
 shadowstream down >&2
 q "select pg_drop_replication_slot('shadowstream')" >/dev/null
 ss_rate=$(awk -v n="$CHANGES" -v a="$t_first" -v b="$t_end" 'BEGIN{printf "%.0f", n / ((b - a) / 1e6)}')
@@ -169,7 +184,8 @@ connect_until "$d/stream.properties" dbzbench. "$CHANGES" "$d/dbz.times"
 read -r t_first t_end _ <"$d/dbz.times"
 dbz_cpu=$(cpu_secs "$jvm")
 dbz_rss=$(peak_kb "$jvm")
-for rate in $RATES; do latency_at dbzbench. "$rate" "$d/dbz.lat.$rate"; done
+settle
+for rate in $RATES; do latency_at dbzbench. "$rate" "$d/dbz.lat.$rate" "$jvm"; done
 stop_connect
 q "select pg_drop_replication_slot('dbzbench')" >/dev/null
 dbz_rate=$(awk -v n="$CHANGES" -v a="$t_first" -v b="$t_end" 'BEGIN{printf "%.0f", n / ((b - a) / 1e6)}')
@@ -185,7 +201,9 @@ for rate in $RATES; do
   read -r sn s50 s99 _ <"$d/ss.lat.$rate"
   read -r dn d50 d99 _ <"$d/dbz.lat.$rate"
   tps() { awk '/^tps = / { printf "%.0f", $3; exit }' "$1"; }
-  echo "BENCH|Debezium: commit to Kafka p99 at $rate tx/s (ms)|$s99|$d99|$(ratio "$s99" "$d99")|p50 $s50 / $d50 ms over $sn / $dn transactions (3 changes each; pgbench committed $(tps "$d/ss.lat.$rate.pgbench") / $(tps "$d/dbz.lat.$rate.pgbench") tx/s), read_committed consumer; target ratio <= 0.33"
+  read -r sc sb sm <"$d/ss.lat.$rate.cpu"
+  read -r dc db dm <"$d/dbz.lat.$rate.cpu"
+  echo "BENCH|Debezium: commit to Kafka p99 at $rate tx/s (ms)|$s99|$d99|$(ratio "$s99" "$d99")|p50 $s50 / $d50 ms over $sn / $dn transactions (3 changes each; pgbench committed $(tps "$d/ss.lat.$rate.pgbench") / $(tps "$d/dbz.lat.$rate.pgbench") tx/s; cores busy: stages and Redis $sc / JVM $dc, broker $sb / $db, machine $sm / $dm of 2), read_committed consumer; target ratio <= 0.33"
 done
 
 # ---- initial snapshot of a big table ----------------------------------------------------------------------------
