@@ -1,5 +1,7 @@
 #include "core/position.h"
 
+#include <time.h>
+
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -163,6 +165,12 @@ std::optional<int64_t> parse_time_us(std::string_view s) {
   int64_t us = secs * 1000000 + frac_us;
   if (us < kMinTimeUs || us > kMaxTimeUs) return std::nullopt;
   return us;
+}
+
+int64_t mono_us() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
 }
 
 int64_t now_us() {

@@ -63,6 +63,8 @@ std::optional<int64_t> parse_time_us(std::string_view text);
 
 // Current wall-clock time, µs since the epoch.
 int64_t now_us();
+// CLOCK_MONOTONIC, µs: for intervals and timeouts, which a step of the wall clock must not stretch or cut.
+int64_t mono_us();
 
 // "10s", "500ms", "2m", "24h", "1d", or a bare number of seconds -> µs. nullopt when malformed.
 std::optional<int64_t> parse_duration_us(std::string_view text);

@@ -284,6 +284,7 @@ class Capture {
         metrics::retried();
         log::warn(std::string(e.what()) + "; reconnecting in " + backoff.delay_text());
       }
+      out_.flush();  // what was held (kCoalesceUs) goes downstream before the wait
       if (!backoff.wait()) return;
       try {
         connect();
@@ -328,8 +329,8 @@ class Capture {
           throw Error(kExitUnavailable, "replication ended: " + pg::error_text(repl_.get()));
         break;
       }
-      // Nothing more buffered: what we have goes downstream before waiting, unless held (see kCoalesceUs).
-      const bool hold = out_.pending() > 0 && now_us() - last_write_us_ < kCoalesceUs;
+      // Nothing more buffered: output goes downstream before waiting, unless held (kCoalesceUs).
+      const bool hold = out_.pending() > 0 && mono_us() - last_write_us_ < kCoalesceUs;
       if (!hold) make_durable();
       int64_t now = now_us();
       if (cfg_.heartbeat_us > 0 && now - last_activity_ >= cfg_.heartbeat_us) heartbeat(now);
@@ -351,7 +352,7 @@ class Capture {
   void wait_for_input(int64_t last_status, bool hold) {
     int64_t now = now_us();
     int64_t timeout_us = std::max<int64_t>(0, last_status + cfg_.status_interval_us - now);
-    if (hold) timeout_us = std::min(timeout_us, std::max<int64_t>(0, last_write_us_ + kCoalesceUs - now));
+    if (hold) timeout_us = std::min(timeout_us, std::max<int64_t>(0, last_write_us_ + kCoalesceUs - mono_us()));
     if (cfg_.heartbeat_us > 0)
       timeout_us = std::min(timeout_us, std::max<int64_t>(0, last_activity_ + cfg_.heartbeat_us - now));
     if (acks_) timeout_us = std::min<int64_t>(timeout_us, acks_->poll_fd() >= 0 ? 1'000'000 : 200'000);
@@ -495,7 +496,7 @@ class Capture {
 
   // Flushes output and advances `confirmed_` over every transaction known to be durable downstream.
   void make_durable() {
-    if (out_.pending() > 0) last_write_us_ = now_us();
+    if (out_.pending() > 0) last_write_us_ = mono_us();
     out_.flush();
     std::optional<Position> durable;
     if (acks_) {
@@ -552,7 +553,6 @@ class Capture {
   }
 
   static constexpr const char* kHeartbeatPrefix = "shadowstream.heartbeat";
-
   const Config& cfg_;
   FrameWriter out_;
   bool out_is_file_ = false;
@@ -580,9 +580,9 @@ class Capture {
   uint64_t received_ = 0, keepalive_end_ = 0, confirmed_ = 0, reported_ = 0;
   std::string failed_over_;  // where a reconnection found a promoted standby, until streaming resumes there
   bool reply_requested_ = false, done_ = false;
-  int64_t last_activity_ = 0, last_write_us_ = 0;  // last_write_us_: when output last went downstream
-  // Output (and the reading of acks) waits up to this after the last write while transactions keep coming: a write
-  // wakes every stage after us and Redis; at 1,000 transactions/s, one by one, that cost more than the changes.
+  int64_t last_activity_ = 0, last_write_us_ = 0;  // last_write_us_: when output last went downstream (mono_us)
+  // Output (and reading acks) waits this long after a write while transactions keep coming: a write wakes every
+  // stage after us and Redis, which at 1,000 transactions/s one by one cost more than the changes.
   static constexpr int64_t kCoalesceUs = 5'000;
 };
 

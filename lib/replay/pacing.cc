@@ -36,12 +36,6 @@ std::optional<int64_t> Schedule::due_us(int64_t commit_time_us, bool starts_tx) 
   return current_due_;
 }
 
-int64_t mono_us() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
-}
-
 void PauseGate::pause() {
   if (!paused_.load()) {
     pause_start_.store(mono_us());

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "core/position.h"
+
 namespace ss::pacing {
 
 struct Config {
@@ -49,8 +51,7 @@ class PauseGate {
   std::atomic<int64_t> paused_total_{0};
 };
 
-// Monotonic clock, µs.
-int64_t mono_us();
+using ss::mono_us;  // the pacer's deadlines are CLOCK_MONOTONIC (clock_nanosleep)
 
 // Sleeps the replay loop until records are due, without spinning: absolute-deadline sleeps in slices short enough
 // to notice a stop, cancel or pause promptly.
