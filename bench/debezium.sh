@@ -56,13 +56,12 @@ settle() { pgbench -n -f "$d/tx.sql" -c 4 -j 2 -R 2000 -T "$SETTLE" >/dev/null 2
 # the side's processes PIDS, the Kafka broker and the whole machine were busy with while pgbench ran (what a side
 # costs at a rate is what it leaves PostgreSQL).
 latency_at() {
-  local from until probe c0 c1 b0 b1 m0 m1 t0 t1
+  local from until probe broker n c0 c1 b0 b1 m0 m1 t0 t1
   from=$(($(wall_us) + WARMUP * 1000000))
   until=$((from + WINDOW * 1000000))
   ss-kafka-latency --prefix "$1" --from "$from" --until "$until" >"$3" 2>"$3.err" &
   probe=$!
   SS_WAIT_TIMEOUT=30 ss_wait_for grep -qx ready "$3.err"
-  local broker
   broker=$(cat "$SS_KAFKA_DIR/node1/pid")
   c0=$(cpu_secs "${@:4}") b0=$(cpu_secs "$broker") m0=$(busy_secs) t0=$(wall_us)
   pgbench -n -f "$d/tx.sql" -c 4 -j 2 -R "$2" -T $((WARMUP + WINDOW + 2)) >"$3.pgbench" 2>&1
